@@ -1,0 +1,78 @@
+"""Small shared checks used at the door of every stage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidImageError
+
+
+def check_image(image: Any, name: str = "image", *, allow_gray: bool = True) -> np.ndarray:
+    """Validate a canonical image array and return it.
+
+    Parameters
+    ----------
+    image : (M, N, 3) or (M, N) ndarray of uint8
+        RGB image (or grayscale when ``allow_gray``).
+    name : str
+        Name used in error messages.
+    allow_gray : bool
+        Accept 2-D arrays.
+
+    Returns
+    -------
+    image : ndarray
+        The same array (no copy).
+
+    Raises
+    ------
+    InvalidImageError
+        If ``image`` is not an ndarray of uint8 with shape (M, N, 3) (or (M, N)),
+        or is smaller than 2 x 2 pixels.
+    """
+    if not isinstance(image, np.ndarray):
+        raise InvalidImageError(f"{name}: expected a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise InvalidImageError(
+            f"{name}: expected dtype uint8, got {image.dtype} (load images with ecgprep.load_image)"
+        )
+    ok_shape = (image.ndim == 3 and image.shape[2] == 3) or (allow_gray and image.ndim == 2)
+    if not ok_shape:
+        want = "(M, N, 3) or (M, N)" if allow_gray else "(M, N, 3)"
+        raise InvalidImageError(f"{name}: expected shape {want}, got {image.shape}")
+    if image.shape[0] < 2 or image.shape[1] < 2:
+        raise InvalidImageError(f"{name}: expected at least 2 x 2 pixels, got {image.shape[:2]}")
+    return image
+
+
+def check_mask(mask: Any, name: str = "mask") -> np.ndarray:
+    """Validate a 2-D boolean (or 0/1 uint8) mask and return it as bool."""
+    if not isinstance(mask, np.ndarray) or mask.ndim != 2:
+        shape = getattr(mask, "shape", None)
+        raise InvalidImageError(f"{name}: expected a 2-D array, got {type(mask).__name__} {shape}")
+    if mask.shape[0] < 2 or mask.shape[1] < 2:
+        raise InvalidImageError(f"{name}: expected at least 2 x 2 pixels, got {mask.shape}")
+    if mask.dtype != bool:
+        mask = mask > 0
+    return mask
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Luma (ITU-R 601) of an RGB uint8 image as uint8; gray images pass through."""
+    if image.ndim == 2:
+        return image
+    import cv2
+
+    return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+
+
+def pick(registry: Mapping[str, Callable[..., Any]], method: str, what: str = "method"):
+    """Return ``registry[method]`` or raise ValueError listing the valid names."""
+    try:
+        return registry[method]
+    except (KeyError, TypeError):
+        valid = ", ".join(repr(k) for k in registry)
+        raise ValueError(f"unknown {what} {method!r}; valid: {valid}") from None

@@ -1,0 +1,327 @@
+"""Digitization: from a deskewed page, its trace mask and its grid scale to 12 leads in mV.
+
+Stations inside: :func:`ecgprep.layout.find_layout` (rows and panels),
+:func:`find_calibration_pulses` (the 1 mV pulses, checked against the grid's
+scale and kept out of the signal), :func:`ecgprep.trace.trace_points` (the trace
+of each row followed with sub-pixel precision), then conversion to mV on a
+uniform time axis at ``signal_fs``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._validate import check_image, check_mask, to_gray
+from .errors import StageError
+from .layout import LayoutResult, find_layout
+from .trace import trace_points
+
+__all__ = ["LeadSignal", "PulseInfo", "Digitization", "find_calibration_pulses", "digitize"]
+
+
+@dataclass(frozen=True)
+class LeadSignal:
+    """One lead's signal.
+
+    Attributes
+    ----------
+    name : str
+        Lead name (``'I'``, ``'aVR'``, ``'V1'``, ...).
+    values : (K,) float32 ndarray
+        Signal in mV, finite.
+    fs : float
+        Sampling rate of ``values`` (Hz).
+    start_s : float
+        Time of ``values[0]`` within the 10 s record (s).
+    """
+
+    name: str
+    values: np.ndarray
+    fs: float
+    start_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.values.size / self.fs
+
+
+@dataclass(frozen=True)
+class PulseInfo:
+    """The calibration pulse at the left of one row, if found.
+
+    ``height_mv`` is the pulse height converted with the grid's voltage scale: about
+    1.0 when the grid scale and the printed gain agree.
+    """
+
+    row: int
+    found: bool
+    x0: float = 0.0
+    x1: float = 0.0
+    height_px: float = 0.0
+    height_mv: float = 0.0
+
+
+@dataclass(frozen=True)
+class Digitization:
+    """Result of :func:`digitize` (small: safe to send between processes).
+
+    Attributes
+    ----------
+    leads : dict of str to LeadSignal
+        The 12 leads (the longest printed segment of each).
+    layout : LayoutResult
+        Rows and panels found.
+    pulses : tuple of PulseInfo
+        Calibration pulse per row.
+    baselines : tuple of float
+        0 mV row (pixels) of each printed row.
+    line_width_px : float
+        Estimated trace thickness.
+    coverage : tuple of float
+        Fraction of each row's columns where ink was followed.
+    """
+
+    leads: dict = field(repr=False)
+    layout: LayoutResult
+    pulses: tuple
+    baselines: tuple
+    line_width_px: float
+    coverage: tuple
+
+
+def _mode(values: np.ndarray, bin_px: float = 0.5) -> float:
+    """Most frequent value (histogram peak, lightly smoothed): the isoelectric line."""
+    if values.size == 0:
+        return 0.0
+    lo, hi = float(values.min()), float(values.max())
+    nb = max(int((hi - lo) / bin_px) + 1, 1)
+    hist, edges = np.histogram(values, bins=nb, range=(lo, hi + bin_px))
+    if nb >= 5:
+        hist = np.convolve(hist, np.ones(5) / 5, mode="same")
+    i = int(np.argmax(hist))
+    return float(0.5 * (edges[i] + edges[i + 1]))
+
+
+def _blank(band: np.ndarray, xc: float, half: float) -> None:
+    b0 = int(max(0, np.floor(xc - half)))
+    b1 = int(min(band.shape[1], np.ceil(xc + half)))
+    band[:, b0:b1] = False
+
+
+def _remove_tick(band: np.ndarray, xc: float, px_per_mm_x: float, px_per_mm_y: float) -> None:
+    """Erase, in place, a vertical separator bar standing at column ``xc`` of ``band``.
+
+    The bar fills (nearly) every column of its few-pixel width over the same rows; a
+    trace crossing it fills only a column or two there, so only rows inked in most
+    columns near ``xc`` are erased, and only when they span at least 1.5 mm.
+    """
+    half = 0.6 * px_per_mm_x
+    b0 = int(max(0, np.floor(xc - half)))
+    b1 = int(min(band.shape[1], np.ceil(xc + half)))
+    if b1 - b0 < 2:
+        return
+    sub = band[:, b0:b1]
+    frac = sub.mean(axis=1)
+    # The bar is at least ~3 columns wide: rows where >= 3 columns (or 40 %) are inked.
+    need = min(3, b1 - b0) / (b1 - b0)
+    full = frac >= max(need, 0.4) - 1e-9
+    idx = np.flatnonzero(full)
+    if idx.size < 1.5 * px_per_mm_y:
+        return
+    breaks = np.flatnonzero(np.diff(idx) > 2)
+    starts = np.concatenate(([0], breaks + 1))
+    stops = np.concatenate((breaks, [idx.size - 1]))
+    k = int(np.argmax(idx[stops] - idx[starts]))
+    y0, y1 = int(idx[starts[k]]), int(idx[stops[k]]) + 1
+    if y1 - y0 < 1.5 * px_per_mm_y:
+        return
+    sub[max(0, y0 - 1) : y1 + 1, :] = False
+
+
+def remove_labels(
+    trace_mask: np.ndarray, layout: LayoutResult, *, px_per_mm_x: float, px_per_mm_y: float
+) -> np.ndarray:
+    """Remove lead labels and other small marks standing near the start of each panel.
+
+    A connected component of ink is dropped when it lies wholly within 12 mm after
+    a panel's start, is under 6 mm tall, and keeps clear of the row's baseline (a
+    trace crosses its baseline; a label printed beside it does not).
+
+    Parameters
+    ----------
+    trace_mask : (M, N) bool ndarray
+    layout : LayoutResult
+    px_per_mm_x, px_per_mm_y : float
+
+    Returns
+    -------
+    (M, N) bool ndarray
+        A cleaned copy of the mask.
+    """
+    import cv2
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(trace_mask.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return trace_mask
+    x, y, w, h = (stats[:, i].astype(np.float64) for i in range(4))
+    drop = np.zeros(n, dtype=bool)
+    small = (h < 6.0 * px_per_mm_y) & (w < 12.0 * px_per_mm_x)
+    clear = 1.0 * px_per_mm_y
+    for p in layout.panels:
+        base = layout.rows[p.row].y
+        inside = (x >= p.x0 - 1.0 * px_per_mm_x) & (x + w <= p.x0 + 12.0 * px_per_mm_x)
+        away = (y > base + clear) | (y + h < base - clear)
+        drop |= small & inside & away
+    drop[0] = False
+    if not drop.any():
+        return trace_mask
+    return trace_mask & ~drop[labels]
+
+
+def find_calibration_pulses(
+    trace_mask: np.ndarray, layout: LayoutResult, *, px_per_mm_x: float, px_per_mm_y: float, gain: float = 10.0
+) -> tuple[PulseInfo, ...]:
+    """Find the 1 mV calibration pulse left of each row's first panel.
+
+    Parameters
+    ----------
+    trace_mask : (M, N) bool ndarray
+    layout : LayoutResult
+    px_per_mm_x, px_per_mm_y : float
+    gain : float
+        mm/mV.
+
+    Returns
+    -------
+    tuple of PulseInfo
+        One per row; ``found`` False where no pulse-shaped ink stands there.
+    """
+    mask = check_mask(trace_mask, "trace_mask")
+    out = []
+    expected = gain * px_per_mm_y
+    for row in layout.rows:
+        x1 = int(round(row.x_start + 0.5 * px_per_mm_x))
+        x0 = int(round(row.x_start - 8.0 * px_per_mm_x))
+        if x0 < 0 or x1 <= x0:
+            out.append(PulseInfo(row.index, False))
+            continue
+        y0 = max(0, int(row.y - 1.6 * expected))
+        y1 = min(mask.shape[0], int(row.y + 0.4 * expected))
+        sub = mask[y0:y1, x0:x1]
+        cols = np.nonzero(sub.any(axis=0))[0]
+        if cols.size == 0:
+            out.append(PulseInfo(row.index, False))
+            continue
+        rows_any = np.nonzero(sub[:, cols].any(axis=1))[0]
+        height = float(rows_any.max() - rows_any.min() + 1) if rows_any.size else 0.0
+        width_mm = (cols.max() - cols.min() + 1) / px_per_mm_x
+        found = 0.6 * expected < height < 1.4 * expected and 3.0 < width_mm < 8.0
+        out.append(
+            PulseInfo(
+                row.index,
+                bool(found),
+                float(x0 + cols.min()),
+                float(x0 + cols.max() + 1),
+                height,
+                height / expected if found else 0.0,
+            )
+        )
+    return tuple(out)
+
+
+def digitize(
+    image: np.ndarray,
+    trace_mask: np.ndarray,
+    *,
+    px_per_mm_x: float,
+    px_per_mm_y: float,
+    layout: str = "3x4+1",
+    paper_speed: float = 25.0,
+    gain: float = 10.0,
+    signal_fs: float = 500.0,
+) -> Digitization:
+    """Read the 12 leads off a deskewed ECG page.
+
+    Parameters
+    ----------
+    image : (M, N, 3) uint8 ndarray
+        The deskewed page (RGB); its luma refines trace positions.
+    trace_mask : (M, N) bool ndarray
+        Trace ink of the same page (:func:`ecgprep.colors.separate_colors`).
+    px_per_mm_x, px_per_mm_y : float
+        Grid scale (:func:`ecgprep.grid.detect_grid`).
+    layout : str
+        Printed layout, one of :data:`ecgprep.layout.LAYOUTS`.
+    paper_speed, gain : float
+        mm/s and mm/mV.
+    signal_fs : float
+        Sampling rate of the returned signals.
+
+    Returns
+    -------
+    Digitization
+
+    Raises
+    ------
+    LayoutError
+        The layout cannot be matched.
+    StageError
+        No trace could be followed in some row.
+    """
+    check_image(image, "image")
+    mask = check_mask(trace_mask, "trace_mask")
+    if mask.shape != image.shape[:2]:
+        raise StageError(f"trace_mask shape {mask.shape} differs from image shape {image.shape[:2]}")
+    lay = find_layout(
+        mask, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y, layout=layout, paper_speed=paper_speed
+    )
+    pulses = find_calibration_pulses(mask, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y, gain=gain)
+    mask = remove_labels(mask, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
+    gray = to_gray(image)
+    px_per_mv = gain * px_per_mm_y
+    px_per_s = lay.px_per_s
+    w = mask.shape[1]
+    best: dict[str, LeadSignal] = {}
+    baselines = []
+    coverage = []
+    widths = []
+    for row in lay.rows:
+        panels = [p for p in lay.panels if p.row == row.index]
+        xa = int(np.clip(np.floor(row.x_start + 0.6 * px_per_mm_x), 0, w - 1))
+        xb = int(np.clip(np.ceil(row.x_end), xa + 1, w))
+        band = mask[row.y_top : row.y_bottom, xa:xb].copy()
+        # Separator ticks stand on the boundaries between panels: remove them,
+        # keeping the trace that passes above or below.
+        for p in panels[1:]:
+            _blank(band, p.x0 - xa, 0.45 * px_per_mm_x)
+        pts = trace_points(band, gray[row.y_top : row.y_bottom, xa:xb], y_ref=row.y - row.y_top)
+        if pts.x.size < 2:
+            raise StageError(f"no trace could be followed in row {row.index} (y = {row.y:.0f} px)")
+        y_abs = pts.y + row.y_top
+        base = _mode(y_abs)
+        baselines.append(base)
+        coverage.append(pts.coverage)
+        widths.append(pts.line_width)
+        t = (pts.x + xa - row.x_start) / px_per_s
+        v = (base - y_abs) / px_per_mv
+        for p in panels:
+            n = int(round(p.duration_s * signal_fs))
+            ts = p.t0_s + np.arange(n) / signal_fs
+            sel = (t >= p.t0_s - 0.02) & (t <= p.t0_s + p.duration_s + 0.02)
+            if sel.sum() >= 2:
+                vals = np.interp(ts, t[sel], v[sel])
+            else:
+                vals = np.zeros(n)
+            sig = LeadSignal(p.lead, vals.astype(np.float32), float(signal_fs), float(p.t0_s))
+            if p.lead not in best or best[p.lead].values.size < n:
+                best[p.lead] = sig
+    return Digitization(
+        leads=best,
+        layout=lay,
+        pulses=pulses,
+        baselines=tuple(baselines),
+        line_width_px=float(np.median(widths)),
+        coverage=tuple(coverage),
+    )

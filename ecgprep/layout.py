@@ -1,0 +1,216 @@
+"""Lead layouts and the stage that finds them on the page.
+
+A layout is a list of printed rows; each row is a list of panels ``(lead, t0_s,
+duration_s)`` laid side by side over the row's 10 s. :func:`find_layout` finds the
+rows of a layout from the trace mask itself (the horizontal profile of the ink),
+and the time origin of each row from the horizontal extent of its trace, so scale,
+margins, crops and header height may vary freely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import check_mask, pick
+from .errors import LayoutError
+
+__all__ = ["LAYOUTS", "Panel", "RowInfo", "LayoutResult", "layout_rows", "find_layout"]
+
+LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+_COLS_3X4 = [["I", "aVR", "V1", "V4"], ["II", "aVL", "V2", "V5"], ["III", "aVF", "V3", "V6"]]
+
+
+def _split(leads: list[str], total: float = 10.0) -> list[tuple[str, float, float]]:
+    step = total / len(leads)
+    return [(lead, i * step, step) for i, lead in enumerate(leads)]
+
+
+#: name -> rows; each row a list of (lead, t0_s, duration_s).
+LAYOUTS: dict[str, list[list[tuple[str, float, float]]]] = {
+    "3x4+1": [_split(r) for r in _COLS_3X4] + [[("II", 0.0, 10.0)]],
+    "3x4+3": [_split(r) for r in _COLS_3X4]
+    + [[("II", 0.0, 10.0)], [("V1", 0.0, 10.0)], [("V5", 0.0, 10.0)]],
+    "3x4": [_split(r) for r in _COLS_3X4],
+    "6x2": [
+        _split(r)
+        for r in (["I", "V1"], ["II", "V2"], ["III", "V3"], ["aVR", "V4"], ["aVL", "V5"], ["aVF", "V6"])
+    ],
+    "12x1": [[(lead, 0.0, 10.0)] for lead in LEADS],
+}
+
+
+def layout_rows(name: str) -> list[list[tuple[str, float, float]]]:
+    """The rows of the layout ``name`` (ValueError listing valid names when unknown)."""
+    return pick(LAYOUTS, name, "layout")
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One printed lead segment: ``lead`` over ``[t0_s, t0_s + duration_s)`` at pixel columns ``[x0, x1)``."""
+
+    lead: str
+    row: int
+    t0_s: float
+    duration_s: float
+    x0: float
+    x1: float
+
+
+@dataclass(frozen=True)
+class RowInfo:
+    """A printed row: its baseline estimate ``y`` and the band ``[y_top, y_bottom)`` searched for its trace."""
+
+    index: int
+    y: float
+    y_top: int
+    y_bottom: int
+    x_start: float
+    x_end: float
+
+
+@dataclass(frozen=True)
+class LayoutResult:
+    """Where the rows and panels of a layout lie on the (deskewed) page.
+
+    Attributes
+    ----------
+    name : str
+        Layout name.
+    rows : tuple of RowInfo
+        One per printed row, top to bottom.
+    panels : tuple of Panel
+        One per printed lead segment.
+    px_per_s : float
+        Horizontal scale used (pixels per second).
+    confidence : float
+        0-1; how well the ink profile matched the expected number of rows.
+    """
+
+    name: str
+    rows: tuple[RowInfo, ...]
+    panels: tuple[Panel, ...]
+    px_per_s: float
+    confidence: float
+
+
+def _smooth(profile: np.ndarray, sigma: float) -> np.ndarray:
+    sigma = max(float(sigma), 0.5)
+    half = int(np.ceil(3 * sigma))
+    k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
+    k /= k.sum()
+    return np.convolve(profile, k, mode="same")
+
+
+def _pick_peaks(profile: np.ndarray, n: int, min_sep: float) -> list[int]:
+    """Indices of the ``n`` highest local maxima at least ``min_sep`` apart."""
+    p = profile
+    interior = (p[1:-1] >= p[:-2]) & (p[1:-1] > p[2:])
+    cand = np.nonzero(interior)[0] + 1
+    order = cand[np.argsort(p[cand])[::-1]]
+    chosen: list[int] = []
+    for c in order:
+        if all(abs(c - o) >= min_sep for o in chosen):
+            chosen.append(int(c))
+            if len(chosen) == n:
+                break
+    return sorted(chosen)
+
+
+def _longest_run(occupied: np.ndarray, max_gap: int) -> tuple[int, int] | None:
+    """``(start, stop)`` of the longest stretch of True, bridging gaps up to ``max_gap``."""
+    idx = np.flatnonzero(occupied)
+    if idx.size == 0:
+        return None
+    breaks = np.flatnonzero(np.diff(idx) > max_gap + 1)
+    starts = np.concatenate(([0], breaks + 1))
+    stops = np.concatenate((breaks, [idx.size - 1]))
+    lengths = idx[stops] - idx[starts]
+    k = int(np.argmax(lengths))
+    return int(idx[starts[k]]), int(idx[stops[k]]) + 1
+
+
+def find_layout(
+    trace_mask: np.ndarray,
+    *,
+    px_per_mm_x: float,
+    px_per_mm_y: float,
+    layout: str = "3x4+1",
+    paper_speed: float = 25.0,
+) -> LayoutResult:
+    """Find the printed rows and lead panels of ``layout`` on a deskewed page.
+
+    Parameters
+    ----------
+    trace_mask : (M, N) bool ndarray
+        Trace ink (from :func:`ecgprep.colors.separate_colors`), page deskewed.
+    px_per_mm_x, px_per_mm_y : float
+        Grid scale (from :func:`ecgprep.grid.detect_grid`).
+    layout : str
+        One of :data:`LAYOUTS`.
+    paper_speed : float
+        mm/s.
+
+    Returns
+    -------
+    LayoutResult
+
+    Raises
+    ------
+    LayoutError
+        When fewer rows of ink than the layout needs are found, or the rows are too
+        short for their 10 s.
+    """
+    mask = check_mask(trace_mask, "trace_mask")
+    rows_spec = layout_rows(layout)
+    n_rows = len(rows_spec)
+    h, w = mask.shape
+    px_per_s = paper_speed * px_per_mm_x
+    row_len = 10.0 * px_per_s
+    if row_len > w * 1.02:
+        raise LayoutError(
+            f"a 10 s row needs {row_len:.0f} px at {px_per_mm_x:.2f} px/mm but the page is {w} px wide"
+        )
+    # Ink per image row, counting only columns inside long horizontal extents: the
+    # flat parts of traces dominate, text and stray marks weigh little.
+    profile = mask.sum(axis=1).astype(np.float64)
+    smooth = _smooth(profile, 1.5 * px_per_mm_y)
+    min_sep = max(8.0 * px_per_mm_y, 0.45 * h / (n_rows + 1))
+    peaks = _pick_peaks(smooth, n_rows, min_sep)
+    if len(peaks) < n_rows:
+        raise LayoutError(
+            f"layout {layout!r} needs {n_rows} rows of trace but only {len(peaks)} were found"
+        )
+    # Confidence: each chosen peak should carry a sizeable share of a full row of ink.
+    strength = np.array([smooth[p] for p in peaks])
+    confidence = float(np.clip(strength.min() / (0.25 * row_len / (3 * px_per_mm_y) + 1e-9), 0, 1))
+
+    rows: list[RowInfo] = []
+    panels: list[Panel] = []
+    ys = np.array(peaks, dtype=np.float64)
+    for i, y in enumerate(ys):
+        up = (y - ys[i - 1]) if i > 0 else min(y, (ys[1] - ys[0]) if n_rows > 1 else y)
+        down = (ys[i + 1] - y) if i < n_rows - 1 else min(h - y, (ys[-1] - ys[-2]) if n_rows > 1 else h - y)
+        # Search band: generous, the tracker keeps the right trace where rows overlap.
+        y_top = int(max(0, np.floor(y - 0.95 * up)))
+        y_bottom = int(min(h, np.ceil(y + 0.95 * down)))
+        band = mask[max(0, int(y - 0.3 * up)) : min(h, int(y + 0.3 * down) + 1)]
+        seg = _longest_run(band.any(axis=0), max_gap=int(3 * px_per_mm_x) + 1)
+        if seg is None:
+            raise LayoutError(f"row {i} of layout {layout!r} holds no trace")
+        x_end = float(seg[1])
+        rows.append(RowInfo(i, float(y), y_top, y_bottom, x_end - row_len, x_end))
+    # All rows of the standard layouts end at the same x: vote for it.
+    x_end = float(np.median([r.x_end for r in rows]))
+    x_start = x_end - row_len
+    if x_start < -0.02 * w:
+        raise LayoutError(
+            f"rows end at x={x_end:.0f} px, too close to the left edge for 10 s at {px_per_s:.1f} px/s"
+        )
+    rows = [RowInfo(r.index, r.y, r.y_top, r.y_bottom, x_start, x_end) for r in rows]
+    for i, spec in enumerate(rows_spec):
+        for lead, t0, dur in spec:
+            panels.append(Panel(lead, i, t0, dur, x_start + t0 * px_per_s, x_start + (t0 + dur) * px_per_s))
+    return LayoutResult(layout, tuple(rows), tuple(panels), px_per_s, confidence)

@@ -1,0 +1,166 @@
+"""One frozen, validated set of options shared by every entry point.
+
+``Options`` is accepted everywhere an ``options`` argument appears; so is a plain
+``dict`` with the same keys (or ``None`` for the defaults). Unknown keys and bad
+values raise :class:`~ecgprep.errors.OptionsError` (a ``ValueError``) naming them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import OptionsError
+
+__all__ = ["Options", "as_options", "EDGE_METHODS", "COLOR_SPACES", "COLOR_BACKENDS", "LAYOUTS"]
+
+EDGE_METHODS = ("canny", "sobel", "laplacian", "contour")
+COLOR_SPACES = ("lab", "hsv")
+COLOR_BACKENDS = ("opencv", "pillow", "skimage")
+LAYOUTS = ("3x4+1", "3x4+3", "3x4", "6x2", "12x1")
+FALLBACKS = ("zeros",)
+
+
+@dataclass(frozen=True)
+class Options:
+    """Options of the whole pipeline.
+
+    Parameters
+    ----------
+    edge_method : {'canny', 'sobel', 'laplacian', 'contour'}
+        Edge detector used to find the paper.
+    crop : bool
+        Crop the image to the paper before the other stages.
+    rectify : bool
+        Undo perspective and rotation (from the paper outline and the grid lines).
+    color_space : {'lab', 'hsv'}
+        Colour space in which traces are separated from the grid.
+    color_backend : {'opencv', 'pillow', 'skimage'}
+        Library that converts colours (they agree to IoU >= 0.9).
+    min_dpi : float
+        Quality gate: effective resolution (grid px/mm x 25.4) below this fails.
+    min_sharpness : float
+        Quality gate: sharpness (see :func:`ecgprep.quality.measure_sharpness`) below this fails.
+    min_contrast : float
+        Quality gate: trace/paper contrast (0-1) below this fails.
+    max_pixels : int
+        Images claiming more pixels than this are refused before decoding.
+    layout : {'3x4+1', '3x4+3', '3x4', '6x2', '12x1'}
+        Lead layout printed on the page.
+    paper_speed : float
+        Paper speed in mm/s (25 by convention).
+    gain : float
+        Voltage scale in mm/mV (10 by convention).
+    signal_fs : float
+        Sampling rate (Hz) of the signals kept in each result; the submission
+        resamples them to the rate ``test.csv`` requests.
+    fallback : {'zeros'}
+        What the submission holds for an image that could not be digitized.
+    opencv_threads : int
+        Threads OpenCV may use inside one worker (1 keeps parallel batches efficient).
+    keep_debug : bool
+        Keep full-size intermediate masks in the result (large; off by default).
+    """
+
+    edge_method: str = "canny"
+    crop: bool = True
+    rectify: bool = True
+    color_space: str = "lab"
+    color_backend: str = "opencv"
+    min_dpi: float = 150.0
+    min_sharpness: float = 0.35
+    min_contrast: float = 0.25
+    max_pixels: int = 100_000_000
+    layout: str = "3x4+1"
+    paper_speed: float = 25.0
+    gain: float = 10.0
+    signal_fs: float = 500.0
+    fallback: str = "zeros"
+    opencv_threads: int = 1
+    keep_debug: bool = False
+
+    def __post_init__(self) -> None:
+        choices = {
+            "edge_method": EDGE_METHODS,
+            "color_space": COLOR_SPACES,
+            "color_backend": COLOR_BACKENDS,
+            "layout": LAYOUTS,
+            "fallback": FALLBACKS,
+        }
+        for name, valid in choices.items():
+            value = getattr(self, name)
+            if value not in valid:
+                raise OptionsError(
+                    f"option {name}={value!r} is not valid; valid: {', '.join(map(repr, valid))}"
+                )
+        for name in ("crop", "rectify", "keep_debug"):
+            if not isinstance(getattr(self, name), bool):
+                raise OptionsError(f"option {name} must be True or False, got {getattr(self, name)!r}")
+        positive = ("min_dpi", "paper_speed", "gain", "signal_fs", "max_pixels", "opencv_threads")
+        nonneg = ("min_sharpness", "min_contrast")
+        for name in positive + nonneg:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise OptionsError(f"option {name} must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise OptionsError(f"option {name} must be finite, got {value!r}")
+            if name in positive and value <= 0:
+                raise OptionsError(f"option {name} must be > 0, got {value!r}")
+            if name in nonneg and value < 0:
+                raise OptionsError(f"option {name} must be >= 0, got {value!r}")
+        for name in ("max_pixels", "opencv_threads"):
+            if int(getattr(self, name)) != getattr(self, name):
+                raise OptionsError(f"option {name} must be a whole number, got {getattr(self, name)!r}")
+        if self.min_contrast > 1:
+            raise OptionsError(f"option min_contrast must be in [0, 1], got {self.min_contrast!r}")
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The valid option names."""
+        return tuple(f.name for f in dataclasses.fields(cls) if not f.name.startswith("_"))
+
+    def replace(self, **changes: Any) -> Options:
+        """A copy with some options changed (validated)."""
+        _check_keys(changes)
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The options as a plain dict (JSON-friendly)."""
+        return {name: getattr(self, name) for name in self.names()}
+
+
+def _check_keys(keys) -> None:
+    valid = Options.names()
+    unknown = sorted(str(k) for k in keys if k not in valid)
+    if unknown:
+        raise OptionsError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
+
+
+def as_options(options: Options | Mapping[str, Any] | None = None, **overrides: Any) -> Options:
+    """Turn ``None``, a dict or an :class:`Options` into a validated :class:`Options`.
+
+    Parameters
+    ----------
+    options : Options or dict or None
+        ``None`` gives the defaults; a dict must use the names of :class:`Options`.
+    **overrides
+        Further options that take precedence.
+
+    Raises
+    ------
+    OptionsError
+        Unknown names or bad values, naming them.
+    """
+    if options is None:
+        base = Options()
+    elif isinstance(options, Options):
+        base = options
+    elif isinstance(options, Mapping):
+        _check_keys(options.keys())
+        base = Options(**dict(options))
+    else:
+        raise OptionsError(f"options must be an Options, a dict or None, got {type(options).__name__}")
+    return base.replace(**overrides) if overrides else base
