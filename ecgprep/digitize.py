@@ -140,6 +140,40 @@ def _remove_tick(band: np.ndarray, xc: float, px_per_mm_x: float, px_per_mm_y: f
     sub[max(0, y0 - 1) : y1 + 1, :] = False
 
 
+def _panel_values(
+    ts: np.ndarray, t: np.ndarray, v: np.ndarray, t0: float, t1: float, px_per_s: float
+) -> np.ndarray:
+    """Values at times ``ts`` from points ``(t, v)`` of one panel.
+
+    Inside, linear interpolation. At the panel's ends, where a separator tick
+    hides the first and last few columns, the trace is extended along the slope
+    of its nearest 1.5 mm (clamped to the panel's own range) rather than held flat,
+    so a QRS cut by the tick keeps its edge.
+    """
+    if t.size < 2:
+        return np.zeros(ts.size)
+    vals = np.interp(ts, t, v)
+    lo, hi = float(v.min()), float(v.max())
+    span = 0.06  # s: 1.5 mm at 25 mm/s
+    for edge, inside in ((t[0], ts < t[0]), (t[-1], ts > t[-1])):
+        if not inside.any():
+            continue
+        near = np.abs(t - edge) <= span
+        if near.sum() < 3:
+            continue
+        tn, vn = t[near], v[near]
+        # Slope of the stretch nearest the edge (a third of the window).
+        k = max(2, tn.size // 3)
+        seg_t = tn[:k] if edge == t[0] else tn[-k:]
+        seg_v = vn[:k] if edge == t[0] else vn[-k:]
+        if np.ptp(seg_t) <= 0:
+            continue
+        slope = np.polyfit(seg_t, seg_v, 1)[0]
+        base = v[0] if edge == t[0] else v[-1]
+        vals[inside] = np.clip(base + slope * (ts[inside] - edge), lo, hi)
+    return vals
+
+
 def remove_labels(
     trace_mask: np.ndarray, layout: LayoutResult, *, px_per_mm_x: float, px_per_mm_y: float
 ) -> np.ndarray:
@@ -295,8 +329,16 @@ def digitize(
         # Separator ticks stand on the boundaries between panels: remove them,
         # keeping the trace that passes above or below.
         for p in panels[1:]:
-            _blank(band, p.x0 - xa, 0.45 * px_per_mm_x)
-        pts = trace_points(band, gray[row.y_top : row.y_bottom, xa:xb], y_ref=row.y - row.y_top)
+            _remove_tick(band, p.x0 - xa, px_per_mm_x, px_per_mm_y)
+        # Lead labels are printed below the start of each panel: discourage the
+        # tracker from wandering into them where they touch the trace.
+        base_b = row.y - row.y_top
+        zones = tuple(
+            (p.x0 - xa - 0.5 * px_per_mm_x, p.x0 - xa + 10 * px_per_mm_x,
+             base_b + 2.5 * px_per_mm_y, base_b + 8.5 * px_per_mm_y, 1.0)
+            for p in panels
+        )
+        pts = trace_points(band, gray[row.y_top : row.y_bottom, xa:xb], y_ref=base_b, zones=zones)
         if pts.x.size < 2:
             raise StageError(f"no trace could be followed in row {row.index} (y = {row.y:.0f} px)")
         y_abs = pts.y + row.y_top
@@ -304,16 +346,14 @@ def digitize(
         baselines.append(base)
         coverage.append(pts.coverage)
         widths.append(pts.line_width)
-        t = (pts.x + xa - row.x_start) / px_per_s
+        # Pixel (column) c covers [c, c + 1): its centre is c + 0.5.
+        t = (pts.x + 0.5 + xa - row.x_start) / px_per_s
         v = (base - y_abs) / px_per_mv
         for p in panels:
             n = int(round(p.duration_s * signal_fs))
             ts = p.t0_s + np.arange(n) / signal_fs
-            sel = (t >= p.t0_s - 0.02) & (t <= p.t0_s + p.duration_s + 0.02)
-            if sel.sum() >= 2:
-                vals = np.interp(ts, t[sel], v[sel])
-            else:
-                vals = np.zeros(n)
+            sel = (t >= p.t0_s) & (t < p.t0_s + p.duration_s)
+            vals = _panel_values(ts, t[sel], v[sel], p.t0_s, p.t0_s + p.duration_s, px_per_s)
             sig = LeadSignal(p.lead, vals.astype(np.float32), float(signal_fs), float(p.t0_s))
             if p.lead not in best or best[p.lead].values.size < n:
                 best[p.lead] = sig

@@ -119,6 +119,18 @@ def _pick_peaks(profile: np.ndarray, n: int, min_sep: float) -> list[int]:
     return sorted(chosen)
 
 
+def _stroke_width(band: np.ndarray) -> float:
+    """Median height of the vertical runs of ink in ``band`` (the pen's width where flat)."""
+    t = np.zeros((band.shape[1], band.shape[0] + 2), dtype=np.int8)
+    t[:, 1:-1] = band.T
+    d = np.diff(t, axis=1)
+    tops = np.nonzero(d == 1)[1]
+    bots = np.nonzero(d == -1)[1]
+    if tops.size == 0:
+        return 0.0
+    return float(np.median(bots - tops))
+
+
 def _longest_run(occupied: np.ndarray, max_gap: int) -> tuple[int, int] | None:
     """``(start, stop)`` of the longest stretch of True, bridging gaps up to ``max_gap``."""
     idx = np.flatnonzero(occupied)
@@ -200,7 +212,8 @@ def find_layout(
         seg = _longest_run(band.any(axis=0), max_gap=int(3 * px_per_mm_x) + 1)
         if seg is None:
             raise LayoutError(f"row {i} of layout {layout!r} holds no trace")
-        x_end = float(seg[1])
+        # The last inked column's right edge, less half a stroke: where the pen stopped.
+        x_end = float(seg[1]) - 0.5 * _stroke_width(band)
         rows.append(RowInfo(i, float(y), y_top, y_bottom, x_end - row_len, x_end))
     # All rows of the standard layouts end at the same x: vote for it.
     x_end = float(np.median([r.x_end for r in rows]))

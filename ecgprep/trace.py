@@ -69,6 +69,7 @@ def follow_trace(
     gap_weight: float = 1.0,
     skip_cost: float = 4.0,
     max_skip: int = 40,
+    zones: tuple = (),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Choose at most one run of ink per column so that the chosen runs form one trace.
 
@@ -87,6 +88,9 @@ def follow_trace(
         a label, a neighbouring row's trace, a speck).
     max_skip : int
         Longest stretch of inked columns that may be left out.
+    zones : tuple of (x0, x1, y0, y1, cost)
+        Rectangles (band coordinates) where printed labels usually stand: a run
+        whose centre lies inside costs ``cost`` more per column.
 
     Returns
     -------
@@ -103,17 +107,27 @@ def follow_trace(
     ends = np.concatenate((bounds, [xs.size])).tolist()
     tl = tops.tolist()
     bl = bots.tolist()
-    centre_cost = (np.abs((tops + bots - 1) * 0.5 - y_ref) * ref_weight).tolist()
+    centres = (tops + bots - 1) * 0.5
+    extra = np.abs(centres - y_ref) * ref_weight
+    for zx0, zx1, zy0, zy1, zc in zones:
+        extra += zc * ((xs >= zx0) & (xs < zx1) & (centres >= zy0) & (centres < zy1))
+    centre_cost = extra.tolist()
     # A state: (cost, top, bottom, run index or -1, age of skip, back pointer).
     # States of each column are kept for the backtrack.
+    # A state: (cost, top, bottom, run index or -1 when carried, skipped inked
+    # columns, back pointer, column of its last run). The gap to a new run is
+    # charged per column travelled, so a stroke hidden for a few columns (a
+    # blanked separator, a faded stretch) may resume far above or below.
     history: list[list[tuple]] = []
     prev: list[tuple] = []
+    xl = xs.tolist()
     for c in range(len(starts)):
         cur: list[tuple] = []
+        xc = xl[starts[c]]
         for i in range(starts[c], ends[c]):
             ti, bi = tl[i], bl[i]
             if not prev:
-                cur.append((centre_cost[i], ti, bi, i, 0, -1))
+                cur.append((centre_cost[i], ti, bi, i, 0, -1, xc))
                 continue
             best = 1e300
             arg = 0
@@ -122,16 +136,17 @@ def follow_trace(
                 g2 = st[1] - bi
                 if g2 > gap:
                     gap = g2
-                cost = st[0] + (gap * gap_weight if gap > 0 else 0.0)
+                cost = st[0]
+                if gap > 0:
+                    cost += gap * gap_weight / (xc - st[6])
                 if cost < best:
                     best = cost
                     arg = j
-            cur.append((best + centre_cost[i], ti, bi, i, 0, arg))
+            cur.append((best + centre_cost[i], ti, bi, i, 0, arg, xc))
         # Carry the previous states over this column, at a cost.
         for j, st in enumerate(prev):
             if st[4] < max_skip:
-                cur.append((st[0] + skip_cost, st[1], st[2], -1, st[4] + 1, j))
-        # Keep the state set small: among carried states of the same position, the best.
+                cur.append((st[0] + skip_cost, st[1], st[2], -1, st[4] + 1, j, st[6]))
         if len(cur) > 12:
             cur.sort(key=lambda s: s[0])
             cur = cur[:12]
@@ -154,6 +169,7 @@ def trace_points(
     *,
     y_ref: float,
     line_width: float | None = None,
+    zones: tuple = (),
 ) -> TracePoints:
     """Follow the trace in ``mask`` and turn it into sub-pixel points.
 
@@ -167,12 +183,14 @@ def trace_points(
         Baseline row in band coordinates (weak prior for the tracker).
     line_width : float, optional
         Stroke thickness in pixels; estimated from flat runs when omitted.
+    zones : tuple
+        Label zones, as in :func:`follow_trace`.
 
     Returns
     -------
     TracePoints
     """
-    x, top, bot = follow_trace(mask, y_ref=y_ref)
+    x, top, bot = follow_trace(mask, y_ref=y_ref, zones=zones)
     if x.size == 0:
         z = np.zeros(0)
         return TracePoints(z, z, 0.0, 0.0)
