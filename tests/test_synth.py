@@ -1,0 +1,496 @@
+"""Tests of ecgprep.synth: signals, renders, distortions and data sets."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecgprep import synth
+from ecgprep.synth import LEAD_NAMES, distort, render_ecg, synthetic_signals, write_dataset
+
+PX_PER_MM_200 = 200 / 25.4
+
+
+@pytest.fixture(scope="module")
+def render200():
+    return render_ecg(seed=11, calibration_pulse=True)
+
+
+@pytest.fixture(scope="module")
+def render100():
+    return render_ecg(seed=5, dpi=100, calibration_pulse=False)
+
+
+# --------------------------------------------------------------------------- signals
+
+
+def test_signals_shapes_and_dtypes():
+    sig = synthetic_signals(fs=500, seed=0)
+    assert tuple(sig) == LEAD_NAMES
+    for v in sig.values():
+        assert v.shape == (5000,)
+        assert v.dtype == np.float64
+        assert np.all(np.isfinite(v))
+    assert synthetic_signals(fs=256, duration=2.5, seed=0)["V3"].shape == (640,)
+
+
+def test_einthoven_and_goldberger_exact():
+    sig = synthetic_signals(seed=3)
+    i, ii = sig["I"], sig["II"]
+    assert np.array_equal(sig["III"], ii - i)
+    assert np.array_equal(sig["aVR"], -(i + ii) / 2)
+    assert np.array_equal(sig["aVL"], i - ii / 2)
+    assert np.array_equal(sig["aVF"], ii - i / 2)
+
+
+def test_signals_deterministic_and_seeded():
+    a = synthetic_signals(seed=7)
+    b = synthetic_signals(seed=7)
+    c = synthetic_signals(seed=8)
+    assert all(np.array_equal(a[k], b[k]) for k in LEAD_NAMES)
+    assert not np.allclose(a["II"], c["II"])
+
+
+@pytest.mark.parametrize("hr", [50.0, 75.0, 120.0])
+def test_signals_plausible_amplitude_and_rate(hr):
+    for seed in range(4):
+        sig = synthetic_signals(seed=seed, heart_rate=hr)
+        assert 1.0 <= np.ptp(sig["II"]) <= 3.0
+        assert 0.4 <= np.ptp(sig["V1"]) <= 2.2
+        # Count R peaks of lead II: rising crossings of 60 % of the maximum.
+        x = sig["II"]
+        above = x > 0.6 * x.max()
+        beats = int(np.count_nonzero(above[1:] & ~above[:-1]))
+        assert abs(beats - hr / 6.0) <= 2.0  # 10 s
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"fs": 0}, {"fs": -5}, {"duration": 0}, {"heart_rate": 5}, {"fs": float("nan")}]
+)
+def test_signals_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        synthetic_signals(**kwargs)
+
+
+# --------------------------------------------------------------------------- render
+
+
+def test_render_shapes_and_truth(render200, render100):
+    r = render200
+    assert r.image.shape == (1700, 2200, 3)
+    assert r.image.dtype == np.uint8 and r.image.flags["C_CONTIGUOUS"]
+    t = r.truth
+    for m in (t.trace_mask, t.grid_mask, t.text_mask):
+        assert m.shape == (1700, 2200) and m.dtype == bool
+    assert t.px_per_mm == pytest.approx(PX_PER_MM_200)
+    assert len(t.leads) == 13 and sum(lt.is_rhythm for lt in t.leads) == 1
+    assert np.array_equal(t.homography, np.eye(3))
+    assert t.angle_deg == 0.0
+    np.testing.assert_allclose(t.paper_quad, [[0, 0], [2199, 0], [2199, 1699], [0, 1699]])
+    assert render100.image.shape == (850, 1100, 3)
+    # No ink is counted twice.
+    assert not np.any(t.trace_mask & t.grid_mask)
+    assert not np.any(t.trace_mask & t.text_mask)
+
+
+def test_standard_geometry_matches_competition(render200, render100):
+    t = render200.truth
+    rhythm = t.lead("II", rhythm=True)
+    assert rhythm.x0_px == pytest.approx(15 * PX_PER_MM_200)  # pulse: traces at 15 mm
+    assert rhythm.n_samples == 5000 and rhythm.duration_s == pytest.approx(10.0)
+    assert rhythm.x1_px - rhythm.x0_px == pytest.approx(250 * PX_PER_MM_200)
+    for name, start in (("I", 0), ("aVR", 1250), ("V1", 2500), ("V4", 3750)):
+        lt = t.lead(name)
+        assert (lt.row, lt.start_sample, lt.n_samples) == (0, start, 1250)
+        assert lt.t0_s == pytest.approx(start / 500)
+        assert lt.x0_px == pytest.approx((15 + start / 500 * 25) * PX_PER_MM_200)
+    baselines_mm = sorted({round(lt.baseline_y_px / t.px_per_mm) for lt in t.leads})
+    assert baselines_mm == [90, 126, 162, 195]
+    t100 = render100.truth
+    assert t100.lead("I").x0_px == pytest.approx(10 * 100 / 25.4)  # no pulse: 10 mm
+
+
+def test_render_deterministic():
+    a = render_ecg(seed=4, dpi=100, header_text=True)
+    b = render_ecg(seed=4, dpi=100, header_text=True)
+    assert np.array_equal(a.image, b.image)
+    assert np.array_equal(a.truth.trace_mask, b.truth.trace_mask)
+
+
+def _near(mask, x, y, r=1):
+    """True where the mask is set within r px of (x, y)."""
+    xi, yi = int(round(x)), int(round(y))
+    return bool(mask[max(yi - r, 0) : yi + r + 1, max(xi - r, 0) : xi + r + 1].any())
+
+
+def test_trace_pixels_lie_where_truth_says(render200):
+    r = render200
+    t = r.truth
+    gray = cv2.cvtColor(r.image, cv2.COLOR_RGB2GRAY)
+    ppm = t.px_per_mm
+    rng = np.random.default_rng(0)
+    for lt in t.leads:
+        v = t.signals[lt.name][lt.start_sample : lt.start_sample + lt.n_samples]
+        for j in rng.choice(lt.n_samples, 25, replace=False):
+            x = lt.x0_px + j / t.fs * 25 * ppm
+            y = lt.baseline_y_px - v[j] * 10 * ppm
+            assert t.trace_mask[int(round(y)), int(round(x))] or _near(t.trace_mask, x, y, 1), (
+                lt.name,
+                j,
+            )
+            assert gray[int(round(y)), int(round(x))] < 140 or _near(gray < 100, x, y, 1)
+        # lead_xy gives the same points
+        xy = t.lead_xy(lt)
+        assert xy.shape == (lt.n_samples, 2)
+        assert xy[10, 0] == pytest.approx(lt.x0_px + 10 / t.fs * 25 * ppm)
+
+
+def test_trace_is_subpixel_exact_on_flat_segments(render200):
+    """Trace ink centroid (per column) matches the truth within 0.25 px where the trace is flat."""
+    t = render200.truth
+    dark = 255.0 - cv2.cvtColor(render200.image, cv2.COLOR_RGB2GRAY).astype(float)
+    ppm = t.px_per_mm
+    lt = t.lead("II", rhythm=True)
+    v = t.signals["II"]
+    errors = []
+    for col in range(int(lt.x0_px) + 5, int(lt.x1_px) - 5, 7):
+        k = (col - lt.x0_px) / (25 * ppm) * t.fs
+        k0 = int(np.floor(k))
+        win = v[max(k0 - 4, 0) : k0 + 5]
+        if np.ptp(win) > 0.03:  # only flat parts: < 0.25 px change around
+            continue
+        y = lt.baseline_y_px - np.interp(k, np.arange(v.size), v) * 10 * ppm
+        rows = np.arange(int(y) - 3, int(y) + 5)
+        w = dark[rows, col]
+        w = np.where(t.trace_mask[rows, col] | (w > 150), w, 0.0)  # ignore the grid
+        if w.sum() == 0:
+            continue
+        errors.append(np.sum(w * rows) / w.sum() - y)
+    errors = np.asarray(errors)
+    assert errors.size > 30
+    assert np.median(np.abs(errors)) < 0.25
+
+
+def test_calibration_pulse_drawn(render200, render100):
+    t = render200.truth
+    ppm = t.px_per_mm
+    for lt in t.leads:
+        if lt.col != 0:
+            continue
+        b = lt.baseline_y_px
+        top = b - 10 * ppm
+        assert _near(t.trace_mask, lt.x0_px - 2.5 * ppm, top)  # top edge, 1 mV up
+        assert _near(t.trace_mask, lt.x0_px - 5 * ppm, b - 5 * ppm)  # rising edge
+        assert _near(t.trace_mask, lt.x0_px, b - 5 * ppm)  # falling edge at the trace start
+    t1 = render100.truth
+    x_left = int(t1.lead("I").x0_px) - 2
+    assert not t1.trace_mask[:, :x_left].any()  # no pulse, nothing left of the traces
+
+
+def test_grid_period_and_colours(render200):
+    r = render200
+    t = r.truth
+    img = r.image.astype(int)
+    # Major red lines (255, 0, 0) in a trace-free row band near the top.
+    band = img[20:60]
+    major_cols = np.nonzero(((band[:, :, 1] < 60) & (band[:, :, 0] > 200)).mean(axis=0) > 0.9)[0]
+    period = np.diff(major_cols).mean()
+    assert period == pytest.approx(5 * t.px_per_mm, abs=0.3)
+    assert t.grid_mask[20:60][:, major_cols].mean() > 0.95
+    # Paper colour between lines
+    assert tuple(img[3:6, 3:6].reshape(-1, 3).mean(axis=0).round()) == pytest.approx(
+        t.paper_rgb, abs=3
+    )
+    # grid mask has a 1 mm period: about 2 in every 7.9 rows carry a horizontal line.
+    frac = t.grid_mask[:, 500:520].all(axis=1).mean()
+    assert 0.1 < frac < 0.35
+
+
+def test_bw_mode_gray_grid_black_trace():
+    r = render_ecg(seed=2, dpi=100, grid_color="bw", trace_color=(200, 0, 0))
+    img = r.image
+    assert np.array_equal(img[:, :, 0], img[:, :, 1]) and np.array_equal(img[:, :, 1], img[:, :, 2])
+    assert r.truth.trace_rgb == (0, 0, 0)
+    assert img[r.truth.trace_mask].mean() < 80
+    assert img[r.truth.grid_mask].mean() > 90
+
+
+@pytest.mark.parametrize("color", ["red", "pink", "blue", "green", "brown", "gray", (30, 90, 200)])
+def test_grid_colours(color):
+    r = render_ecg(seed=1, dpi=150, grid_color=color)
+    t = r.truth
+    major = np.asarray(t.grid_rgb, float)
+    # The darkest-grid pixels are close to the major colour
+    g = r.image[t.grid_mask].astype(float)
+    d = np.linalg.norm(g - major, axis=1)
+    assert d.min() < 30
+    assert r.image[t.trace_mask].mean() < 90
+
+
+@pytest.mark.parametrize("layout", synth.LAYOUTS)
+def test_layouts(layout):
+    r = render_ecg(seed=3, dpi=80, layout=layout)
+    t = r.truth
+    names = {lt.name for lt in t.leads}
+    assert names == set(LEAD_NAMES)
+    h, w = r.image.shape[:2]
+    for lt in t.leads:
+        assert 0 < lt.x0_px < lt.x1_px <= w
+        assert 0 < lt.baseline_y_px < h
+        xy = t.lead_xy(lt)
+        inside = (xy[:, 1] >= 0) & (xy[:, 1] < h)
+        hits = [_near(t.trace_mask, x, y, 1) for x, y in xy[inside][:: max(1, len(xy) // 20)]]
+        assert np.mean(hits) > 0.95
+    rhythm = [lt.name for lt in t.leads if lt.is_rhythm]
+    expected = {"3x4+1": ["II"], "3x4": [], "3x4+3": ["II", "V1", "V5"], "6x2": [], "12x1": []}[
+        layout
+    ]
+    assert rhythm == expected
+    if layout == "6x2":
+        assert all(lt.duration_s == pytest.approx(5.0) for lt in t.leads)
+
+
+def test_render_bad_arguments():
+    with pytest.raises(ValueError, match="layout"):
+        render_ecg(layout="4x3", dpi=50)
+    with pytest.raises(ValueError, match="grid_color"):
+        render_ecg(grid_color="purple", dpi=50)
+    sig = synthetic_signals(seed=0)
+    del sig["V4"]
+    with pytest.raises(ValueError, match="V4"):
+        render_ecg(sig, dpi=50)
+    sig = synthetic_signals(seed=0)
+    sig["V1"] = sig["V1"].copy()
+    sig["V1"][3] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        render_ecg(sig, dpi=50)
+    with pytest.raises(ValueError):
+        render_ecg(dpi=0)
+
+
+def test_custom_signals_plotted_exactly():
+    fs = 250.0
+    t_s = np.arange(2500) / fs
+    flat = {name: np.zeros(2500) for name in LEAD_NAMES}
+    flat["II"] = 0.5 * np.sin(2 * np.pi * 1.0 * t_s)
+    r = render_ecg(flat, fs=fs, dpi=150, calibration_pulse=False, labels=False, separators=False)
+    lt = r.truth.lead("II", rhythm=True)
+    ppm = r.truth.px_per_mm
+    for k in (0, 62, 125, 300, 1000):
+        x = lt.x0_px + k / fs * 25 * ppm
+        y = lt.baseline_y_px - flat["II"][k] * 10 * ppm
+        assert _near(r.truth.trace_mask, x, y, 1)
+
+
+# --------------------------------------------------------------------------- distort
+
+
+def test_distort_rotation_keeps_truth(render100):
+    d = distort(render100, rotate_deg=5.0, seed=1)
+    t = d.truth
+    assert d.image.shape == render100.image.shape
+    assert t.angle_deg == pytest.approx(5.0)
+    for lt in t.leads:
+        xy = t.lead_xy(lt)
+        hits = [_near(t.trace_mask, x, y, 1) for x, y in xy[::37]]
+        assert np.mean(hits) > 0.95
+    # Counter-clockwise on screen: a baseline rises to the right.
+    xy = t.lead_xy(t.lead("II", rhythm=True), distorted=False)
+    a = d.truth.homography @ np.array([xy[0, 0], xy[0, 1], 1.0])
+    b = d.truth.homography @ np.array([xy[-1, 0], xy[0, 1], 1.0])
+    assert b[1] < a[1]
+    # Corners uncovered by the rotated page are black, as in ecg-image-kit.
+    assert d.image[0, 0].max() < 10
+
+
+def _page_mask_from_quad(quad, shape):
+    m = np.zeros(shape, np.uint8)
+    cv2.fillPoly(m, [np.round(quad * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
+    return m.astype(bool)
+
+
+@pytest.mark.parametrize("background", synth.BACKGROUNDS)
+def test_distort_background_paper_quad_matches_page(render100, background):
+    d = distort(
+        render100,
+        rotate_deg=-3.0,
+        perspective=0.03,
+        background=background,
+        background_margin=0.12,
+        seed=4,
+    )
+    h, w = render100.image.shape[:2]
+    assert d.image.shape == (round(h * 1.24), round(w * 1.24), 3)
+    gray = cv2.cvtColor(d.image, cv2.COLOR_RGB2GRAY)
+    found = gray > 170  # paper is light, backgrounds are dark
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(found.astype(np.uint8), connectivity=8)
+    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    found = cv2.morphologyEx(
+        (lab == biggest).astype(np.uint8), cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8)
+    )
+    found = found.astype(bool)
+    expected = _page_mask_from_quad(d.truth.paper_quad, gray.shape)
+    iou = (found & expected).sum() / (found | expected).sum()
+    assert iou > 0.98
+    # Masks moved with the page: trace pixels stay on the paper and are dark.
+    assert expected[d.truth.trace_mask].mean() > 0.999
+    assert gray[d.truth.trace_mask].mean() < 110
+
+
+def test_distort_truth_consistent_under_perspective_and_shading(render100):
+    d = distort(render100, perspective=0.05, background="dark", shading=0.8, seed=9)
+    t = d.truth
+    for lt in t.leads[::3]:
+        xy = t.lead_xy(lt)
+        hits = [_near(t.trace_mask, x, y, 1) for x, y in xy[::41]]
+        assert np.mean(hits) > 0.95
+    # paper_quad is the homography applied to the undistorted corners
+    h, w = render100.image.shape[:2]
+    corners = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], float)
+    p = np.c_[corners, np.ones(4)] @ t.homography.T
+    np.testing.assert_allclose(p[:, :2] / p[:, 2:], t.paper_quad, atol=1e-6)
+
+
+def test_distort_composes_homographies(render100):
+    d1 = distort(render100, rotate_deg=2.0, seed=1)
+    d2 = distort(d1, rotate_deg=-2.0, blur_sigma=1.0, seed=2)
+    assert d2.truth.angle_deg == pytest.approx(0.0)
+    np.testing.assert_allclose(d2.truth.homography, np.eye(3), atol=1e-9)
+
+
+def test_distort_pixel_effects(render100):
+    img = render100.image.astype(float)
+    blurred = distort(render100, blur_sigma=2.0).image.astype(float)
+    assert np.abs(np.diff(blurred, axis=1)).mean() < 0.7 * np.abs(np.diff(img, axis=1)).mean()
+    noisy = distort(render100, noise_std=10.0, seed=1).image.astype(float)
+    resid = noisy - img
+    assert 7.0 < resid[100:200, 100:200].std() < 12.0
+    cast = distort(render100, color_cast=(1.0, 1.0, 0.5))
+    ratio = cast.image[..., 2].mean() / render100.image[..., 2].mean()
+    assert ratio == pytest.approx(0.5, abs=0.03)
+    assert cast.truth.paper_rgb[2] == pytest.approx(render100.truth.paper_rgb[2] * 0.5, abs=1)
+    jpg = distort(render100, jpeg_quality=30)
+    assert jpg.image.dtype == np.uint8 and jpg.image.shape == img.shape
+    assert 0 < np.abs(jpg.image.astype(float) - img).mean() < 15
+
+
+def test_distort_deterministic(render100):
+    kw = {
+        "rotate_deg": 2.0,
+        "perspective": 0.02,
+        "background": "wood",
+        "noise_std": 5.0,
+        "shading": 0.5,
+    }
+    a = distort(render100, seed=3, **kw)
+    b = distort(render100, seed=3, **kw)
+    c = distort(render100, seed=4, **kw)
+    assert np.array_equal(a.image, b.image)
+    assert np.array_equal(a.truth.homography, b.truth.homography)
+    assert not np.array_equal(a.image, c.image)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"background": "beach"},
+        {"rotate_deg": 90},
+        {"blur_sigma": -1},
+        {"jpeg_quality": 0},
+        {"color_cast": (1, 1)},
+        {"perspective": 0.9},
+        {"shading": 2},
+    ],
+)
+def test_distort_bad_arguments(render100, kwargs):
+    with pytest.raises(ValueError):
+        distort(render100, **kwargs)
+
+
+def test_distort_requires_render():
+    with pytest.raises(ValueError):
+        distort(np.zeros((10, 10, 3), np.uint8))
+
+
+# --------------------------------------------------------------------------- data sets
+
+
+def test_write_dataset_format(tmp_path):
+    m = write_dataset(tmp_path, n=3, seed=2, kinds=("lowres", "photo"))
+    assert list(m.columns) == [
+        "id",
+        "fs",
+        "sig_len",
+        "width_px",
+        "height_px",
+        "dpi",
+        "difficulty",
+        "options",
+        "image_file",
+    ]
+    assert list(m.difficulty) == ["lowres", "photo", "lowres"]
+    assert all(len(i) == 5 and i.isdigit() for i in m.id) and m.id.is_unique
+    assert m.image_file.iloc[1].endswith(".jpg") and m.image_file.iloc[0].endswith(".png")
+    ids = list(m.id)
+    for _, row in m.iterrows():
+        img = cv2.imread(str(tmp_path / row.image_file))
+        assert img.shape[:2] == (row.height_px, row.width_px)
+    # truth CSV
+    truth = pd.read_csv(tmp_path / "truth" / f"{ids[0]}.csv")
+    assert list(truth.columns) == list(LEAD_NAMES)
+    assert len(truth) == 5000
+    np.testing.assert_allclose(truth["III"], truth["II"] - truth["I"], atol=0.0015)
+    np.testing.assert_allclose(truth["aVR"], -(truth["I"] + truth["II"]) / 2, atol=0.0015)
+    # test.csv
+    test = pd.read_csv(tmp_path / "test.csv", dtype={"id": str})
+    assert list(test.columns) == ["id", "lead", "fs", "number_of_rows"]
+    assert len(test) == 36
+    assert list(test.lead[:12]) == list(LEAD_NAMES)
+    rows = dict(zip(test.lead[:12], test.number_of_rows[:12], strict=True))
+    assert rows["II"] == 5000 and all(rows[k] == 1250 for k in LEAD_NAMES if k != "II")
+    # solution.csv
+    sol = pd.read_csv(tmp_path / "solution.csv")
+    assert list(sol.columns) == ["id", "value"]
+    assert len(sol) == 3 * 18750 and sol.id.is_unique
+    val = dict(zip(sol.id, sol.value, strict=True))
+    i0 = ids[0]
+    assert val[f"{i0}_0_aVR"] == pytest.approx(truth["aVR"][1250])
+    assert val[f"{i0}_1249_V6"] == pytest.approx(truth["V6"][4999])
+    assert val[f"{i0}_10_V2"] == pytest.approx(truth["V2"][2510])
+    assert val[f"{i0}_4321_II"] == pytest.approx(truth["II"][4321])
+    assert val[f"{i0}_7_I"] == pytest.approx(truth["I"][7])
+    # JSON geometry of an undistorted image matches the picture
+    meta = json.loads((tmp_path / "truth" / f"{i0}.json").read_text())
+    assert meta["geometry_valid"] is True and meta["resolution"] in (100.0, 130.0)
+    lead = next(ld for ld in meta["leads"] if ld["lead_name"] == "V1")
+    assert (lead["start_sample"], lead["end_sample"]) == (2500, 3750)
+    img = cv2.imread(str(tmp_path / m.image_file.iloc[0]), cv2.IMREAD_GRAYSCALE)
+    a_row, a_col = lead["pixel_affine"]["row"], lead["pixel_affine"]["col"]
+    dark = 0
+    for k in range(0, 1250, 50):
+        v = truth["V1"][2500 + k]
+        r = a_row[0] * k + a_row[1] * v + a_row[2]
+        c = a_col[0] * k + a_col[1] * v + a_col[2]
+        dark += (
+            img[int(round(r)) - 1 : int(round(r)) + 2, int(round(c)) - 1 : int(round(c)) + 2].min()
+            < 120
+        )
+    assert dark >= 24
+
+
+def test_write_dataset_other_fs_and_determinism(tmp_path):
+    m1 = write_dataset(tmp_path / "a", n=1, seed=5, fs=256, kinds=("lowres",))
+    m2 = write_dataset(tmp_path / "b", n=1, seed=5, fs=256, kinds=("lowres",))
+    pd.testing.assert_frame_equal(m1, m2)
+    assert int(m1.sig_len[0]) == 2560 and int(m1.fs[0]) == 256
+    test = pd.read_csv(tmp_path / "a" / "test.csv")
+    assert set(test.number_of_rows) == {2560, 640}
+    assert (tmp_path / "a" / "solution.csv").read_bytes() == (
+        tmp_path / "b" / "solution.csv"
+    ).read_bytes()
+    with pytest.raises(ValueError, match="kind"):
+        write_dataset(tmp_path / "c", n=1, kinds=("glossy",))
