@@ -1,0 +1,809 @@
+"""Edges and crop: find the paper in the picture and cut it out.
+
+A paper ECG photographed or scanned lies on a darker, often textured background
+(desk, wood, scanner lid). This stage finds the page as a quadrilateral, so the
+next stages see only paper: :func:`find_paper` locates it, :func:`crop_to_paper`
+cuts its axis-aligned bounding box, :func:`warp_to_paper` undoes the perspective.
+:func:`detect_edges` exposes the edge maps the search relies on.
+
+Everything is computed at a reduced working resolution (the image shrunk by a
+whole factor until its longer side is at most ``max_side``, 1024 by default):
+the page outline is a large structure, and the thin strokes printed on the page
+(grid lines, traces, text) are removed first by a grey-level closing, so that
+they neither cost time nor produce edges.
+Coordinates are mapped back to the input image.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ._validate import check_image, pick
+
+__all__ = [
+    "EDGE_METHODS",
+    "PaperResult",
+    "crop_to_paper",
+    "detect_edges",
+    "find_paper",
+    "warp_to_paper",
+]
+
+# Below this brightness difference (grey levels) between the paper class and the
+# rest, there is no distinct paper in the frame.
+_MIN_SEPARATION = 30.0
+# A paper candidate must cover at least this fraction of the frame.
+_MIN_AREA_FRACTION = 0.05
+# A box reaching within this fraction of every image border means "fills the frame".
+_FULL_FRAME_TOL = 0.01
+# Candidates scoring below this are not taken for a distinct paper.
+_MIN_SCORE = 0.35
+
+
+# ---------------------------------------------------------------------------
+# working resolution and the "paper" channel
+# ---------------------------------------------------------------------------
+
+
+def _check_max_side(max_side) -> int | None:
+    if max_side is None:
+        return None
+    if isinstance(max_side, bool) or not isinstance(max_side, int | np.integer) or max_side < 64:
+        raise ValueError(f"max_side must be an integer >= 64 or None, got {max_side!r}")
+    return int(max_side)
+
+
+def _downscale(image: np.ndarray, max_side: int | None) -> tuple[np.ndarray, float]:
+    """The image shrunk by a whole factor so its longer side is at most ``max_side``; and the scale.
+
+    A whole factor keeps the pixel grid aligned (working pixel ``i`` covers input
+    pixels ``f*i .. f*i+f-1``) and lets OpenCV use its fast area-averaging path;
+    up to ``f - 1`` rows and columns at the bottom and right are ignored.
+    """
+    h, w = image.shape[:2]
+    if max_side is None or max(h, w) <= max_side:
+        return image, 1.0
+    f = -(-max(h, w) // max_side)
+    hh, ww = max(1, h // f), max(1, w // f)
+    small = cv2.resize(image[: hh * f, : ww * f], (ww, hh), interpolation=cv2.INTER_AREA)
+    return small, 1.0 / f
+
+
+def _paper_channels(
+    small: np.ndarray, remove_strokes: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Paper-likeness (uint8) before and after removing thin dark strokes.
+
+    The minimum over R, G, B is high only for light, grey-ish pixels: white or
+    tinted paper scores high, a brown desk or a dark background low, and so do the
+    (coloured or black) grid lines and traces, which a grey closing then removes.
+    Returns ``(raw, paper)``; ``paper`` is closed and lightly smoothed.
+    """
+    if small.ndim == 2:
+        raw = np.ascontiguousarray(small)
+    else:
+        r, g, b = cv2.split(small)
+        raw = cv2.min(cv2.min(r, g), b)
+    chan = raw
+    if remove_strokes:
+        k = 2 * max(1, int(round(0.005 * max(raw.shape)))) + 1  # 11 px at 1024
+        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+        chan = cv2.morphologyEx(raw, cv2.MORPH_CLOSE, kernel)
+    return raw, cv2.GaussianBlur(chan, (0, 0), 1.0)
+
+
+def _separation(paper: np.ndarray) -> tuple[float, np.ndarray, float]:
+    """Otsu split of the paper channel: (threshold, bright mask, class-mean difference)."""
+    thr, bright = cv2.threshold(paper, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    bright = bright.astype(bool)
+    n_in = int(bright.sum())
+    if n_in == 0 or n_in == bright.size:
+        return float(thr), bright, 0.0
+    hist = np.bincount(paper.ravel(), minlength=256).astype(np.float64)
+    levels = np.arange(256, dtype=np.float64)
+    t = int(thr)
+    lo, hi = hist[: t + 1], hist[t + 1 :]
+    mean_lo = float((lo * levels[: t + 1]).sum() / max(lo.sum(), 1.0))
+    mean_hi = float((hi * levels[t + 1 :]).sum() / max(hi.sum(), 1.0))
+    return float(thr), bright, mean_hi - mean_lo
+
+
+# ---------------------------------------------------------------------------
+# edge detectors (on the working-resolution paper channel)
+# ---------------------------------------------------------------------------
+
+
+def _gradient_magnitude(paper: np.ndarray) -> np.ndarray:
+    gx = cv2.Sobel(paper, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(paper, cv2.CV_32F, 0, 1, ksize=3)
+    return cv2.magnitude(gx, gy)
+
+
+def _edges_canny(paper: np.ndarray, contrast: float) -> np.ndarray:
+    # A blurred step of height c has a Sobel (3x3, L2) peak near 2.6 c.
+    high = max(1.0 * contrast, 20.0)
+    return cv2.Canny(paper, 0.4 * high, high, L2gradient=True) > 0
+
+
+def _edges_sobel(paper: np.ndarray, contrast: float) -> np.ndarray:
+    mag = _gradient_magnitude(paper)
+    return mag > max(1.2 * contrast, 24.0)
+
+
+def _edges_laplacian(paper: np.ndarray, contrast: float) -> np.ndarray:
+    smooth = cv2.GaussianBlur(paper.astype(np.float32), (0, 0), 1.5)
+    lap = cv2.Laplacian(smooth, cv2.CV_32F, ksize=1)
+    # Zero crossings whose jump across the crossing is large enough.
+    thr = max(0.02 * contrast, 0.5)
+    edges = np.zeros(paper.shape, bool)
+    a, b = lap[:, :-1], lap[:, 1:]
+    zx = (a * b < 0) & (np.abs(a - b) > thr)
+    a, b = lap[:-1, :], lap[1:, :]
+    zy = (a * b < 0) & (np.abs(a - b) > thr)
+    edges[:, :-1] |= zx
+    edges[:-1, :] |= zy
+    return edges
+
+
+def _edges_contour(paper: np.ndarray, contrast: float) -> np.ndarray:
+    _, binary = cv2.threshold(paper, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    contours, _ = cv2.findContours(binary, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    min_len = max(8, int(0.01 * max(paper.shape)))
+    keep = [c for c in contours if len(c) >= min_len]
+    out = np.zeros(paper.shape, np.uint8)
+    if keep:
+        cv2.drawContours(out, keep, -1, 1, thickness=1)
+    return out > 0
+
+
+_EDGE_REGISTRY: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+    "canny": _edges_canny,
+    "sobel": _edges_sobel,
+    "laplacian": _edges_laplacian,
+    "contour": _edges_contour,
+}
+#: Names accepted by the ``method`` argument.
+EDGE_METHODS = tuple(_EDGE_REGISTRY)
+
+
+def detect_edges(
+    image: np.ndarray,
+    *,
+    method: str = "canny",
+    max_side: int | None = 1024,
+    remove_strokes: bool = True,
+) -> np.ndarray:
+    """Edges of the large structures in an image (the page outline above all).
+
+    Parameters
+    ----------
+    image : (M, N, 3) or (M, N) ndarray of uint8
+        RGB (or grey) image.
+    method : {'canny', 'sobel', 'laplacian', 'contour'}
+        ``'canny'``: Canny with hysteresis thresholds scaled to the paper /
+        background contrast; ``'sobel'``: thresholded Sobel gradient magnitude
+        (edges a few pixels thick); ``'laplacian'``: zero crossings of a
+        Laplacian of Gaussian with a large enough jump; ``'contour'``: outlines
+        of the Otsu-thresholded bright regions.
+    max_side : int or None
+        Working resolution: the image is shrunk by a whole factor until its longer
+        side is at most this many pixels (None: full resolution, slower).
+    remove_strokes : bool
+        Remove thin dark strokes (grid lines, traces, text) by a grey closing
+        before detection, so the printed content yields no edges.
+
+    Returns
+    -------
+    edges : (M, N) ndarray of bool
+        Edge pixels at the input size. Edges found at the working resolution are
+        enlarged by pixel replication, so each is ``f`` pixels thick and located
+        to that precision, ``f = ceil(max(M, N) / max_side)`` the shrink factor
+        (the last ``< f`` rows and columns are never marked).
+
+    Raises
+    ------
+    InvalidImageError
+        If ``image`` is not a uint8 image.
+    ValueError
+        If ``method`` is unknown (the message lists the valid names) or
+        ``max_side`` is not an integer >= 64.
+
+    Notes
+    -----
+    Edges are found on a "paper" channel, the minimum of R, G and B, which is
+    high for light unsaturated paper and low for dark or coloured backgrounds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.full((200, 300, 3), 40, np.uint8)
+    >>> img[50:150, 60:240] = 235
+    >>> e = detect_edges(img, method="canny")
+    >>> e.shape, bool(e[100, 58:63].any()), bool(e[100, 100:200].any())
+    ((200, 300), True, False)
+    """
+    img = check_image(image, "image")
+    fn = pick(_EDGE_REGISTRY, method, "edge method")
+    max_side = _check_max_side(max_side)
+    small, scale = _downscale(img, max_side)
+    _, paper = _paper_channels(small, remove_strokes)
+    _, _, contrast = _separation(paper)
+    edges = fn(paper, max(contrast, 20.0))
+    h, w = img.shape[:2]
+    if edges.shape != (h, w):
+        f = int(round(1.0 / scale))
+        big = cv2.resize(
+            edges.view(np.uint8),
+            (edges.shape[1] * f, edges.shape[0] * f),
+            interpolation=cv2.INTER_NEAREST,
+        )
+        edges = np.zeros((h, w), bool)
+        edges[: big.shape[0], : big.shape[1]] = big > 0
+    return edges
+
+
+# ---------------------------------------------------------------------------
+# paper quadrilateral
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaperResult:
+    """Where the paper lies in the image.
+
+    Attributes
+    ----------
+    quad : (4, 2) ndarray of float
+        Page corners (x, y) in input pixel coordinates (pixel centres at integers),
+        in the order top-left, top-right, bottom-right, bottom-left. Corners may
+        lie outside the image when the page runs off the frame. When ``found`` is
+        False, the image corners ``(0, 0), (N-1, 0), (N-1, M-1), (0, M-1)``.
+    box : tuple of int
+        ``(x0, y0, x1, y1)``, the quad's axis-aligned bounds clipped to the image,
+        end-exclusive: the paper is ``image[y0:y1, x0:x1]``.
+    found : bool
+        True when a distinct page on a background was found; False when the page
+        fills the frame or no page-like region stands out.
+    confidence : float
+        0-1. With ``found``: how well the quad is supported (edges along its sides
+        times the fraction of it that looks like paper). Without: the fraction of
+        the frame that looks like paper (near 1 for a frame-filling page).
+    method : str
+        Edge method used.
+
+    ``angle_deg`` gives the mean inclination of the top and bottom sides.
+    Results compare equal when all fields (the quad element-wise) are equal.
+    """
+
+    quad: np.ndarray
+    box: tuple[int, int, int, int]
+    found: bool
+    confidence: float
+    method: str
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, PaperResult):
+            return NotImplemented
+        same = (self.box, self.found, self.confidence, self.method) == (
+            other.box,
+            other.found,
+            other.confidence,
+            other.method,
+        )
+        return same and np.array_equal(self.quad, other.quad)
+
+    __hash__ = None  # holds an array
+
+    @property
+    def angle_deg(self) -> float:
+        """Mean inclination of the top and bottom sides, degrees, counter-clockwise on screen."""
+        q = self.quad
+        top = q[1] - q[0]
+        bottom = q[2] - q[3]
+        v = top / max(np.hypot(*top), 1e-9) + bottom / max(np.hypot(*bottom), 1e-9)
+        return float(-math.degrees(math.atan2(v[1], v[0])))
+
+
+def _whole(h: int, w: int) -> np.ndarray:
+    return np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float64)
+
+
+def _box_of(quad: np.ndarray, h: int, w: int) -> tuple[int, int, int, int]:
+    # Corners are pixel centres: the outermost paper pixels, to the nearest pixel.
+    x0 = int(np.clip(math.floor(quad[:, 0].min() + 0.5), 0, w - 1))
+    y0 = int(np.clip(math.floor(quad[:, 1].min() + 0.5), 0, h - 1))
+    x1 = int(np.clip(math.floor(quad[:, 0].max() + 0.5) + 1, x0 + 1, w))
+    y1 = int(np.clip(math.floor(quad[:, 1].max() + 0.5) + 1, y0 + 1, h))
+    return x0, y0, x1, y1
+
+
+def _order_corners(quad: np.ndarray) -> np.ndarray:
+    """Order four points TL, TR, BR, BL (clockwise on screen, starting top-left)."""
+    c = quad.mean(axis=0)
+    ang = np.arctan2(quad[:, 1] - c[1], quad[:, 0] - c[0])
+    q = quad[np.argsort(ang)]
+    start = int(np.argmin(q[:, 0] + q[:, 1]))
+    return np.roll(q, -start, axis=0)
+
+
+def _tri_area(a, b, c) -> float:
+    return 0.5 * abs((b[0] - a[0]) * (c[1] - a[1]) - (c[0] - a[0]) * (b[1] - a[1]))
+
+
+def _line_intersection(p1, p2, p3, p4):
+    """Intersection of lines p1-p2 and p3-p4 with the parameters along each, or None."""
+    d1 = p2 - p1
+    d2 = p4 - p3
+    den = d1[0] * d2[1] - d1[1] * d2[0]
+    if abs(den) < 1e-12:
+        return None
+    r = p3 - p1
+    t = (r[0] * d2[1] - r[1] * d2[0]) / den
+    u = (r[0] * d1[1] - r[1] * d1[0]) / den
+    return p1 + t * d1, t, u
+
+
+def _reduce_to_quad(poly: np.ndarray) -> np.ndarray | None:
+    """Simplify a convex polygon to four corners, changing its area as little as possible.
+
+    Each step either drops a vertex (losing a triangle) or replaces a short side by
+    the meeting point of its two neighbours (gaining a triangle): the cheaper wins.
+    Clipped page corners are thereby restored and rounded ones sharpened.
+    """
+    pts = [np.asarray(p, np.float64) for p in poly]
+    if len(pts) < 4:
+        return None
+    while len(pts) > 4:
+        n = len(pts)
+        best_cost, best = math.inf, None
+        for i in range(n):
+            prev, cur, nxt = pts[i - 1], pts[i], pts[(i + 1) % n]
+            cost = _tri_area(prev, cur, nxt)
+            if cost < best_cost:
+                best_cost, best = cost, ("drop", i, None)
+            # merge side (i, i+1) into the intersection of sides (i-1, i) and (i+1, i+2)
+            nxt2 = pts[(i + 2) % n]
+            hit = _line_intersection(prev, cur, nxt2, nxt)
+            if hit is not None:
+                x, t, u = hit
+                if t > 1.0 and u > 1.0:
+                    cost = _tri_area(cur, x, nxt)
+                    if cost < best_cost:
+                        best_cost, best = cost, ("merge", i, x)
+        kind, i, x = best
+        if kind == "drop":
+            del pts[i]
+        else:
+            j = (i + 1) % n
+            pts[i] = x
+            del pts[j]
+    return np.array(pts)
+
+
+def _quad_from_mask(mask: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """Quad (working px) fitted to the largest outer contour of ``mask``, and the contour's area."""
+    contours, _ = cv2.findContours(mask.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    cnt = max(contours, key=cv2.contourArea)
+    area = float(cv2.contourArea(cnt))
+    hull = cv2.convexHull(cnt)
+    eps = 0.004 * cv2.arcLength(hull, True)
+    poly = cv2.approxPolyDP(hull, eps, True).reshape(-1, 2).astype(np.float64)
+    if len(poly) < 4:
+        poly = cv2.boxPoints(cv2.minAreaRect(cnt)).astype(np.float64)
+    quad = _reduce_to_quad(poly)
+    if quad is None:
+        return None
+    return _order_corners(quad), area
+
+
+def _largest_component(mask: np.ndarray) -> np.ndarray | None:
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=4)
+    if n <= 1:
+        return None
+    k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    return labels == k
+
+
+def _edge_support(quad: np.ndarray, near_edge: np.ndarray) -> float:
+    """Fraction of the quad's perimeter (away from the image border) that runs along edges."""
+    h, w = near_edge.shape
+    hits = total = 0
+    for a, b in zip(quad, np.roll(quad, -1, axis=0), strict=True):
+        n = max(2, int(np.hypot(*(b - a)) / 2))
+        t = np.linspace(0.03, 0.97, n)[:, None]
+        p = a + t * (b - a)
+        x = np.round(p[:, 0]).astype(int)
+        y = np.round(p[:, 1]).astype(int)
+        inside = (x >= 3) & (x < w - 3) & (y >= 3) & (y < h - 3)
+        total += int(inside.sum())
+        hits += int(near_edge[y[inside], x[inside]].sum())
+    if total == 0:
+        return 0.0
+    return hits / total
+
+
+def _polygon_area(q: np.ndarray) -> float:
+    x, y = q[:, 0], q[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def _refine_quad(quad: np.ndarray, paper: np.ndarray, contrast: float, inset: float) -> np.ndarray:
+    """Move each side of ``quad`` (working px) onto the paper/background transition.
+
+    Along each side, brightness profiles across it are sampled (bilinear) and
+    the sub-pixel position where each crosses halfway between its inner and outer
+    level is found; a line fitted to these crossings (one round of outlier
+    rejection) replaces the side, and the corners become the intersections of
+    neighbouring sides. Sides without a clear transition (along the image border,
+    under shadow) are kept. Refined sides are then moved ``inset`` inward, so they
+    pass through the centres of the outermost paper pixels (half an input pixel
+    inside the transition).
+    """
+    chan = paper.astype(np.float32)
+    centre = quad.mean(axis=0)
+    offsets = np.arange(-4.0, 4.01, 0.25, dtype=np.float32)
+    ts = np.linspace(0.1, 0.9, 33)
+    lines = []
+    for a, b in zip(quad, np.roll(quad, -1, axis=0), strict=True):
+        d = b - a
+        length = float(np.hypot(*d))
+        if length < 8:
+            return quad
+        normal = np.array([d[1], -d[0]]) / length
+        if np.dot((a + b) / 2 - centre, normal) < 0:
+            normal = -normal
+        base = a[None, :] + ts[:, None] * d[None, :]
+        xy = base[:, None, :] + offsets[None, :, None] * normal[None, None, :]
+        prof = cv2.remap(
+            chan,
+            xy[..., 0].astype(np.float32),
+            xy[..., 1].astype(np.float32),
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=-1.0,
+        )
+        inner, outer = prof[:, :3].mean(axis=1), prof[:, -3:].mean(axis=1)
+        valid = (inner - outer > 0.5 * contrast) & (prof.min(axis=1) >= 0)
+        level = 0.5 * (inner + outer)
+        below = prof < level[:, None]
+        first = np.argmax(below, axis=1)  # first sample outside the paper
+        valid &= below.any(axis=1) & (first > 0)
+        if valid.sum() < 8:
+            lines.append((a, b))
+            continue
+        rows = np.nonzero(valid)[0]
+        j = first[rows]
+        p0, p1 = prof[rows, j - 1], prof[rows, j]
+        frac = (p0 - level[rows]) / np.maximum(p0 - p1, 1e-6)
+        off = offsets[j - 1] + frac * (offsets[1] - offsets[0])
+        t = ts[rows]
+        coef = np.polyfit(t, off, 1)
+        keep = np.abs(np.polyval(coef, t) - off) < 1.0
+        if keep.sum() >= 8:
+            coef = np.polyfit(t[keep], off[keep], 1)
+        shift_a, shift_b = np.polyval(coef, 0.0) - inset, np.polyval(coef, 1.0) - inset
+        if max(abs(shift_a), abs(shift_b)) > 6.0:
+            lines.append((a, b))
+            continue
+        lines.append((a + shift_a * normal, b + shift_b * normal))
+    corners = []
+    for i in range(4):
+        hit = _line_intersection(*lines[i - 1], *lines[i])
+        if hit is None:
+            return quad
+        corners.append(hit[0])
+    out = np.array(corners)
+    if np.abs(out - quad).max() > 8.0:
+        return quad
+    return out
+
+
+def _printed_outside(quad: np.ndarray, raw: np.ndarray, paper: np.ndarray) -> bool:
+    """True when the area around ``quad`` carries printed strokes about as densely as inside.
+
+    Strokes (grid lines, traces) are the thin dark marks the closing removed:
+    ``paper - raw`` large. A real background has almost none of them.
+    """
+    h, w = raw.shape
+    strokes = cv2.subtract(paper, raw) > 25
+    band = max(2, int(round(0.02 * max(h, w))))
+    inside = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(inside, np.round(quad).astype(np.int32), 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * band + 1, 2 * band + 1))
+    core = cv2.erode(inside, kernel) > 0
+    outer = cv2.dilate(inside, kernel) == 0
+    n_out = int(outer.sum())
+    if n_out < 0.01 * h * w or not core.any():
+        return False
+    dens_in = float(strokes[core].mean())
+    dens_out = float(strokes[outer].mean())
+    return dens_out > max(0.35 * dens_in, 0.002)
+
+
+def _to_input(quad: np.ndarray, scale: float) -> np.ndarray:
+    return (quad + 0.5) / scale - 0.5
+
+
+def find_paper(
+    image: np.ndarray, *, method: str = "canny", max_side: int | None = 1024
+) -> PaperResult:
+    """Find the page (a light sheet, usually gridded) on a darker background.
+
+    Parameters
+    ----------
+    image : (M, N, 3) or (M, N) ndarray of uint8
+        RGB (or grey) picture: a render, a scan or a photo of a printed ECG.
+    method : {'canny', 'sobel', 'laplacian', 'contour'}
+        Edge detector (see :func:`detect_edges`) used to separate the page from
+        light background next to it and to score the candidate outlines.
+    max_side : int or None
+        Working resolution (longer side, pixels); None works at full size.
+
+    Returns
+    -------
+    PaperResult
+        ``quad`` (TL, TR, BR, BL corners, input pixels), ``box`` (clipped,
+        end-exclusive), ``found``, ``confidence`` and ``method``. When the page
+        fills the frame (a render, a flatbed scan) or nothing page-like stands
+        out, ``found`` is False and ``quad`` / ``box`` cover the whole image.
+
+    Raises
+    ------
+    InvalidImageError
+        If ``image`` is not a uint8 image.
+    ValueError
+        If ``method`` is unknown or ``max_side`` invalid.
+
+    Notes
+    -----
+    At the working resolution, a "paper" channel (minimum of R, G, B, grey-closed
+    to erase the printed strokes) is split by Otsu's threshold into light and
+    dark. Two candidate regions are outlined: the largest light component, and
+    the largest light component once the edge map has cut it from any light
+    background touching the page. Each outline's convex hull is reduced to four
+    corners (dropping vertices or extending neighbouring sides, whichever
+    changes the area least, so corners cut off by the frame are restored), and
+    scored by the fraction of its sides that run along detected edges times the
+    fraction of the quad the region fills. The best candidate above a minimum
+    score is the page, unless its box reaches every border of the image
+    (within 1 %), or its surroundings carry grid lines and traces about as densely
+    as its inside (a shadow or crease on a frame-filling page, not a background).
+    Finally each side is moved, to sub-pixel precision, onto the halfway level
+    of the brightness step across it. On synthetic photos (render on a dark,
+    wood or desk background, corners moved up to 10 %, rotation up to 10 deg,
+    shading, blur, noise, JPEG), the box is within 0.3 % of the image size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.full((400, 500, 3), 50, np.uint8)
+    >>> img[60:330, 80:440] = 240
+    >>> p = find_paper(img)
+    >>> p.found, p.box
+    (True, (80, 60, 440, 330))
+    >>> find_paper(np.full((400, 500, 3), 240, np.uint8)).found
+    False
+    """
+    img = check_image(image, "image")
+    fn = pick(_EDGE_REGISTRY, method, "edge method")
+    max_side = _check_max_side(max_side)
+    h, w = img.shape[:2]
+    small, scale = _downscale(img, max_side)
+    raw, paper = _paper_channels(small)
+    sh, sw = paper.shape
+    _, bright, contrast = _separation(paper)
+
+    def not_found(frac: float) -> PaperResult:
+        quad = _whole(h, w)
+        return PaperResult(quad, (0, 0, w, h), False, float(np.clip(frac, 0.0, 1.0)), method)
+
+    if contrast < _MIN_SEPARATION:
+        # One population of brightness: all paper (printed on, or light) or none.
+        printed = float(np.mean(cv2.subtract(paper, raw) > 25)) > 0.002
+        return not_found(1.0 if printed or np.median(paper) >= 128 else 0.0)
+
+    edges = fn(paper, contrast)
+    near_edge = cv2.dilate(edges.view(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    opened = cv2.morphologyEx(bright.view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+
+    regions = []
+    comp = _largest_component(opened)
+    if comp is not None:
+        regions.append(comp)
+    cut = opened & ~(cv2.dilate(edges.view(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    comp = _largest_component(cut.view(np.uint8))
+    if comp is not None:
+        # grow back what the cut removed along the outline
+        grown = cv2.dilate(comp.view(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        regions.append(grown & opened.view(bool))
+
+    min_area = _MIN_AREA_FRACTION * sh * sw
+    best = None
+    for region in regions:
+        fitted = _quad_from_mask(region)
+        if fitted is None:
+            continue
+        quad, area = fitted
+        qarea = _polygon_area(quad)
+        if area < min_area or qarea <= 0:
+            continue
+        fill = min(area / qarea, qarea / max(area, 1.0))
+        support = _edge_support(quad, near_edge)
+        score = support * fill
+        if best is None or score > best[0]:
+            best = (score, quad)
+
+    frac_bright = float(bright.mean())
+    if best is None or best[0] < _MIN_SCORE:
+        return not_found(frac_bright)
+    score, quad = best
+    if _printed_outside(quad, raw, paper):
+        # What lies around the candidate is printed paper too (shadows or creases
+        # on a page that fills the frame), not a background.
+        return not_found(frac_bright)
+    quad = _to_input(_refine_quad(quad, paper, contrast, 0.5 * scale), scale)
+    box = _box_of(quad, h, w)
+    tol_x, tol_y = _FULL_FRAME_TOL * w, _FULL_FRAME_TOL * h
+    if box[0] <= tol_x and box[1] <= tol_y and box[2] >= w - tol_x and box[3] >= h - tol_y:
+        return not_found(frac_bright)
+    return PaperResult(quad, box, True, float(np.clip(score, 0.0, 1.0)), method)
+
+
+# ---------------------------------------------------------------------------
+# crop and rectify
+# ---------------------------------------------------------------------------
+
+
+def _check_paper(paper) -> PaperResult:
+    if not isinstance(paper, PaperResult):
+        raise ValueError(
+            f"paper must be a PaperResult (from find_paper), got {type(paper).__name__}"
+        )
+    return paper
+
+
+def crop_to_paper(image: np.ndarray, paper: PaperResult, *, margin: int = 0) -> np.ndarray:
+    """Cut the paper's axis-aligned bounding box out of the image.
+
+    Parameters
+    ----------
+    image : (M, N, 3) or (M, N) ndarray of uint8
+        The image ``paper`` was found in.
+    paper : PaperResult
+        Output of :func:`find_paper`.
+    margin : int
+        Extra pixels kept on every side (clipped to the image).
+
+    Returns
+    -------
+    cropped : (m, n, 3) or (m, n) ndarray of uint8
+        A C-contiguous copy of ``image[y0 - margin : y1 + margin, x0 - margin : x1 + margin]``.
+
+    Raises
+    ------
+    InvalidImageError
+        If ``image`` is not a uint8 image.
+    ValueError
+        If ``paper`` is not a PaperResult, ``margin`` is negative or not an
+        integer, or the box lies outside the image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.full((400, 500, 3), 50, np.uint8)
+    >>> img[60:330, 80:440] = 240
+    >>> crop_to_paper(img, find_paper(img)).shape
+    (270, 360, 3)
+    """
+    img = check_image(image, "image")
+    paper = _check_paper(paper)
+    if isinstance(margin, bool) or not isinstance(margin, int | np.integer) or margin < 0:
+        raise ValueError(f"margin must be a non-negative integer, got {margin!r}")
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = paper.box
+    x0, y0 = max(0, x0 - margin), max(0, y0 - margin)
+    x1, y1 = min(w, x1 + margin), min(h, y1 + margin)
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"paper box {paper.box} lies outside the image of shape {img.shape[:2]}")
+    return np.ascontiguousarray(img[y0:y1, x0:x1]).copy()
+
+
+def warp_to_paper(
+    image: np.ndarray,
+    paper: PaperResult,
+    *,
+    px_per_mm: float | None = None,
+    size: tuple[int, int] | None = None,
+    paper_size_mm: tuple[float, float] = (279.4, 215.9),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rectify the paper quad to an upright rectangle (undo perspective and rotation).
+
+    Parameters
+    ----------
+    image : (M, N, 3) or (M, N) ndarray of uint8
+        The image ``paper`` was found in.
+    paper : PaperResult
+        Output of :func:`find_paper`.
+    px_per_mm : float, optional
+        Output resolution: the rectangle is ``paper_size_mm`` at this scale
+        (long side along the quad's long side).
+    size : (int, int), optional
+        Output ``(width, height)`` in pixels. Exclusive with ``px_per_mm``.
+        Without either, the size follows the quad's longer opposite sides, so
+        no resolution is lost.
+    paper_size_mm : (float, float)
+        Physical page size (long, short), used with ``px_per_mm``; US letter by default.
+
+    Returns
+    -------
+    warped : (h, w, 3) or (h, w) ndarray of uint8
+        The rectified page; the quad corners land on the output corners.
+    homography : (3, 3) ndarray of float
+        Maps input pixel coordinates (x, y, 1) to output pixel coordinates.
+
+    Raises
+    ------
+    InvalidImageError
+        If ``image`` is not a uint8 image.
+    ValueError
+        If ``paper`` is not a PaperResult, both or invalid ``px_per_mm`` / ``size``
+        are given, or the output would exceed 4 times the input's pixels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.full((400, 500, 3), 50, np.uint8)
+    >>> img[60:330, 80:440] = 240
+    >>> out, hmat = warp_to_paper(img, find_paper(img))
+    >>> out.shape, hmat.shape
+    ((270, 360, 3), (3, 3))
+    """
+    img = check_image(image, "image")
+    paper = _check_paper(paper)
+    if px_per_mm is not None and size is not None:
+        raise ValueError("give px_per_mm or size, not both")
+    quad = np.asarray(paper.quad, np.float64)
+    if quad.shape != (4, 2) or not np.all(np.isfinite(quad)):
+        raise ValueError(f"paper.quad must be a finite (4, 2) array, got shape {quad.shape}")
+    width_q = max(np.hypot(*(quad[1] - quad[0])), np.hypot(*(quad[2] - quad[3])))
+    height_q = max(np.hypot(*(quad[3] - quad[0])), np.hypot(*(quad[2] - quad[1])))
+    if size is not None:
+        try:
+            out_w, out_h = (int(v) for v in size)
+        except (TypeError, ValueError):
+            raise ValueError(f"size must be (width, height) integers, got {size!r}") from None
+        if out_w < 2 or out_h < 2:
+            raise ValueError(f"size must be at least (2, 2), got {size!r}")
+    elif px_per_mm is not None:
+        if isinstance(px_per_mm, bool) or not isinstance(
+            px_per_mm, int | float | np.floating | np.integer
+        ):
+            raise ValueError(f"px_per_mm must be a positive number, got {px_per_mm!r}")
+        if not (math.isfinite(px_per_mm) and px_per_mm > 0):
+            raise ValueError(f"px_per_mm must be a positive number, got {px_per_mm!r}")
+        long_mm, short_mm = max(paper_size_mm), min(paper_size_mm)
+        if width_q >= height_q:
+            out_w, out_h = round(long_mm * px_per_mm), round(short_mm * px_per_mm)
+        else:
+            out_w, out_h = round(short_mm * px_per_mm), round(long_mm * px_per_mm)
+    else:
+        out_w, out_h = int(round(width_q)) + 1, int(round(height_q)) + 1
+    out_w, out_h = max(2, int(out_w)), max(2, int(out_h))
+    if out_w * out_h > 4 * img.shape[0] * img.shape[1]:
+        raise ValueError(
+            f"output size {out_w} x {out_h} exceeds 4 times the input's "
+            f"{img.shape[1]} x {img.shape[0]} pixels"
+        )
+    dst = np.array([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], np.float32)
+    hmat = cv2.getPerspectiveTransform(quad.astype(np.float32), dst).astype(np.float64)
+    warped = cv2.warpPerspective(
+        img, hmat, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    return np.ascontiguousarray(warped), hmat
