@@ -76,3 +76,31 @@ def pick(registry: Mapping[str, Callable[..., Any]], method: str, what: str = "m
     except (KeyError, TypeError):
         valid = ", ".join(repr(k) for k in registry)
         raise ValueError(f"unknown {what} {method!r}; valid: {valid}") from None
+
+
+def line_fit(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> tuple[float, float]:
+    """Weighted least-squares line ``y = slope * x + intercept``, in closed form.
+
+    Unlike ``np.polyfit``/``lstsq`` (LAPACK, whose rounding depends on the BLAS
+    thread count), plain sums give bit-identical results in every process, which
+    keeps batches deterministic across ``n_jobs``.
+
+    Returns
+    -------
+    slope, intercept : float
+        ``(0, mean(y))`` when ``x`` has no spread.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    w = np.ones_like(x) if w is None else np.asarray(w, dtype=np.float64)
+    sw = w.sum()
+    if sw <= 0:
+        return 0.0, 0.0
+    mx = (w * x).sum() / sw
+    my = (w * y).sum() / sw
+    dx = x - mx
+    sxx = (w * dx * dx).sum()
+    if sxx <= 0:
+        return 0.0, float(my)
+    slope = float((w * dx * (y - my)).sum() / sxx)
+    return slope, float(my - slope * mx)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import check_image, check_mask, to_gray
+from ._validate import check_image, check_mask, line_fit, to_gray
 from .errors import StageError
 from .layout import LayoutResult, find_layout
 from .trace import trace_points
@@ -169,7 +169,7 @@ def _panel_values(
         seg_v = vn[:k] if edge == t[0] else vn[-k:]
         if np.ptp(seg_t) <= 0:
             continue
-        slope = np.polyfit(seg_t, seg_v, 1)[0]
+        slope = line_fit(seg_t, seg_v)[0]
         base = v[0] if edge == t[0] else v[-1]
         # Half the slope: the hidden stretch is short and often turns (QRS apex).
         vals[inside] = np.clip(base + 0.5 * slope * (ts[inside] - edge), lo, hi)

@@ -9,6 +9,7 @@ process boundaries cheaply.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,11 +29,14 @@ STAGES = ("load", "edges", "deskew", "colors", "grid", "quality", "digitize")
 
 @dataclass(frozen=True)
 class StageRecord:
-    """What one stage produced (a small result object) and how long it took (s)."""
+    """What one stage produced (a small result object), how long it took (s), and
+    the warnings it raised (kept here rather than printed, so none is lost in a
+    worker process)."""
 
     name: str
     seconds: float
     result: Any = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,11 @@ class ImageResult:
     def seconds(self) -> float:
         """Total time over the stages that ran."""
         return float(sum(r.seconds for r in self.stages))
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Warnings raised by the stages, prefixed with the stage's name."""
+        return tuple(f"{r.name}: {w}" for r in self.stages for w in r.warnings)
 
     @property
     def quality_pass(self) -> bool | None:
@@ -194,8 +203,13 @@ def process_image_for_submission(
 
     def run(name: str, fn):
         t0 = time.perf_counter()
-        out = fn()
-        records.append(StageRecord(name, time.perf_counter() - t0, out[1] if isinstance(out, tuple) else out))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = fn()
+        msgs = tuple(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+        records.append(
+            StageRecord(name, time.perf_counter() - t0, out[1] if isinstance(out, tuple) else out, msgs)
+        )
         return out
 
     stage = "load"

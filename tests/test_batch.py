@@ -1,0 +1,105 @@
+"""The batch: order, isolation of failures, progress, determinism, worker deaths, Dask."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ecgprep import notebook_process_batch, process_batch_for_submission, summary_frame
+from ecgprep.synth import render_ecg
+
+
+class WorkerKiller:
+    """An 'image' that kills the worker process that unpickles it (fault injection)."""
+
+    def __reduce__(self):
+        return (os._exit, (13,))
+
+
+@pytest.fixture(scope="module")
+def paths(tmp_path_factory):
+    d = tmp_path_factory.mktemp("imgs")
+    out = []
+    for i, seed in enumerate((31, 32)):
+        p = d / f"{10000 + i}.png"
+        Image.fromarray(render_ecg(seed=seed, dpi=150).image).save(p)
+        out.append(p)
+    bad = d / "20000.png"
+    bad.write_bytes(b"this is not an image")
+    out.insert(1, bad)
+    return out
+
+
+@pytest.fixture(scope="module")
+def two_jobs(paths):
+    return process_batch_for_submission(paths, n_jobs=2, progress=False)
+
+
+def test_order_kept_and_failure_isolated(paths, two_jobs):
+    assert [r.image_id for r in two_jobs] == [p.stem for p in paths]
+    assert [r.ok for r in two_jobs] == [True, False, True]
+    bad = two_jobs[1]
+    assert bad.failed_stage == "load" and "20000.png" in bad.error
+
+
+def test_same_results_for_one_and_two_jobs(paths, two_jobs):
+    one = process_batch_for_submission(paths, n_jobs=1, progress=False)
+    for a, b in zip(one, two_jobs, strict=True):
+        assert a.ok == b.ok and a.error == b.error
+        if a.ok:
+            for lead in a.signals:
+                assert np.array_equal(a.signals[lead].values, b.signals[lead].values)
+
+
+def test_summary_frame_columns(two_jobs):
+    df = summary_frame(two_jobs)
+    need = {"id", "ok", "error", "failed_stage", "quality_pass", "px_per_mm_x", "px_per_mm_y", "angle_deg",
+            "sharpness", "contrast", "dpi", "t_load", "t_grid", "t_digitize"}
+    assert need <= set(df.columns)
+    assert list(df["id"]) == [r.image_id for r in two_jobs]
+    assert df["ok"].tolist() == [True, False, True]
+    assert df.loc[1, "error"] and df.loc[1, "failed_stage"] == "load"
+    assert df.loc[0, "px_per_mm_x"] == pytest.approx(150 / 25.4, rel=0.01)
+    assert two_jobs.summary.equals(df)
+    assert "<table" in two_jobs._repr_html_()
+
+
+def test_progress_counts_completed_images(paths, capsys):
+    process_batch_for_submission(paths[:2], n_jobs=1, progress=True)
+    err = capsys.readouterr().err
+    assert "2/2" in err
+
+
+def test_notebook_shorthand(paths):
+    res = notebook_process_batch(paths[:1], n_jobs=1)
+    assert len(res) == 1 and res[0].ok
+
+
+def test_ids_must_match():
+    with pytest.raises(ValueError, match="ids"):
+        process_batch_for_submission([b"x", b"y"], ids=["a"], progress=False)
+
+
+def test_a_dying_worker_loses_no_image(paths):
+    images = [paths[0], WorkerKiller(), paths[2]]
+    res = process_batch_for_submission(images, n_jobs=2, progress=False)
+    assert len(res) == 3
+    assert res[0].ok and res[2].ok
+    assert not res[1].ok and res[1].failed_stage == "worker"
+    assert "died" in res[1].error
+
+
+# dask.distributed leaves sockets for the garbage collector when a cluster closes.
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_dask_backend_gives_the_same_results(paths, two_jobs):
+    distributed = pytest.importorskip("dask.distributed")
+    import joblib
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cl, \
+            distributed.Client(cl), joblib.parallel_config(backend="dask"):
+        res = process_batch_for_submission(paths, progress=False)
+    assert [r.image_id for r in res] == [r.image_id for r in two_jobs]
+    assert [r.ok for r in res] == [True, False, True]
+    assert np.array_equal(res[0].signals["II"].values, two_jobs[0].signals["II"].values)
