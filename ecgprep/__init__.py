@@ -10,7 +10,6 @@ calibration, traces, mV). Entry points: :func:`process_image_for_submission`,
 __version__ = "0.1.0"
 
 from .batch import BatchResults, notebook_process_batch, process_batch_for_submission, summary_frame
-from .digitize import LeadSignal
 from .errors import (
     EcgprepError,
     GridNotFoundError,
@@ -21,9 +20,17 @@ from .errors import (
     StageError,
     TestCsvError,
 )
-from .io import load_image
+from .io import find_image, load_image
 from .options import Options, as_options
 from .pipeline import ImageResult, process_image_for_submission
+from .signals import LeadSignal
+from .submission import (
+    images_for_test,
+    read_test_csv,
+    submission_frame,
+    submission_with_report,
+    write_submission,
+)
 
 __all__ = [
     "__version__",
@@ -40,7 +47,12 @@ __all__ = [
     "StageError",
     "TestCsvError",
     "as_options",
+    "find_image",
+    "images_for_test",
     "load_image",
+    "read_test_csv",
+    "submission_with_report",
+    "write_submission",
     "notebook_process_batch",
     "process_batch_for_submission",
     "process_image_for_submission",
@@ -48,11 +60,3 @@ __all__ = [
     "summary_frame",
 ]
 
-
-def __getattr__(name):
-    # submission_frame lives with the submission code; imported on first use.
-    if name in ("submission_frame", "write_submission", "read_test_csv"):
-        from . import submission
-
-        return getattr(submission, name)
-    raise AttributeError(f"module 'ecgprep' has no attribute {name!r}")

@@ -39,20 +39,18 @@ def _options(args) -> dict:
 
 def _cmd_submit(args) -> int:
     from .batch import process_batch_for_submission
-    from .evaluate import find_image
-    from .submission import read_test_csv, submission_with_report, write_submission
+    from .submission import images_for_test, read_test_csv, submission_with_report, write_submission
 
     images_dir = Path(args.images_dir)
     if not images_dir.is_dir():
         print(f"ecgprep submit: {images_dir} is not a folder", file=sys.stderr)
         return 2
     test = read_test_csv(args.test_csv)
-    ids = list(dict.fromkeys(test["id"].tolist()))
-    found = [(i, find_image(images_dir, i)) for i in ids]
-    present = [(i, p) for i, p in found if p is not None]
+    present, paths, missing = images_for_test(test, images_dir)
+    ids = present + missing
     t0 = time.perf_counter()
     results = process_batch_for_submission(
-        [p for _, p in present], _options(args), n_jobs=args.jobs, progress=not args.quiet, ids=[i for i, _ in present]
+        paths, _options(args), n_jobs=args.jobs, progress=not args.quiet, ids=present
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

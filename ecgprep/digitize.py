@@ -16,35 +16,10 @@ import numpy as np
 from ._validate import check_image, check_mask, line_fit, to_gray
 from .errors import StageError
 from .layout import LayoutResult, find_layout
+from .signals import LeadSignal
 from .trace import trace_points
 
 __all__ = ["LeadSignal", "PulseInfo", "Digitization", "find_calibration_pulses", "digitize"]
-
-
-@dataclass(frozen=True)
-class LeadSignal:
-    """One lead's signal.
-
-    Attributes
-    ----------
-    name : str
-        Lead name (``'I'``, ``'aVR'``, ``'V1'``, ...).
-    values : (K,) float32 ndarray
-        Signal in mV, finite.
-    fs : float
-        Sampling rate of ``values`` (Hz).
-    start_s : float
-        Time of ``values[0]`` within the 10 s record (s).
-    """
-
-    name: str
-    values: np.ndarray
-    fs: float
-    start_s: float
-
-    @property
-    def duration_s(self) -> float:
-        return self.values.size / self.fs
 
 
 @dataclass(frozen=True)
@@ -361,7 +336,7 @@ def digitize(
             ts = p.t0_s + np.arange(n) / signal_fs
             sel = (t >= p.t0_s) & (t < p.t0_s + p.duration_s)
             vals = _panel_values(ts, t[sel], v[sel], p.t0_s, p.t0_s + p.duration_s, px_per_s)
-            sig = LeadSignal(p.lead, vals.astype(np.float32), float(signal_fs), float(p.t0_s))
+            sig = LeadSignal(p.lead, vals, float(signal_fs), float(p.t0_s))
             if p.lead not in best or best[p.lead].values.size < n:
                 best[p.lead] = sig
     return Digitization(

@@ -19,22 +19,10 @@ import numpy as np
 import pandas as pd
 
 from .batch import BatchResults, process_batch_for_submission
+from .io import find_image  # noqa: F401 - kept importable from here
 from .options import Options
 
-__all__ = ["Evaluation", "evaluate_folder", "find_image", "IMAGE_SUFFIXES"]
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG")
-
-
-def find_image(images_dir: str | Path, image_id: str) -> Path | None:
-    """The image file of ``image_id`` in ``images_dir`` (``.png``, ``.jpg`` or ``.jpeg``), or None."""
-    d = Path(images_dir)
-    for suffix in IMAGE_SUFFIXES:
-        p = d / f"{image_id}{suffix}"
-        if p.is_file():
-            return p
-    return None
-
+__all__ = ["Evaluation", "evaluate_folder"]
 
 def _db(lin: pd.Series | np.ndarray) -> float:
     m = float(np.mean(lin)) if len(lin) else float("nan")
@@ -60,6 +48,8 @@ class Evaluation:
         The batch's :func:`~ecgprep.batch.summary_frame`.
     submission : DataFrame
         The ``id,value`` submission that was scored.
+    results : BatchResults
+        The pipeline's results, in ``test.csv`` order of the images found.
     """
 
     score_db: float
@@ -68,6 +58,7 @@ class Evaluation:
     per_lead: pd.DataFrame
     summary: pd.DataFrame
     submission: pd.DataFrame
+    results: BatchResults
 
     def report(self) -> str:
         """A plain-text report (what ``ecgprep eval`` prints)."""
@@ -117,7 +108,7 @@ def evaluate_folder(
     Evaluation
     """
     from .metrics import score_frames
-    from .submission import read_test_csv, submission_with_report
+    from .submission import images_for_test, read_test_csv, submission_with_report
 
     folder = Path(folder)
     for name in ("test.csv", "solution.csv"):
@@ -129,10 +120,9 @@ def evaluate_folder(
         ids = ids[: int(limit)]
         test = test[test["id"].isin(ids)].reset_index(drop=True)
     images_dir = folder / "images" if (folder / "images").is_dir() else folder
-    paths = [find_image(images_dir, i) for i in ids]
-    present = [(i, p) for i, p in zip(ids, paths, strict=True) if p is not None]
+    present, paths, _missing = images_for_test(test, images_dir)
     results: BatchResults = process_batch_for_submission(
-        [p for _, p in present], options, n_jobs=n_jobs, progress=progress, ids=[i for i, _ in present]
+        paths, options, n_jobs=n_jobs, progress=progress, ids=present
     )
     submission, status = submission_with_report(results, test)
     solution = pd.read_csv(folder / "solution.csv", dtype={"id": str})
@@ -175,4 +165,5 @@ def evaluate_folder(
         per_lead=per_lead,
         summary=results.summary,
         submission=submission,
+        results=results,
     )

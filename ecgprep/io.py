@@ -20,9 +20,22 @@ import numpy as np
 
 from .errors import ImageLoadError
 
-__all__ = ["load_image", "describe_source", "image_id_of", "DEFAULT_MAX_PIXELS"]
+__all__ = ["load_image", "describe_source", "image_id_of", "find_image", "IMAGE_SUFFIXES", "DEFAULT_MAX_PIXELS"]
 
 DEFAULT_MAX_PIXELS = 100_000_000
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG")
+
+
+def find_image(images_dir: str | os.PathLike, image_id: str) -> Path | None:
+    """The file of ``image_id`` in ``images_dir`` (``.png``, ``.jpg`` or ``.jpeg``), or None."""
+    d = Path(images_dir)
+    for suffix in IMAGE_SUFFIXES:
+        p = d / f"{image_id}{suffix}"
+        if p.is_file():
+            return p
+    return None
 
 
 def describe_source(source: Any) -> str:

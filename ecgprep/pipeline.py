@@ -21,7 +21,15 @@ from .errors import EcgprepError
 from .io import describe_source, image_id_of, load_image
 from .options import Options, as_options
 
-__all__ = ["StageRecord", "ImageResult", "process_image_for_submission", "STAGES"]
+__all__ = [
+    "StageRecord",
+    "ImageResult",
+    "LoadResult",
+    "CropResult",
+    "DeskewResult",
+    "process_image_for_submission",
+    "STAGES",
+]
 
 #: Stage names in the order they run.
 STAGES = ("load", "edges", "deskew", "colors", "grid", "quality", "digitize")
@@ -291,9 +299,17 @@ def process_image_for_submission(
     )
 
 
+@dataclass(frozen=True)
+class LoadResult:
+    """The loaded image's size in pixels."""
+
+    height: int
+    width: int
+
+
 def _loaded(image: Any, opts: Options):
     img = load_image(image, max_pixels=opts.max_pixels)
-    return img, {"height": img.shape[0], "width": img.shape[1]}
+    return img, LoadResult(int(img.shape[0]), int(img.shape[1]))
 
 
 def _with_summary(col):

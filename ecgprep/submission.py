@@ -30,7 +30,6 @@ import math
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,9 +37,11 @@ import numpy as np
 import pandas as pd
 
 from ._validate import pick
+from .signals import LeadSignal
 from .errors import TestCsvError
 
 __all__ = [
+    "images_for_test",
     "LEADS",
     "LEAD_WINDOW_START_S",
     "LeadSignal",
@@ -84,67 +85,6 @@ class TestCsvWarning(UserWarning):
     """``test.csv`` had a fixable problem (duplicate rows dropped)."""
 
     __test__ = False  # not a pytest test class
-
-
-@dataclass(frozen=True, eq=False)
-class LeadSignal:
-    """One digitized lead, as the submission consumes it.
-
-    Parameters
-    ----------
-    name : str
-        Lead name (``'I'``, ``'II'``, ... ``'V6'``).
-    values : (m,) array_like of float
-        Samples in mV (copied into a read-only float64 array). NaN or inf samples
-        are allowed and are bridged by interpolation when the submission is built.
-    fs : float
-        Sampling rate of ``values`` in Hz (finite, > 0).
-    start_s : float
-        Time (s) of ``values[0]`` within the 10 s record.
-
-    Raises
-    ------
-    ValueError
-        If ``values`` is not 1-D, or ``fs`` / ``start_s`` are not finite (``fs`` > 0).
-
-    Examples
-    --------
-    >>> sig = LeadSignal("aVR", [0.0, 0.1, 0.2], fs=500.0, start_s=2.5)
-    >>> sig.values.dtype, sig.duration_s
-    (dtype('float64'), 0.006)
-    """
-
-    name: str
-    values: np.ndarray
-    fs: float
-    start_s: float = 0.0
-
-    def __post_init__(self) -> None:
-        values = np.array(self.values, dtype=np.float64)
-        if values.ndim != 1:
-            raise ValueError(
-                f"LeadSignal {self.name!r}: values must be 1-D, got shape {values.shape}"
-            )
-        values.setflags(write=False)
-        fs = float(self.fs)
-        start = float(self.start_s)
-        if not math.isfinite(fs) or fs <= 0:
-            raise ValueError(
-                f"LeadSignal {self.name!r}: fs must be finite and > 0, got {self.fs!r}"
-            )
-        if not math.isfinite(start):
-            raise ValueError(
-                f"LeadSignal {self.name!r}: start_s must be finite, got {self.start_s!r}"
-            )
-        object.__setattr__(self, "name", str(self.name))
-        object.__setattr__(self, "values", values)
-        object.__setattr__(self, "fs", fs)
-        object.__setattr__(self, "start_s", start)
-
-    @property
-    def duration_s(self) -> float:
-        """Time covered by the samples (``len(values) / fs``)."""
-        return self.values.size / self.fs
 
 
 class SubmissionItem(Protocol):
@@ -453,6 +393,39 @@ def _build(results: Iterable[Any], test: Any, fallback: str):
             stacklevel=3,
         )
     return frame, summary
+
+
+def images_for_test(test: Any, images_dir: str | os.PathLike) -> tuple[list[str], list[Path], list[str]]:
+    """Find the image file of every image id of ``test.csv``.
+
+    Parameters
+    ----------
+    test : DataFrame or path
+        The competition ``test.csv`` (validated with :func:`read_test_csv`).
+    images_dir : str or Path
+        Folder holding ``<id>.png`` (or ``.jpg`` / ``.jpeg``).
+
+    Returns
+    -------
+    ids : list of str
+        Ids whose image was found, in ``test.csv`` order.
+    paths : list of Path
+        Their files.
+    missing : list of str
+        Ids with no image file (the submission gives them the fallback).
+    """
+    from .io import find_image
+
+    test = read_test_csv(test)
+    ids, paths, missing = [], [], []
+    for image_id in dict.fromkeys(test["id"].tolist()):
+        p = find_image(images_dir, image_id)
+        if p is None:
+            missing.append(image_id)
+        else:
+            ids.append(image_id)
+            paths.append(p)
+    return ids, paths, missing
 
 
 def submission_frame(results: Iterable[Any], test: Any, *, fallback: str = "zeros") -> pd.DataFrame:
