@@ -1,0 +1,351 @@
+"""Tests of ecgprep.grid on grids drawn with exact geometry and on ecgprep.synth renders."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+
+from ecgprep.errors import InvalidImageError
+from ecgprep.grid import GridResult, deskew, detect_grid, grid_response
+from ecgprep.synth import distort, render_ecg
+
+
+def draw_grid(
+    shape=(900, 1200),
+    px_per_mm=(7.874, 7.874),
+    angle_deg=0.0,
+    *,
+    minor_rgb=(255, 200, 200),
+    major_rgb=(230, 80, 80),
+    minor_width=1.0,
+    major_width=2.0,
+    minors=True,
+    phase_mm=(0.37, 0.81),
+    trace=True,
+):
+    """White page with 1 mm and 5 mm lines at exact sub-pixel positions (anti-aliased).
+
+    The grid is rotated counter-clockwise on screen by ``angle_deg`` about the image
+    centre ((N-1)/2, (M-1)/2). In the deskewed frame a vertical line k sits at
+    x = cx + (k - phase_mm[0]) * px_per_mm[0]; k % 5 == 0 are the 5 mm lines.
+    """
+    m, n = shape
+    sx, sy = px_per_mm
+    yy, xx = np.mgrid[0:m, 0:n].astype(np.float64)
+    cx, cy = (n - 1) / 2.0, (m - 1) / 2.0
+    a = np.deg2rad(angle_deg)
+    dx, dy = xx - cx, yy - cy
+    gx = dx * np.cos(a) - dy * np.sin(a)
+    gy = dx * np.sin(a) + dy * np.cos(a)
+    img = np.full((m, n, 3), 255.0)
+    for coord, s, ph in ((gx, sx, phase_mm[0]), (gy, sy, phase_mm[1])):
+        u = coord / s + ph
+        k = np.round(u)
+        d = np.abs(u - k) * s
+        major = (k % 5) == 0
+        if minors:
+            cov = (np.clip(minor_width / 2 + 0.5 - d, 0, 1) * ~major)[..., None]
+            img = img * (1 - cov) + np.asarray(minor_rgb, float) * cov
+        cov = (np.clip(major_width / 2 + 0.5 - d, 0, 1) * major)[..., None]
+        img = img * (1 - cov) + np.asarray(major_rgb, float) * cov
+    img = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+    if trace:  # a dark wavy "trace" per row, as clutter
+        for row in range(1, 4):
+            x = np.arange(0, n, 2)
+            y = m * row / 4 + 0.07 * m * np.sin(x / (0.03 * n))
+            pts = np.stack([x, y], 1).round().astype(np.int32)
+            cv2.polylines(img, [pts], False, (0, 0, 0), max(1, int(round(0.3 * sx))), cv2.LINE_AA)
+    return img
+
+
+def circular_diff(a, b, period):
+    d = (a - b) % period
+    return min(d, period - d)
+
+
+@pytest.fixture(scope="module")
+def render200():
+    return render_ecg(dpi=200, grid_color="red", seed=11)
+
+
+# --------------------------------------------------------------------------- accuracy
+
+
+@pytest.mark.parametrize(
+    "ppmm, angle",
+    [(4.0, 0.0), (4.0, -3.1), (7.874, 1.7), (7.874, -4.6), (12.0, 2.4), (12.0, 0.0)],
+)
+def test_scale_and_angle_on_drawn_grids(ppmm, angle):
+    shape = (int(110 * ppmm), int(140 * ppmm))  # 110 x 140 mm of paper
+    g = detect_grid(draw_grid(shape, (ppmm, ppmm), angle))
+    assert g.found and g.confidence > 0.8
+    assert abs(g.px_per_mm_x / ppmm - 1) < 2e-4
+    assert abs(g.px_per_mm_y / ppmm - 1) < 2e-4
+    assert abs(g.angle_deg - angle) < 0.02
+    assert abs(g.skew_deg) < 0.02
+    assert g.major_found
+
+
+@pytest.mark.parametrize("angle", [-4.9, -2.2, 0.6, 3.3, 5.0])
+def test_synth_render_rotated(render200, angle):
+    d = distort(render200, rotate_deg=angle, seed=3)
+    g = detect_grid(d.image)
+    assert g.found
+    assert abs(g.angle_deg - d.truth.angle_deg) < 0.05
+    assert abs(g.px_per_mm_x / d.truth.px_per_mm - 1) < 1e-3
+    assert abs(g.px_per_mm_y / d.truth.px_per_mm - 1) < 1e-3
+    assert g.major_found and g.minor_found
+
+
+def test_synth_render_noisy_photo_like(render200):
+    d = distort(
+        render200,
+        rotate_deg=-2.0,
+        blur_sigma=1.5,
+        noise_std=12,
+        jpeg_quality=70,
+        background="wood",
+        seed=5,
+    )
+    g = detect_grid(d.image)
+    assert g.found
+    assert abs(g.angle_deg - d.truth.angle_deg) < 0.1
+    assert abs(g.px_per_mm / d.truth.px_per_mm - 1) < 2e-3
+
+
+@pytest.mark.parametrize("dpi, color", [(100, "pink"), (150, "blue"), (300, "green")])
+def test_synth_render_resolutions(dpi, color):
+    r = render_ecg(dpi=dpi, grid_color=color, seed=2)
+    g = detect_grid(r.image)
+    assert g.found
+    assert abs(g.px_per_mm_x / r.truth.px_per_mm - 1) < 1e-3
+    assert abs(g.px_per_mm_y / r.truth.px_per_mm - 1) < 1e-3
+
+
+def test_bw_grid():
+    img = draw_grid(
+        (900, 1200), (7.874, 7.874), 1.2, minor_rgb=(205, 205, 205), major_rgb=(120, 120, 120)
+    )
+    g = detect_grid(img)
+    assert g.found and g.major_found
+    assert abs(g.px_per_mm / 7.874 - 1) < 2e-4
+    r = render_ecg(dpi=130, grid_color="bw", seed=4)
+    g = detect_grid(r.image)
+    assert g.found and abs(g.px_per_mm / r.truth.px_per_mm - 1) < 1e-3
+
+
+@pytest.mark.parametrize("sx, sy", [(7.874, 7.1), (6.6, 7.874), (11.0, 12.5)])
+def test_anisotropic_scale(sx, sy):
+    g = detect_grid(draw_grid((1000, 1300), (sx, sy), 1.3))
+    assert g.found
+    assert abs(g.px_per_mm_x / sx - 1) < 3e-4
+    assert abs(g.px_per_mm_y / sy - 1) < 3e-4
+    assert abs(g.angle_deg - 1.3) < 0.02
+
+
+def test_anisotropic_resize_of_render(render200):
+    img = cv2.resize(render200.image, None, fx=0.9, fy=1.0, interpolation=cv2.INTER_AREA)
+    g = detect_grid(img)
+    assert g.found
+    assert abs(g.px_per_mm_x / (0.9 * render200.truth.px_per_mm) - 1) < 2e-3
+    assert abs(g.px_per_mm_y / render200.truth.px_per_mm - 1) < 2e-3
+
+
+@pytest.mark.parametrize("ppmm", [3.2, 7.874, 16.0])
+def test_only_major_lines_visible(ppmm):
+    shape = (int(150 * ppmm), int(200 * ppmm)) if ppmm < 10 else (int(80 * ppmm), int(110 * ppmm))
+    img = draw_grid(shape, (ppmm, ppmm), 2.0, minors=False, major_width=max(2.0, 0.2 * ppmm))
+    g = detect_grid(img)
+    assert g.found
+    assert abs(g.px_per_mm_x / ppmm - 1) < 3e-4
+    assert abs(g.px_per_mm_y / ppmm - 1) < 3e-4
+    assert g.major_found and not g.minor_found
+
+
+def test_blurred_low_resolution_minor_lines_vanish():
+    # 4 px/mm, blurred: the 1 mm lines wash out, the 5 mm lines carry the scale
+    img = draw_grid((860, 1120), (4.0, 4.0), -1.0, minor_rgb=(255, 235, 235))
+    img = cv2.GaussianBlur(img, (0, 0), 1.6)
+    g = detect_grid(img)
+    assert g.found and g.major_found
+    assert abs(g.px_per_mm / 4.0 - 1) < 5e-4
+
+
+@pytest.mark.parametrize("angle", [12.0, -27.5, 44.0])
+def test_large_rotations(angle):
+    g = detect_grid(draw_grid((900, 1200), (7.874, 7.874), angle))
+    assert g.found
+    assert abs(g.angle_deg - angle) < 0.02
+    assert abs(g.px_per_mm / 7.874 - 1) < 3e-4
+
+
+def test_uniform_grid_without_major_lines():
+    img = draw_grid(
+        (900, 1200),
+        (7.874, 7.874),
+        0.8,
+        minor_rgb=(120, 120, 255),
+        major_rgb=(120, 120, 255),
+        major_width=1.0,
+    )
+    g = detect_grid(img)
+    assert g.found and not g.major_found
+    assert abs(g.px_per_mm / 7.874 - 1) < 3e-4
+    assert 0 <= g.phase_x < g.px_per_mm_x and 0 <= g.phase_y < g.px_per_mm_y
+
+
+# --------------------------------------------------------------------------- phase, deskew
+
+
+@pytest.mark.parametrize(
+    "ppmm, angle, phase_mm",
+    [(7.874, 0.0, (0.37, 0.81)), (7.874, 3.3, (2.1, 4.6)), (5.0, -2.2, (1.3, 2.9))],
+)
+def test_phase_is_a_major_line_in_the_deskewed_frame(ppmm, angle, phase_mm):
+    shape = (900, 1200)
+    g = detect_grid(draw_grid(shape, (ppmm, ppmm), angle, phase_mm=phase_mm))
+    assert g.major_found
+    cx, cy = (shape[1] - 1) / 2, (shape[0] - 1) / 2
+    period = 5 * ppmm
+    assert circular_diff(g.phase_x, cx - phase_mm[0] * ppmm, period) < 0.1
+    assert circular_diff(g.phase_y, cy - phase_mm[1] * ppmm, period) < 0.1
+    assert 0 <= g.phase_x < 5 * g.px_per_mm_x and 0 <= g.phase_y < 5 * g.px_per_mm_y
+
+
+def test_rotating_by_minus_angle_undoes_rotation(render200):
+    d = distort(render200, rotate_deg=3.7, seed=1)
+    g = detect_grid(d.image)
+    assert g.angle_deg > 3.5  # counter-clockwise on screen is positive
+    straight = deskew(d.image, g)
+    assert straight.shape == d.image.shape and straight.dtype == np.uint8
+    g2 = detect_grid(straight)
+    assert abs(g2.angle_deg) < 0.02
+    # the same matrix as rotating with OpenCV by -angle about the image centre
+    m, n = d.image.shape[:2]
+    expected = cv2.getRotationMatrix2D(((n - 1) / 2, (m - 1) / 2), -g.angle_deg, 1.0)
+    np.testing.assert_allclose(g.deskew_matrix(), expected)
+
+
+def test_clockwise_rotation_gives_negative_angle():
+    img = draw_grid((700, 900), (7.874, 7.874), 0.0)
+    m, n = img.shape[:2]
+    rot = cv2.getRotationMatrix2D(((n - 1) / 2, (m - 1) / 2), -2.5, 1.0)  # clockwise on screen
+    img = cv2.warpAffine(img, rot, (n, m), borderValue=(255, 255, 255))
+    g = detect_grid(img)
+    assert abs(g.angle_deg + 2.5) < 0.03
+
+
+def test_deskew_rejects_other_shape(render200):
+    g = detect_grid(render200.image[:500, :700])
+    with pytest.raises(ValueError):
+        deskew(render200.image, g)
+
+
+# --------------------------------------------------------------------------- no grid
+
+
+def test_blank_page_is_not_a_grid():
+    g = detect_grid(np.full((850, 1100, 3), 255, np.uint8))
+    assert not g.found and g.confidence < 0.3
+    assert np.isnan(g.px_per_mm_x)
+
+
+def test_noise_and_photos_are_not_grids():
+    rng = np.random.default_rng(0)
+    noise = np.clip(235 + rng.normal(0, 8, (800, 1000, 3)), 0, 255).astype(np.uint8)
+    smooth = cv2.GaussianBlur(rng.normal(0, 1, (800, 1000)).astype(np.float32), (0, 0), 20)
+    blobs = np.repeat(
+        np.clip(170 + smooth / smooth.std() * 35, 0, 255).astype(np.uint8)[..., None], 3, 2
+    )
+    from skimage import data
+
+    photo = cv2.resize(data.coffee(), None, fx=2.5, fy=2.5, interpolation=cv2.INTER_CUBIC)
+    for img in (noise, blobs, photo, np.ascontiguousarray(data.chelsea())):
+        g = detect_grid(img)
+        assert not g.found and g.confidence < 0.3
+
+
+def test_ecg_with_grid_removed_is_not_a_grid():
+    r = render_ecg(dpi=150, grid_color=(255, 255, 255), seed=6)
+    for img in (r.image, distort(r, rotate_deg=2.0, noise_std=4, seed=2).image):
+        g = detect_grid(img)
+        assert not g.found and g.confidence < 0.3
+
+
+def test_rows_of_dots_are_not_a_grid():
+    img = np.full((800, 1000, 3), 255, np.uint8)
+    img[4::8, 4::8] = 90  # a dot lattice (like a halftone screen): periodic, but no lines
+    img = cv2.GaussianBlur(img, (0, 0), 0.8)
+    g = detect_grid(img)
+    assert not g.found and g.confidence < 0.3
+
+
+# --------------------------------------------------------------------------- mask, API, validation
+
+
+def test_precomputed_mask(render200):
+    g = detect_grid(render200.image, mask=render200.truth.grid_mask)
+    assert g.found
+    assert abs(g.px_per_mm / render200.truth.px_per_mm - 1) < 1e-3
+    g2 = detect_grid(render200.image, mask=render200.truth.grid_mask.astype(np.uint8))
+    assert g2.px_per_mm_x == pytest.approx(g.px_per_mm_x)
+
+
+def test_result_is_small_and_frozen():
+    g = detect_grid(draw_grid((500, 700), (7.874, 7.874), 0.5))
+    assert isinstance(g, GridResult)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        g.angle_deg = 0.0  # type: ignore[misc]
+    for f in dataclasses.fields(g):
+        v = getattr(g, f.name)
+        assert isinstance(v, (bool, int, float, tuple)), f.name
+    assert g.image_shape == (500, 700)
+    assert g.n_lines_x > 50 and g.n_lines_y > 40
+    assert g.px_per_mm == pytest.approx(np.sqrt(g.px_per_mm_x * g.px_per_mm_y))
+
+
+def test_gray_input_accepted():
+    img = cv2.cvtColor(draw_grid((600, 800), (7.874, 7.874), 1.0), cv2.COLOR_RGB2GRAY)
+    g = detect_grid(img)
+    assert g.found and abs(g.px_per_mm / 7.874 - 1) < 3e-4
+
+
+def test_scale_range_limits_the_search():
+    img = draw_grid((600, 800), (7.874, 7.874), 0.0)
+    g = detect_grid(img, min_px_per_mm=10.0, max_px_per_mm=25.0)
+    assert not (g.found and abs(g.px_per_mm / 7.874 - 1) < 0.01)
+
+
+def test_input_validation():
+    with pytest.raises(InvalidImageError):
+        detect_grid(np.zeros((50, 50, 3), np.float32))
+    with pytest.raises(InvalidImageError):
+        detect_grid(np.zeros((50, 50, 4), np.uint8))
+    with pytest.raises(InvalidImageError):
+        detect_grid("image.png")  # type: ignore[arg-type]
+    img = np.full((60, 80, 3), 255, np.uint8)
+    with pytest.raises(InvalidImageError):
+        detect_grid(img, mask=np.zeros((60, 81), bool))
+    with pytest.raises(ValueError):
+        detect_grid(img, min_px_per_mm=5.0, max_px_per_mm=4.0)
+    with pytest.raises(ValueError):
+        detect_grid(img, max_residual_angle_deg=0.0)
+    with pytest.raises(ValueError):
+        grid_response(img, line_size=1)
+
+
+def test_tiny_image_does_not_crash():
+    g = detect_grid(np.full((10, 12, 3), 200, np.uint8))
+    assert not g.found
+
+
+def test_grid_response_marks_lines_not_paper():
+    img = draw_grid((300, 400), (7.874, 7.874), 0.0, trace=False)
+    r = grid_response(img)
+    assert r.shape == img.shape[:2] and r.dtype == np.uint8
+    cx = (400 - 1) / 2 - 0.37 * 7.874  # a 5 mm line
+    col = int(round(cx))
+    assert r[:, col].mean() > 5 * r[:, col + 3].mean() + 1
