@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from ._validate import check_image, check_mask
+from ._validate import check_image, check_mask, line_fit
 from .errors import InvalidImageError
 
 __all__ = ["GridResult", "detect_grid", "grid_response", "deskew"]
@@ -599,9 +599,11 @@ def _locate_lines(hp: np.ndarray, idx: np.ndarray, period: float, phase: float):
 
 
 def _wfit(idx, pos, w):
-    a = np.stack([np.ones(idx.size), idx.astype(float)], axis=1)
-    coef, *_ = np.linalg.lstsq(a * w[:, None], pos * w, rcond=None)
-    return float(coef[1]), float(coef[0])
+    # Weighted least squares (weights w**2, as lstsq on rows scaled by w), in
+    # closed form: LAPACK's rounding varies with the BLAS thread count, which
+    # differs between worker processes, and batches must be reproducible.
+    slope, intercept = line_fit(idx, pos, np.asarray(w, dtype=np.float64) ** 2)
+    return slope, intercept
 
 
 def _fit_lines(profile: np.ndarray, period: float) -> _LineFit | None:
