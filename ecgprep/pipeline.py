@@ -140,6 +140,11 @@ class CropResult:
     shape: tuple[int, int]
 
 
+def _quad_area(q: np.ndarray) -> float:
+    x, y = q[:, 0], q[:, 1]
+    return 0.5 * abs(float((x * np.roll(y, -1)).sum() - (y * np.roll(x, -1)).sum()))
+
+
 def _crop(image: np.ndarray, opts: Options) -> tuple[np.ndarray, CropResult]:
     """Find the paper; crop to it, or rectify its perspective when ``opts.rectify``."""
     from . import edges
@@ -148,7 +153,11 @@ def _crop(image: np.ndarray, opts: Options) -> tuple[np.ndarray, CropResult]:
     paper = edges.find_paper(image, method=opts.edge_method)
     cropped = rectified = False
     if opts.crop and paper.found:
-        if opts.rectify:
+        # A page filling most of the frame (a scan, a render with a dark border)
+        # is only cropped: warping its nearly-rectangular outline would shear the
+        # grid for nothing. Perspective is undone for pages on a background.
+        area = _quad_area(np.asarray(paper.quad, dtype=np.float64))
+        if opts.rectify and area < 0.85 * image.shape[0] * image.shape[1]:
             image, hw = edges.warp_to_paper(image, paper)
             hmat = np.asarray(hw, dtype=np.float64)
             rectified = True
