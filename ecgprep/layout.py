@@ -187,7 +187,16 @@ def find_layout(
         )
     # Ink per image row, counting only columns inside long horizontal extents: the
     # flat parts of traces dominate, text and stray marks weigh little.
-    profile = mask.sum(axis=1).astype(np.float64)
+    # Long straight horizontal lines (a page frame, a ruler) are not traces: keep
+    # them out of the profile.
+    import cv2
+
+    m8 = mask.astype(np.uint8)
+    klen = int(round(40.0 * px_per_mm_x))
+    if klen < w:
+        straight = cv2.morphologyEx(m8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (klen, 1)))
+        m8 = m8 & (1 - straight)
+    profile = m8.sum(axis=1).astype(np.float64)
     smooth = _smooth(profile, 1.5 * px_per_mm_y)
     min_sep = max(8.0 * px_per_mm_y, 0.45 * h / (n_rows + 1))
     peaks = _pick_peaks(smooth, n_rows, min_sep)
