@@ -1,0 +1,338 @@
+"""Tests of ecgprep.colors: trace / grid / paper separation."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+
+import cv2
+import numpy as np
+import pytest
+
+from ecgprep.colors import (
+    COLOR_BACKENDS,
+    COLOR_SPACES,
+    ColorResult,
+    ColorSummary,
+    paper_background,
+    separate_colors,
+)
+from ecgprep.errors import InvalidImageError
+from ecgprep.synth import distort, render_ecg
+
+# ---------------------------------------------------------------------------
+# helpers
+
+
+def draw_page(
+    grid_major=(255, 0, 0),
+    grid_minor=(254, 223, 219),
+    *,
+    shape=(420, 560),
+    period=8.0,
+    trace_rgb=(0, 0, 0),
+    trace_width=2.0,
+    seed=0,
+):
+    """White page, 1 mm / 5 mm grid (``period`` px per mm), two anti-aliased traces.
+
+    Returns the RGB image and the truth trace mask (ink coverage >= 0.5).
+    """
+    h, w = shape
+    img = np.full((h, w, 3), 255, np.float32)
+    for k in range(int(max(h, w) / period) + 1):
+        pos = int(round(k * period))
+        major = k % 5 == 0
+        col = np.array(grid_major if major else grid_minor, np.float32)
+        thick = 2 if major else 1
+        if pos < h:
+            img[pos : pos + thick, :] = col
+        if pos < w:
+            img[:, pos : pos + thick] = col
+    rng = np.random.default_rng(seed)
+    cover = np.zeros((h, w), np.uint8)
+    xs = np.arange(20, w - 20, 0.5)
+    for base in (0.3 * h, 0.7 * h):
+        ys = base + 0.08 * h * np.sin(xs / 23.0 + rng.uniform(0, 6)) + rng.normal(0, 0.4, xs.size)
+        phase = xs % 90
+        ys -= 0.15 * h * np.clip(1 - np.abs(phase - 6) / 5, 0, None)  # QRS-like spikes
+        pts = np.round(np.stack([xs, ys], 1) * 16).astype(np.int32)
+        cv2.polylines(cover, [pts], False, 255, int(round(trace_width)), cv2.LINE_AA, shift=4)
+    alpha = (cover.astype(np.float32) / 255)[..., None]
+    img = img * (1 - alpha) + np.array(trace_rgb, np.float32) * alpha
+    return np.clip(np.round(img), 0, 255).astype(np.uint8), cover >= 128, cover > 0
+
+
+def scores(res, truth_trace, truth_ink, page=None):
+    """Recall of the truth trace; precision against ink within 1 px of trace/text ink."""
+    near = cv2.dilate(truth_ink.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    pred = res.trace_mask if page is None else res.trace_mask & page
+    recall = np.count_nonzero(res.trace_mask & truth_trace) / max(np.count_nonzero(truth_trace), 1)
+    precision = np.count_nonzero(pred & near) / max(np.count_nonzero(pred), 1)
+    return recall, precision
+
+
+def render_scores(render, **kw):
+    t = render.truth
+    res = separate_colors(render.image, **kw)
+    page = np.zeros(t.trace_mask.shape, np.uint8)
+    cv2.fillPoly(page, [np.round(t.paper_quad).astype(np.int32)], 1)
+    page = cv2.erode(page, np.ones((11, 11), np.uint8)) > 0
+    return res, scores(res, t.trace_mask, t.trace_mask | t.text_mask, page)
+
+
+def iou(a, b):
+    return np.count_nonzero(a & b) / max(np.count_nonzero(a | b), 1)
+
+
+GRIDS = ["red", "pink", "brown", "blue", "green", "gray", "bw"]
+
+
+@pytest.fixture(scope="module")
+def renders():
+    """200 dpi pages, one per grid colour (rendered once for the module)."""
+    return {
+        c: render_ecg(grid_color=c, seed=i, header_text=(i % 3 == 0)) for i, c in enumerate(GRIDS)
+    }
+
+
+# ---------------------------------------------------------------------------
+# accuracy on synthetic renders (the stage's targets)
+
+
+@pytest.mark.parametrize("grid", GRIDS)
+def test_render_clean_recall_precision(renders, grid):
+    res, (recall, precision) = render_scores(renders[grid])
+    assert recall >= 0.95, (grid, recall)
+    assert precision >= 0.90, (grid, precision)
+    assert res.neutral_grid == (grid in ("gray", "bw"))
+
+
+@pytest.mark.parametrize("grid", GRIDS)
+def test_render_noise_jpeg_recall_precision(renders, grid):
+    r = distort(renders[grid], noise_std=6, jpeg_quality=80, seed=1)
+    _, (recall, precision) = render_scores(r)
+    assert recall >= 0.95, (grid, recall)
+    assert precision >= 0.90, (grid, precision)
+
+
+@pytest.mark.parametrize("space", COLOR_SPACES)
+@pytest.mark.parametrize("grid", ["red", "brown", "bw"])
+def test_render_uneven_light_and_colour_cast(renders, grid, space):
+    r = distort(renders[grid], color_cast=(1.0, 0.9, 0.75), shading=0.7, seed=2)
+    res, (recall, precision) = render_scores(r, space=space)
+    assert recall >= 0.95, (grid, space, recall)
+    assert precision >= 0.90, (grid, space, precision)
+    # the estimated paper colour follows the cast (blue lowest)
+    assert res.paper_rgb[2] < res.paper_rgb[0]
+
+
+def test_render_random_grid_colours():
+    rng = np.random.default_rng(7)
+    for i in range(3):
+        colour = tuple(int(c) for c in rng.integers(20, 230, 3))
+        r = render_ecg(grid_color=colour, dpi=100, seed=10 + i)
+        _, (recall, precision) = render_scores(r)
+        assert recall >= 0.95, (colour, recall)
+        assert precision >= 0.90, (colour, precision)
+
+
+def test_render_photo_like():
+    r = distort(
+        render_ecg(grid_color="red", dpi=100, seed=4),
+        rotate_deg=3,
+        shading=0.5,
+        color_cast=(0.9, 0.95, 1.1),
+        noise_std=5,
+        jpeg_quality=85,
+        background="dark",
+        seed=4,
+    )
+    _, (recall, precision) = render_scores(r)
+    assert recall >= 0.95
+    assert precision >= 0.90
+
+
+def test_render_low_resolution_bw():
+    _, (recall, precision) = render_scores(render_ecg(grid_color="bw", dpi=100, seed=5))
+    assert recall >= 0.95
+    assert precision >= 0.90
+
+
+def test_grid_mask_finds_the_grid(renders):
+    for grid in ("red", "blue", "bw"):
+        t = renders[grid].truth
+        res = separate_colors(renders[grid].image)
+        grid_recall = np.count_nonzero(res.grid_mask & t.grid_mask) / np.count_nonzero(t.grid_mask)
+        assert grid_recall >= 0.9, (grid, grid_recall)
+        # grid and trace masks never overlap; grid pixels are mostly real grid ink
+        assert not np.any(res.grid_mask & res.trace_mask)
+        near = cv2.dilate(t.grid_mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+        assert np.count_nonzero(res.grid_mask & near) / np.count_nonzero(res.grid_mask) >= 0.9
+
+
+# ---------------------------------------------------------------------------
+# drawn fixtures (independent of ecgprep.synth)
+
+FIXTURE_GRIDS = {
+    "red": ((255, 0, 0), (254, 223, 219)),
+    "brown": ((109, 50, 47), (150, 107, 101)),
+    "blue": ((0, 0, 102), (0, 0, 178)),
+    "green": ((0, 120, 40), (150, 210, 160)),
+    "gray": ((102, 102, 102), (191, 191, 191)),
+}
+
+
+@pytest.mark.parametrize("name", list(FIXTURE_GRIDS))
+def test_drawn_page(name):
+    major, minor = FIXTURE_GRIDS[name]
+    img, truth, ink = draw_page(major, minor, trace_rgb=(30, 30, 30))
+    res = separate_colors(img)
+    recall, precision = scores(res, truth, ink)
+    assert recall >= 0.95, (name, recall)
+    assert precision >= 0.90, (name, precision)
+    assert res.neutral_grid == (name == "gray")
+    assert max(abs(c - 30) for c in res.trace_rgb) <= 15
+    assert res.paper_rgb == (255.0, 255.0, 255.0)
+
+
+def test_drawn_page_uneven_lighting():
+    img, truth, ink = draw_page()
+    h, w = img.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w]
+    light = 0.45 + 0.55 * (xx / w) * (0.6 + 0.4 * yy / h)  # dark left corner
+    cast = np.array([1.0, 0.92, 0.8])
+    dim = np.clip(img * light[..., None] * cast, 0, 255).astype(np.uint8)
+    recall, precision = scores(separate_colors(dim), truth, ink)
+    assert recall >= 0.95
+    assert precision >= 0.90
+
+
+def test_coloured_trace_is_found():
+    """The trace is the darkest low-chroma ink even when it is dark blue."""
+    img, truth, ink = draw_page(trace_rgb=(20, 20, 90))
+    recall, precision = scores(separate_colors(img), truth, ink)
+    assert recall >= 0.95
+    assert precision >= 0.90
+
+
+# ---------------------------------------------------------------------------
+# backends agree
+
+
+@pytest.mark.parametrize("space", COLOR_SPACES)
+def test_backends_agree(space):
+    for grid in ("red", "bw"):
+        r = distort(render_ecg(grid_color=grid, dpi=100, seed=3), noise_std=3, seed=3)
+        results = {b: separate_colors(r.image, space=space, backend=b) for b in COLOR_BACKENDS}
+        ref = results["opencv"]
+        for b in ("pillow", "skimage"):
+            assert iou(ref.trace_mask, results[b].trace_mask) >= 0.9, (space, grid, b)
+            assert iou(ref.grid_mask, results[b].grid_mask) >= 0.9, (space, grid, b)
+            assert results[b].neutral_grid == ref.neutral_grid
+            assert results[b].backend == b and results[b].space == space
+
+
+def test_spaces_agree_on_drawn_page():
+    img, truth, ink = draw_page((0, 120, 40), (150, 210, 160))
+    lab = separate_colors(img, space="lab")
+    hsv = separate_colors(img, space="hsv")
+    assert iou(lab.trace_mask, hsv.trace_mask) >= 0.8
+
+
+# ---------------------------------------------------------------------------
+# result object, options and errors
+
+
+def test_result_types_and_summary():
+    img, _, _ = draw_page(shape=(200, 260))
+    res = separate_colors(img)
+    assert isinstance(res, ColorResult)
+    assert res.trace_mask.dtype == bool and res.trace_mask.shape == img.shape[:2]
+    assert res.grid_mask.dtype == bool and res.grid_mask.shape == img.shape[:2]
+    assert res.shape == img.shape[:2]
+    assert res.trace_fraction == pytest.approx(res.trace_mask.mean())
+    assert res.grid_fraction == pytest.approx(res.grid_mask.mean())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.space = "hsv"
+    summ = res.summary()
+    assert isinstance(summ, ColorSummary)
+    assert summ.shape == res.shape and summ.trace_fraction == res.trace_fraction
+    assert not any(isinstance(getattr(summ, f.name), np.ndarray) for f in dataclasses.fields(summ))
+    assert len(pickle.dumps(summ)) < 2000
+    assert pickle.loads(pickle.dumps(summ)) == summ
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        summ.noise = 0.0
+    assert "trace_mask" not in repr(res)
+
+
+def test_gray_input_is_accepted():
+    img, truth, ink = draw_page((102, 102, 102), (191, 191, 191))
+    gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    res = separate_colors(gray)
+    recall, _ = scores(res, truth, ink)
+    assert recall >= 0.95 and res.neutral_grid
+
+
+def test_blank_page_warns_and_finds_nothing():
+    img = np.full((120, 160, 3), 240, np.uint8)
+    with pytest.warns(UserWarning, match="no trace ink"):
+        res = separate_colors(img)
+    assert not res.trace_mask.any()
+    assert all(np.isnan(res.trace_rgb))
+
+
+def test_explicit_thresholds_are_used():
+    img, truth, _ = draw_page(trace_rgb=(80, 80, 80))  # darkness about 0.66
+    res = separate_colors(img, trace_threshold=0.5, chroma_threshold=0.2, grid_threshold=0.1)
+    assert (res.trace_threshold, res.chroma_threshold, res.grid_threshold) == (0.5, 0.2, 0.1)
+    assert np.count_nonzero(res.trace_mask & truth) >= 0.95 * np.count_nonzero(truth)
+    assert not separate_colors(img, trace_threshold=0.9).trace_mask.any()
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"space": "rgb"}, "'lab', 'hsv'"),
+        ({"backend": "numpy"}, "'opencv', 'pillow', 'skimage'"),
+        ({"chroma_threshold": -0.1}, "chroma_threshold"),
+        ({"trace_threshold": 1.5}, "trace_threshold"),
+        ({"grid_threshold": "high"}, "grid_threshold"),
+        ({"background_size": 2}, "background_size"),
+        ({"background_size": 7.5}, "background_size"),
+        ({"normalize": "yes"}, "normalize"),
+    ],
+)
+def test_bad_options_raise(kwargs, match):
+    img = np.full((40, 40, 3), 255, np.uint8)
+    with pytest.raises(ValueError, match=match):
+        separate_colors(img, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.zeros((40, 40, 3), np.float32),
+        np.zeros((40, 40, 4), np.uint8),
+        np.zeros((1, 40, 3), np.uint8),
+        [[0, 1], [2, 3]],
+    ],
+)
+def test_bad_images_raise(bad):
+    with pytest.raises(InvalidImageError):
+        separate_colors(bad)
+
+
+def test_paper_background_removes_lines_and_keeps_shading():
+    h, w = 200, 300
+    ramp = np.linspace(120, 250, w).astype(np.uint8)
+    img = np.repeat(np.repeat(ramp[None, :, None], h, 0), 3, 2).copy()
+    img[100:103, :] = 0  # a line
+    img[:, 150:152] = (255, 0, 0)  # a red line (brighter in R only)
+    bg = paper_background(img)
+    assert bg.shape == img.shape and bg.dtype == np.uint8
+    assert abs(int(bg[101, 50, 0]) - int(ramp[50])) <= 8
+    assert abs(int(bg[101, 250, 1]) - int(ramp[250])) <= 8
+    assert abs(int(bg[50, 151, 1]) - int(ramp[151])) <= 8
+    with pytest.raises(ValueError, match="size"):
+        paper_background(img, size=1)
