@@ -1,0 +1,106 @@
+"""Methods side by side on one synthetic render."""
+
+import numpy as np
+import pytest
+
+from ecgprep.colors import COLOR_BACKENDS, COLOR_SPACES
+from ecgprep.compare import COMPARE_COLUMNS, MethodComparison, compare_methods
+from ecgprep.edges import EDGE_METHODS
+from ecgprep.errors import InvalidImageError
+from ecgprep.synth import distort, render_ecg
+
+
+@pytest.fixture(scope="module")
+def render():
+    # a page on a dark background, so that the edge methods have a paper to find
+    return distort(render_ecg(dpi=100, seed=4), background="dark", background_margin=0.1, seed=5)
+
+
+@pytest.fixture(scope="module")
+def cmp(render):
+    return compare_methods(render.image, n_jobs=2)
+
+
+def test_one_row_per_method(cmp):
+    assert isinstance(cmp, MethodComparison)
+    t = cmp.table
+    assert list(t.columns) == list(COMPARE_COLUMNS)
+    combos = [f"{s}/{b}" for s in COLOR_SPACES for b in COLOR_BACKENDS]
+    assert t["method"].tolist() == list(EDGE_METHODS) + combos
+    assert t["stage"].tolist() == ["edges"] * len(EDGE_METHODS) + ["colors"] * len(combos)
+    assert t["error"].isna().all(), t["error"].tolist()
+    assert (t["seconds"] > 0).all()
+
+
+def test_edges_find_the_paper(cmp, render):
+    e = cmp.table[cmp.table.stage == "edges"]
+    assert e["paper_found"].all()
+    quad = render.truth.paper_quad
+    for box in e["paper_box"]:
+        assert abs(box[0] - quad[:, 0].min()) < 10 and abs(box[3] - quad[:, 1].max()) < 10
+    assert ((e["edge_fraction"] > 0) & (e["edge_fraction"] < 0.2)).all()
+    assert ((e["confidence"] >= 0) & (e["confidence"] <= 1)).all()
+
+
+def test_color_ious(cmp, render):
+    c = cmp.table[cmp.table.stage == "colors"].set_index("method")
+    assert ((c["iou"] >= 0) & (c["iou"] <= 1)).all()
+    assert c.loc["lab/opencv", "iou"] == 1.0
+    for s in COLOR_SPACES:
+        for b in COLOR_BACKENDS:
+            assert c.loc[f"{s}/{b}", "iou_space"] >= 0.9, (s, b)
+    assert (c["iou"] >= 0.8).all()
+    # the trace mask also holds labels and separators (trace ink): at least the truth's traces
+    truth = render.truth.trace_mask.mean()
+    assert ((c["trace_fraction"] > truth) & (c["trace_fraction"] < 3 * truth)).all()
+    assert np.allclose(c["trace_fraction"], c.loc["lab/opencv", "trace_fraction"], rtol=0.1)
+
+
+def test_picture(cmp):
+    pic = cmp.picture(max_side=900)
+    assert pic.dtype == np.uint8 and pic.ndim == 3 and pic.shape[2] == 3
+    assert max(pic.shape[:2]) <= 900 and min(pic.shape[:2]) > 200
+    assert pic.min() == 0 and pic.max() == 255  # ink and paper are both there
+    big = cmp.picture(max_side=5000, columns=11)
+    # 11 panels (input + 10 methods) in one row of 400-px thumbnails
+    assert big.shape[1] > 11 * 400 > big.shape[0]
+    with pytest.raises(ValueError):
+        cmp.picture(max_side=10)
+
+
+def test_figure(cmp):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = cmp.figure(max_side=600)
+    assert len(fig.axes) == 1
+    plt.close(fig)
+
+
+def test_subsets_in_process():
+    img = render_ecg(dpi=60, seed=2).image
+    c = compare_methods(
+        img, edge_methods=["sobel"], color_spaces="hsv", color_backends=("pillow",), n_jobs=1
+    )
+    assert c.table["method"].tolist() == ["sobel", "hsv/pillow"]
+    row = c.table.iloc[1]
+    assert 0.9 <= row["iou_space"] <= 1 and 0 <= row["iou"] <= 1
+    assert len(c.panels) == 2
+    none = compare_methods(img, edge_methods=(), color_spaces=(), n_jobs=1)
+    assert len(none.table) == 0 and none.picture().shape[2] == 3
+
+
+def test_bad_input():
+    img = render_ecg(dpi=60, seed=2).image
+    with pytest.raises(ValueError, match="canny"):
+        compare_methods(img, edge_methods=["cany"])
+    with pytest.raises(ValueError, match="lab"):
+        compare_methods(img, color_spaces=["rgb"])
+    with pytest.raises(ValueError, match="opencv"):
+        compare_methods(img, color_backends=["cv"])
+    with pytest.raises(InvalidImageError):
+        compare_methods(img.astype(np.float32))
+    with pytest.raises(ValueError):
+        compare_methods(img, thumb_side=4)
