@@ -170,16 +170,22 @@ def _crop(image: np.ndarray, opts: Options) -> tuple[np.ndarray, CropResult]:
     return image, res
 
 
-def _deskew(image: np.ndarray, opts: Options) -> tuple[np.ndarray, DeskewResult]:
-    """Undo the rotation of the grid's lines (when ``opts.rectify``)."""
+def _deskew(image: np.ndarray, opts: Options) -> tuple[np.ndarray, DeskewResult, Any]:
+    """Undo the rotation of the grid's lines (when ``opts.rectify``).
+
+    Returns the working image, the stage's result and the grid found on the image
+    before any rotation (reused by the grid stage when nothing was rotated).
+    """
     from . import grid
 
     g = grid.detect_grid(image)
     angle = float(g.angle_deg) if g.found else 0.0
     hmat = np.eye(3)
-    if opts.rectify and g.found and abs(angle) > 0.05:
+    rotated = opts.rectify and g.found and abs(angle) > 0.05
+    if rotated:
         image, hmat = _rotate(image, -angle)
-    return image, DeskewResult(angle, tuple(map(tuple, hmat)), image.shape[:2])
+    res = DeskewResult(angle, tuple(map(tuple, hmat)), image.shape[:2])
+    return image, res, (None if rotated else g)
 
 
 def process_image_for_submission(
@@ -237,7 +243,7 @@ def process_image_for_submission(
         work = run("edges", lambda: _crop(img, opts))[0]
         del img
         stage = "deskew"
-        work = run("deskew", lambda: _deskew(work, opts))[0]
+        work, _, grid_before = run("deskew", lambda: _deskew(work, opts))
         stage = "colors"
         from . import colors, grid, quality
 
@@ -246,7 +252,8 @@ def process_image_for_submission(
             lambda: _with_summary(colors.separate_colors(work, space=opts.color_space, backend=opts.color_backend)),
         )[0]
         stage = "grid"
-        g = run("grid", lambda: grid.detect_grid(work))
+        # The deskew stage's grid stands when it rotated nothing.
+        g = run("grid", lambda: grid_before if grid_before is not None else grid.detect_grid(work))
         if not g.found:
             from .errors import GridNotFoundError
 

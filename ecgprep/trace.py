@@ -70,6 +70,7 @@ def follow_trace(
     skip_cost: float = 4.0,
     max_skip: int = 40,
     zones: tuple = (),
+    beam: float = 12.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Choose at most one run of ink per column so that the chosen runs form one trace.
 
@@ -91,6 +92,8 @@ def follow_trace(
     zones : tuple of (x0, x1, y0, y1, cost)
         Rectangles (band coordinates) where printed labels usually stand: a run
         whose centre lies inside costs ``cost`` more per column.
+    beam : float
+        States costlier than the best by more than this are dropped.
 
     Returns
     -------
@@ -147,9 +150,14 @@ def follow_trace(
         for j, st in enumerate(prev):
             if st[4] < max_skip:
                 cur.append((st[0] + skip_cost, st[1], st[2], -1, st[4] + 1, j, st[6]))
-        if len(cur) > 12:
-            cur.sort(key=lambda s: s[0])
-            cur = cur[:12]
+        # Beam: states far costlier than the best cannot win (a carried state
+        # pays skip_cost per column), so drop them and keep at most 12.
+        if len(cur) > 1:
+            best_cost = min(st[0] for st in cur)
+            cur = [st for st in cur if st[0] <= best_cost + beam]
+            if len(cur) > 12:
+                cur.sort(key=lambda s: s[0])
+                cur = cur[:12]
         history.append(cur)
         prev = cur
     k = min(range(len(prev)), key=lambda j: prev[j][0])
