@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "score_leads",
     "SNR_CAP",
     "MAX_TIME_SHIFT_S",
     "ScoreResult",
@@ -297,6 +298,47 @@ def snr_record(truth: Mapping[str, Any], pred: Mapping[str, Any], fs: float) -> 
 
 
 # ----------------------------------------------------------------- grouped scoring
+
+
+def score_leads(leads: Mapping[str, Any], truth: Mapping[str, Any], fs: float) -> float:
+    """Score digitized leads against full-length true signals, in dB.
+
+    Each lead's prediction is compared with the stretch of the truth it covers
+    (from ``round(start_s * fs)``), as the competition compares a lead with its
+    printed window; the per-record SNR is pooled over the leads and capped as the
+    metric does.
+
+    Parameters
+    ----------
+    leads : mapping of str to LeadSignal
+        Digitized leads (``ImageResult.signals``); each at sampling rate ``fs``.
+    truth : mapping of str to (L,) array_like
+        The true signals of the whole record (for instance ``Render.truth.signals``).
+    fs : float
+        Sampling rate of both.
+
+    Returns
+    -------
+    float
+        ``10 * log10`` of the record's linear SNR.
+
+    Raises
+    ------
+    ValueError
+        A lead at another sampling rate, or a lead missing from ``truth``.
+    """
+    fs = _check_fs(fs, "fs")
+    t, p = {}, {}
+    for name, sig in leads.items():
+        if abs(float(sig.fs) - fs) > 1e-9:
+            raise ValueError(f"lead {name!r} is sampled at {sig.fs} Hz, expected {fs} Hz")
+        if name not in truth:
+            raise ValueError(f"lead {name!r} has no true signal")
+        start = int(round(float(sig.start_s) * fs))
+        values = np.asarray(sig.values, dtype=np.float64)
+        t[name] = np.asarray(truth[name], dtype=np.float64)[start : start + values.size]
+        p[name] = values[: t[name].size]
+    return float(10.0 * np.log10(snr_record(t, p, fs)))
 
 
 def _score_flat(

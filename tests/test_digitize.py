@@ -11,7 +11,7 @@ import pytest
 from ecgprep.digitize import digitize, find_calibration_pulses
 from ecgprep.errors import LayoutError
 from ecgprep.layout import LAYOUTS, find_layout, layout_rows
-from ecgprep.metrics import snr_record
+from ecgprep.metrics import score_leads
 from ecgprep.synth import render_ecg
 from ecgprep.trace import column_runs, follow_trace, trace_points
 
@@ -21,13 +21,7 @@ def _ink(render):
 
 
 def _score_db(render, dig):
-    tr = render.truth
-    truth, pred = {}, {}
-    for lead, sig in dig.leads.items():
-        s = int(round(sig.start_s * tr.fs))
-        truth[lead] = tr.signals[lead][s : s + sig.values.size]
-        pred[lead] = sig.values
-    return 10 * np.log10(snr_record(truth, pred, tr.fs))
+    return score_leads(dig.leads, render.truth.signals, render.truth.fs)
 
 
 @pytest.fixture(scope="module")

@@ -380,3 +380,21 @@ def test_nothing_to_score_raises():
         score_frames(empty, empty, missing="zeros")
     with pytest.raises(ValueError, match="nothing to score"):
         score_records({}, {}, 500)
+
+
+def test_score_leads_compares_each_lead_with_its_window():
+    from ecgprep.metrics import score_leads
+    from ecgprep.signals import LeadSignal
+
+    fs = 500.0
+    t = np.arange(5000) / fs
+    truth = {"II": np.sin(2 * np.pi * 1.3 * t), "V1": np.cos(2 * np.pi * 0.7 * t)}
+    perfect = {
+        "II": LeadSignal("II", truth["II"], fs, 0.0),
+        "V1": LeadSignal("V1", truth["V1"][2500:3750] + 1.0, fs, 5.0),  # offset is forgiven
+    }
+    assert score_leads(perfect, truth, fs) == pytest.approx(10 * np.log10(384), abs=1e-6)
+    wrong_window = {"V1": LeadSignal("V1", truth["V1"][0:1250], fs, 5.0)}
+    assert score_leads(wrong_window, truth, fs) < 10.0
+    with pytest.raises(ValueError, match="250"):
+        score_leads({"II": LeadSignal("II", truth["II"][::2], 250.0, 0.0)}, truth, fs)

@@ -6,19 +6,13 @@ import numpy as np
 import pytest
 
 from ecgprep import process_image_for_submission
-from ecgprep.metrics import snr_record
+from ecgprep.metrics import score_leads
 from ecgprep.pipeline import STAGES
 from ecgprep.synth import distort, render_ecg
 
 
 def _score_db(render, result):
-    tr = render.truth
-    truth, pred = {}, {}
-    for lead, sig in result.signals.items():
-        s = int(round(sig.start_s * tr.fs))
-        truth[lead] = tr.signals[lead][s : s + sig.values.size]
-        pred[lead] = sig.values
-    return 10 * np.log10(snr_record(truth, pred, tr.fs))
+    return score_leads(result.signals, render.truth.signals, render.truth.fs)
 
 
 @pytest.fixture(scope="module")
