@@ -19,7 +19,9 @@ The stage works on any print colour scheme without being told which one it is:
    (red, pink, brown, blue, green, random colours) fail this test.
    JPEG keeps colour at half resolution, so thin coloured lines lose chroma
    at their centre: when the image's colour is blurrier than its lightness,
-   the test is also applied to 5 x 5 means.
+   the test is also applied to 5 x 5 means. The per-pixel tests run in strips
+   of rows, so no full-size float arrays are allocated (their page faults
+   would cost as much as the arithmetic).
 4. **Neutral grids.** On black-and-white prints (and where JPEG or blur has
    washed out a light grid's colour) the grid has the trace colour too. Short
    horizontal and vertical openings find the page's straight lines; when most
@@ -29,8 +31,9 @@ The stage works on any print colour scheme without being told which one it is:
 5. **Masks.** Trace = trace-coloured pixels darker than the trace threshold
    (blots much thicker than a pen stroke dropped), grown into darker-than-
    halfway and then into faint anti-aliased edge pixels next to them. Grid =
-   the other ink: chroma along the grid's hue, or on neutral grids the lighter
-   trace-coloured pixels.
+   the other ink farther from the paper colour than the noise allows: pixels
+   without the trace colour, or on neutral grids the lighter trace-coloured
+   pixels.
 
 The result holds the two full-size masks (large) and small estimates; use
 :meth:`ColorResult.summary` to send only the small part across processes.
@@ -179,7 +182,8 @@ class ColorResult:
 #
 # Every converter returns float32 arrays (M, N): d in [0, 1] (0 = white paper,
 # 1 = black) and a chroma vector in units comparable to d (|(x, y)| <= ~1.3).
-# Converters may overwrite their input (separate_colors passes a scratch copy).
+# The registry holds factories, so that set-up (Pillow's colour transform) is
+# done once per image while the image is converted in strips.
 
 Features = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -203,52 +207,76 @@ def _hsv_features(H, S, V, h_scale: float, sv_scale: float) -> Features:
     return d, x, y
 
 
-def _lab_opencv(rgb: np.ndarray) -> Features:
-    # in place: the caller owns rgb (L*255/100, a+128, b+128)
-    L, a, b = cv2.split(cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab, dst=rgb))
-    return _lab_features(L, a, b, 255.0, 128.0)
+def _lab_opencv() -> Callable[[np.ndarray], Features]:
+    def convert(rgb: np.ndarray) -> Features:
+        L, a, b = cv2.split(cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab))  # L*255/100, a+128, b+128
+        return _lab_features(L, a, b, 255.0, 128.0)
+
+    return convert
 
 
-def _hsv_opencv(rgb: np.ndarray) -> Features:
-    # in place: the caller owns rgb (H in [0, 180), S, V 0-255)
-    H, S, V = cv2.split(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV, dst=rgb))
-    return _hsv_features(H, S, V, 2.0, 1 / 255)
+def _hsv_opencv() -> Callable[[np.ndarray], Features]:
+    def convert(rgb: np.ndarray) -> Features:
+        H, S, V = cv2.split(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV))  # H in [0, 180), S, V 0-255
+        return _hsv_features(H, S, V, 2.0, 1 / 255)
+
+    return convert
 
 
-def _lab_pillow(rgb: np.ndarray) -> Features:
+def _lab_pillow() -> Callable[[np.ndarray], Features]:
     from PIL import Image, ImageCms
 
     transform = ImageCms.buildTransform(
         ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB"), "RGB", "LAB"
     )
-    lab = np.asarray(ImageCms.applyTransform(Image.fromarray(rgb, "RGB"), transform))
-    L, a, b = cv2.split(np.ascontiguousarray(lab))  # L scaled to 0-255; a, b signed bytes
-    return _lab_features(L, a.view(np.int8), b.view(np.int8), 255.0, 0.0)
+
+    def convert(rgb: np.ndarray) -> Features:
+        lab = np.asarray(
+            ImageCms.applyTransform(
+                Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)), transform
+            )
+        )
+        L, a, b = cv2.split(np.ascontiguousarray(lab))  # L scaled to 0-255; a, b signed bytes
+        return _lab_features(L, a.view(np.int8), b.view(np.int8), 255.0, 0.0)
+
+    return convert
 
 
-def _hsv_pillow(rgb: np.ndarray) -> Features:
+def _hsv_pillow() -> Callable[[np.ndarray], Features]:
     from PIL import Image
 
-    hsv = np.asarray(Image.fromarray(rgb, "RGB").convert("HSV"))  # all channels 0-255
-    H, S, V = cv2.split(np.ascontiguousarray(hsv))
-    return _hsv_features(H, S, V, 360 / 256, 1 / 255)
+    def convert(rgb: np.ndarray) -> Features:
+        hsv = np.asarray(
+            Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).convert("HSV")
+        )  # all channels 0-255
+        H, S, V = cv2.split(np.ascontiguousarray(hsv))
+        return _hsv_features(H, S, V, 360 / 256, 1 / 255)
+
+    return convert
 
 
-def _lab_skimage(rgb: np.ndarray) -> Features:
+def _lab_skimage() -> Callable[[np.ndarray], Features]:
     from skimage.color import rgb2lab
 
-    L, a, b = cv2.split(rgb2lab(rgb))  # float64: L 0-100, a, b
-    return _lab_features(L, a, b, 100.0, 0.0)
+    def convert(rgb: np.ndarray) -> Features:
+        L, a, b = cv2.split(rgb2lab(rgb))  # float64: L 0-100, a, b
+        return _lab_features(L, a, b, 100.0, 0.0)
+
+    return convert
 
 
-def _hsv_skimage(rgb: np.ndarray) -> Features:
+def _hsv_skimage() -> Callable[[np.ndarray], Features]:
     from skimage.color import rgb2hsv
 
-    H, S, V = cv2.split(rgb2hsv(rgb))  # float64 in [0, 1]
-    return _hsv_features(H, S, V, 360.0, 1.0)
+    def convert(rgb: np.ndarray) -> Features:
+        H, S, V = cv2.split(rgb2hsv(rgb))  # float64 in [0, 1]
+        return _hsv_features(H, S, V, 360.0, 1.0)
+
+    return convert
 
 
-_CONVERTERS: dict[str, dict[str, Callable[[np.ndarray], Features]]] = {
+# backend -> space -> factory of a converter (rgb uint8 (m, n, 3) -> d, x, y)
+_CONVERTERS: dict[str, dict[str, Callable[[], Callable[[np.ndarray], Features]]]] = {
     "opencv": {"lab": _lab_opencv, "hsv": _hsv_opencv},
     "pillow": {"lab": _lab_pillow, "hsv": _hsv_pillow},
     "skimage": {"lab": _lab_skimage, "hsv": _hsv_skimage},
@@ -323,16 +351,14 @@ def paper_background(image: np.ndarray, *, size: int | None = None) -> np.ndarra
 _CHROMA_RANGE = (0.15, 0.35)  # clip of the automatic chroma threshold
 
 
-def _noise_sigma(a: np.ndarray, step: int = 8) -> float:
-    """Robust noise standard deviation of a 2-D array, from every ``step``-th row.
+def _noise_sigma(top: np.ndarray, below: np.ndarray) -> float:
+    """Robust noise standard deviation from rows ``top`` and the rows just below them.
 
     Uses the smaller of the horizontal and vertical neighbour differences, so
     that horizontal and vertical lines (grids) hardly count as noise, and the
     mean of its lower 90 % (0.563 sigma for Gaussian noise), which unlike a
     median does not jump with the quantisation of 8-bit colour channels.
     """
-    top = a[: a.shape[0] - 1 : step]
-    below = a[1::step][: top.shape[0]]
     m = np.minimum(np.abs(top[:, 1:] - top[:, :-1]), np.abs(below[:, :-1] - top[:, :-1]))
     if m.size == 0:
         return 0.0
@@ -394,45 +420,72 @@ def _line_darkness(d8: np.ndarray, length: int) -> np.ndarray:
     return cv2.max(open_h, open_v)
 
 
-def _step_ratio(a: np.ndarray) -> float:
-    """Sum of 1-pixel over 2-pixel absolute differences along every 16th row and column."""
-    rows, cols = a[::16], a[:, ::16]
+def _step_ratio(rows: np.ndarray, cols: np.ndarray) -> float:
+    """Sum of 1-pixel over 2-pixel absolute differences along rows and down columns."""
     d1 = float(np.abs(rows[:, 1:] - rows[:, :-1]).sum() + np.abs(cols[1:] - cols[:-1]).sum())
     d2 = float(np.abs(rows[:, 2:] - rows[:, :-2]).sum() + np.abs(cols[2:] - cols[:-2]).sum())
     return d1 / d2 if d2 > 0 else 1.0
 
 
-def _chroma_blurred(d: np.ndarray, x: np.ndarray, y: np.ndarray) -> bool:
+def _chroma_blurred(rows: Features, cols: Features) -> bool:
     """True when colour is less sharp than lightness (JPEG chroma subsampling).
 
-    Sharp edges make 1-pixel differences as large as 2-pixel ones; blur halves
-    them. PNG renders give a chroma/lightness ratio >= 1.03, JPEGs <= 0.96.
+    ``rows`` and ``cols`` are (d, x, y) of sampled image rows and columns. Sharp
+    edges make 1-pixel differences as large as 2-pixel ones; blur halves them.
+    PNG renders give a chroma/lightness ratio >= 1.03, JPEGs <= 0.96.
     """
-    if float(np.abs(x[::16]).mean() + np.abs(y[::16]).mean()) < 1e-3:
+    if float(np.abs(rows[1]).mean() + np.abs(rows[2]).mean()) < 1e-3:
         return False  # no colour at all
-    rc = 0.5 * (_step_ratio(x) + _step_ratio(y))
-    return rc < _step_ratio(d)
+    rc = 0.5 * (_step_ratio(rows[1], cols[1]) + _step_ratio(rows[2], cols[2]))
+    return rc < _step_ratio(rows[0], cols[0])
 
 
-def _jpeg_neutral(neutral, d, e, buf, ds, valid_s, floor, d_t, chroma_threshold, noise, sub):
-    """Refine the trace-colour mask of a JPEG (colour at half resolution).
+_STRIP = 64  # rows per strip of the per-pixel tests
 
-    A thin coloured line loses its chroma at its centre, but not in a 5 x 5
-    mean: pixels must pass the test on the means of e and d as well, unless
-    they are darker than the coloured ink (the trace crossing a grid line,
-    where the grid's colour is in the mean). ``e`` and ``buf`` are overwritten.
+
+def _pixel_maps(norm, convert, kx, ky, chroma_threshold, noise, grid_threshold, jpeg):
+    """Per-pixel colour tests, computed in strips of rows (no full-size float arrays).
+
+    Returns a dict of (M, N) uint8 maps (0/255 masks unless stated):
+    ``d8`` darkness x 255, ``ink8`` distance from paper x 255, ``neutral`` has
+    the trace colour, ``near_neutral`` within twice the tolerance, ``coloured``
+    clearly not trace-coloured, ``ink`` distance from paper > grid_threshold,
+    and for JPEGs ``neutral_mean``: the trace-colour test on 5 x 5 means
+    (a thin coloured line loses its chroma at its centre, not in the mean).
     """
-    e = cv2.blur(e, (5, 5), e)
-    lim = cv2.blur(d, (5, 5), buf)
-    lim = cv2.addWeighted(lim, chroma_threshold, lim, 0.0, 0.5 * noise, lim)
-    neutral_mean = cv2.compare(e, lim, cv2.CMP_LE)
-    coloured = valid_s & (ds > floor) & (sub(neutral_mean) == 0)
-    if np.count_nonzero(coloured) > 16:
-        grid_d = float(np.percentile(ds[coloured], 90))
-        if grid_d < d_t - 0.1:
-            dark = cv2.compare(d, 0.5 * (grid_d + d_t), cv2.CMP_GT)
-            neutral_mean = cv2.bitwise_or(neutral_mean, dark)
-    return cv2.bitwise_and(neutral, neutral_mean)
+    M, N = norm.shape[:2]
+    names = ["d8", "ink8", "neutral", "near_neutral", "coloured", "ink"]
+    if jpeg:
+        names.append("neutral_mean")
+    out = {name: np.empty((M, N), np.uint8) for name in names}
+    halo = 2 if jpeg else 0
+    ct = float(chroma_threshold)
+    for r0 in range(0, M, _STRIP):
+        r1 = min(M, r0 + _STRIP)
+        a0, a1 = max(0, r0 - halo), min(M, r1 + halo)
+        d, x, y = convert(norm[a0:a1])
+        xr = cv2.scaleAdd(d, -kx, x) if abs(kx) > 1e-3 else x
+        yr = cv2.scaleAdd(d, -ky, y) if abs(ky) > 1e-3 else y
+        e = cv2.magnitude(xr, yr)
+        rows = slice(r0 - a0, r1 - a0)
+        dd, ee = d[rows], e[rows]
+        out["neutral"][r0:r1] = cv2.compare(ee, cv2.addWeighted(dd, ct, dd, 0.0, noise), cv2.CMP_LE)
+        out["near_neutral"][r0:r1] = cv2.compare(
+            ee, cv2.addWeighted(dd, 2.0 * ct, dd, 0.0, noise), cv2.CMP_LE
+        )
+        out["coloured"][r0:r1] = cv2.compare(
+            ee, cv2.addWeighted(dd, 0.5 * ct, dd, 0.0, noise), cv2.CMP_GT
+        )
+        out["d8"][r0:r1] = cv2.convertScaleAbs(dd, alpha=255.0)
+        strength = cv2.magnitude(dd, cv2.magnitude(x[rows], y[rows]))
+        out["ink8"][r0:r1] = cv2.convertScaleAbs(strength, alpha=255.0)
+        out["ink"][r0:r1] = cv2.compare(strength, grid_threshold, cv2.CMP_GT)
+        if jpeg:
+            em = cv2.blur(e, (5, 5))[rows]
+            dm = cv2.blur(d, (5, 5))[rows]
+            lim = cv2.addWeighted(dm, ct, dm, 0.0, 0.5 * noise)
+            out["neutral_mean"][r0:r1] = cv2.compare(em, lim, cv2.CMP_LE)
+    return out
 
 
 def _median_rgb(pixels: np.ndarray) -> Rgb:
@@ -475,9 +528,10 @@ def separate_colors(
     space : {'lab', 'hsv'}
         Colour space in which darkness and chroma are measured.
     backend : {'opencv', 'pillow', 'skimage'}
-        Library converting colours. The backends agree (mask IoU >= 0.9);
-        'opencv' is the fastest (about 0.1 s for 2200 x 1700 px), 'pillow'
-        a little slower, 'skimage' the slowest (a few seconds).
+        Library converting colours. The backends agree (trace-mask IoU
+        >= 0.97 on the dev renders). 'opencv' is the fastest (about 0.1 s for
+        2200 x 1700 px on one core), 'pillow' about twice as slow, 'skimage'
+        3 to 10 times.
     normalize : bool
         Divide the image by the local paper colour first (removes uneven
         lighting, shadows and colour casts). Turn off only for flat scans.
@@ -540,7 +594,7 @@ def separate_colors(
     """
     image = check_image(image, "image")
     pick(_SPACES, space, "colour space")
-    convert = pick(_CONVERTERS, backend, "colour backend")[space]
+    make_converter = pick(_CONVERTERS, backend, "colour backend")[space]
     if not isinstance(normalize, bool):
         raise ValueError(f"normalize must be True or False, got {normalize!r}")
     if background_size is not None:
@@ -558,13 +612,12 @@ def separate_colors(
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     image = np.ascontiguousarray(image)
     M, N = image.shape[:2]
+    convert = make_converter()
     size = (
         int(background_size) if background_size is not None else _auto_background_size(image.shape)
     )
 
     # 1. paper normalisation ------------------------------------------------
-    # (Full-size scratch arrays are reused in place where possible: every fresh
-    # allocation of a few MB costs page faults comparable to the arithmetic.)
     if normalize:
         bg = paper_background(image, size=size)
         bg = cv2.max(bg, 1, dst=bg)
@@ -572,23 +625,25 @@ def separate_colors(
         valid = _paper_region(cv2.cvtColor(bg, cv2.COLOR_RGB2GRAY), size)
     else:
         bg = None
-        norm = image.copy()
+        norm = image
         valid = None
 
-    # 2. colour conversion: darkness d, chroma vector (x, y) ------------------
-    d, x, y = convert(norm)  # may overwrite norm
-    del norm
-
-    # statistics on every 4th pixel each way (contiguous copies)
+    # 2. statistics from samples of the converted image ------------------------
+    # (every 4th pixel each way; pairs of adjacent rows and every 16th column
+    # for the noise and the sharpness of colour)
     st = 4 if min(M, N) >= 256 else 1
 
     def sub(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a[::st, ::st])
 
-    ds, xs, ys = sub(d), sub(x), sub(y)
+    ds, xs, ys = convert(sub(norm))
     valid_s = np.ones(ds.shape, bool) if valid is None else sub(valid) > 0
-    noise = max(_noise_sigma(d, 16), 1.0 / 255)
+    pairs = np.arange(0, M - 1, 16)
+    rows = convert(norm[pairs])
+    noise = max(_noise_sigma(rows[0], convert(norm[pairs + 1])[0]), 1.0 / 255)
     floor = max(0.08, 4.0 * noise)
+    jpeg = _chroma_blurred(rows, convert(np.ascontiguousarray(norm[:, ::16])))
+    del rows
     if bg is not None:
         paper_rgb = _median_rgb(bg[:: 4 * st, :: 4 * st][valid_s[::4, ::4]])
     else:
@@ -613,43 +668,38 @@ def separate_colors(
         ky = float(np.median(ys[top])) / d_t
     else:  # nothing darker than paper
         d_t, has_trace, kx, ky = 1.0, False, 0.0, 0.0
-
     # Chroma deviation e from the trace colour, scaled by the pixel's own darkness
     # (anti-aliased edges mix trace ink with paper, so their chroma shrinks with d).
-    buf1 = np.empty_like(d)
-    buf2 = np.empty_like(d)
-    xr = cv2.scaleAdd(d, -kx, x, buf1) if abs(kx) > 1e-3 else x
-    yr = cv2.scaleAdd(d, -ky, y, buf2) if abs(ky) > 1e-3 else y
-    e = cv2.magnitude(xr, yr, buf2)
-    es = sub(e)
+    es = cv2.magnitude(xs - np.float32(kx) * ds, ys - np.float32(ky) * ds)
     if chroma_threshold is None:
         ink_s = valid_s & (ds > max(floor, 0.25 * d_t))
         chroma_threshold = _chroma_split(es[ink_s] / ds[ink_s])
-    lim = cv2.addWeighted(d, chroma_threshold, d, 0.0, noise, buf1)
-    neutral = cv2.compare(e, lim, cv2.CMP_LE)  # uint8 0/255: has the trace colour
-    # looser test for dark pixels next to the trace (half trace, half grid line)
-    lim = cv2.addWeighted(d, 2.0 * chroma_threshold, d, 0.0, noise, buf1)
-    near_neutral = cv2.compare(e, lim, cv2.CMP_LE)
-    # clearly not trace-coloured (for the grid mask: a margin against flicker
-    # of pixels near the threshold, e.g. light tints)
-    lim = cv2.addWeighted(d, 0.5 * chroma_threshold, d, 0.0, noise, buf1)
-    coloured = cv2.compare(e, lim, cv2.CMP_GT)
-    if _chroma_blurred(d, x, y):
-        neutral = _jpeg_neutral(
-            neutral, d, e, buf1, ds, valid_s, floor, d_t, chroma_threshold, noise, sub
-        )
+    if grid_threshold is None:
+        grid_threshold = max(0.06, 4.0 * noise)
 
-    d8 = cv2.convertScaleAbs(d, alpha=255.0)
+    maps = _pixel_maps(norm, convert, kx, ky, chroma_threshold, noise, grid_threshold, jpeg)
+    del norm
+    d8, ink8, neutral = maps["d8"], maps["ink8"], maps["neutral"]
+    near_neutral, coloured, ink = maps["near_neutral"], maps["coloured"], maps["ink"]
+    if jpeg:
+        # thin coloured lines of a JPEG pass the per-pixel test but not the test
+        # on means, except where the pixel is darker than the coloured ink (the
+        # trace crossing a grid line, whose colour is in the mean there)
+        neutral_mean = maps["neutral_mean"]
+        coloured_s = valid_s & (ds > floor) & (sub(neutral_mean) == 0)
+        if np.count_nonzero(coloured_s) > 16:
+            grid_d = float(np.percentile(ds[coloured_s], 90))
+            if grid_d < d_t - 0.1:
+                dark = cv2.compare(d8, 127.5 * (grid_d + d_t), cv2.CMP_GT)
+                neutral_mean = cv2.bitwise_or(neutral_mean, dark, dst=neutral_mean)
+        neutral = cv2.bitwise_and(neutral, neutral_mean, dst=neutral)
+    del maps
     if valid is not None:
         d8 = cv2.bitwise_and(d8, valid, dst=d8)
+        ink8 = cv2.bitwise_and(ink8, valid, dst=ink8)
     dn8 = cv2.bitwise_and(d8, neutral)  # darkness of trace-coloured pixels
 
     # 4. neutral grid: are the page's long straight lines trace-coloured? ------
-    chroma = cv2.magnitude(x, y, buf1)
-    strength = cv2.magnitude(d, chroma, buf2)  # ink strength: distance from paper
-    ink8 = cv2.convertScaleAbs(strength, alpha=255.0)
-    if valid is not None:
-        ink8 = cv2.bitwise_and(ink8, valid, dst=ink8)
     length = max(7, round(min(M, N) / 100))  # survives a few degrees of rotation
     floor8 = floor * 255
     neutral_grid = False
@@ -658,7 +708,6 @@ def separate_colors(
     if min(M, N) >= 4 * length:
         on_line = _line_darkness(ink8, length) > floor8
     n_lines = np.count_nonzero(on_line)
-    del ink8
     if n_lines > 0.01 * on_line.size:
         # lines made of trace-coloured pixels only: a neutral grid (black-and-white
         # print) or one whose colour was lost (thin light lines, JPEG chroma)
@@ -693,7 +742,8 @@ def separate_colors(
         # Grow the core through pixels darker than halfway (on neutral grids up
         # to 3 px: there the core threshold is high, and thin lines straddling
         # two pixel rows have no core pixel of their own), then 1 px into
-        # lighter anti-aliased edge pixels.
+        # lighter anti-aliased edge pixels. Dark pixels next to the trace may
+        # be half trace, half grid line: a looser colour test for them.
         mid = cv2.compare(dn8, 255 * max(0.5 * (t_lo + t_hi), grid_darkness), cv2.CMP_GT)
         dark = cv2.compare(d8, t_hi * 255, cv2.CMP_GT)
         near_neutral = cv2.bitwise_and(near_neutral, dark, dst=near_neutral)
@@ -715,11 +765,10 @@ def separate_colors(
 
     # 6. grid mask: the other ink, i.e. pixels farther from the paper colour
     # than the noise allows that are not trace: on coloured grids the pixels
-    # that lack the trace colour (any hue: two-colour grids work too), on
-    # neutral grids the lighter trace-coloured pixels.
-    if grid_threshold is None:
-        grid_threshold = max(0.06, 4.0 * noise)
-    grid8 = cv2.compare(strength, grid_threshold, cv2.CMP_GT)
+    # that lack the trace colour (any hue: two-colour grids work too; "clearly
+    # coloured" keeps light tints near the threshold stable), on neutral grids
+    # the lighter trace-coloured pixels.
+    grid8 = ink
     if neutral_grid:
         grid8 = cv2.bitwise_and(grid8, neutral, dst=grid8)
     else:
@@ -736,7 +785,7 @@ def separate_colors(
     trace_rgb = _median_rgb(image_s[sub(core) > 0])
     gsel = sub(grid8) > 0
     if gsel.any():  # colour of the stronger half of the grid pixels (major lines)
-        ss = sub(strength)
+        ss = sub(ink8)
         gsel &= ss >= np.median(ss[gsel])
     grid_rgb = _median_rgb(image_s[gsel])
     if not has_trace and trace_threshold is None:

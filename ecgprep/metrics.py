@@ -523,7 +523,8 @@ def split_ids(ids: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if ids.size == 0:
         return ids, np.zeros(0, dtype=np.int64), ids
     string_dtype = getattr(getattr(np, "dtypes", None), "StringDType", None)
-    if string_dtype is not None and hasattr(np, "strings"):
+    # np.strings.rpartition arrived in numpy 2.3; older numpy takes the pandas path.
+    if string_dtype is not None and hasattr(getattr(np, "strings", None), "rpartition"):
         u = ids.astype(string_dtype())
         sep = np.array("_", dtype=string_dtype())
         head, s1, lead = np.strings.rpartition(u, sep)
@@ -537,7 +538,7 @@ def split_ids(ids: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             if rows_int is not None and np.all(rows_int >= 0):
                 return img.astype(object), rows_int, lead.astype(object)
         img, row, lead = img.astype(object), row.astype(object), lead.astype(object)
-    else:  # numpy < 2
+    else:  # numpy < 2.3
         parts = pd.Series(ids).str.rsplit("_", n=2, expand=True)
         if parts.shape[1] < 3:
             parts = parts.reindex(columns=range(3))

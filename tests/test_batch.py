@@ -90,8 +90,10 @@ def test_a_dying_worker_loses_no_image(paths):
     assert "died" in res[1].error
 
 
-# dask.distributed leaves sockets for the garbage collector when a cluster closes.
+# dask.distributed leaves sockets for the garbage collector when a cluster closes,
+# and joblib's dask backend calls dask APIs that some dask releases deprecate.
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_dask_backend_gives_the_same_results(paths, two_jobs):
     distributed = pytest.importorskip("dask.distributed")

@@ -9,9 +9,9 @@ from PIL import Image
 from ecgprep import ImageLoadError, load_image
 
 
-def _png_bytes(arr, mode=None):
+def _png_bytes(arr):
     buf = io.BytesIO()
-    Image.fromarray(arr, mode=mode).save(buf, format="PNG") if mode else Image.fromarray(arr).save(buf, format="PNG")
+    Image.fromarray(arr).save(buf, format="PNG")
     return buf.getvalue()
 
 
