@@ -620,7 +620,7 @@ def separate_colors(
     # 1. paper normalisation ------------------------------------------------
     if normalize:
         bg = paper_background(image, size=size)
-        bg = cv2.max(bg, 1, dst=bg)
+        np.maximum(bg, 1, out=bg)
         norm = cv2.divide(image, bg, scale=255)
         valid = _paper_region(cv2.cvtColor(bg, cv2.COLOR_RGB2GRAY), size)
     else:
