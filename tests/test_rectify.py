@@ -1,0 +1,238 @@
+"""Tests of ecgprep.rectify on ecgprep.synth renders seen in perspective (exact truth)."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+
+import numpy as np
+import pytest
+
+from ecgprep.errors import InvalidImageError
+from ecgprep.grid import detect_grid
+from ecgprep.rectify import RectifyResult, rectify_from_grid, warp
+from ecgprep.synth import distort, render_ecg
+
+
+@pytest.fixture(scope="module")
+def page():
+    return render_ecg(seed=41)
+
+
+@pytest.fixture(scope="module")
+def small_page():
+    return render_ecg(seed=7, dpi=100.0)
+
+
+def _apply(h, xy):
+    p = np.c_[xy, np.ones(len(xy))] @ np.asarray(h, dtype=float).T
+    return p[:, :2] / p[:, 2:3]
+
+
+def _check_rectified(r, res):
+    """Grid square and axis-aligned; every row's samples on one straight baseline, time linear."""
+    assert res.found, res
+    out = warp(r.image, res)
+    assert out.shape[:2] == res.output_shape
+    g = detect_grid(out)
+    assert g.found
+    assert abs(g.px_per_mm_x / g.px_per_mm_y - 1.0) < 0.01
+    assert abs(g.angle_deg) < 0.3
+    assert abs(g.skew_deg) < 0.3
+    # scale kept near the input's (no strong up / down sampling)
+    assert 0.85 < g.px_per_mm / r.truth.px_per_mm < 1.15
+    assert out.shape[0] * out.shape[1] < 2.0 * r.image.shape[0] * r.image.shape[1]
+    truth = r.truth
+    gain_px = 10.0 * g.px_per_mm_y  # px per mV in the output
+    speed_px = 25.0 * g.px_per_mm_x / truth.fs  # px per sample in the output
+    rows: dict[int, list[np.ndarray]] = {}
+    for i, lt in enumerate(truth.leads):
+        xy = _apply(res.homography, truth.lead_xy(i))  # samples in the rectified image
+        v = np.asarray(truth.signals[lt.name], dtype=float)[
+            lt.start_sample : lt.start_sample + lt.n_samples
+        ]
+        j = np.arange(lt.n_samples, dtype=float)
+        # time axis: x linear in the sample index, at 25 mm/s
+        slope, icpt = np.polyfit(j, xy[:, 0], 1)
+        assert np.abs(xy[:, 0] - (slope * j + icpt)).max() < 1.5, lt.name
+        assert abs(slope / speed_px - 1.0) < 0.01, lt.name
+        # 0 mV of every sample of a row on one horizontal line
+        key = lt.row if not lt.is_rhythm else 100 + i
+        rows.setdefault(key, []).append(xy[:, 1] + v * gain_px)
+    for key, ys in rows.items():
+        ys = np.concatenate(ys)
+        assert np.ptp(ys) < 1.5, (key, np.ptp(ys))
+
+
+@pytest.mark.parametrize(
+    ("perspective", "rotate_deg", "seed"),
+    [
+        (0.03, 0.0, 1),
+        (0.03, -6.0, 2),
+        (0.06, 2.0, 3),
+        (0.06, 12.0, 4),
+        (0.1, 0.0, 5),
+        (0.1, -3.0, 6),
+        (0.1, 8.0, 7),
+    ],
+)
+def test_perspective_undone(page, perspective, rotate_deg, seed):
+    r = distort(page, perspective=perspective, background=None, rotate_deg=rotate_deg, seed=seed)
+    res = rectify_from_grid(r.image)
+    _check_rectified(r, res)
+    assert res.n_lines_h >= 20 and res.n_lines_v >= 20
+    assert res.residual_px < 1.0
+    assert res.correction_px > 10.0  # the perspective was worth undoing
+    assert res.confidence > 0.5
+
+
+def test_issue_example_is_rectified(page):
+    # the case that made the grid stage fail: page fills the frame, seen in perspective
+    r = distort(render_ecg(seed=41), perspective=0.05, background=None, rotate_deg=2.0, seed=3)
+    _check_rectified(r, rectify_from_grid(r.image))
+
+
+def test_low_resolution_noisy_photo(small_page):
+    # 100 dpi (no downscaling), blur, noise, JPEG, uneven light, colour cast
+    r = distort(
+        small_page,
+        perspective=0.07,
+        rotate_deg=-4.0,
+        blur_sigma=0.7,
+        noise_std=6.0,
+        jpeg_quality=70,
+        shading=0.5,
+        color_cast=(1.0, 0.95, 0.85),
+        seed=11,
+    )
+    _check_rectified(r, rectify_from_grid(r.image))
+
+
+def test_page_on_background(small_page):
+    r = distort(small_page, perspective=0.06, rotate_deg=3.0, background="wood", seed=5)
+    res = rectify_from_grid(r.image)
+    assert res.found
+    h = np.asarray(res.homography) @ r.truth.homography
+    for lt in r.truth.leads:
+        x = np.linspace(lt.x0_px, lt.x1_px, 50)
+        ys = _apply(h, np.c_[x, np.full(x.size, lt.baseline_y_px)])[:, 1]
+        assert np.ptp(ys) < 1.0
+
+
+@pytest.mark.parametrize("grid_color", ["bw", "pink"])
+def test_grid_styles(small_page, grid_color):
+    base = render_ecg(seed=3, dpi=100.0, grid_color=grid_color)
+    r = distort(base, perspective=0.08, rotate_deg=5.0, seed=9)
+    _check_rectified(r, rectify_from_grid(r.image))
+
+
+def test_gray_image(small_page):
+    r = distort(small_page, perspective=0.06, seed=2)
+    gray = np.ascontiguousarray(r.image.min(axis=2))
+    res = rectify_from_grid(gray)
+    assert res.found
+    out = warp(gray, res)
+    assert out.ndim == 2 and out.shape == res.output_shape
+    rgb = rectify_from_grid(r.image)
+    assert np.allclose(res.homography, rgb.homography, atol=0.05 * np.abs(rgb.homography).max())
+
+
+def test_clean_render_passes_almost_unchanged(page):
+    res = rectify_from_grid(page.image)
+    assert res.found
+    assert res.correction_px < 1.0
+    assert abs(res.angle_deg) < 0.05
+    h, w = page.image.shape[:2]
+    corners = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], float)
+    assert np.abs(_apply(res.homography, corners) - corners).max() < 2.0
+    assert abs(res.output_shape[0] - h) <= 3 and abs(res.output_shape[1] - w) <= 3
+    out = warp(page.image, res)
+    core = (slice(50, h - 50), slice(50, w - 50))
+    diff = np.abs(out[core].astype(int) - page.image[core].astype(int))
+    assert np.median(diff) < 5
+
+
+def test_pure_rotation_is_only_rotated(small_page):
+    r = distort(small_page, rotate_deg=4.0, seed=1)
+    res = rectify_from_grid(r.image)
+    assert res.found
+    assert res.correction_px < 1.0
+    assert abs(res.angle_deg - 4.0) < 0.05
+
+
+def _random_photo(seed=0):
+    rng = np.random.default_rng(seed)
+    import cv2
+
+    img = cv2.GaussianBlur(rng.integers(0, 256, (600, 800, 3), dtype=np.uint8), (0, 0), 6)
+    cv2.rectangle(img, (100, 100), (350, 420), (200, 30, 30), -1)
+    cv2.circle(img, (560, 300), 150, (20, 180, 40), -1)
+    return img
+
+
+@pytest.mark.parametrize("kind", ["blank", "gray", "noise", "photo", "text", "stripes", "tiny"])
+def test_no_grid_gives_not_found(kind):
+    rng = np.random.default_rng(1)
+    if kind == "blank":
+        img = np.full((700, 900, 3), 255, np.uint8)
+    elif kind == "gray":
+        img = np.full((700, 900), 128, np.uint8)
+    elif kind == "noise":
+        img = rng.integers(0, 256, (700, 900, 3), dtype=np.uint8)
+    elif kind == "photo":
+        img = _random_photo()
+    elif kind == "text":
+        import cv2
+
+        img = np.full((700, 900, 3), 255, np.uint8)
+        for _ in range(80):
+            x, y = (int(v) for v in rng.integers(0, 850, 2))
+            cv2.putText(img, "lorem ipsum", (x, y % 680), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 0, 1)
+    elif kind == "stripes":
+        img = np.full((700, 900, 3), 255, np.uint8)
+        img[::9] = 0
+    else:
+        img = np.full((20, 30, 3), 255, np.uint8)
+    res = rectify_from_grid(img)
+    assert res.found is False
+    assert np.array_equal(np.asarray(res.homography), np.eye(3))
+    assert res.output_shape == img.shape[:2] == res.input_shape
+    out = warp(img, res)
+    assert np.array_equal(out, img) and out is not img
+
+
+def test_result_is_small_and_picklable(small_page):
+    r = distort(small_page, perspective=0.05, seed=4)
+    res = rectify_from_grid(r.image)
+    assert isinstance(res, RectifyResult)
+    back = pickle.loads(pickle.dumps(res))
+    assert back == res
+    assert len(pickle.dumps(res)) < 2000
+    assert isinstance(res.homography, tuple) and len(res.homography) == 3
+    assert all(isinstance(v, float) for row in res.homography for v in row)
+    assert res.matrix.shape == (3, 3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.found = False  # type: ignore[misc]
+
+
+def test_deterministic(small_page):
+    r = distort(small_page, perspective=0.06, rotate_deg=2.0, seed=8)
+    assert rectify_from_grid(r.image) == rectify_from_grid(r.image)
+
+
+def test_bad_input():
+    with pytest.raises(InvalidImageError):
+        rectify_from_grid(np.zeros((100, 100), np.float32))
+    with pytest.raises(InvalidImageError):
+        rectify_from_grid([[0, 1], [2, 3]])
+    img = np.full((300, 400, 3), 255, np.uint8)
+    for kw in ({"max_side": 100}, {"max_side": 1.5e3}, {"strip": 2}, {"refinements": 0}):
+        with pytest.raises(ValueError):
+            rectify_from_grid(img, **kw)
+    res = rectify_from_grid(img)
+    with pytest.raises(ValueError, match="shape"):
+        warp(np.full((301, 400, 3), 255, np.uint8), res)
+    with pytest.raises(ValueError, match="RectifyResult"):
+        warp(img, np.eye(3))
+    with pytest.raises(InvalidImageError):
+        warp(img.astype(float), res)
