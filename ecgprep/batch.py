@@ -6,16 +6,23 @@
 joblib backend, threads...). Paths travel to the workers and small results travel
 back. Results come back in input order; a tqdm bar counts completed images; an
 image that fails gives one failed :class:`~ecgprep.pipeline.ImageResult` and the
-others go on; a worker process that dies loses no image: what it held is retried
-once, each image alone, and reported failed if it dies again.
+others go on; a worker process that dies (a crash in native code, a kill signal,
+running out of memory) loses no image: the images it may have held are retried
+once, each alone, and reported failed (``failed_stage='worker'``) if that dies
+too; the others go on in parallel. ``ImageResult.attempts`` counts the tries.
+A source that cannot be sent to a worker (not picklable) fails the same way,
+alone. The batch itself raises only for the caller's mistakes (bad options,
+``ids`` of the wrong length, a broken joblib backend configuration).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .io import describe_source, image_id_of
@@ -65,21 +72,68 @@ def _worker_died(exc: BaseException) -> bool:
     )
 
 
-def _run(tasks: list[tuple[int, Any, str]], opts: dict, n_jobs: int, on_done) -> tuple[dict, BaseException | None]:
-    """One Parallel pass; returns the results it got and the worker-death error, if any."""
+def _run(
+    tasks: list[tuple[int, Any, str]], opts: dict, n_jobs: int | None, on_done
+) -> tuple[dict, BaseException | None]:
+    """One Parallel pass; returns the results it got and the error that ended it early, if any.
+
+    Tasks are dispatched one at a time, in order, at most ``2 * n_jobs`` ahead of
+    the results (joblib's ``pre_dispatch``), so when a pass breaks the images that
+    were in flight are among the first missing ones.
+    """
     from joblib import Parallel, delayed
 
     got: dict[int, ImageResult] = {}
+    # Built outside the try: a bad backend configuration is the caller's error.
+    par = Parallel(
+        n_jobs=n_jobs, return_as="generator_unordered", batch_size=1, pre_dispatch="2*n_jobs"
+    )
     try:
-        par = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
         for index, res in par(delayed(_worker)(i, src, iid, opts) for i, src, iid in tasks):
             got[index] = res
             on_done()
-    except Exception as exc:  # noqa: BLE001 - decide below whether a worker died
-        if not _worker_died(exc):
-            raise
+    except Exception as exc:  # noqa: BLE001 - a dead worker, or a source that cannot travel
         return got, exc
     return got, None
+
+
+def _in_flight(n_jobs: int | None) -> int:
+    """How many tasks a pass may have had in flight when it broke (``pre_dispatch``)."""
+    from joblib import effective_n_jobs
+
+    try:
+        n = int(effective_n_jobs(n_jobs))
+    except Exception:  # noqa: BLE001 - unknown backends: a safe guess
+        n = os.cpu_count() or 1
+    return 2 * max(n, 1)
+
+
+def _failed_in_worker(
+    task: tuple[int, Any, str], first: BaseException, again: BaseException | None
+) -> ImageResult:
+    i, src, iid = task
+    name = describe_source(src)
+    exc = again if again is not None else first
+    text = str(exc).lower()
+    travel = "serializ" in text or "pickl" in text
+    if _worker_died(exc) and not travel:
+        why = (
+            "the worker process died while processing this image, and again when it was "
+            "retried alone (a crash in native code, a kill signal or running out of memory)"
+        )
+    else:
+        why = (
+            "could not be processed in a worker process, twice "
+            "(expected a picklable image source)"
+        )
+    return ImageResult(
+        image_id=iid,
+        source=name,
+        ok=False,
+        error=f"{name}: {why}: {type(exc).__name__}: {exc}",
+        failed_stage="worker",
+        attempts=2,
+    )
 
 
 def process_batch_for_submission(
@@ -133,26 +187,31 @@ def process_batch_for_submission(
     ]
     results: dict[int, ImageResult] = {}
     bar = tqdm(total=len(tasks), desc="ecgprep", unit="img", disable=not progress)
+    alone_jobs = 2 if n_jobs == 1 else n_jobs  # a retry runs in a worker process, never in ours
+    pending = tasks
     try:
-        got, died = _run(tasks, opts, n_jobs, lambda: bar.update(1))
-        results.update(got)
-        if died is not None:
-            # Retry each image the dead worker(s) held, alone, once.
-            for task in [t for t in tasks if t[0] not in results]:
-                again, died2 = _run([task], opts, 2 if n_jobs == 1 else n_jobs, lambda: bar.update(1))
+        while pending:
+            got, broke = _run(pending, opts, n_jobs, lambda: bar.update(1))
+            results.update(got)
+            missing = [t for t in pending if t[0] not in got]
+            if broke is None or not missing:
+                # Not expected: a pass that ended without error returned everything.
+                for t in missing:
+                    results[t[0]] = _failed_in_worker(t, RuntimeError("no result came back"), None)
+                    bar.update(1)
+                break
+            # The pass broke (a worker died, or a task could not travel). The images
+            # in flight were the first missing ones: retry each of those alone, once;
+            # the rest had not been sent yet and go on in parallel.
+            n = _in_flight(n_jobs)
+            suspects, pending = missing[:n], missing[n:]
+            for task in suspects:
+                again, broke2 = _run([task], opts, alone_jobs, lambda: bar.update(1))
                 if task[0] in again:
-                    results[task[0]] = again[task[0]]
-                    continue
-                i, src, iid = task
-                results[i] = ImageResult(
-                    image_id=iid,
-                    source=describe_source(src),
-                    ok=False,
-                    error=f"{describe_source(src)}: the worker process died twice while processing this image "
-                    f"({type(died2 or died).__name__}: {died2 or died})",
-                    failed_stage="worker",
-                )
-                bar.update(1)
+                    results[task[0]] = dataclasses.replace(again[task[0]], attempts=2)
+                else:
+                    results[task[0]] = _failed_in_worker(task, broke, broke2)
+                    bar.update(1)
     finally:
         bar.close()
     return BatchResults(results[i] for i in range(len(tasks)))
@@ -161,9 +220,10 @@ def process_batch_for_submission(
 def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
     """One row per image, in input order.
 
-    Columns: ``id, source, ok, error, failed_stage, quality_pass, quality_reasons,
-    sharpness, contrast, dpi, px_per_mm_x, px_per_mm_y, angle_deg, grid_confidence,
-    paper_found, pulses_found, height, width, seconds`` and ``t_<stage>`` (seconds)
+    Columns: ``id, source, ok, error, failed_stage, attempts, quality_pass,
+    quality_reasons, sharpness, contrast, dpi, px_per_mm_x, px_per_mm_y, angle_deg,
+    quarter_turns, grid_confidence, paper_found, pulses_found, height, width,
+    seconds`` and ``t_<stage>`` (seconds)
     for every stage of :data:`ecgprep.pipeline.STAGES`.
     """
     rows = []
@@ -179,6 +239,7 @@ def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
             "ok": bool(r.ok),
             "error": r.error,
             "failed_stage": r.failed_stage,
+            "attempts": int(getattr(r, "attempts", 1)),
             "quality_pass": None if q is None else bool(q.passed),
             "quality_reasons": None if q is None else "; ".join(q.reasons),
             "sharpness": None if q is None else float(q.sharpness),
@@ -187,6 +248,7 @@ def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
             "px_per_mm_x": None if g is None else float(g.px_per_mm_x),
             "px_per_mm_y": None if g is None else float(g.px_per_mm_y),
             "angle_deg": None if d is None else float(d.angle_deg),
+            "quarter_turns": None if d is None else int(getattr(d, "quarter_turns", 0)),
             "grid_confidence": None if g is None else float(g.confidence),
             "paper_found": None if e is None else bool(e.paper.found),
             "pulses_found": None if dig is None else int(sum(p.found for p in dig.pulses)),
@@ -198,12 +260,16 @@ def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
         for s in STAGES:
             row[f"t_{s}"] = times.get(s)
         rows.append(row)
-    cols = ["id", "source", "ok", "error", "failed_stage", "quality_pass", "quality_reasons", "sharpness",
-            "contrast", "dpi", "px_per_mm_x", "px_per_mm_y", "angle_deg", "grid_confidence", "paper_found",
-            "pulses_found", "height", "width", "seconds"] + [f"t_{s}" for s in STAGES]
+    cols = ["id", "source", "ok", "error", "failed_stage", "attempts", "quality_pass",
+            "quality_reasons", "sharpness", "contrast", "dpi", "px_per_mm_x", "px_per_mm_y",
+            "angle_deg", "quarter_turns", "grid_confidence", "paper_found", "pulses_found",
+            "height", "width", "seconds"]
+    cols += [f"t_{s}" for s in STAGES]
     df = pd.DataFrame(rows, columns=cols)
     for c in ("quality_pass", "paper_found"):
         df[c] = df[c].astype("boolean")
+    df["attempts"] = df["attempts"].astype(np.int64)
+    df["quarter_turns"] = df["quarter_turns"].astype("Int64")
     return df
 
 

@@ -45,7 +45,10 @@ def _cmd_submit(args) -> int:
     if not images_dir.is_dir():
         print(f"ecgprep submit: {images_dir} is not a folder", file=sys.stderr)
         return 2
-    test = read_test_csv(args.test_csv)
+    with warnings.catch_warnings(record=True) as read_warnings:
+        # Duplicate rows are dropped with a warning: report it like the others, below.
+        warnings.simplefilter("always")
+        test = read_test_csv(args.test_csv)
     present, paths, missing = images_for_test(test, images_dir)
     ids = present + missing
     t0 = time.perf_counter()
@@ -63,7 +66,7 @@ def _cmd_submit(args) -> int:
             status[col] = [summ[col].get(i) if i in summ.index else None for i in status.index]
         status.reset_index().to_csv(args.summary, index=False)
     n_bad = int((status["status"] != "ok").sum()) if "status" in status else 0
-    for w in caught:
+    for w in [*read_warnings, *caught]:
         print(f"warning: {w.message}", file=sys.stderr)
     print(
         f"wrote {args.out}: {len(sub)} rows for {len(ids)} images "

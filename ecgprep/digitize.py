@@ -15,7 +15,7 @@ import numpy as np
 
 from ._validate import check_image, check_mask, line_fit, to_gray
 from .errors import StageError
-from .layout import LayoutResult, find_layout
+from .layout import LayoutResult, check_positive, find_layout
 from .signals import LeadSignal
 from .trace import trace_points
 
@@ -28,6 +28,11 @@ __all__ = [
     "trace_core",
     "digitize",
 ]
+
+
+#: Highest sampling rate digitize produces (far above what a printed trace holds;
+#: the bound keeps an absurd rate from allocating gigabytes).
+_MAX_SIGNAL_FS = 100_000.0
 
 
 @dataclass(frozen=True)
@@ -336,10 +341,21 @@ def digitize(
     LayoutError
         The layout cannot be matched.
     StageError
-        No trace could be followed in some row.
+        No trace could be followed in some row, or ``trace_mask`` does not match ``image``.
+    InvalidImageError
+        ``image`` or ``trace_mask`` is not a valid image / mask.
+    ValueError
+        A scale, ``paper_speed``, ``gain`` or ``signal_fs`` that is not a finite
+        number > 0, ``signal_fs`` above 100 kHz, or an unknown layout.
     """
     check_image(image, "image")
     mask = check_mask(trace_mask, "trace_mask")
+    px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
+    px_per_mm_y = check_positive(px_per_mm_y, "px_per_mm_y")
+    gain = check_positive(gain, "gain")
+    signal_fs = check_positive(signal_fs, "signal_fs")
+    if signal_fs > _MAX_SIGNAL_FS:
+        raise ValueError(f"signal_fs must be at most {_MAX_SIGNAL_FS:g} Hz, got {signal_fs!r}")
     if mask.shape != image.shape[:2]:
         raise StageError(f"trace_mask shape {mask.shape} differs from image shape {image.shape[:2]}")
     lay = find_layout(

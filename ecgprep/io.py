@@ -10,8 +10,10 @@ naming the source, before the pixels are decoded.
 
 from __future__ import annotations
 
+import contextlib
 import io as _io
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -102,7 +104,7 @@ def load_image(source: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarr
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if not path.exists():
-            raise ImageLoadError(f"{name}: no such file")
+            raise ImageLoadError(f"{name}: no such file, expected an image file")
         if path.is_dir():
             raise ImageLoadError(f"{name}: is a directory, expected an image file")
         try:
@@ -135,27 +137,56 @@ def _check_size(size: tuple[int, int], name: str, max_pixels: int) -> None:
 def _decode(fh, name: str, max_pixels: int) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _pil_limit_lifted():
         # Our own max_pixels check replaces PIL's bomb warning/error.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        old = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
         try:
-            try:
-                im = Image.open(fh)
-            except UnidentifiedImageError:
-                raise ImageLoadError(f"{name}: not a recognised image file") from None
-            except (OSError, SyntaxError, ValueError) as exc:
-                raise ImageLoadError(f"{name}: not a readable image ({exc})") from None
-            _check_size(im.size, name, max_pixels)
-            try:
-                im.load()
-                im = ImageOps.exif_transpose(im)
-            except (OSError, SyntaxError, ValueError, EOFError) as exc:
-                raise ImageLoadError(f"{name}: image data is truncated or corrupt ({exc})") from None
-            return _from_pil(im, name)
-        finally:
-            Image.MAX_IMAGE_PIXELS = old
+            im = Image.open(fh)
+        except UnidentifiedImageError:
+            fh.seek(0)
+            head = fh.read(12)
+            raise ImageLoadError(
+                f"{name}: not a recognised image file (expected PNG, JPEG, TIFF, BMP...; "
+                f"it starts with {head!r})"
+            ) from None
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise ImageLoadError(f"{name}: not a readable image ({exc})") from None
+        _check_size(im.size, name, max_pixels)
+        try:
+            im.load()
+            im = ImageOps.exif_transpose(im)
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise ImageLoadError(f"{name}: image data is truncated or corrupt ({exc})") from None
+        return _from_pil(im, name)
+
+
+_pil_lock = threading.Lock()
+_pil_users = 0
+_pil_saved_limit: Any = None
+
+
+@contextlib.contextmanager
+def _pil_limit_lifted():
+    """Lift PIL's own decompression-bomb limit while we decode (``max_pixels`` replaces it).
+
+    PIL's limit is a module global: concurrent loads in threads count themselves
+    in and out, and the last one out restores the caller's value.
+    """
+    from PIL import Image
+
+    global _pil_users, _pil_saved_limit
+    with _pil_lock:
+        if _pil_users == 0:
+            _pil_saved_limit = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = None
+        _pil_users += 1
+    try:
+        yield
+    finally:
+        with _pil_lock:
+            _pil_users -= 1
+            if _pil_users == 0:
+                Image.MAX_IMAGE_PIXELS = _pil_saved_limit
 
 
 def _from_pil(im, name: str) -> np.ndarray:
@@ -196,16 +227,26 @@ def _to_uint8(arr: np.ndarray, name: str) -> np.ndarray:
     if arr.dtype == bool:
         return arr.astype(np.uint8) * 255
     if np.issubdtype(arr.dtype, np.floating):
-        if not np.all(np.isfinite(arr)):
-            raise ImageLoadError(f"{name}: float image contains NaN or infinity")
+        finite = np.isfinite(arr)
+        if not finite.all():
+            raise ImageLoadError(
+                f"{name}: float image holds {int(arr.size - finite.sum())} NaN or infinite "
+                "value(s); expected finite values in [0, 1] or [0, 255]"
+            )
         hi = 1.0 if arr.max(initial=0.0) <= 1.0 else 255.0
         return np.clip(np.rint(arr * (255.0 / hi)), 0, 255).astype(np.uint8)
     if np.issubdtype(arr.dtype, np.integer):
-        if arr.min(initial=0) < 0:
-            raise ImageLoadError(f"{name}: integer image has negative values")
+        low = int(arr.min(initial=0))
+        if low < 0:
+            raise ImageLoadError(
+                f"{name}: integer image has negative values (minimum {low}); expected values >= 0"
+            )
         top = int(arr.max(initial=0))
         if top <= 255:
             return arr.astype(np.uint8)
         scale = 65535 if top <= 65535 else top
         return np.clip(np.rint(arr.astype(np.float64) * (255.0 / scale)), 0, 255).astype(np.uint8)
-    raise ImageLoadError(f"{name}: unsupported dtype {arr.dtype}")
+    raise ImageLoadError(
+        f"{name}: unsupported dtype {arr.dtype}; "
+        "expected uint8, uint16, another integer, bool or float"
+    )

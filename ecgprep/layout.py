@@ -42,6 +42,22 @@ LAYOUTS: dict[str, list[list[tuple[str, float, float]]]] = {
 }
 
 
+def check_positive(value, name: str) -> float:
+    """``value`` as a float when it is a finite number > 0 (a scale, speed, gain or rate).
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``, what was expected and what was given.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    value = float(value)
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return value
+
+
 def layout_rows(name: str) -> list[list[tuple[str, float, float]]]:
     """The rows of the layout ``name`` (ValueError listing valid names when unknown)."""
     return pick(LAYOUTS, name, "layout")
@@ -98,7 +114,8 @@ class LayoutResult:
 
 def _smooth(profile: np.ndarray, sigma: float) -> np.ndarray:
     sigma = max(float(sigma), 0.5)
-    half = int(np.ceil(3 * sigma))
+    # A kernel wider than the profile adds nothing (and an absurd scale must not allocate).
+    half = int(min(np.ceil(3 * sigma), profile.size))
     k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
     k /= k.sum()
     return np.convolve(profile, k, mode="same")
@@ -174,8 +191,15 @@ def find_layout(
     LayoutError
         When fewer rows of ink than the layout needs are found, or the rows are too
         short for their 10 s.
+    InvalidImageError
+        ``trace_mask`` is not a 2-D mask of at least 2 x 2 pixels.
+    ValueError
+        A scale or ``paper_speed`` that is not a finite number > 0, or an unknown layout.
     """
     mask = check_mask(trace_mask, "trace_mask")
+    px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
+    px_per_mm_y = check_positive(px_per_mm_y, "px_per_mm_y")
+    paper_speed = check_positive(paper_speed, "paper_speed")
     rows_spec = layout_rows(layout)
     n_rows = len(rows_spec)
     h, w = mask.shape
@@ -193,7 +217,7 @@ def find_layout(
 
     m8 = mask.astype(np.uint8)
     klen = int(round(40.0 * px_per_mm_x))
-    if klen < w:
+    if 2 <= klen < w:
         straight = cv2.morphologyEx(m8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (klen, 1)))
         m8 = m8 & (1 - straight)
     profile = m8.sum(axis=1).astype(np.float64)
