@@ -222,7 +222,7 @@ def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
 
     Columns: ``id, source, ok, error, failed_stage, attempts, quality_pass,
     quality_reasons, sharpness, contrast, dpi, px_per_mm_x, px_per_mm_y, angle_deg,
-    quarter_turns, grid_confidence, paper_found, pulses_found, height, width,
+    quarter_turns, grid_confidence, paper_found, perspective_applied, pulses_found, height, width,
     seconds`` and ``t_<stage>`` (seconds)
     for every stage of :data:`ecgprep.pipeline.STAGES`.
     """
@@ -251,6 +251,7 @@ def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
             "quarter_turns": None if d is None else int(getattr(d, "quarter_turns", 0)),
             "grid_confidence": None if g is None else float(g.confidence),
             "paper_found": None if e is None else bool(e.paper.found),
+            "perspective_applied": None if r.stage("perspective") is None else bool(r.stage("perspective").applied),
             "pulses_found": None if dig is None else int(sum(p.found for p in dig.pulses)),
             "height": r.shape[0] if len(r.shape) == 2 else None,
             "width": r.shape[1] if len(r.shape) == 2 else None,
@@ -262,11 +263,11 @@ def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
         rows.append(row)
     cols = ["id", "source", "ok", "error", "failed_stage", "attempts", "quality_pass",
             "quality_reasons", "sharpness", "contrast", "dpi", "px_per_mm_x", "px_per_mm_y",
-            "angle_deg", "quarter_turns", "grid_confidence", "paper_found", "pulses_found",
+            "angle_deg", "quarter_turns", "grid_confidence", "paper_found", "perspective_applied", "pulses_found",
             "height", "width", "seconds"]
     cols += [f"t_{s}" for s in STAGES]
     df = pd.DataFrame(rows, columns=cols)
-    for c in ("quality_pass", "paper_found"):
+    for c in ("quality_pass", "paper_found", "perspective_applied"):
         df[c] = df[c].astype("boolean")
     df["attempts"] = df["attempts"].astype(np.int64)
     df["quarter_turns"] = df["quarter_turns"].astype("Int64")

@@ -36,13 +36,14 @@ __all__ = [
     "CropResult",
     "DeskewResult",
     "OrientResult",
+    "PerspectiveResult",
     "einthoven_residual",
     "process_image_for_submission",
     "STAGES",
 ]
 
 #: Stage names in the order they run.
-STAGES = ("load", "edges", "deskew", "colors", "orient", "grid", "quality", "digitize")
+STAGES = ("load", "edges", "perspective", "deskew", "colors", "orient", "grid", "quality", "digitize")
 
 
 @dataclass(frozen=True)
@@ -346,6 +347,45 @@ def _crop(image: np.ndarray, opts: Options) -> tuple[np.ndarray, CropResult]:
     return image, res
 
 
+@dataclass(frozen=True)
+class PerspectiveResult:
+    """Perspective undone from the grid's own lines (:mod:`ecgprep.rectify`).
+
+    ``reason`` is ``'disabled'`` (option ``rectify`` off), ``'not found'`` (no
+    grid lines to measure), ``'not needed'`` (the map would move no pixel by more
+    than 2 px beyond a rotation and scale, which deskew handles) or ``'applied'``.
+    ``homography`` maps the stage's input pixels to its output pixels.
+    """
+
+    applied: bool
+    reason: str
+    rectify: Any
+    homography: tuple
+    shape: tuple[int, int]
+
+
+def _perspective(
+    image: np.ndarray, opts: Options, crop: CropResult
+) -> tuple[np.ndarray, PerspectiveResult]:
+    """Rectify a page seen in perspective (a photo whose page fills the frame)."""
+    from . import rectify
+
+    eye = tuple(map(tuple, np.eye(3)))
+    if not opts.rectify:
+        return image, PerspectiveResult(False, "disabled", None, eye, image.shape[:2])
+    if crop.rectified:
+        # The paper's outline was warped to a rectangle already: exact for a flat
+        # page, and a second resampling only blurs.
+        return image, PerspectiveResult(False, "not needed", None, eye, image.shape[:2])
+    r = rectify.rectify_from_grid(image)
+    if not r.found:
+        return image, PerspectiveResult(False, "not found", r, eye, image.shape[:2])
+    if r.correction_px <= 2.0:
+        return image, PerspectiveResult(False, "not needed", r, eye, image.shape[:2])
+    out = rectify.warp(image, r)
+    return out, PerspectiveResult(True, "applied", r, tuple(map(tuple, r.matrix)), out.shape[:2])
+
+
 def _deskew(image: np.ndarray, opts: Options) -> tuple[np.ndarray, DeskewResult, Any]:
     """Undo the rotation of the grid's lines (when ``opts.rectify``).
 
@@ -417,8 +457,10 @@ def process_image_for_submission(
         img = run("load", lambda: _loaded(image, opts))[0]
         state["shape"] = img.shape[:2]
         stage = "edges"
-        work = run("edges", lambda: _crop(img, opts))[0]
+        work, crop = run("edges", lambda: _crop(img, opts))
         del img
+        stage = "perspective"
+        work = run("perspective", lambda: _perspective(work, opts, crop))[0]
         stage = "deskew"
         work, _, grid_before = run("deskew", lambda: _deskew(work, opts))
         stage = "colors"

@@ -119,7 +119,7 @@ def _frames(result) -> _Frames:
     to_work = np.eye(3)
     shape = None
     known = crop is not None
-    for st in (crop, desk):
+    for st in (crop, result.stage("perspective"), desk):
         if st is None:
             continue
         m = _mat(getattr(st, "homography", None))

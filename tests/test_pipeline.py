@@ -80,3 +80,21 @@ def test_blank_page_fails_with_reason():
 def test_bad_options_raise_at_once():
     with pytest.raises(ValueError, match="edge_method"):
         process_image_for_submission(np.zeros((10, 10), np.uint8), {"edge_method": "magic"})
+
+
+@pytest.mark.parametrize("perspective", [0.05, 0.1])
+def test_photo_filling_the_frame_in_perspective(perspective):
+    # No background: the page's outline cannot be used, the grid's lines must.
+    r = distort(render_ecg(seed=41), perspective=perspective, background=None, rotate_deg=2.0, seed=3)
+    res = process_image_for_submission(r.image)
+    assert res.ok, res.error
+    assert res.stage("perspective").applied
+    assert _score_db(r, res) > 15.0
+
+
+def test_photo_on_a_background_in_perspective():
+    r = distort(render_ecg(seed=42), perspective=0.1, background="dark", rotate_deg=-3.0, seed=4)
+    res = process_image_for_submission(r.image)
+    assert res.ok, res.error
+    assert res.stage("edges").rectified
+    assert _score_db(r, res) > 15.0
