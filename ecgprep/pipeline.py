@@ -366,35 +366,53 @@ class PerspectiveResult:
 
 def _perspective(
     image: np.ndarray, opts: Options, crop: CropResult
-) -> tuple[np.ndarray, PerspectiveResult]:
-    """Rectify a page seen in perspective (a photo whose page fills the frame)."""
-    from . import rectify
+) -> tuple[np.ndarray, PerspectiveResult, Any]:
+    """Rectify a page seen in perspective (a photo whose page fills the frame).
+
+    Returns the image, the stage's result, and the grid found on the returned
+    image when one was measured (None otherwise).
+    """
+    from . import grid, rectify
 
     eye = tuple(map(tuple, np.eye(3)))
     if not opts.rectify:
-        return image, PerspectiveResult(False, "disabled", None, eye, image.shape[:2])
+        return image, PerspectiveResult(False, "disabled", None, eye, image.shape[:2]), None
     if crop.rectified:
         # The paper's outline was warped to a rectangle already: exact for a flat
         # page, and a second resampling only blurs.
-        return image, PerspectiveResult(False, "not needed", None, eye, image.shape[:2])
+        return image, PerspectiveResult(False, "not needed", None, eye, image.shape[:2]), None
+    # A grid found confidently, square (equal x/y scale) and unsheared needs no
+    # perspective correction; that grid then serves the deskew stage as well.
+    g = grid.detect_grid(image)
+    if (
+        g.found
+        and g.confidence >= 0.9
+        and abs(float(g.skew_deg)) <= 0.1
+        and abs(float(g.px_per_mm_x) / float(g.px_per_mm_y) - 1.0) <= 0.003
+    ):
+        return image, PerspectiveResult(False, "not needed", None, eye, image.shape[:2]), g
     r = rectify.rectify_from_grid(image)
     if not r.found:
-        return image, PerspectiveResult(False, "not found", r, eye, image.shape[:2])
+        return image, PerspectiveResult(False, "not found", r, eye, image.shape[:2]), g
     if r.correction_px <= 2.0:
-        return image, PerspectiveResult(False, "not needed", r, eye, image.shape[:2])
+        return image, PerspectiveResult(False, "not needed", r, eye, image.shape[:2]), g
     out = rectify.warp(image, r)
-    return out, PerspectiveResult(True, "applied", r, tuple(map(tuple, r.matrix)), out.shape[:2])
+    res = PerspectiveResult(True, "applied", r, tuple(map(tuple, r.matrix)), out.shape[:2])
+    return out, res, None
 
 
-def _deskew(image: np.ndarray, opts: Options) -> tuple[np.ndarray, DeskewResult, Any]:
+def _deskew(image: np.ndarray, opts: Options, g: Any = None) -> tuple[np.ndarray, DeskewResult, Any]:
     """Undo the rotation of the grid's lines (when ``opts.rectify``).
 
-    Returns the working image, the stage's result and the grid found on the image
-    before any rotation (reused by the grid stage when nothing was rotated).
+    ``g`` is a grid already found on this very image (by the perspective stage),
+    if any. Returns the working image, the stage's result and the grid found on
+    the image before any rotation (reused by the grid stage when nothing was
+    rotated).
     """
     from . import grid
 
-    g = grid.detect_grid(image)
+    if g is None:
+        g = grid.detect_grid(image)
     angle = float(g.angle_deg) if g.found else 0.0
     hmat = np.eye(3)
     rotated = opts.rectify and g.found and abs(angle) > 0.05
@@ -460,9 +478,9 @@ def process_image_for_submission(
         work, crop = run("edges", lambda: _crop(img, opts))
         del img
         stage = "perspective"
-        work = run("perspective", lambda: _perspective(work, opts, crop))[0]
+        work, _, grid_seen = run("perspective", lambda: _perspective(work, opts, crop))
         stage = "deskew"
-        work, _, grid_before = run("deskew", lambda: _deskew(work, opts))
+        work, _, grid_before = run("deskew", lambda: _deskew(work, opts, grid_seen))
         stage = "colors"
         from . import colors, grid, quality
 
