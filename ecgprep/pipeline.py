@@ -535,22 +535,17 @@ def process_image_for_submission(
                 residual_turned=residuals[1],
             ),
         )
-    except (EcgprepError, ValueError, MemoryError, ArithmeticError, IndexError, KeyError, TypeError) as exc:
-        return ImageResult(
-            image_id=iid,
-            source=source,
-            ok=False,
-            error=f"{source}: {stage} failed: {_without_name(str(exc), source)}",
-            failed_stage=stage,
-            stages=tuple(records),
-            shape=tuple(state.get("shape", ())),
-        )
     except Exception as exc:  # noqa: BLE001 - one bad image must not sink a batch
+        expected = (EcgprepError, ValueError, MemoryError, ArithmeticError, IndexError, KeyError, TypeError)
+        if isinstance(exc, expected):
+            why = f"{stage} failed: {_without_name(str(exc), source)}"
+        else:
+            why = f"{stage} failed unexpectedly: {type(exc).__name__}: {exc}"
         return ImageResult(
             image_id=iid,
             source=source,
             ok=False,
-            error=f"{source}: {stage} failed unexpectedly: {type(exc).__name__}: {exc}",
+            error=f"{source}: {why}",
             failed_stage=stage,
             stages=tuple(records),
             shape=tuple(state.get("shape", ())),
