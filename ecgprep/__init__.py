@@ -59,4 +59,3 @@ __all__ = [
     "submission_frame",
     "summary_frame",
 ]
-

@@ -29,7 +29,12 @@ from .io import describe_source, image_id_of
 from .options import Options, as_options
 from .pipeline import STAGES, ImageResult, process_image_for_submission
 
-__all__ = ["BatchResults", "process_batch_for_submission", "summary_frame", "notebook_process_batch"]
+__all__ = [
+    "BatchResults",
+    "process_batch_for_submission",
+    "summary_frame",
+    "notebook_process_batch",
+]
 
 
 class BatchResults(list):
@@ -67,8 +72,14 @@ def _worker(index: int, source: Any, image_id: str, options: dict) -> tuple[int,
 def _worker_died(exc: BaseException) -> bool:
     """True for the errors joblib raises when a worker process vanished."""
     name = type(exc).__name__
-    return name in {"TerminatedWorkerError", "BrokenProcessPool", "WorkerLostError", "KilledWorkerError"} or (
-        "worker" in str(exc).lower() and ("died" in str(exc).lower() or "terminated" in str(exc).lower())
+    return name in {
+        "TerminatedWorkerError",
+        "BrokenProcessPool",
+        "WorkerLostError",
+        "KilledWorkerError",
+    } or (
+        "worker" in str(exc).lower()
+        and ("died" in str(exc).lower() or "terminated" in str(exc).lower())
     )
 
 
@@ -123,8 +134,7 @@ def _failed_in_worker(
         )
     else:
         why = (
-            "could not be processed in a worker process, twice "
-            "(expected a picklable image source)"
+            "could not be processed in a worker process, twice (expected a picklable image source)"
         )
     return ImageResult(
         image_id=iid,
@@ -182,7 +192,11 @@ def process_batch_for_submission(
     if ids is not None and len(ids) != len(sources):
         raise ValueError(f"ids has {len(ids)} entries but there are {len(sources)} images")
     tasks = [
-        (i, os.fspath(s) if isinstance(s, os.PathLike) else s, str(ids[i]) if ids is not None else image_id_of(s, i))
+        (
+            i,
+            os.fspath(s) if isinstance(s, os.PathLike) else s,
+            str(ids[i]) if ids is not None else image_id_of(s, i),
+        )
         for i, s in enumerate(sources)
     ]
     results: dict[int, ImageResult] = {}
@@ -251,7 +265,9 @@ def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
             "quarter_turns": None if d is None else int(getattr(d, "quarter_turns", 0)),
             "grid_confidence": None if g is None else float(g.confidence),
             "paper_found": None if e is None else bool(e.paper.found),
-            "perspective_applied": None if r.stage("perspective") is None else bool(r.stage("perspective").applied),
+            "perspective_applied": None
+            if r.stage("perspective") is None
+            else bool(r.stage("perspective").applied),
             "pulses_found": None if dig is None else int(sum(p.found for p in dig.pulses)),
             "height": r.shape[0] if len(r.shape) == 2 else None,
             "width": r.shape[1] if len(r.shape) == 2 else None,
@@ -261,10 +277,30 @@ def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
         for s in STAGES:
             row[f"t_{s}"] = times.get(s)
         rows.append(row)
-    cols = ["id", "source", "ok", "error", "failed_stage", "attempts", "quality_pass",
-            "quality_reasons", "sharpness", "contrast", "dpi", "px_per_mm_x", "px_per_mm_y",
-            "angle_deg", "quarter_turns", "grid_confidence", "paper_found", "perspective_applied", "pulses_found",
-            "height", "width", "seconds"]
+    cols = [
+        "id",
+        "source",
+        "ok",
+        "error",
+        "failed_stage",
+        "attempts",
+        "quality_pass",
+        "quality_reasons",
+        "sharpness",
+        "contrast",
+        "dpi",
+        "px_per_mm_x",
+        "px_per_mm_y",
+        "angle_deg",
+        "quarter_turns",
+        "grid_confidence",
+        "paper_found",
+        "perspective_applied",
+        "pulses_found",
+        "height",
+        "width",
+        "seconds",
+    ]
     cols += [f"t_{s}" for s in STAGES]
     df = pd.DataFrame(rows, columns=cols)
     for c in ("quality_pass", "paper_found", "perspective_applied"):
@@ -275,7 +311,10 @@ def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
 
 
 def notebook_process_batch(
-    image_paths: Iterable[Any], options: Options | Mapping[str, Any] | None = None, *, n_jobs: int | None = -1
+    image_paths: Iterable[Any],
+    options: Options | Mapping[str, Any] | None = None,
+    *,
+    n_jobs: int | None = -1,
 ) -> BatchResults:
     """Notebook shorthand: all cores, a progress bar, results that display as a table.
 

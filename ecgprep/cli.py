@@ -90,7 +90,9 @@ def _cmd_score(args) -> int:
 def _cmd_eval(args) -> int:
     from .evaluate import evaluate_folder
 
-    ev = evaluate_folder(args.folder, _options(args), n_jobs=args.jobs, progress=not args.quiet, limit=args.limit)
+    ev = evaluate_folder(
+        args.folder, _options(args), n_jobs=args.jobs, progress=not args.quiet, limit=args.limit
+    )
     print(ev.report())
     if args.out:
         out = Path(args.out)
@@ -130,7 +132,9 @@ def _cmd_inspect(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ecgprep", description="Digitize pictures of paper 12-lead ECGs.")
+    p = argparse.ArgumentParser(
+        prog="ecgprep", description="Digitize pictures of paper 12-lead ECGs."
+    )
     from . import __version__
 
     p.add_argument("--version", action="version", version=f"ecgprep {__version__}")
@@ -140,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
         if jobs:
             sp.add_argument("--jobs", type=int, default=-1, help="parallel workers (-1: all cores)")
         sp.add_argument("--quiet", action="store_true", help="no progress bar")
-        sp.add_argument("--option", action="append", metavar="NAME=VALUE", help="pipeline option (repeatable)")
+        sp.add_argument(
+            "--option", action="append", metavar="NAME=VALUE", help="pipeline option (repeatable)"
+        )
 
     s = sub.add_parser("submit", help="images + test.csv -> submission.csv")
     s.add_argument("images_dir")

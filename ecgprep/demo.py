@@ -15,8 +15,14 @@ from pathlib import Path
 __all__ = ["run_demo"]
 
 
-def run_demo(out_dir: str | Path = "ecgprep-out", *, n: int = 8, n_jobs: int | None = -1, progress: bool = True,
-             seed: int = 0) -> int:
+def run_demo(
+    out_dir: str | Path = "ecgprep-out",
+    *,
+    n: int = 8,
+    n_jobs: int | None = -1,
+    progress: bool = True,
+    seed: int = 0,
+) -> int:
     """Render ``n`` printouts, digitize them, score them; returns a process exit code.
 
     Parameters
@@ -60,7 +66,9 @@ def run_demo(out_dir: str | Path = "ecgprep-out", *, n: int = 8, n_jobs: int | N
     print(ev.report())
     print()
     print(f"rendered in {t_render:.1f} s, digitized in {t_run:.1f} s")
-    print(f"wrote {out / 'submission.csv'} ({len(ev.submission)} rows), {out / 'summary.csv'}"
-          + (f", {gallery}" if gallery else ""))
+    print(
+        f"wrote {out / 'submission.csv'} ({len(ev.submission)} rows), {out / 'summary.csv'}"
+        + (f", {gallery}" if gallery else "")
+    )
     print(f"score against the rendered truth: {ev.score_db:.2f} dB")
     return 0

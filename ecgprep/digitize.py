@@ -231,7 +231,9 @@ def remove_labels(
     """
     import cv2
 
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(trace_mask.astype(np.uint8), connectivity=8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(
+        trace_mask.astype(np.uint8), connectivity=8
+    )
     if n <= 1:
         return trace_mask
     x, y, w, h = (stats[:, i].astype(np.float64) for i in range(4))
@@ -254,7 +256,12 @@ def remove_labels(
 
 
 def find_calibration_pulses(
-    trace_mask: np.ndarray, layout: LayoutResult, *, px_per_mm_x: float, px_per_mm_y: float, gain: float = 10.0
+    trace_mask: np.ndarray,
+    layout: LayoutResult,
+    *,
+    px_per_mm_x: float,
+    px_per_mm_y: float,
+    gain: float = 10.0,
 ) -> tuple[PulseInfo, ...]:
     """Find the 1 mV calibration pulse left of each row's first panel.
 
@@ -357,11 +364,19 @@ def digitize(
     if signal_fs > _MAX_SIGNAL_FS:
         raise ValueError(f"signal_fs must be at most {_MAX_SIGNAL_FS:g} Hz, got {signal_fs!r}")
     if mask.shape != image.shape[:2]:
-        raise StageError(f"trace_mask shape {mask.shape} differs from image shape {image.shape[:2]}")
+        raise StageError(
+            f"trace_mask shape {mask.shape} differs from image shape {image.shape[:2]}"
+        )
     lay = find_layout(
-        mask, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y, layout=layout, paper_speed=paper_speed
+        mask,
+        px_per_mm_x=px_per_mm_x,
+        px_per_mm_y=px_per_mm_y,
+        layout=layout,
+        paper_speed=paper_speed,
     )
-    pulses = find_calibration_pulses(mask, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y, gain=gain)
+    pulses = find_calibration_pulses(
+        mask, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y, gain=gain
+    )
     gray = to_gray(image)
     mask = trace_core(mask, gray, px_per_mm=0.5 * (px_per_mm_x + px_per_mm_y))
     mask = remove_labels(mask, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
@@ -385,8 +400,13 @@ def digitize(
         # tracker from wandering into them where they touch the trace.
         base_b = row.y - row.y_top
         zones = tuple(
-            (p.x0 - xa - 0.5 * px_per_mm_x, p.x0 - xa + 10 * px_per_mm_x,
-             base_b + 2.5 * px_per_mm_y, base_b + 8.5 * px_per_mm_y, 1.0)
+            (
+                p.x0 - xa - 0.5 * px_per_mm_x,
+                p.x0 - xa + 10 * px_per_mm_x,
+                base_b + 2.5 * px_per_mm_y,
+                base_b + 8.5 * px_per_mm_y,
+                1.0,
+            )
             for p in panels
         )
         pts = trace_points(band, gray[row.y_top : row.y_bottom, xa:xb], y_ref=base_b, zones=zones)

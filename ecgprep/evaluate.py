@@ -24,6 +24,7 @@ from .options import Options
 
 __all__ = ["Evaluation", "evaluate_folder"]
 
+
 def _db(lin: pd.Series | np.ndarray) -> float:
     m = float(np.mean(lin)) if len(lin) else float("nan")
     return 10.0 * np.log10(m) if m > 0 else float("-inf")
@@ -73,8 +74,9 @@ class Evaluation:
                 self.per_lead.to_string(index=False, float_format=lambda v: f"{v:.2f}"),
                 "",
                 "per image:",
-                self.per_record.drop(columns=["error"])
-                .to_string(index=False, float_format=lambda v: f"{v:.2f}"),
+                self.per_record.drop(columns=["error"]).to_string(
+                    index=False, float_format=lambda v: f"{v:.2f}"
+                ),
             ]
             failed = self.per_record[~self.per_record.ok]
             if len(failed):
@@ -113,7 +115,9 @@ def evaluate_folder(
     folder = Path(folder)
     for name in ("test.csv", "solution.csv"):
         if not (folder / name).is_file():
-            raise FileNotFoundError(f"{folder}: missing {name} (an evaluation folder needs test.csv and solution.csv)")
+            raise FileNotFoundError(
+                f"{folder}: missing {name} (an evaluation folder needs test.csv and solution.csv)"
+            )
     test = read_test_csv(folder / "test.csv")
     ids = list(dict.fromkeys(test["id"].tolist()))
     if limit is not None:
@@ -133,21 +137,50 @@ def evaluate_folder(
     man = folder / "manifest.csv"
     if man.is_file():
         manifest = pd.read_csv(man, dtype={"id": str})
-        diff = dict(zip(manifest["id"], manifest.get("difficulty", pd.Series(["-"] * len(manifest))), strict=True))
+        diff = dict(
+            zip(
+                manifest["id"],
+                manifest.get("difficulty", pd.Series(["-"] * len(manifest))),
+                strict=True,
+            )
+        )
     else:
         diff = {}
     per_record.insert(1, "difficulty", [diff.get(i, "-") for i in per_record["id"]])
     summ = results.summary.set_index("id") if len(results) else pd.DataFrame()
-    per_record["ok"] = [bool(summ.loc[i, "ok"]) if i in summ.index else False for i in per_record["id"]]
-    per_record["quality_pass"] = [summ.loc[i, "quality_pass"] if i in summ.index else None for i in per_record["id"]]
-    per_record["failed_stage"] = [summ.loc[i, "failed_stage"] if i in summ.index else "missing" for i in per_record["id"]]
-    per_record["error"] = [summ.loc[i, "error"] if i in summ.index else "no image file" for i in per_record["id"]]
-    per_record["seconds"] = [float(summ.loc[i, "seconds"]) if i in summ.index else np.nan for i in per_record["id"]]
+    per_record["ok"] = [
+        bool(summ.loc[i, "ok"]) if i in summ.index else False for i in per_record["id"]
+    ]
+    per_record["quality_pass"] = [
+        summ.loc[i, "quality_pass"] if i in summ.index else None for i in per_record["id"]
+    ]
+    per_record["failed_stage"] = [
+        summ.loc[i, "failed_stage"] if i in summ.index else "missing" for i in per_record["id"]
+    ]
+    per_record["error"] = [
+        summ.loc[i, "error"] if i in summ.index else "no image file" for i in per_record["id"]
+    ]
+    per_record["seconds"] = [
+        float(summ.loc[i, "seconds"]) if i in summ.index else np.nan for i in per_record["id"]
+    ]
     groups = []
     for d, g in per_record.groupby("difficulty", sort=True):
-        groups.append({"difficulty": d, "n": len(g), "score_db": _db(g["snr"]), "failed": int((~g["ok"]).sum())})
-    groups.append({"difficulty": "ALL", "n": len(per_record), "score_db": _db(per_record["snr"]),
-                   "failed": int((~per_record["ok"]).sum())})
+        groups.append(
+            {
+                "difficulty": d,
+                "n": len(g),
+                "score_db": _db(g["snr"]),
+                "failed": int((~g["ok"]).sum()),
+            }
+        )
+    groups.append(
+        {
+            "difficulty": "ALL",
+            "n": len(per_record),
+            "score_db": _db(per_record["snr"]),
+            "failed": int((~per_record["ok"]).sum()),
+        }
+    )
     by_diff = pd.DataFrame(groups)
     lead_cols = [c for c in scored.per_lead.columns if c != "id"]
     per_lead = pd.DataFrame(

@@ -22,7 +22,14 @@ import numpy as np
 
 from .errors import ImageLoadError
 
-__all__ = ["load_image", "describe_source", "image_id_of", "find_image", "IMAGE_SUFFIXES", "DEFAULT_MAX_PIXELS"]
+__all__ = [
+    "load_image",
+    "describe_source",
+    "image_id_of",
+    "find_image",
+    "IMAGE_SUFFIXES",
+    "DEFAULT_MAX_PIXELS",
+]
 
 DEFAULT_MAX_PIXELS = 100_000_000
 
@@ -129,7 +136,8 @@ def _check_size(size: tuple[int, int], name: str, max_pixels: int) -> None:
         raise ImageLoadError(f"{name}: image has no pixels ({w} x {h})")
     if w * h > max_pixels:
         raise ImageLoadError(
-            f"{name}: image claims {w} x {h} = {w * h:,} pixels, more than max_pixels={max_pixels:,} "
+            f"{name}: image claims {w} x {h} = {w * h:,} pixels, "
+            f"more than max_pixels={max_pixels:,} "
             "(possible decompression bomb); refused before decoding"
         )
 
@@ -204,11 +212,15 @@ def _from_pil(im, name: str) -> np.ndarray:
 
 def _from_array(arr: np.ndarray, name: str, max_pixels: int | None) -> np.ndarray:
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
-        raise ImageLoadError(f"{name}: expected shape (M, N), (M, N, 3) or (M, N, 4), got {arr.shape}")
+        raise ImageLoadError(
+            f"{name}: expected shape (M, N), (M, N, 3) or (M, N, 4), got {arr.shape}"
+        )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ImageLoadError(f"{name}: image has no pixels (shape {arr.shape})")
     if max_pixels is not None and arr.shape[0] * arr.shape[1] > max_pixels:
-        raise ImageLoadError(f"{name}: {arr.shape[1]} x {arr.shape[0]} pixels exceeds max_pixels={max_pixels:,}")
+        raise ImageLoadError(
+            f"{name}: {arr.shape[1]} x {arr.shape[0]} pixels exceeds max_pixels={max_pixels:,}"
+        )
     arr = _to_uint8(arr, name)
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)

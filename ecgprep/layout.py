@@ -36,7 +36,14 @@ LAYOUTS: dict[str, list[list[tuple[str, float, float]]]] = {
     "3x4": [_split(r) for r in _COLS_3X4],
     "6x2": [
         _split(r)
-        for r in (["I", "V1"], ["II", "V2"], ["III", "V3"], ["aVR", "V4"], ["aVL", "V5"], ["aVF", "V6"])
+        for r in (
+            ["I", "V1"],
+            ["II", "V2"],
+            ["III", "V3"],
+            ["aVR", "V4"],
+            ["aVL", "V5"],
+            ["aVF", "V6"],
+        )
     ],
     "12x1": [[(lead, 0.0, 10.0)] for lead in LEADS],
 }
@@ -65,7 +72,10 @@ def layout_rows(name: str) -> list[list[tuple[str, float, float]]]:
 
 @dataclass(frozen=True)
 class Panel:
-    """One printed lead segment: ``lead`` over ``[t0_s, t0_s + duration_s)`` at pixel columns ``[x0, x1)``."""
+    """One printed lead segment.
+
+    ``lead`` is printed over ``[t0_s, t0_s + duration_s)`` at pixel columns ``[x0, x1)``.
+    """
 
     lead: str
     row: int
@@ -77,7 +87,10 @@ class Panel:
 
 @dataclass(frozen=True)
 class RowInfo:
-    """A printed row: its baseline estimate ``y`` and the band ``[y_top, y_bottom)`` searched for its trace."""
+    """A printed row.
+
+    ``y`` estimates its baseline; its trace is searched in rows ``[y_top, y_bottom)``.
+    """
 
     index: int
     y: float
@@ -207,7 +220,8 @@ def find_layout(
     row_len = 10.0 * px_per_s
     if row_len > w * 1.02:
         raise LayoutError(
-            f"a 10 s row needs {row_len:.0f} px at {px_per_mm_x:.2f} px/mm but the page is {w} px wide"
+            f"a 10 s row needs {row_len:.0f} px at {px_per_mm_x:.2f} px/mm "
+            f"but the page is {w} px wide"
         )
     # Ink per image row, counting only columns inside long horizontal extents: the
     # flat parts of traces dominate, text and stray marks weigh little.
@@ -218,7 +232,9 @@ def find_layout(
     m8 = mask.astype(np.uint8)
     klen = int(round(40.0 * px_per_mm_x))
     if 2 <= klen < w:
-        straight = cv2.morphologyEx(m8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (klen, 1)))
+        straight = cv2.morphologyEx(
+            m8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (klen, 1))
+        )
         m8 = m8 & (1 - straight)
     profile = m8.sum(axis=1).astype(np.float64)
     smooth = _smooth(profile, 1.5 * px_per_mm_y)
@@ -237,7 +253,11 @@ def find_layout(
     ys = np.array(peaks, dtype=np.float64)
     for i, y in enumerate(ys):
         up = (y - ys[i - 1]) if i > 0 else min(y, (ys[1] - ys[0]) if n_rows > 1 else y)
-        down = (ys[i + 1] - y) if i < n_rows - 1 else min(h - y, (ys[-1] - ys[-2]) if n_rows > 1 else h - y)
+        down = (
+            (ys[i + 1] - y)
+            if i < n_rows - 1
+            else min(h - y, (ys[-1] - ys[-2]) if n_rows > 1 else h - y)
+        )
         # Search band: generous, the tracker keeps the right trace where rows overlap.
         y_top = int(max(0, np.floor(y - 0.95 * up)))
         y_bottom = int(min(h, np.ceil(y + 0.95 * down)))
@@ -253,10 +273,13 @@ def find_layout(
     x_start = x_end - row_len
     if x_start < -0.02 * w:
         raise LayoutError(
-            f"rows end at x={x_end:.0f} px, too close to the left edge for 10 s at {px_per_s:.1f} px/s"
+            f"rows end at x={x_end:.0f} px, too close to the left edge "
+            f"for 10 s at {px_per_s:.1f} px/s"
         )
     rows = [RowInfo(r.index, r.y, r.y_top, r.y_bottom, x_start, x_end) for r in rows]
     for i, spec in enumerate(rows_spec):
         for lead, t0, dur in spec:
-            panels.append(Panel(lead, i, t0, dur, x_start + t0 * px_per_s, x_start + (t0 + dur) * px_per_s))
+            panels.append(
+                Panel(lead, i, t0, dur, x_start + t0 * px_per_s, x_start + (t0 + dur) * px_per_s)
+            )
     return LayoutResult(layout, tuple(rows), tuple(panels), px_per_s, confidence)

@@ -98,7 +98,9 @@ class Options:
                 )
         for name in ("crop", "rectify", "keep_debug"):
             if not isinstance(getattr(self, name), bool):
-                raise OptionsError(f"option {name} must be True or False, got {getattr(self, name)!r}")
+                raise OptionsError(
+                    f"option {name} must be True or False, got {getattr(self, name)!r}"
+                )
         positive = ("min_dpi", "paper_speed", "gain", "signal_fs", "max_pixels", "opencv_threads")
         nonneg = ("min_sharpness", "min_contrast")
         for name in positive + nonneg:
@@ -113,7 +115,9 @@ class Options:
                 raise OptionsError(f"option {name} must be >= 0, got {value!r}")
         for name in ("max_pixels", "opencv_threads"):
             if int(getattr(self, name)) != getattr(self, name):
-                raise OptionsError(f"option {name} must be a whole number, got {getattr(self, name)!r}")
+                raise OptionsError(
+                    f"option {name} must be a whole number, got {getattr(self, name)!r}"
+                )
         if self.min_contrast > 1:
             raise OptionsError(f"option min_contrast must be in [0, 1], got {self.min_contrast!r}")
 
@@ -162,5 +166,7 @@ def as_options(options: Options | Mapping[str, Any] | None = None, **overrides: 
         _check_keys(options.keys())
         base = Options(**dict(options))
     else:
-        raise OptionsError(f"options must be an Options, a dict or None, got {type(options).__name__}")
+        raise OptionsError(
+            f"options must be an Options, a dict or None, got {type(options).__name__}"
+        )
     return base.replace(**overrides) if overrides else base

@@ -43,7 +43,17 @@ __all__ = [
 ]
 
 #: Stage names in the order they run.
-STAGES = ("load", "edges", "perspective", "deskew", "colors", "orient", "grid", "quality", "digitize")
+STAGES = (
+    "load",
+    "edges",
+    "perspective",
+    "deskew",
+    "colors",
+    "orient",
+    "grid",
+    "quality",
+    "digitize",
+)
 
 
 @dataclass(frozen=True)
@@ -301,7 +311,12 @@ def _rotate(image: np.ndarray, angle_deg: float) -> tuple[np.ndarray, np.ndarray
     h, w = image.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle_deg, 1.0)
     out = cv2.warpAffine(
-        image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(255, 255, 255)
+        image,
+        m,
+        (w, h),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(255, 255, 255),
     )
     return out, np.vstack([m, [0.0, 0.0, 1.0]])
 
@@ -401,7 +416,9 @@ def _perspective(
     return out, res, None
 
 
-def _deskew(image: np.ndarray, opts: Options, g: Any = None) -> tuple[np.ndarray, DeskewResult, Any]:
+def _deskew(
+    image: np.ndarray, opts: Options, g: Any = None
+) -> tuple[np.ndarray, DeskewResult, Any]:
     """Undo the rotation of the grid's lines (when ``opts.rectify``).
 
     ``g`` is a grid already found on this very image (by the perspective stage),
@@ -466,7 +483,9 @@ def process_image_for_submission(
             out = fn()
         msgs = tuple(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
         records.append(
-            StageRecord(name, time.perf_counter() - t0, out[1] if isinstance(out, tuple) else out, msgs)
+            StageRecord(
+                name, time.perf_counter() - t0, out[1] if isinstance(out, tuple) else out, msgs
+            )
         )
         return out
 
@@ -476,7 +495,7 @@ def process_image_for_submission(
         state["shape"] = img.shape[:2]
         stage = "edges"
         work, crop = run("edges", lambda: _crop(img, opts))
-        del img
+        img = None  # the working copy is all that is needed from here
         stage = "perspective"
         work, _, grid_seen = run("perspective", lambda: _perspective(work, opts, crop))
         stage = "deskew"
@@ -486,7 +505,9 @@ def process_image_for_submission(
 
         col = run(
             "colors",
-            lambda: _with_summary(colors.separate_colors(work, space=opts.color_space, backend=opts.color_backend)),
+            lambda: _with_summary(
+                colors.separate_colors(work, space=opts.color_space, backend=opts.color_backend)
+            ),
         )[0]
         trace_mask = col.trace_mask
         del col
@@ -536,7 +557,15 @@ def process_image_for_submission(
             ),
         )
     except Exception as exc:  # noqa: BLE001 - one bad image must not sink a batch
-        expected = (EcgprepError, ValueError, MemoryError, ArithmeticError, IndexError, KeyError, TypeError)
+        expected = (
+            EcgprepError,
+            ValueError,
+            MemoryError,
+            ArithmeticError,
+            IndexError,
+            KeyError,
+            TypeError,
+        )
         if isinstance(exc, expected):
             why = f"{stage} failed: {_without_name(str(exc), source)}"
         else:

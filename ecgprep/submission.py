@@ -395,7 +395,9 @@ def _build(results: Iterable[Any], test: Any, fallback: str):
     return frame, summary
 
 
-def images_for_test(test: Any, images_dir: str | os.PathLike) -> tuple[list[str], list[Path], list[str]]:
+def images_for_test(
+    test: Any, images_dir: str | os.PathLike
+) -> tuple[list[str], list[Path], list[str]]:
     """Find the image file of every image id of ``test.csv``.
 
     Parameters

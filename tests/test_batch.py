@@ -54,8 +54,22 @@ def test_same_results_for_one_and_two_jobs(paths, two_jobs):
 
 def test_summary_frame_columns(two_jobs):
     df = summary_frame(two_jobs)
-    need = {"id", "ok", "error", "failed_stage", "quality_pass", "px_per_mm_x", "px_per_mm_y", "angle_deg",
-            "sharpness", "contrast", "dpi", "t_load", "t_grid", "t_digitize"}
+    need = {
+        "id",
+        "ok",
+        "error",
+        "failed_stage",
+        "quality_pass",
+        "px_per_mm_x",
+        "px_per_mm_y",
+        "angle_deg",
+        "sharpness",
+        "contrast",
+        "dpi",
+        "t_load",
+        "t_grid",
+        "t_digitize",
+    }
     assert need <= set(df.columns)
     assert list(df["id"]) == [r.image_id for r in two_jobs]
     assert df["ok"].tolist() == [True, False, True]
@@ -99,8 +113,13 @@ def test_dask_backend_gives_the_same_results(paths, two_jobs):
     distributed = pytest.importorskip("dask.distributed")
     import joblib
 
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cl, \
-            distributed.Client(cl), joblib.parallel_config(backend="dask"):
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cl,
+        distributed.Client(cl),
+        joblib.parallel_config(backend="dask"),
+    ):
         res = process_batch_for_submission(paths, progress=False)
     assert [r.image_id for r in res] == [r.image_id for r in two_jobs]
     assert [r.ok for r in res] == [True, False, True]

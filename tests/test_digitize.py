@@ -46,7 +46,20 @@ def test_layout_rows_follow_truth(standard):
 
 def test_twelve_leads_with_right_spans(standard):
     _, d = standard
-    assert set(d.leads) == {"I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"}
+    assert set(d.leads) == {
+        "I",
+        "II",
+        "III",
+        "aVR",
+        "aVL",
+        "aVF",
+        "V1",
+        "V2",
+        "V3",
+        "V4",
+        "V5",
+        "V6",
+    }
     assert d.leads["II"].duration_s == pytest.approx(10.0)
     assert d.leads["V4"].start_s == pytest.approx(7.5)
     assert d.leads["aVR"].duration_s == pytest.approx(2.5)
@@ -75,10 +88,18 @@ def test_no_pulse_means_none_found():
 
 # 12x1 pages pack twelve rows 11 mm apart, so QRS complexes cross neighbouring
 # rows everywhere: a known weakness of single-trace following (see README).
-@pytest.mark.parametrize("layout, min_db", [("3x4", 15.0), ("3x4+3", 15.0), ("6x2", 8.0), ("12x1", 2.0)])
+@pytest.mark.parametrize(
+    "layout, min_db", [("3x4", 15.0), ("3x4+3", 15.0), ("6x2", 8.0), ("12x1", 2.0)]
+)
 def test_other_layouts(layout, min_db):
     r = render_ecg(seed=13, layout=layout)
-    d = digitize(r.image, _ink(r), px_per_mm_x=r.truth.px_per_mm, px_per_mm_y=r.truth.px_per_mm, layout=layout)
+    d = digitize(
+        r.image,
+        _ink(r),
+        px_per_mm_x=r.truth.px_per_mm,
+        px_per_mm_y=r.truth.px_per_mm,
+        layout=layout,
+    )
     assert len(d.layout.rows) == len(LAYOUTS[layout])
     assert len(d.leads) == 12
     assert _score_db(r, d) > min_db
@@ -86,7 +107,13 @@ def test_other_layouts(layout, min_db):
 
 def test_other_sampling_rate(standard):
     r, _ = standard
-    d = digitize(r.image, _ink(r), px_per_mm_x=r.truth.px_per_mm, px_per_mm_y=r.truth.px_per_mm, signal_fs=250.0)
+    d = digitize(
+        r.image,
+        _ink(r),
+        px_per_mm_x=r.truth.px_per_mm,
+        px_per_mm_y=r.truth.px_per_mm,
+        signal_fs=250.0,
+    )
     assert d.leads["II"].values.size == 2500 and d.leads["II"].fs == 250.0
 
 
@@ -108,7 +135,9 @@ def test_unknown_layout_lists_valid():
 
 def test_pulse_search_on_blank_mask(standard):
     _, d = standard
-    pulses = find_calibration_pulses(np.zeros((1700, 2200), bool), d.layout, px_per_mm_x=7.87, px_per_mm_y=7.87)
+    pulses = find_calibration_pulses(
+        np.zeros((1700, 2200), bool), d.layout, px_per_mm_x=7.87, px_per_mm_y=7.87
+    )
     assert not any(p.found for p in pulses)
 
 

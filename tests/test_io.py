@@ -45,13 +45,13 @@ def test_path_bytes_and_pil_agree(tmp_path):
 
 
 def test_palette_and_16bit_png(tmp_path):
-    arr = (np.arange(64, dtype=np.uint8).reshape(8, 8) * 4)
+    arr = np.arange(64, dtype=np.uint8).reshape(8, 8) * 4
     im = Image.fromarray(arr).convert("P")
     p = tmp_path / "p.png"
     im.save(p)
     out = load_image(p)
     assert out.shape == (8, 8, 3)
-    u16 = (np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000)
+    u16 = np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000
     p16 = tmp_path / "g16.png"
     Image.fromarray(u16).save(p16)
     out16 = load_image(p16)
@@ -72,7 +72,11 @@ def test_exif_rotation_applied(tmp_path):
 
 @pytest.mark.parametrize(
     "payload, cause",
-    [(b"", "empty"), (b"hello world, not an image", "not a recognised image"), (b"\x89PNG\r\n\x1a\n" + b"\0" * 5, "<13 bytes>")],
+    [
+        (b"", "empty"),
+        (b"hello world, not an image", "not a recognised image"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 5, "<13 bytes>"),
+    ],
 )
 def test_bad_bytes(payload, cause):
     with pytest.raises(ImageLoadError, match=cause):
@@ -100,10 +104,20 @@ def test_truncated_png_names_source(tmp_path):
 
 def _bomb_png(w, h):
     def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 10))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_decompression_bomb_refused_before_decoding():

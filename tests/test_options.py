@@ -46,7 +46,13 @@ def test_bad_values_are_named(key, value):
 
 
 @pytest.mark.parametrize(
-    "key, bad", [("edge_method", "prewitt"), ("color_space", "xyz"), ("color_backend", "gimp"), ("layout", "2x6")]
+    "key, bad",
+    [
+        ("edge_method", "prewitt"),
+        ("color_space", "xyz"),
+        ("color_backend", "gimp"),
+        ("layout", "2x6"),
+    ],
 )
 def test_unknown_method_lists_valid_ones(key, bad):
     with pytest.raises(OptionsError) as info:

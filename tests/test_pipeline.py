@@ -43,7 +43,9 @@ def test_result_is_small_and_picklable(clean):
     blob = pickle.dumps(res)
     assert len(blob) < 400_000  # 12 signals + small stage results, no images
     back = pickle.loads(blob)
-    assert back.image_id == res.image_id and np.array_equal(back.signals["II"].values, res.signals["II"].values)
+    assert back.image_id == res.image_id and np.array_equal(
+        back.signals["II"].values, res.signals["II"].values
+    )
 
 
 def test_rotated_render_is_deskewed():
@@ -85,7 +87,9 @@ def test_bad_options_raise_at_once():
 @pytest.mark.parametrize("perspective", [0.05, 0.1])
 def test_photo_filling_the_frame_in_perspective(perspective):
     # No background: the page's outline cannot be used, the grid's lines must.
-    r = distort(render_ecg(seed=41), perspective=perspective, background=None, rotate_deg=2.0, seed=3)
+    r = distort(
+        render_ecg(seed=41), perspective=perspective, background=None, rotate_deg=2.0, seed=3
+    )
     res = process_image_for_submission(r.image)
     assert res.ok, res.error
     assert res.stage("perspective").applied
