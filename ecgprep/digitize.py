@@ -231,28 +231,45 @@ def remove_labels(
     """
     import cv2
 
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(
-        trace_mask.astype(np.uint8), connectivity=8
-    )
-    if n <= 1:
-        return trace_mask
-    x, y, w, h = (stats[:, i].astype(np.float64) for i in range(4))
-    drop = np.zeros(n, dtype=bool)
-    small = (h < 6.0 * px_per_mm_y) & (w < 8.0 * px_per_mm_x)
-    # Row centres are estimated from the ink profile (within ~2 mm); labels stand
-    # 4 mm or more from the baseline.
-    clear = 2.5 * px_per_mm_y
-    for p in layout.panels:
-        base = layout.rows[p.row].y
-        inside = (x >= p.x0 - 1.0 * px_per_mm_x) & (x + w <= p.x0 + 12.0 * px_per_mm_x)
+    out = trace_mask
+    width = trace_mask.shape[1]
+    # Only components inside a strip from 1 mm before to 12 mm after a panel start
+    # can be labels: label the strips, not the page (a component touching a strip's
+    # side runs on beyond it, so it is not wholly inside and is kept).
+    for x_start in sorted({round(p.x0, 3) for p in layout.panels}):
+        sx0 = max(0, int(np.floor(x_start - 1.0 * px_per_mm_x)) - 1)
+        sx1 = min(width, int(np.ceil(x_start + 12.0 * px_per_mm_x)) + 2)
+        if sx1 - sx0 < 3:
+            continue
+        strip = np.ascontiguousarray(trace_mask[:, sx0:sx1]).astype(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(strip, connectivity=8)
+        if n <= 1:
+            continue
+        x, y, w, h = (stats[:, i].astype(np.float64) for i in range(4))
+        x = x + sx0
+        at_left = (stats[:, 0] == 0) & (sx0 > 0)
+        at_right = (stats[:, 0] + stats[:, 2] >= sx1 - sx0) & (sx1 < width)
+        touches = at_left | at_right
+        drop = np.zeros(n, dtype=bool)
+        small = (h < 6.0 * px_per_mm_y) & (w < 8.0 * px_per_mm_x) & ~touches
+        # Row centres are estimated from the ink profile (within ~2 mm); labels
+        # stand 4 mm or more from the baseline.
+        clear = 2.5 * px_per_mm_y
         reach = 12.0 * px_per_mm_y
-        below = (y > base + clear) & (y + h < base + reach)
-        above = (y + h < base - clear) & (y > base - reach)
-        drop |= small & inside & (below | above)
-    drop[0] = False
-    if not drop.any():
-        return trace_mask
-    return trace_mask & ~drop[labels]
+        for p in layout.panels:
+            if round(p.x0, 3) != x_start:
+                continue
+            base = layout.rows[p.row].y
+            inside = (x >= p.x0 - 1.0 * px_per_mm_x) & (x + w <= p.x0 + 12.0 * px_per_mm_x)
+            below = (y > base + clear) & (y + h < base + reach)
+            above = (y + h < base - clear) & (y > base - reach)
+            drop |= small & inside & (below | above)
+        drop[0] = False
+        if drop.any():
+            if out is trace_mask:
+                out = trace_mask.copy()
+            out[:, sx0:sx1] &= ~drop[labels]
+    return out
 
 
 def find_calibration_pulses(

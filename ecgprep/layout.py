@@ -226,17 +226,18 @@ def find_layout(
     # Ink per image row, counting only columns inside long horizontal extents: the
     # flat parts of traces dominate, text and stray marks weigh little.
     # Long straight horizontal lines (a page frame, a ruler) are not traces: keep
-    # them out of the profile.
-    import cv2
-
-    m8 = mask.astype(np.uint8)
+    # them out of the profile (runs of ink longer than 40 mm along an image row).
+    profile = mask.sum(axis=1).astype(np.float64)
     klen = int(round(40.0 * px_per_mm_x))
-    if 2 <= klen < w:
-        straight = cv2.morphologyEx(
-            m8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (klen, 1))
-        )
-        m8 = m8 & (1 - straight)
-    profile = m8.sum(axis=1).astype(np.float64)
+    if klen < w:
+        padded = np.zeros((h, w + 2), dtype=np.int8)
+        padded[:, 1:-1] = mask
+        d = np.diff(padded, axis=1)
+        ys, x0s = np.nonzero(d == 1)
+        _, x1s = np.nonzero(d == -1)
+        long_run = (x1s - x0s) >= klen
+        if long_run.any():
+            np.subtract.at(profile, ys[long_run], (x1s - x0s)[long_run])
     smooth = _smooth(profile, 1.5 * px_per_mm_y)
     min_sep = max(8.0 * px_per_mm_y, 0.45 * h / (n_rows + 1))
     peaks = _pick_peaks(smooth, n_rows, min_sep)

@@ -153,11 +153,12 @@ def follow_trace(
         # Beam: states far costlier than the best cannot win (a carried state
         # pays skip_cost per column), so drop them and keep at most 12.
         if len(cur) > 1:
-            best_cost = min(st[0] for st in cur)
-            cur = [st for st in cur if st[0] <= best_cost + beam]
-            if len(cur) > 12:
-                cur.sort(key=lambda s: s[0])
-                cur = cur[:12]
+            limit = min([st[0] for st in cur]) + beam
+            if len(cur) > 12 or any(st[0] > limit for st in cur):
+                cur = [st for st in cur if st[0] <= limit]
+                if len(cur) > 12:
+                    cur.sort(key=lambda s: s[0])
+                    cur = cur[:12]
         history.append(cur)
         prev = cur
     k = min(range(len(prev)), key=lambda j: prev[j][0])
