@@ -15,10 +15,11 @@ import numpy as np
 
 from ._validate import check_mask, pick
 from .errors import LayoutError
+from .signals import LEADS as _LEADS_ALL
 
 __all__ = ["LAYOUTS", "Panel", "RowInfo", "LayoutResult", "layout_rows", "find_layout"]
 
-LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+LEADS = _LEADS_ALL
 
 _COLS_3X4 = [["I", "aVR", "V1", "V4"], ["II", "aVL", "V2", "V5"], ["III", "aVF", "V3", "V6"]]
 

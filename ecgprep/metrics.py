@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from .signals import LEADS as _LEADS_ALL
 import pandas as pd
 
 __all__ = [
@@ -52,7 +54,7 @@ SNR_CAP = 384.0
 #: Largest time shift forgiven by the metric, in seconds.
 MAX_TIME_SHIFT_S = 0.2
 
-_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+_LEADS = _LEADS_ALL
 # Correlations within this fraction of ||truth|| * ||pred|| of the maximum count as
 # ties: FFT rounding (~1e-15 relative) must not decide between lags that tie exactly.
 _TIE_RTOL = 1e-10

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LeadSignal"]
+__all__ = ["LEADS", "LeadSignal"]
+
+#: The twelve leads, in the competition's order.
+LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 
 
 @dataclass(frozen=True, eq=False)

@@ -39,6 +39,7 @@ import pandas as pd
 from ._validate import pick
 from .signals import LeadSignal
 from .errors import TestCsvError
+from .signals import LEADS as _LEADS_ALL
 
 __all__ = [
     "images_for_test",
@@ -55,7 +56,7 @@ __all__ = [
 ]
 
 #: The 12 leads in ``test.csv`` order.
-LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+LEADS = _LEADS_ALL
 
 #: Start (s) of each lead's requested window within the 10 s record.
 LEAD_WINDOW_START_S: dict[str, float] = {

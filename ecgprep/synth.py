@@ -65,6 +65,7 @@ import cv2
 import numpy as np
 
 from ._validate import check_image, pick
+from .signals import LEADS as _LEADS_ALL
 
 __all__ = [
     "LEAD_NAMES",
@@ -81,7 +82,7 @@ __all__ = [
     "write_dataset",
 ]
 
-LEAD_NAMES = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+LEAD_NAMES = _LEADS_ALL
 
 PAPER_SPEED_MM_S = 25.0
 GAIN_MM_MV = 10.0
