@@ -32,6 +32,7 @@ def test_unknown_key_is_named():
         ("min_dpi", float("nan")),
         ("min_dpi", -1.0),
         ("signal_fs", 0),
+        ("signal_fs", 1e9),
         ("gain", math.inf),
         ("max_pixels", 1.5),
         ("opencv_threads", 0),
