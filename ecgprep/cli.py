@@ -101,6 +101,10 @@ def _cmd_eval(args) -> int:
         ev.by_difficulty.to_csv(out / "by_difficulty.csv", index=False)
         ev.per_lead.to_csv(out / "per_lead.csv", index=False)
         ev.summary.to_csv(out / "summary.csv", index=False)
+        from .viz import write_gallery
+
+        page = write_gallery(ev, args.folder, out / "gallery.html")
+        print(f"tables and {page} written to {out}")
     return 0
 
 
@@ -164,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("eval", help="evaluate over a folder with truth (by difficulty and lead)")
     s.add_argument("folder")
-    s.add_argument("--out", help="folder for the CSV tables")
+    s.add_argument("--out", help="folder for the CSV tables and a gallery.html of overlays")
     s.add_argument("--limit", type=int)
     common(s)
     s.set_defaults(func=_cmd_eval)
