@@ -119,7 +119,9 @@ class Options:
                     f"option {name} must be a whole number, got {getattr(self, name)!r}"
                 )
         if self.signal_fs > 100_000:
-            raise OptionsError(f"option signal_fs must be at most 100000 Hz, got {self.signal_fs!r}")
+            raise OptionsError(
+                f"option signal_fs must be at most 100000 Hz, got {self.signal_fs!r}"
+            )
         if self.min_contrast > 1:
             raise OptionsError(f"option min_contrast must be in [0, 1], got {self.min_contrast!r}")
 
