@@ -96,15 +96,46 @@ def _run(
 
     got: dict[int, ImageResult] = {}
     # Built outside the try: a bad backend configuration is the caller's error.
-    par = Parallel(
-        n_jobs=n_jobs, return_as="generator_unordered", batch_size=1, pre_dispatch="2*n_jobs"
-    )
+    # Results as they complete where the backend can (loky, dask, threads).
+    try:
+        par = Parallel(
+            n_jobs=n_jobs, return_as="generator_unordered", batch_size=1, pre_dispatch="2*n_jobs"
+        )
+    except ValueError as exc:
+        if "return_as" not in str(exc):
+            raise
+        par = None
+    if par is None:
+        # Ray's joblib backend returns only whole lists: run in chunks of a few
+        # images per worker so the bar still moves and a failure loses one chunk.
+        return _run_chunked(tasks, opts, n_jobs, on_done)
     try:
         for index, res in par(delayed(_worker)(i, src, iid, opts) for i, src, iid in tasks):
             got[index] = res
             on_done()
     except Exception as exc:  # noqa: BLE001 - a dead worker, or a source that cannot travel
         return got, exc
+    return got, None
+
+
+def _run_chunked(
+    tasks: list[tuple[int, Any, str]], opts: dict, n_jobs: int | None, on_done
+) -> tuple[dict, BaseException | None]:
+    """As :func:`_run`, for backends whose Parallel returns only a whole list."""
+    from joblib import Parallel, delayed
+
+    got: dict[int, ImageResult] = {}
+    par = Parallel(n_jobs=n_jobs, batch_size=1)
+    step = 2 * max(int(getattr(par, "n_jobs", 1) or 1), 1)
+    for start in range(0, len(tasks), step):
+        chunk = tasks[start : start + step]
+        try:
+            out = par(delayed(_worker)(i, src, iid, opts) for i, src, iid in chunk)
+        except Exception as exc:  # noqa: BLE001 - as in _run
+            return got, exc
+        for index, res in out:
+            got[index] = res
+            on_done()
     return got, None
 
 

@@ -124,3 +124,22 @@ def test_dask_backend_gives_the_same_results(paths, two_jobs):
     assert [r.image_id for r in res] == [r.image_id for r in two_jobs]
     assert [r.ok for r in res] == [True, False, True]
     assert np.array_equal(res[0].signals["II"].values, two_jobs[0].signals["II"].values)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_ray_backend_gives_the_same_results(paths, two_jobs):
+    ray = pytest.importorskip("ray")
+    import joblib
+    from ray.util.joblib import register_ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        register_ray()
+        with joblib.parallel_config(backend="ray"):
+            res = process_batch_for_submission(paths, progress=False)
+    finally:
+        ray.shutdown()
+    assert [r.image_id for r in res] == [r.image_id for r in two_jobs]
+    assert [r.ok for r in res] == [True, False, True]
+    assert np.array_equal(res[0].signals["II"].values, two_jobs[0].signals["II"].values)
