@@ -92,12 +92,6 @@ def _mode(values: np.ndarray, bin_px: float = 0.5) -> float:
     return float(0.5 * (edges[i] + edges[i + 1]))
 
 
-def _blank(band: np.ndarray, xc: float, half: float) -> None:
-    b0 = int(max(0, np.floor(xc - half)))
-    b1 = int(min(band.shape[1], np.ceil(xc + half)))
-    band[:, b0:b1] = False
-
-
 def _remove_tick(band: np.ndarray, xc: float, px_per_mm_x: float, px_per_mm_y: float) -> None:
     """Erase, in place, a vertical separator bar standing at column ``xc`` of ``band``.
 
