@@ -53,12 +53,145 @@ def column_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x, top, bottom : (R,) int ndarrays
         Column, first row and one-past-last row of each run, sorted by column then row.
     """
-    t = np.zeros((mask.shape[1], mask.shape[0] + 2), dtype=np.int8)
+    m, n = mask.shape
+    # Columns as rows, framed by a False on both ends: inside each, changes of
+    # value alternate between a run's start and its end.
+    t = np.zeros((n, m + 2), dtype=bool)
     t[:, 1:-1] = mask.T
-    d = np.diff(t, axis=1)
-    xs, tops = np.nonzero(d == 1)
-    _, bottoms = np.nonzero(d == -1)
+    change = np.flatnonzero(t[:, 1:] != t[:, :-1])
+    xs, tops = np.divmod(change[0::2], m + 1)
+    bottoms = change[1::2] % (m + 1)
     return xs, tops, bottoms
+
+
+# A state of the tracker: (cost, top, bottom, run index or -1 when carried over
+# a column without taking one of its runs, inked columns skipped since its last
+# run, index of its predecessor in the previous column's states, column of its
+# last run).
+_State = tuple
+
+
+def _viterbi(
+    cols: range,
+    starts: list[int],
+    ends: list[int],
+    xl: list[int],
+    tl: list[int],
+    bl: list[int],
+    centre_cost: list[float],
+    first: _State | None,
+    last_run: int,
+    gap_weight: float,
+    skip_cost: float,
+    max_skip: int,
+    beam: float,
+) -> list[int]:
+    """Best chain of runs over the inked columns ``cols`` (indices into ``starts``).
+
+    ``first`` is a state the chain continues from (None: it starts freely in the
+    first column); ``last_run`` a run of the last column the chain must end on
+    (-1: it ends in whichever state is cheapest). Returns the chosen run indices.
+    """
+    history: list[list[_State]] = []
+    prev: list[_State] = [first] if first is not None else []
+    for c in cols:
+        cur: list[_State] = []
+        xc = xl[starts[c]]
+        for i in range(starts[c], ends[c]):
+            ti, bi = tl[i], bl[i]
+            if not prev:
+                cur.append((centre_cost[i], ti, bi, i, 0, -1, xc))
+                continue
+            best = 1e300
+            arg = 0
+            for j, st in enumerate(prev):
+                # The gap to a new run is charged per column travelled, so a
+                # stroke hidden for a few columns (a blanked separator, a faded
+                # stretch) may resume far above or below.
+                gap = ti - st[2]
+                g2 = st[1] - bi
+                if g2 > gap:
+                    gap = g2
+                cost = st[0]
+                if gap > 0:
+                    cost += gap * gap_weight / (xc - st[6])
+                if cost < best:
+                    best = cost
+                    arg = j
+            cur.append((best + centre_cost[i], ti, bi, i, 0, arg, xc))
+        # Carry the previous states over this column, at a cost.
+        for j, st in enumerate(prev):
+            if st[4] < max_skip:
+                cur.append((st[0] + skip_cost, st[1], st[2], -1, st[4] + 1, j, st[6]))
+        # Beam: states far costlier than the best cannot win (a carried state
+        # pays skip_cost per column), so drop them and keep at most 12.
+        if len(cur) > 1:
+            limit = min([st[0] for st in cur]) + beam
+            if len(cur) > 12 or any(st[0] > limit for st in cur):
+                cur = [st for st in cur if st[0] <= limit]
+                if len(cur) > 12:
+                    cur.sort(key=lambda s: s[0])
+                    cur = cur[:12]
+        history.append(cur)
+        prev = cur
+    if not history:
+        return []
+    ending = [j for j, st in enumerate(prev) if st[3] == last_run] if last_run >= 0 else []
+    k = min(ending or range(len(prev)), key=lambda j: prev[j][0])
+    chosen: list[int] = []
+    for c in range(len(history) - 1, -1, -1):
+        st = history[c][k]
+        if st[3] >= 0:
+            chosen.append(st[3])
+        k = st[5]
+    return chosen[::-1]
+
+
+def _fixed_columns(
+    xs: np.ndarray,
+    tops: np.ndarray,
+    bots: np.ndarray,
+    starts: np.ndarray,
+    counts: np.ndarray,
+    centre_cost: np.ndarray,
+    cheap: float,
+    min_chain: int,
+    margin: int,
+) -> np.ndarray:
+    """Inked columns whose run the tracker would take whatever the rest (bool per column).
+
+    A stretch of at least ``min_chain`` adjacent columns each holding a single
+    run that touches its neighbours' is one unbroken stroke with nothing else
+    beside it. Inside it (``margin`` columns in from either end), where keeping a
+    run costs less than ``cheap``, leaving the stroke would cost more than
+    following it, so the best chain runs through it.
+    """
+    nc = starts.size
+    single = counts == 1
+    cx = xs[starts]
+    ct = tops[starts]
+    cb = bots[starts]
+    link = np.zeros(nc, dtype=bool)  # column c continues column c - 1's single run
+    if nc > 1:
+        link[1:] = (
+            single[1:]
+            & single[:-1]
+            & (cx[1:] == cx[:-1] + 1)
+            & (ct[1:] <= cb[:-1])
+            & (ct[:-1] <= cb[1:])
+        )
+    fixed = np.zeros(nc, dtype=bool)
+    # chains: maximal stretches [a, b] with link[a + 1 .. b] all True
+    edges = np.diff(np.concatenate(([0], link.view(np.int8), [0])))
+    chain_starts = np.flatnonzero(edges == 1) - 1  # the column before the first link
+    chain_stops = np.flatnonzero(edges == -1) - 1  # the last linked column
+    for a, b in zip(chain_starts.tolist(), chain_stops.tolist(), strict=True):
+        if b - a + 1 >= min_chain:
+            fixed[a + margin : b - margin + 1] = True
+    if fixed.any():
+        fixed &= single
+        fixed[fixed] = centre_cost[starts[fixed]] < cheap
+    return fixed
 
 
 def follow_trace(
@@ -99,6 +232,14 @@ def follow_trace(
     -------
     x, top, bottom : (K,) int ndarrays
         The chosen run for each column kept.
+
+    Notes
+    -----
+    The choice is a dynamic programme (Viterbi) over the columns. Most columns
+    of a printed trace hold one stroke and nothing else: a long stretch of
+    single, touching runs is kept as it is, and the programme only runs over the
+    columns between such stretches (labels, crossings, gaps, specks), each piece
+    starting from the stroke on its left and ending on the stroke on its right.
     """
     mask = check_mask(mask, "mask")
     xs, tops, bots = column_runs(mask)
@@ -106,69 +247,40 @@ def follow_trace(
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
     bounds = np.flatnonzero(np.diff(xs)) + 1
-    starts = np.concatenate(([0], bounds)).tolist()
-    ends = np.concatenate((bounds, [xs.size])).tolist()
-    tl = tops.tolist()
-    bl = bots.tolist()
+    starts_a = np.concatenate(([0], bounds))
+    ends_a = np.concatenate((bounds, [xs.size]))
     centres = (tops + bots - 1) * 0.5
     extra = np.abs(centres - y_ref) * ref_weight
     for zx0, zx1, zy0, zy1, zc in zones:
         extra += zc * ((xs >= zx0) & (xs < zx1) & (centres >= zy0) & (centres < zy1))
-    centre_cost = extra.tolist()
-    # A state: (cost, top, bottom, run index or -1, age of skip, back pointer).
-    # States of each column are kept for the backtrack.
-    # A state: (cost, top, bottom, run index or -1 when carried, skipped inked
-    # columns, back pointer, column of its last run). The gap to a new run is
-    # charged per column travelled, so a stroke hidden for a few columns (a
-    # blanked separator, a faded stretch) may resume far above or below.
-    history: list[list[tuple]] = []
-    prev: list[tuple] = []
-    xl = xs.tolist()
-    for c in range(len(starts)):
-        cur: list[tuple] = []
-        xc = xl[starts[c]]
-        for i in range(starts[c], ends[c]):
-            ti, bi = tl[i], bl[i]
-            if not prev:
-                cur.append((centre_cost[i], ti, bi, i, 0, -1, xc))
-                continue
-            best = 1e300
-            arg = 0
-            for j, st in enumerate(prev):
-                gap = ti - st[2]
-                g2 = st[1] - bi
-                if g2 > gap:
-                    gap = g2
-                cost = st[0]
-                if gap > 0:
-                    cost += gap * gap_weight / (xc - st[6])
-                if cost < best:
-                    best = cost
-                    arg = j
-            cur.append((best + centre_cost[i], ti, bi, i, 0, arg, xc))
-        # Carry the previous states over this column, at a cost.
-        for j, st in enumerate(prev):
-            if st[4] < max_skip:
-                cur.append((st[0] + skip_cost, st[1], st[2], -1, st[4] + 1, j, st[6]))
-        # Beam: states far costlier than the best cannot win (a carried state
-        # pays skip_cost per column), so drop them and keep at most 12.
-        if len(cur) > 1:
-            limit = min([st[0] for st in cur]) + beam
-            if len(cur) > 12 or any(st[0] > limit for st in cur):
-                cur = [st for st in cur if st[0] <= limit]
-                if len(cur) > 12:
-                    cur.sort(key=lambda s: s[0])
-                    cur = cur[:12]
-        history.append(cur)
-        prev = cur
-    k = min(range(len(prev)), key=lambda j: prev[j][0])
+    fixed = _fixed_columns(
+        xs, tops, bots, starts_a, ends_a - starts_a, extra, 0.5 * skip_cost, 24, 4
+    )
+    starts, ends = starts_a.tolist(), ends_a.tolist()
+    xl, tl, bl, cc = xs.tolist(), tops.tolist(), bots.tolist(), extra.tolist()
+    args = (starts, ends, xl, tl, bl, cc, gap_weight, skip_cost, max_skip, beam)
+
+    def solve(c0: int, c1: int, first: int, last: int) -> list[int]:
+        state = None if first < 0 else (0.0, tl[first], bl[first], first, 0, -1, xl[first])
+        s, e, x, t, b, c, gw, sc, ms, bm = args
+        return _viterbi(range(c0, c1), s, e, x, t, b, c, state, last, gw, sc, ms, bm)
+
     chosen: list[int] = []
-    for c in range(len(history) - 1, -1, -1):
-        st = history[c][k]
-        if st[3] >= 0:
-            chosen.append(st[3])
-        k = st[5]
-    idx = np.array(chosen[::-1], dtype=np.int64)
+    # Fixed stretches [f0, f1) of columns; the programme fills what lies between.
+    fedges = np.diff(np.concatenate(([0], fixed.view(np.int8), [0])))
+    f0s = np.flatnonzero(fedges == 1).tolist()
+    f1s = np.flatnonzero(fedges == -1).tolist()
+    c, prev_run = 0, -1
+    for f0, f1 in zip(f0s, f1s, strict=True):
+        # columns c .. f0 inclusive: from the previous stroke's last run (or a free
+        # start) to this stroke's first run
+        chosen += solve(c, f0 + 1, prev_run, starts[f0])
+        if chosen and chosen[-1] == starts[f0]:
+            chosen.pop()  # added again with the stretch
+        chosen += starts_a[f0:f1].tolist()
+        c, prev_run = f1, starts[f1 - 1]
+    chosen += solve(c, len(starts), prev_run, -1)
+    idx = np.array(chosen, dtype=np.int64)
     return xs[idx], tops[idx], bots[idx]
 
 

@@ -182,3 +182,62 @@ def test_trace_points_keep_an_apex():
             m[min(y, yp) : max(y, yp) + 1, c] = True
     pts = trace_points(m, y_ref=50, line_width=3)
     assert pts.y.min() == pytest.approx(10.0, abs=1.0)
+
+
+def _synthetic_band(seed):
+    """A sine-like trace with gaps, a neighbour's spike, specks and a label-like blob."""
+    rng = np.random.default_rng(seed)
+    h, w = 120, 400
+    m = np.zeros((h, w), bool)
+    x = np.arange(w)
+    y = 60 + 25 * np.sin(x / 17.0) + 8 * np.sin(x / 3.1) * (rng.random() < 0.5)
+    y = np.round(y).astype(int)
+    for c in range(w - 1):
+        lo, hi = sorted((y[c], y[c + 1]))
+        m[lo : hi + 2, c] = True
+    for _ in range(3):  # gaps in the trace
+        g = int(rng.integers(20, w - 40))
+        m[:, g : g + int(rng.integers(2, 15))] = False
+    s = int(rng.integers(0, w - 20))
+    m[0:40, s : s + 6] = True  # a neighbouring row's spike reaching in
+    for _ in range(30):  # specks
+        m[rng.integers(0, h), rng.integers(0, w)] = True
+    b = int(rng.integers(0, w - 30))
+    m[95:110, b : b + 25] = True  # a label-like blob
+    return m
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_follow_trace_equals_the_whole_programme(seed):
+    # Taking long single strokes as they are must not change the chosen chain:
+    # compare with the dynamic programme run over every column at once.
+    from ecgprep import trace
+
+    m = _synthetic_band(seed)
+    zones = ((0.0, 60.0, 90.0, 115.0, 1.0),)
+    x, top, bot = follow_trace(m, y_ref=60, zones=zones)
+    xs, tops, bots = column_runs(m)
+    bounds = np.flatnonzero(np.diff(xs)) + 1
+    starts = np.concatenate(([0], bounds))
+    ends = np.concatenate((bounds, [xs.size]))
+    centres = (tops + bots - 1) * 0.5
+    cost = np.abs(centres - 60) * 0.02
+    cost += 1.0 * ((xs < 60) & (centres >= 90) & (centres < 115))
+    ref = trace._viterbi(
+        range(starts.size),
+        starts.tolist(),
+        ends.tolist(),
+        xs.tolist(),
+        tops.tolist(),
+        bots.tolist(),
+        cost.tolist(),
+        None,
+        -1,
+        1.0,
+        4.0,
+        40,
+        12.0,
+    )
+    assert x.size > 300
+    assert x.tolist() == xs[ref].tolist()
+    assert top.tolist() == tops[ref].tolist() and bot.tolist() == bots[ref].tolist()
