@@ -187,15 +187,18 @@ def trace_core(trace_mask: np.ndarray, gray: np.ndarray, *, px_per_mm: float) ->
         return mask
     k = int(2 * round(1.0 * px_per_mm) + 1)
     paper = cv2.dilate(gray, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    paper = cv2.blur(paper, (2 * k + 1, 2 * k + 1)).astype(np.float32)
+    paper = cv2.blur(paper, (2 * k + 1, 2 * k + 1))
     ki = int(2 * round(0.5 * px_per_mm) + 1)
-    ink = cv2.erode(gray, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (ki, ki))).astype(np.float32)
+    ink = cv2.erode(gray, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (ki, ki)))
     # How far from the ink towards the paper a pixel may be: a quarter of the
     # way at 6 px/mm and finer; more at low resolution, where a stroke is only a
     # pixel or two wide (0.45 at 4 px/mm). Tuned on the dev renders and checked on
     # a synthetic set of every distortion kind (see README, Accuracy).
     frac = float(np.clip(0.25 + 0.1 * (6.0 - px_per_mm), 0.25, 0.45))
-    core = mask & (gray.astype(np.float32) < ink + frac * (paper - ink))
+    # kept where gray < ink + frac * (paper - ink)
+    limit = cv2.addWeighted(ink, 1.0 - frac, paper, frac, 0.0, dtype=cv2.CV_32F)
+    below = cv2.compare(gray.astype(np.float32), limit, cv2.CMP_LT)
+    core = cv2.bitwise_and(below, np.ascontiguousarray(mask).view(np.uint8)).view(bool)
     lost = mask.any(axis=0) & ~core.any(axis=0)
     if lost.any():
         core[:, lost] = mask[:, lost]

@@ -16,6 +16,7 @@ import numpy as np
 from ._validate import check_mask, pick
 from .errors import LayoutError
 from .signals import LEADS as _LEADS_ALL
+from .trace import column_runs
 
 __all__ = ["LAYOUTS", "Panel", "RowInfo", "LayoutResult", "layout_rows", "find_layout"]
 
@@ -152,14 +153,19 @@ def _pick_peaks(profile: np.ndarray, n: int, min_sep: float) -> list[int]:
 
 def _stroke_width(band: np.ndarray) -> float:
     """Median height of the vertical runs of ink in ``band`` (the pen's width where flat)."""
-    t = np.zeros((band.shape[1], band.shape[0] + 2), dtype=np.int8)
-    t[:, 1:-1] = band.T
-    d = np.diff(t, axis=1)
-    tops = np.nonzero(d == 1)[1]
-    bots = np.nonzero(d == -1)[1]
+    _, tops, bots = column_runs(band)
     if tops.size == 0:
         return 0.0
     return float(np.median(bots - tops))
+
+
+def _row_sums(mask: np.ndarray) -> np.ndarray:
+    """Pixels of ink in each image row of a bool mask, (M,) float64."""
+    import cv2
+
+    m = np.ascontiguousarray(mask).view(np.uint8)
+    sums = cv2.reduce(m, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
+    return sums.ravel().astype(np.float64)
 
 
 def _longest_run(occupied: np.ndarray, max_gap: int) -> tuple[int, int] | None:
@@ -228,17 +234,15 @@ def find_layout(
     # flat parts of traces dominate, text and stray marks weigh little.
     # Long straight horizontal lines (a page frame, a ruler) are not traces: keep
     # them out of the profile (runs of ink longer than 40 mm along an image row).
-    profile = mask.sum(axis=1).astype(np.float64)
+    profile = _row_sums(mask)
     klen = int(round(40.0 * px_per_mm_x))
     if klen < w:
-        padded = np.zeros((h, w + 2), dtype=np.int8)
-        padded[:, 1:-1] = mask
-        d = np.diff(padded, axis=1)
-        ys, x0s = np.nonzero(d == 1)
-        _, x1s = np.nonzero(d == -1)
-        long_run = (x1s - x0s) >= klen
-        if long_run.any():
-            np.subtract.at(profile, ys[long_run], (x1s - x0s)[long_run])
+        # only image rows holding that much ink can hold such a run
+        full = np.flatnonzero(profile >= klen)
+        if full.size:
+            r, x0s, x1s = column_runs(mask[full].T)
+            long_run = (x1s - x0s) >= klen
+            np.subtract.at(profile, full[r[long_run]], (x1s - x0s)[long_run])
     smooth = _smooth(profile, 1.5 * px_per_mm_y)
     min_sep = max(8.0 * px_per_mm_y, 0.45 * h / (n_rows + 1))
     peaks = _pick_peaks(smooth, n_rows, min_sep)
