@@ -620,7 +620,8 @@ def separate_colors(
     # 1. paper normalisation ------------------------------------------------
     if normalize:
         bg = paper_background(image, size=size)
-        np.maximum(bg, 1, out=bg)
+        flat = bg.reshape(M, -1)  # one channel, so that the scalar applies to all
+        cv2.max(flat, 1, dst=flat)
         norm = cv2.divide(image, bg, scale=255)
         valid = _paper_region(cv2.cvtColor(bg, cv2.COLOR_RGB2GRAY), size)
     else:

@@ -130,7 +130,7 @@ class LayoutResult:
 def _smooth(profile: np.ndarray, sigma: float) -> np.ndarray:
     sigma = max(float(sigma), 0.5)
     # A kernel wider than the profile adds nothing (and an absurd scale must not allocate).
-    half = int(min(np.ceil(3 * sigma), profile.size))
+    half = int(min(np.ceil(3 * sigma), max(0, (profile.size - 1) // 2)))
     k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
     k /= k.sum()
     return np.convolve(profile, k, mode="same")

@@ -201,7 +201,8 @@ def _rot90_matrix(shape: tuple[int, int], k: int) -> np.ndarray:
 def _profile_contrast(profile: np.ndarray, sigma: float) -> float:
     """std / mean of a profile smoothed by a Gaussian of ``sigma`` samples, 5 % trimmed per end."""
     sigma = max(float(sigma), 0.5)
-    half = int(np.ceil(3 * sigma))
+    # (a kernel longer than the profile would lengthen the result)
+    half = int(min(np.ceil(3 * sigma), max(0, (profile.size - 1) // 2)))
     k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
     p = np.convolve(profile.astype(np.float64), k / k.sum(), mode="same")
     cut = int(0.05 * p.size)
@@ -218,21 +219,20 @@ def _orient(
     Turned when the column contrast of the trace ink exceeds its row contrast by
     :data:`_TURN_CONTRAST_RATIO`, or when a 10 s row (at the grid's scale
     ``px_per_mm``, if known) only fits across the page turned. The mask is
-    reduced to about 3 px/mm (scale from the grid, else from the page size: the
-    long side of an ECG page is about 280 mm) before its profiles are compared.
+    summed along rows and along columns, and each profile smoothed over 1.5 mm
+    (scale from the grid, else from the page size: the long side of an ECG page
+    is about 280 mm) before the two are compared.
     """
     import cv2
 
     h, w = trace_mask.shape
     known = bool(np.isfinite(px_per_mm) and px_per_mm > 0)
     scale = float(px_per_mm) if known else max(h, w) / 280.0
-    f = min(1.0, 3.0 / scale)
-    m = trace_mask.view(np.uint8) if trace_mask.dtype == bool else (trace_mask > 0).astype(np.uint8)
-    if f < 1.0:
-        m = cv2.resize(m, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-    sigma = 1.5 * scale * f
-    rows = _profile_contrast(m.sum(axis=1), sigma)
-    cols = _profile_contrast(m.sum(axis=0), sigma)
+    m = np.ascontiguousarray(trace_mask if trace_mask.dtype == bool else trace_mask > 0)
+    m = m.view(np.uint8)
+    sigma = 1.5 * scale
+    rows = _profile_contrast(cv2.reduce(m, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel(), sigma)
+    cols = _profile_contrast(cv2.reduce(m, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel(), sigma)
     turns = 1 if cols > _TURN_CONTRAST_RATIO * rows else 0
     if known and not turns:
         row_len = 10.0 * paper_speed * scale

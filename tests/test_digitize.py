@@ -241,3 +241,11 @@ def test_follow_trace_equals_the_whole_programme(seed):
     assert x.size > 300
     assert x.tolist() == xs[ref].tolist()
     assert top.tolist() == tops[ref].tolist() and bot.tolist() == bots[ref].tolist()
+
+
+def test_layout_smoothing_keeps_the_profile_length():
+    from ecgprep.layout import _smooth
+
+    for size in (1, 2, 5, 40):
+        out = _smooth(np.ones(size), 1e6)
+        assert out.shape == (size,)
