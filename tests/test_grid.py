@@ -349,3 +349,14 @@ def test_grid_response_marks_lines_not_paper():
     cx = (400 - 1) / 2 - 0.37 * 7.874  # a 5 mm line
     col = int(round(cx))
     assert r[:, col].mean() > 5 * r[:, col + 3].mean() + 1
+
+
+@pytest.mark.parametrize("shape", [(512, 512), (64, 48), (6, 8), (7, 8), (5, 5)])
+def test_power_spectrum_matches_the_complex_transform(shape):
+    from ecgprep.grid import _power_spectrum
+
+    a = np.random.default_rng(1).random(shape).astype(np.float32)
+    ref = np.abs(np.fft.fft2(a.astype(np.float64))) ** 2
+    got = _power_spectrum(a)
+    assert got.shape == shape
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-6 * ref.max())
