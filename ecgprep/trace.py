@@ -322,22 +322,25 @@ def trace_points(
         lw = float(np.median(height[flat])) if flat.any() else float(np.median(height))
     else:
         lw = float(line_width)
-    # Sub-pixel centroid of flat runs, weighted by darkness.
+    steep = height > lw + 1.5
+    # Sub-pixel centroid of flat runs, weighted by darkness (steep runs use
+    # their centre or an end, below).
     yc = centre.copy()
-    if gray is not None:
+    flat_runs = np.flatnonzero(~steep)
+    if gray is not None and flat_runs.size:
         pad = 1
-        rows = np.arange(-pad, int(height.max()) + pad)
-        yy = top[:, None] + rows[None, :]
-        valid = (yy >= 0) & (yy < mask.shape[0]) & (yy < (bot[:, None] + pad))
+        ft, fb, fx = top[flat_runs], bot[flat_runs], x[flat_runs]
+        rows = np.arange(-pad, int(height[flat_runs].max()) + pad)
+        yy = ft[:, None] + rows[None, :]
+        valid = (yy >= 0) & (yy < mask.shape[0]) & (yy < (fb[:, None] + pad))
         yyc = np.clip(yy, 0, mask.shape[0] - 1)
-        wgt = (255.0 - gray[yyc, x[:, None]].astype(np.float64)) * valid
+        wgt = (255.0 - gray[yyc, fx[:, None]].astype(np.float64)) * valid
         wsum = wgt.sum(axis=1)
         ok = wsum > 0
-        yc[ok] = (wgt * yy).sum(axis=1)[ok] / wsum[ok]
+        yc[flat_runs[ok]] = (wgt * yy).sum(axis=1)[ok] / wsum[ok]
     # A steep run's centre is exact for a straight stroke (its ink spans the same
     # distance either side of the column); where the column holds an extremum
     # (both neighbours on the same side) the far end of the run is the apex.
-    steep = height > lw + 1.5
     prev_c = np.concatenate(([centre[0]], centre[:-1]))
     next_c = np.concatenate((centre[1:], [centre[-1]]))
     inset = 0.5 * lw - 0.5
