@@ -329,8 +329,7 @@ def paper_background(image: np.ndarray, *, size: int | None = None) -> np.ndarra
     f = max(1, min(int(size) // 7, M // 4, N // 4))
     k = max(3, int(size) // f) | 1
     img = np.ascontiguousarray(image)
-    pooled = cv2.dilate(img, np.ones((f, f), np.uint8)) if f > 1 else img
-    small = np.ascontiguousarray(pooled[f // 2 :: f, f // 2 :: f])
+    small = _max_pool(img, f)
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     small = cv2.morphologyEx(small, cv2.MORPH_CLOSE, disk, borderType=cv2.BORDER_REPLICATE)
     small = cv2.morphologyEx(
@@ -343,6 +342,29 @@ def paper_background(image: np.ndarray, *, size: int | None = None) -> np.ndarra
     if small.ndim == 2:  # cv2 drops a length-1 channel axis only for 1-channel input
         small = small[..., None]
     return cv2.resize(small, (N, M), interpolation=cv2.INTER_LINEAR)
+
+
+def _max_pool(img: np.ndarray, f: int, rows_per_strip: int = 16) -> np.ndarray:
+    """``cv2.dilate(img, ones((f, f)))[f // 2 :: f, f // 2 :: f]``, without the full-size dilation.
+
+    The dilation is computed in strips of rows, each with the rows its sampled
+    rows reach: the same values, but no full-size temporary (whose fresh pages
+    cost as much as the pooling itself).
+    """
+    if f <= 1:
+        return img
+    m = img.shape[0]
+    kernel = np.ones((f, f), np.uint8)
+    before, after = f // 2, f - 1 - f // 2  # rows above and below the anchor
+    samples = np.arange(f // 2, m, f)
+    parts = []
+    for i0 in range(0, samples.size, rows_per_strip):
+        rows = samples[i0 : i0 + rows_per_strip]
+        a0 = max(0, int(rows[0]) - before)
+        a1 = min(m, int(rows[-1]) + after + 1)
+        pooled = cv2.dilate(img[a0:a1], kernel)
+        parts.append(pooled[rows - a0, f // 2 :: f])
+    return np.ascontiguousarray(np.concatenate(parts))
 
 
 # ---------------------------------------------------------------------------
@@ -443,7 +465,7 @@ def _chroma_blurred(rows: Features, cols: Features) -> bool:
 _STRIP = 64  # rows per strip of the per-pixel tests
 
 
-def _pixel_maps(norm, convert, kx, ky, chroma_threshold, noise, grid_threshold, jpeg):
+def _pixel_maps(normed, shape, convert, kx, ky, chroma_threshold, noise, grid_threshold, jpeg):
     """Per-pixel colour tests, computed in strips of rows (no full-size float arrays).
 
     Returns a dict of (M, N) uint8 maps (0/255 masks unless stated):
@@ -453,7 +475,7 @@ def _pixel_maps(norm, convert, kx, ky, chroma_threshold, noise, grid_threshold, 
     and for JPEGs ``neutral_mean``: the trace-colour test on 5 x 5 means
     (a thin coloured line loses its chroma at its centre, not in the mean).
     """
-    M, N = norm.shape[:2]
+    M, N = shape
     names = ["d8", "ink8", "neutral", "near_neutral", "coloured", "ink"]
     if jpeg:
         names.append("neutral_mean")
@@ -463,7 +485,7 @@ def _pixel_maps(norm, convert, kx, ky, chroma_threshold, noise, grid_threshold, 
     for r0 in range(0, M, _STRIP):
         r1 = min(M, r0 + _STRIP)
         a0, a1 = max(0, r0 - halo), min(M, r1 + halo)
-        d, x, y = convert(norm[a0:a1])
+        d, x, y = convert(normed(slice(a0, a1)))
         xr = cv2.scaleAdd(d, -kx, x) if abs(kx) > 1e-3 else x
         yr = cv2.scaleAdd(d, -ky, y) if abs(ky) > 1e-3 else y
         e = cv2.magnitude(xr, yr)
@@ -622,12 +644,18 @@ def separate_colors(
         bg = paper_background(image, size=size)
         flat = bg.reshape(M, -1)  # one channel, so that the scalar applies to all
         cv2.max(flat, 1, dst=flat)
-        norm = cv2.divide(image, bg, scale=255)
         valid = _paper_region(cv2.cvtColor(bg, cv2.COLOR_RGB2GRAY), size)
     else:
         bg = None
-        norm = image
         valid = None
+
+    def normed(index) -> np.ndarray:
+        """The normalised image at ``index`` (computed where needed: no full-size copy)."""
+        if bg is None:
+            return np.ascontiguousarray(image[index])
+        return cv2.divide(
+            np.ascontiguousarray(image[index]), np.ascontiguousarray(bg[index]), scale=255
+        )
 
     # 2. statistics from samples of the converted image ------------------------
     # (every 4th pixel each way; pairs of adjacent rows and every 16th column
@@ -637,19 +665,18 @@ def separate_colors(
     def sub(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a[::st, ::st])
 
-    ds, xs, ys = convert(sub(norm))
+    ds, xs, ys = convert(normed((slice(None, None, st), slice(None, None, st))))
     valid_s = np.ones(ds.shape, bool) if valid is None else sub(valid) > 0
     pairs = np.arange(0, M - 1, 16)
-    rows = convert(norm[pairs])
-    noise = max(_noise_sigma(rows[0], convert(norm[pairs + 1])[0]), 1.0 / 255)
+    rows = convert(normed(pairs))
+    noise = max(_noise_sigma(rows[0], convert(normed(pairs + 1))[0]), 1.0 / 255)
     floor = max(0.08, 4.0 * noise)
-    jpeg = _chroma_blurred(rows, convert(np.ascontiguousarray(norm[:, ::16])))
+    jpeg = _chroma_blurred(rows, convert(normed((slice(None), slice(None, None, 16)))))
     del rows
     if bg is not None:
         paper_rgb = _median_rgb(bg[:: 4 * st, :: 4 * st][valid_s[::4, ::4]])
     else:
         paper_rgb = _median_rgb(sub(image)[ds <= np.median(ds)])
-    del bg
 
     # 3. trace colour: the darkest, least chromatic pixels (the page border,
     # where renderers and printers often draw a frame, is left out) -------------
@@ -678,8 +705,10 @@ def separate_colors(
     if grid_threshold is None:
         grid_threshold = max(0.06, 4.0 * noise)
 
-    maps = _pixel_maps(norm, convert, kx, ky, chroma_threshold, noise, grid_threshold, jpeg)
-    del norm
+    maps = _pixel_maps(
+        normed, (M, N), convert, kx, ky, chroma_threshold, noise, grid_threshold, jpeg
+    )
+    del bg
     d8, ink8, neutral = maps["d8"], maps["ink8"], maps["neutral"]
     near_neutral, coloured, ink = maps["near_neutral"], maps["coloured"], maps["ink"]
     if jpeg:
