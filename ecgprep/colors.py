@@ -708,7 +708,7 @@ def separate_colors(
     maps = _pixel_maps(
         normed, (M, N), convert, kx, ky, chroma_threshold, noise, grid_threshold, jpeg
     )
-    del bg
+    bg = None  # free it (normed is not called again)
     d8, ink8, neutral = maps["d8"], maps["ink8"], maps["neutral"]
     near_neutral, coloured, ink = maps["near_neutral"], maps["coloured"], maps["ink"]
     if jpeg:

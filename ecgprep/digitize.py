@@ -195,10 +195,16 @@ def trace_core(trace_mask: np.ndarray, gray: np.ndarray, *, px_per_mm: float) ->
     # pixel or two wide (0.45 at 4 px/mm). Tuned on the dev renders and checked on
     # a synthetic set of every distortion kind (see README, Accuracy).
     frac = float(np.clip(0.25 + 0.1 * (6.0 - px_per_mm), 0.25, 0.45))
-    # kept where gray < ink + frac * (paper - ink)
-    limit = cv2.addWeighted(ink, 1.0 - frac, paper, frac, 0.0, dtype=cv2.CV_32F)
-    below = cv2.compare(gray.astype(np.float32), limit, cv2.CMP_LT)
-    core = cv2.bitwise_and(below, np.ascontiguousarray(mask).view(np.uint8)).view(bool)
+    # Kept where gray - ink < frac * (paper - ink), in whole numbers: the ink is
+    # a local minimum (gray - ink >= 0), so with span = paper - ink (0 where the
+    # paper is not lighter) the test is gray - ink < ceil(frac * span), a table.
+    limit = np.ceil(frac * np.arange(256)).astype(np.uint8)
+    span = cv2.subtract(paper, ink, dst=paper)
+    span = cv2.LUT(span, limit, dst=span)
+    above = cv2.subtract(gray, ink, dst=ink)
+    core = cv2.compare(above, span, cv2.CMP_LT, dst=above)
+    # 255 & 1: a 0/1 mask, viewed as bool
+    core = cv2.bitwise_and(core, np.ascontiguousarray(mask).view(np.uint8), dst=core).view(bool)
     lost = mask.any(axis=0) & ~core.any(axis=0)
     if lost.any():
         core[:, lost] = mask[:, lost]
