@@ -236,10 +236,12 @@ def grid_response(image: np.ndarray, *, line_size: int | None = None) -> np.ndar
         chans = cv2.split(img)
         gains = [255.0 / max(_hist_percentiles(c, [90.0])[0], 1) for c in chans]
         chans = [
-            cv2.convertScaleAbs(c, alpha=g) if abs(g - 1.0) > 0.02 else c
+            cv2.convertScaleAbs(c, dst=c, alpha=g) if abs(g - 1.0) > 0.02 else c
             for c, g in zip(chans, gains, strict=True)
         ]
-        dark = cv2.min(cv2.min(chans[0], chans[1]), chans[2])
+        dark = cv2.min(chans[0], chans[1], dst=chans[0])
+        dark = cv2.min(dark, chans[2], dst=dark)
+        del chans
     else:
         dark = img
     if _hist_percentiles(dark, [50.0])[0] < 100:
@@ -248,9 +250,9 @@ def grid_response(image: np.ndarray, *, line_size: int | None = None) -> np.ndar
     tophat = cv2.morphologyEx(dark, cv2.MORPH_BLACKHAT, kernel)
     floor, top = _hist_percentiles(tophat, [50.0, 97.0])
     cap = top - floor
-    resp = cv2.subtract(tophat, floor)
+    resp = cv2.subtract(tophat, floor, dst=tophat)
     if cap > 0:
-        resp = cv2.min(resp, cap)
+        resp = cv2.min(resp, cap, dst=resp)
     return resp
 
 
@@ -1060,7 +1062,7 @@ def _continuity(work: np.ndarray, comb, slope: float, other: _Axis, horizontal: 
 def _with_continuity(
     work, ax: _Axis, ay: _Axis, slope_h: float, slope_v: float
 ) -> tuple[_Axis, _Axis]:
-    work = work.astype(np.float32)
+    # (samples are gathered from the uint8 response and interpolated in float32)
     cy = max(_continuity(work, c, slope_h, ax, horizontal=True) for c in ay.combs)
     cx = max(_continuity(work, c, slope_v, ay, horizontal=False) for c in ax.combs)
     return replace(ax, continuity=cx), replace(ay, continuity=cy)
