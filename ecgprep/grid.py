@@ -368,9 +368,13 @@ def _block_profiles(work: np.ndarray, axis: int, count: int) -> tuple[np.ndarray
     length = n if axis == 0 else m
     width = length // count
     if axis == 0:
-        blocks = work[:, : count * width].reshape(m, count, width).sum(axis=2, dtype=np.int32).T
+        # each image row cut into ``count`` pieces, one piece per row of ``pieces``
+        pieces = np.ascontiguousarray(work[:, : count * width]).reshape(m * count, width)
+        sums = cv2.reduce(pieces, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
+        blocks = sums.reshape(m, count).T
     else:
-        blocks = work[: count * width].reshape(count, width, n).sum(axis=1, dtype=np.int32)
+        rows = [work[i * width : (i + 1) * width] for i in range(count)]
+        blocks = np.stack([cv2.reduce(r, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S)[0] for r in rows])
     centres = (np.arange(count) + 0.5) * width - 0.5
     return blocks.astype(np.float64) / width, centres
 
