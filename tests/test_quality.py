@@ -237,3 +237,15 @@ def test_effective_dpi():
     for bad in (0, -1.0, float("inf"), None, "7"):
         with pytest.raises(ValueError, match="px_per_mm"):
             effective_dpi(bad)
+
+
+@pytest.mark.parametrize("size", [1, 3, 63, 64, 5000])
+@pytest.mark.parametrize("q", [0.0, 0.5, 0.995, 1.0])
+def test_quantile_u8_matches_the_histogram(size, q):
+    from ecgprep.quality import _quantile_u8
+
+    rng = np.random.default_rng(size)
+    for values in (rng.integers(0, 256, size), rng.integers(0, 4, size) * 60):
+        v = values.astype(np.uint8).reshape(1, -1)
+        counts = np.cumsum(np.bincount(v.ravel(), minlength=256))
+        assert _quantile_u8(v, q) == min(int(np.searchsorted(counts, q * counts[-1])), 255)
