@@ -712,7 +712,7 @@ def crop_to_paper(image: np.ndarray, paper: PaperResult, *, margin: int = 0) -> 
     x1, y1 = min(w, x1 + margin), min(h, y1 + margin)
     if x1 <= x0 or y1 <= y0:
         raise ValueError(f"paper box {paper.box} lies outside the image of shape {img.shape[:2]}")
-    return np.ascontiguousarray(img[y0:y1, x0:x1]).copy()
+    return img[y0:y1, x0:x1].copy()  # one C-contiguous copy
 
 
 def warp_to_paper(
