@@ -104,30 +104,34 @@ def _viterbi(
                 continue
             best = 1e300
             arg = 0
-            for j, st in enumerate(prev):
+            j = 0
+            for cost, top, bottom, _, _, _, x_last in prev:
                 # The gap to a new run is charged per column travelled, so a
                 # stroke hidden for a few columns (a blanked separator, a faded
                 # stretch) may resume far above or below.
-                gap = ti - st[2]
-                g2 = st[1] - bi
+                gap = ti - bottom
+                g2 = top - bi
                 if g2 > gap:
                     gap = g2
-                cost = st[0]
                 if gap > 0:
-                    cost += gap * gap_weight / (xc - st[6])
+                    cost += gap * gap_weight / (xc - x_last)
                 if cost < best:
                     best = cost
                     arg = j
+                j += 1
             cur.append((best + centre_cost[i], ti, bi, i, 0, arg, xc))
         # Carry the previous states over this column, at a cost.
-        for j, st in enumerate(prev):
-            if st[4] < max_skip:
-                cur.append((st[0] + skip_cost, st[1], st[2], -1, st[4] + 1, j, st[6]))
+        j = 0
+        for cost, top, bottom, _, age, _, x_last in prev:
+            if age < max_skip:
+                cur.append((cost + skip_cost, top, bottom, -1, age + 1, j, x_last))
+            j += 1
         # Beam: states far costlier than the best cannot win (a carried state
         # pays skip_cost per column), so drop them and keep at most 12.
         if len(cur) > 1:
-            limit = min([st[0] for st in cur]) + beam
-            if len(cur) > 12 or any(st[0] > limit for st in cur):
+            costs = [st[0] for st in cur]
+            limit = min(costs) + beam
+            if len(cur) > 12 or max(costs) > limit:
                 cur = [st for st in cur if st[0] <= limit]
                 if len(cur) > 12:
                     cur.sort(key=lambda s: s[0])
