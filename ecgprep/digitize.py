@@ -235,30 +235,37 @@ def remove_labels(
     import cv2
 
     out = trace_mask
-    width = trace_mask.shape[1]
-    # Only components inside a strip from 1 mm before to 12 mm after a panel start
-    # can be labels: label the strips, not the page (a component touching a strip's
-    # side runs on beyond it, so it is not wholly inside and is kept).
+    height, width = trace_mask.shape
+    # Row centres are estimated from the ink profile (within ~2 mm); labels
+    # stand 4 mm or more from the baseline.
+    clear = 2.5 * px_per_mm_y
+    reach = 12.0 * px_per_mm_y
+    # Only components inside a strip from 1 mm before to 12 mm after a panel start,
+    # and within 12 mm of a row's baseline, can be labels: label those strips, not
+    # the page (a component touching a strip's side runs on beyond it, so it is not
+    # wholly inside and is kept).
     for x_start in sorted({round(p.x0, 3) for p in layout.panels}):
         sx0 = max(0, int(np.floor(x_start - 1.0 * px_per_mm_x)) - 1)
         sx1 = min(width, int(np.ceil(x_start + 12.0 * px_per_mm_x)) + 2)
-        if sx1 - sx0 < 3:
+        bases = [layout.rows[p.row].y for p in layout.panels if round(p.x0, 3) == x_start]
+        sy0 = max(0, int(np.floor(min(bases) - reach)) - 1)
+        sy1 = min(height, int(np.ceil(max(bases) + reach)) + 2)
+        if sx1 - sx0 < 3 or sy1 - sy0 < 3:
             continue
-        strip = np.ascontiguousarray(trace_mask[:, sx0:sx1]).astype(np.uint8)
+        strip = np.ascontiguousarray(trace_mask[sy0:sy1, sx0:sx1]).astype(np.uint8)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(strip, connectivity=8)
         if n <= 1:
             continue
         x, y, w, h = (stats[:, i].astype(np.float64) for i in range(4))
         x = x + sx0
+        y = y + sy0
         at_left = (stats[:, 0] == 0) & (sx0 > 0)
         at_right = (stats[:, 0] + stats[:, 2] >= sx1 - sx0) & (sx1 < width)
-        touches = at_left | at_right
+        at_top = (stats[:, 1] == 0) & (sy0 > 0)
+        at_bottom = (stats[:, 1] + stats[:, 3] >= sy1 - sy0) & (sy1 < height)
+        touches = at_left | at_right | at_top | at_bottom
         drop = np.zeros(n, dtype=bool)
         small = (h < 6.0 * px_per_mm_y) & (w < 8.0 * px_per_mm_x) & ~touches
-        # Row centres are estimated from the ink profile (within ~2 mm); labels
-        # stand 4 mm or more from the baseline.
-        clear = 2.5 * px_per_mm_y
-        reach = 12.0 * px_per_mm_y
         for p in layout.panels:
             if round(p.x0, 3) != x_start:
                 continue
@@ -271,7 +278,7 @@ def remove_labels(
         if drop.any():
             if out is trace_mask:
                 out = trace_mask.copy()
-            out[:, sx0:sx1] &= ~drop[labels]
+            out[sy0:sy1, sx0:sx1] &= ~drop[labels]
     return out
 
 
