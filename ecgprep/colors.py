@@ -207,76 +207,95 @@ def _hsv_features(H, S, V, h_scale: float, sv_scale: float) -> Features:
     return d, x, y
 
 
-def _lab_opencv() -> Callable[[np.ndarray], Features]:
-    def convert(rgb: np.ndarray) -> Features:
-        L, a, b = cv2.split(cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab))  # L*255/100, a+128, b+128
+# A converter is a pair: ``raw`` turns RGB uint8 (m, n, 3) into the colour
+# space's own (m, n, 3) array (uint8 for OpenCV and Pillow, float32 for
+# scikit-image), ``features`` turns that into (d, x, y). The image is converted
+# to the raw form once; samples and strips are read from it.
+Converter = tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], Features]]
+
+
+def _lab_opencv() -> Converter:
+    def raw(rgb: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)  # L*255/100, a+128, b+128
+
+    def features(lab: np.ndarray) -> Features:
+        L, a, b = cv2.split(lab)
         return _lab_features(L, a, b, 255.0, 128.0)
 
-    return convert
+    return raw, features
 
 
-def _hsv_opencv() -> Callable[[np.ndarray], Features]:
-    def convert(rgb: np.ndarray) -> Features:
-        H, S, V = cv2.split(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV))  # H in [0, 180), S, V 0-255
+def _hsv_opencv() -> Converter:
+    def raw(rgb: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)  # H in [0, 180), S, V 0-255
+
+    def features(hsv: np.ndarray) -> Features:
+        H, S, V = cv2.split(hsv)
         return _hsv_features(H, S, V, 2.0, 1 / 255)
 
-    return convert
+    return raw, features
 
 
-def _lab_pillow() -> Callable[[np.ndarray], Features]:
+def _lab_pillow() -> Converter:
     from PIL import Image, ImageCms
 
     transform = ImageCms.buildTransform(
         ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB"), "RGB", "LAB"
     )
 
-    def convert(rgb: np.ndarray) -> Features:
-        lab = np.asarray(
-            ImageCms.applyTransform(
-                Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)), transform
-            )
-        )
+    def raw(rgb: np.ndarray) -> np.ndarray:
+        image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8))
+        return np.asarray(ImageCms.applyTransform(image, transform))
+
+    def features(lab: np.ndarray) -> Features:
         L, a, b = cv2.split(np.ascontiguousarray(lab))  # L scaled to 0-255; a, b signed bytes
         return _lab_features(L, a.view(np.int8), b.view(np.int8), 255.0, 0.0)
 
-    return convert
+    return raw, features
 
 
-def _hsv_pillow() -> Callable[[np.ndarray], Features]:
+def _hsv_pillow() -> Converter:
     from PIL import Image
 
-    def convert(rgb: np.ndarray) -> Features:
-        hsv = np.asarray(
-            Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).convert("HSV")
-        )  # all channels 0-255
+    def raw(rgb: np.ndarray) -> np.ndarray:
+        image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8))
+        return np.asarray(image.convert("HSV"))  # all channels 0-255
+
+    def features(hsv: np.ndarray) -> Features:
         H, S, V = cv2.split(np.ascontiguousarray(hsv))
         return _hsv_features(H, S, V, 360 / 256, 1 / 255)
 
-    return convert
+    return raw, features
 
 
-def _lab_skimage() -> Callable[[np.ndarray], Features]:
+def _lab_skimage() -> Converter:
     from skimage.color import rgb2lab
 
-    def convert(rgb: np.ndarray) -> Features:
-        L, a, b = cv2.split(rgb2lab(rgb))  # float64: L 0-100, a, b
+    def raw(rgb: np.ndarray) -> np.ndarray:
+        return rgb2lab(rgb).astype(np.float32)  # L 0-100, a, b
+
+    def features(lab: np.ndarray) -> Features:
+        L, a, b = cv2.split(np.ascontiguousarray(lab))
         return _lab_features(L, a, b, 100.0, 0.0)
 
-    return convert
+    return raw, features
 
 
-def _hsv_skimage() -> Callable[[np.ndarray], Features]:
+def _hsv_skimage() -> Converter:
     from skimage.color import rgb2hsv
 
-    def convert(rgb: np.ndarray) -> Features:
-        H, S, V = cv2.split(rgb2hsv(rgb))  # float64 in [0, 1]
+    def raw(rgb: np.ndarray) -> np.ndarray:
+        return rgb2hsv(rgb).astype(np.float32)  # in [0, 1]
+
+    def features(hsv: np.ndarray) -> Features:
+        H, S, V = cv2.split(np.ascontiguousarray(hsv))
         return _hsv_features(H, S, V, 360.0, 1.0)
 
-    return convert
+    return raw, features
 
 
-# backend -> space -> factory of a converter (rgb uint8 (m, n, 3) -> d, x, y)
-_CONVERTERS: dict[str, dict[str, Callable[[], Callable[[np.ndarray], Features]]]] = {
+# backend -> space -> factory of a converter
+_CONVERTERS: dict[str, dict[str, Callable[[], Converter]]] = {
     "opencv": {"lab": _lab_opencv, "hsv": _hsv_opencv},
     "pillow": {"lab": _lab_pillow, "hsv": _hsv_pillow},
     "skimage": {"lab": _lab_skimage, "hsv": _hsv_skimage},
@@ -465,7 +484,7 @@ def _chroma_blurred(rows: Features, cols: Features) -> bool:
 _STRIP = 64  # rows per strip of the per-pixel tests
 
 
-def _pixel_maps(normed, shape, convert, kx, ky, chroma_threshold, noise, grid_threshold, jpeg):
+def _pixel_maps(raw, features, kx, ky, chroma_threshold, noise, grid_threshold, jpeg):
     """Per-pixel colour tests, computed in strips of rows (no full-size float arrays).
 
     Returns a dict of (M, N) uint8 maps (0/255 masks unless stated):
@@ -475,7 +494,7 @@ def _pixel_maps(normed, shape, convert, kx, ky, chroma_threshold, noise, grid_th
     and for JPEGs ``neutral_mean``: the trace-colour test on 5 x 5 means
     (a thin coloured line loses its chroma at its centre, not in the mean).
     """
-    M, N = shape
+    M, N = raw.shape[:2]
     names = ["d8", "ink8", "neutral", "near_neutral", "coloured", "ink"]
     if jpeg:
         names.append("neutral_mean")
@@ -485,7 +504,7 @@ def _pixel_maps(normed, shape, convert, kx, ky, chroma_threshold, noise, grid_th
     for r0 in range(0, M, _STRIP):
         r1 = min(M, r0 + _STRIP)
         a0, a1 = max(0, r0 - halo), min(M, r1 + halo)
-        d, x, y = convert(normed(slice(a0, a1)))
+        d, x, y = features(raw[a0:a1])
         xr = cv2.scaleAdd(d, -kx, x) if abs(kx) > 1e-3 else x
         yr = cv2.scaleAdd(d, -ky, y) if abs(ky) > 1e-3 else y
         e = cv2.magnitude(xr, yr)
@@ -634,7 +653,7 @@ def separate_colors(
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     image = np.ascontiguousarray(image)
     M, N = image.shape[:2]
-    convert = make_converter()
+    converter = make_converter()
     size = (
         int(background_size) if background_size is not None else _auto_background_size(image.shape)
     )
@@ -649,19 +668,17 @@ def separate_colors(
         bg = None
         valid = None
 
-    def normed(rows, col_step: int = 1) -> np.ndarray:
-        """The normalised image at ``rows`` (a slice or indices) and every ``col_step``-th
-        column, computed where needed (no full-size copy)."""
-
-        def pick(a: np.ndarray) -> np.ndarray:
-            a = a[rows]
-            if col_step > 1:  # np.take copies 3-byte pixels faster than a strided view does
-                return np.take(a, np.arange(0, N, col_step), axis=1)
-            return np.ascontiguousarray(a)
-
-        if bg is None:
-            return pick(image)
-        return cv2.divide(pick(image), pick(bg), scale=255)
+    # The normalised image, converted once to the colour space (in strips: no
+    # full-size normalised copy); samples and the per-pixel tests read from it.
+    to_raw, features = converter
+    raw = None
+    for r0 in range(0, M, _STRIP):
+        r1 = min(M, r0 + _STRIP)
+        piece = image[r0:r1] if bg is None else cv2.divide(image[r0:r1], bg[r0:r1], scale=255)
+        out = to_raw(piece)
+        if raw is None:
+            raw = np.empty((M, N, 3), out.dtype)
+        raw[r0:r1] = out
 
     # 2. statistics from samples of the converted image ------------------------
     # (every 4th pixel each way; pairs of adjacent rows and every 16th column
@@ -669,22 +686,23 @@ def separate_colors(
     st = 4 if min(M, N) >= 256 else 1
 
     def sub(a: np.ndarray) -> np.ndarray:
-        if a.ndim == 3 and st > 1:  # np.take copies 3-byte pixels faster than a strided view
+        if a.ndim == 3 and st > 1:  # np.take copies 3-channel pixels faster than a strided view
             return np.take(a[::st], np.arange(0, N, st), axis=1)
         return np.ascontiguousarray(a[::st, ::st])
 
-    ds, xs, ys = convert(normed(slice(None, None, st), st))
+    ds, xs, ys = features(sub(raw))
     valid_s = np.ones(ds.shape, bool) if valid is None else sub(valid) > 0
     pairs = np.arange(0, M - 1, 16)
-    rows = convert(normed(pairs))
-    noise = max(_noise_sigma(rows[0], convert(normed(pairs + 1))[0]), 1.0 / 255)
+    rows = features(raw[pairs])
+    noise = max(_noise_sigma(rows[0], features(raw[pairs + 1])[0]), 1.0 / 255)
     floor = max(0.08, 4.0 * noise)
-    jpeg = _chroma_blurred(rows, convert(normed(slice(None), 16)))
+    jpeg = _chroma_blurred(rows, features(np.take(raw, np.arange(0, N, 16), axis=1)))
     del rows
     if bg is not None:
         paper_rgb = _median_rgb(bg[:: 4 * st, :: 4 * st][valid_s[::4, ::4]])
     else:
         paper_rgb = _median_rgb(sub(image)[ds <= np.median(ds)])
+    del bg
 
     # 3. trace colour: the darkest, least chromatic pixels (the page border,
     # where renderers and printers often draw a frame, is left out) -------------
@@ -713,10 +731,8 @@ def separate_colors(
     if grid_threshold is None:
         grid_threshold = max(0.06, 4.0 * noise)
 
-    maps = _pixel_maps(
-        normed, (M, N), convert, kx, ky, chroma_threshold, noise, grid_threshold, jpeg
-    )
-    bg = None  # free it (normed is not called again)
+    maps = _pixel_maps(raw, features, kx, ky, chroma_threshold, noise, grid_threshold, jpeg)
+    del raw
     d8, ink8, neutral = maps["d8"], maps["ink8"], maps["neutral"]
     near_neutral, coloured, ink = maps["near_neutral"], maps["coloured"], maps["ink"]
     if jpeg:
