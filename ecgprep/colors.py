@@ -529,6 +529,13 @@ def _pixel_maps(raw, features, kx, ky, chroma_threshold, noise, grid_threshold, 
     return out
 
 
+def _valid_sub(valid: np.ndarray | None, st: int, shape: tuple[int, int]) -> np.ndarray:
+    """Every ``st``-th pixel each way of the paper region, as bool (all True when None)."""
+    if valid is None:
+        return np.ones((-(-shape[0] // st), -(-shape[1] // st)), bool)
+    return np.ascontiguousarray(valid[::st, ::st]) > 0
+
+
 def _median_rgb(pixels: np.ndarray) -> Rgb:
     """Channel-wise median of (K, 3) pixels as floats; NaNs when K == 0."""
     if pixels.shape[0] == 0:
@@ -670,6 +677,11 @@ def separate_colors(
 
     # The normalised image, converted once to the colour space (in strips: no
     # full-size normalised copy); samples and the per-pixel tests read from it.
+    # The paper estimate's own buffer takes the converted strips when their type
+    # allows (each strip's paper rows are read before they are overwritten).
+    st = 4 if min(M, N) >= 256 else 1
+    if bg is not None:
+        paper_rgb = _median_rgb(bg[:: 4 * st, :: 4 * st][_valid_sub(valid, st, (M, N))[::4, ::4]])
     to_raw, features = converter
     raw = None
     for r0 in range(0, M, _STRIP):
@@ -677,13 +689,14 @@ def separate_colors(
         piece = image[r0:r1] if bg is None else cv2.divide(image[r0:r1], bg[r0:r1], scale=255)
         out = to_raw(piece)
         if raw is None:
-            raw = np.empty((M, N, 3), out.dtype)
+            reuse = bg is not None and out.dtype == bg.dtype
+            raw = bg if reuse else np.empty((M, N, 3), out.dtype)
         raw[r0:r1] = out
+    del bg
 
     # 2. statistics from samples of the converted image ------------------------
     # (every 4th pixel each way; pairs of adjacent rows and every 16th column
     # for the noise and the sharpness of colour)
-    st = 4 if min(M, N) >= 256 else 1
 
     def sub(a: np.ndarray) -> np.ndarray:
         if a.ndim == 3 and st > 1:  # np.take copies 3-channel pixels faster than a strided view
@@ -691,18 +704,15 @@ def separate_colors(
         return np.ascontiguousarray(a[::st, ::st])
 
     ds, xs, ys = features(sub(raw))
-    valid_s = np.ones(ds.shape, bool) if valid is None else sub(valid) > 0
+    valid_s = _valid_sub(valid, st, (M, N))
     pairs = np.arange(0, M - 1, 16)
     rows = features(raw[pairs])
     noise = max(_noise_sigma(rows[0], features(raw[pairs + 1])[0]), 1.0 / 255)
     floor = max(0.08, 4.0 * noise)
     jpeg = _chroma_blurred(rows, features(np.take(raw, np.arange(0, N, 16), axis=1)))
     del rows
-    if bg is not None:
-        paper_rgb = _median_rgb(bg[:: 4 * st, :: 4 * st][valid_s[::4, ::4]])
-    else:
+    if not normalize:
         paper_rgb = _median_rgb(sub(image)[ds <= np.median(ds)])
-    del bg
 
     # 3. trace colour: the darkest, least chromatic pixels (the page border,
     # where renderers and printers often draw a frame, is left out) -------------
