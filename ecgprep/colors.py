@@ -761,8 +761,6 @@ def separate_colors(
     if valid is not None:
         d8 = cv2.bitwise_and(d8, valid, dst=d8)
         ink8 = cv2.bitwise_and(ink8, valid, dst=ink8)
-    dn8 = cv2.bitwise_and(d8, neutral)  # darkness of trace-coloured pixels
-
     # 4. neutral grid: are the page's long straight lines trace-coloured? ------
     length = max(7, round(min(M, N) / 100))  # survives a few degrees of rotation
     floor8 = floor * 255
@@ -771,6 +769,9 @@ def separate_colors(
     on_line = np.zeros((0, 0), bool)
     if min(M, N) >= 4 * length:
         on_line = _line_darkness(ink8, length) > floor8
+    ink8_s = sub(ink8)  # all that is needed of it from here
+    del ink8
+    dn8 = cv2.bitwise_and(d8, neutral)  # darkness of trace-coloured pixels
     n_lines = np.count_nonzero(on_line)
     if n_lines > 0.01 * on_line.size:
         # lines made of trace-coloured pixels only: a neutral grid (black-and-white
@@ -809,7 +810,7 @@ def separate_colors(
         # lighter anti-aliased edge pixels. Dark pixels next to the trace may
         # be half trace, half grid line: a looser colour test for them.
         mid = cv2.compare(dn8, 255 * max(0.5 * (t_lo + t_hi), grid_darkness), cv2.CMP_GT)
-        dark = cv2.compare(d8, t_hi * 255, cv2.CMP_GT)
+        dark = cv2.compare(d8, t_hi * 255, cv2.CMP_GT, dst=d8)  # (d8's last use)
         near_neutral = cv2.bitwise_and(near_neutral, dark, dst=near_neutral)
         mid = cv2.bitwise_or(mid, near_neutral, dst=mid)
         square3 = np.ones((3, 3), np.uint8)
@@ -849,7 +850,7 @@ def separate_colors(
     trace_rgb = _median_rgb(image_s[sub(core) > 0])
     gsel = sub(grid8) > 0
     if gsel.any():  # colour of the stronger half of the grid pixels (major lines)
-        ss = sub(ink8)
+        ss = ink8_s
         gsel &= ss >= np.median(ss[gsel])
     grid_rgb = _median_rgb(image_s[gsel])
     if not has_trace and trace_threshold is None:
