@@ -360,3 +360,24 @@ def test_power_spectrum_matches_the_complex_transform(shape):
     got = _power_spectrum(a)
     assert got.shape == shape
     np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-6 * ref.max())
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_phase_ramp_matches_the_exponential(axis):
+    from ecgprep.grid import _phase_ramp
+
+    rng = np.random.default_rng(axis)
+    offsets = rng.normal(0, 500, 45)
+    ramp = np.arange(1729) / 4096.0
+    cycles = (
+        (0.013 * offsets[:, None] * ramp[None, :])
+        if axis == 1
+        else (np.linspace(-0.02, 0.02, 21)[:, None] * offsets[None, :])
+    )
+    np.testing.assert_allclose(
+        _phase_ramp(cycles, axis=axis), np.exp(2j * np.pi * cycles), atol=1e-9
+    )
+    uneven = cycles**2  # not a ramp: exponentiated directly
+    np.testing.assert_allclose(
+        _phase_ramp(uneven, axis=axis), np.exp(2j * np.pi * uneven), atol=1e-12
+    )
