@@ -354,8 +354,9 @@ def assess_quality(
     if min_contrast > 1.0:
         raise ValueError(f"min_contrast must be within [0, 1], got {min_contrast!r}")
     dpi = None if px_per_mm is None else effective_dpi(px_per_mm)
-    sharpness = measure_sharpness(img, px_per_mm=px_per_mm)
-    contrast = measure_contrast(img)
+    gray = to_gray(img)  # once for both measures
+    sharpness = measure_sharpness(gray, px_per_mm=px_per_mm)
+    contrast = measure_contrast(gray)
     reasons = []
     if dpi is not None and dpi < min_dpi:
         a, b = _distinct(dpi, min_dpi, 0)
