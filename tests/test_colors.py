@@ -336,3 +336,15 @@ def test_paper_background_removes_lines_and_keeps_shading():
     assert abs(int(bg[50, 151, 1]) - int(ramp[151])) <= 8
     with pytest.raises(ValueError, match="size"):
         paper_background(img, size=1)
+
+
+@pytest.mark.parametrize("shape", [(100, 80, 3), (37, 23, 3), (5, 9, 3), (64, 64)])
+@pytest.mark.parametrize("f", [2, 3, 4, 7])
+def test_max_pool_equals_a_dilation_sampled(shape, f):
+    from ecgprep.colors import _max_pool
+
+    img = np.random.default_rng(f).integers(0, 256, shape).astype(np.uint8)
+    ref = cv2.dilate(img, np.ones((f, f), np.uint8))[f // 2 :: f, f // 2 :: f]
+    for rows_per_strip in (1, 3, 64):
+        got = _max_pool(img, f, rows_per_strip=rows_per_strip)
+        assert got.shape == ref.shape and (got == ref).all()
