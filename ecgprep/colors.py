@@ -537,11 +537,23 @@ def _valid_sub(valid: np.ndarray | None, st: int, shape: tuple[int, int]) -> np.
     return np.ascontiguousarray(valid[::st, ::st]) > 0
 
 
+def _median_u8(values: np.ndarray) -> float:
+    """``np.median`` of uint8 values (K >= 1) from their histogram: the same value, faster."""
+    counts = np.cumsum(np.bincount(values.ravel(), minlength=256))
+    k = int(counts[-1])
+    lo = int(np.searchsorted(counts, (k - 1) // 2, side="right"))  # value at index (k-1)//2
+    hi = int(np.searchsorted(counts, k // 2, side="right"))  # value at index k//2
+    return 0.5 * (lo + hi)
+
+
 def _median_rgb(pixels: np.ndarray) -> Rgb:
     """Channel-wise median of (K, 3) pixels as floats; NaNs when K == 0."""
     if pixels.shape[0] == 0:
         return (float("nan"),) * 3  # type: ignore[return-value]
-    med = np.median(pixels.reshape(-1, 3), axis=0)
+    p = pixels.reshape(-1, 3)
+    if p.dtype == np.uint8:
+        return (_median_u8(p[:, 0]), _median_u8(p[:, 1]), _median_u8(p[:, 2]))
+    med = np.median(p, axis=0)
     return (float(med[0]), float(med[1]), float(med[2]))
 
 
@@ -852,7 +864,7 @@ def separate_colors(
     gsel = sub(grid8) > 0
     if gsel.any():  # colour of the stronger half of the grid pixels (major lines)
         ss = ink8_s
-        gsel &= ss >= np.median(ss[gsel])
+        gsel &= ss >= _median_u8(ss[gsel])
     grid_rgb = _median_rgb(image_s[gsel])
     if not has_trace and trace_threshold is None:
         warnings.warn("separate_colors: no trace ink found (blank page?)", stacklevel=2)

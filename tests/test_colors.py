@@ -348,3 +348,13 @@ def test_max_pool_equals_a_dilation_sampled(shape, f):
     for rows_per_strip in (1, 3, 64):
         got = _max_pool(img, f, rows_per_strip=rows_per_strip)
         assert got.shape == ref.shape and (got == ref).all()
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 101, 5000])
+def test_median_u8_equals_numpy(k):
+    from ecgprep.colors import _median_u8
+
+    rng = np.random.default_rng(k)
+    for values in (rng.integers(0, 256, k), rng.integers(0, 4, k) * 64):
+        v = values.astype(np.uint8)
+        assert _median_u8(v) == float(np.median(v))
