@@ -519,7 +519,10 @@ def _pixel_maps(raw, features, kx, ky, chroma_threshold, noise, grid_threshold, 
             ee, cv2.addWeighted(dd, 0.5 * ct, dd, 0.0, noise), cv2.CMP_GT
         )
         out["d8"][r0:r1] = cv2.convertScaleAbs(dd, alpha=255.0)
-        strength = cv2.magnitude(dd, cv2.magnitude(x[rows], y[rows]))
+        # distance from the paper colour; the chroma magnitude is e's when the
+        # trace colour is neutral (kx = ky = 0: no shift was applied)
+        chroma = e[rows] if (xr is x and yr is y) else cv2.magnitude(x[rows], y[rows])
+        strength = cv2.magnitude(dd, chroma)
         out["ink8"][r0:r1] = cv2.convertScaleAbs(strength, alpha=255.0)
         out["ink"][r0:r1] = cv2.compare(strength, grid_threshold, cv2.CMP_GT)
         if jpeg:
