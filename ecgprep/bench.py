@@ -243,6 +243,16 @@ class BenchResult:
         ``n_jobs=1`` batch in-process; rendering ran elsewhere).
     n_failed : int
         Images the pipeline did not digitize (their times still count).
+    decode_seconds_kept, pipeline_seconds_kept, pipeline_ratio_kept : float
+        The same one-by-one timings in a fresh process whose allocator keeps
+        freed memory (glibc ``mallopt``), after one untimed pass: no page
+        faults, so decode and pipeline are timed as computation alone. How much
+        of either goes to fresh pages otherwise depends on what ran before (a
+        21 MB image decoded after a pipeline run may find its pages or not), so
+        the project's ratio target is judged on the larger of the two ratios.
+        NaN where the allocator cannot be told (not Linux with glibc).
+    per_image_kept : DataFrame or None
+        The per-image rows of that measurement.
     """
 
     n_images: int
@@ -265,6 +275,10 @@ class BenchResult:
     worker_cpu_seconds: float
     parent_peak_rss_mb: float
     n_failed: int
+    decode_seconds_kept: float = float("nan")
+    pipeline_seconds_kept: float = float("nan")
+    pipeline_ratio_kept: float = float("nan")
+    per_image_kept: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def max_jobs(self) -> int:
@@ -310,10 +324,16 @@ class BenchResult:
         """Largest worker peak RSS, MB."""
         return max(self.worker_peak_rss_mb) if self.worker_peak_rss_mb else float("nan")
 
+    @property
+    def pipeline_ratio_judged(self) -> float:
+        """The larger of :attr:`pipeline_ratio` and :attr:`pipeline_ratio_kept` (when measured)."""
+        kept = self.pipeline_ratio_kept
+        return self.pipeline_ratio if np.isnan(kept) else max(self.pipeline_ratio, kept)
+
     def targets(self) -> dict[str, bool]:
         """Which project targets this run met (ratio, efficiency, worker memory)."""
         return {
-            "pipeline_ratio": bool(self.pipeline_ratio <= TARGET_RATIO),
+            "pipeline_ratio": bool(self.pipeline_ratio_judged <= TARGET_RATIO),
             "efficiency": bool(self.efficiency >= TARGET_EFFICIENCY),
             "worker_rss": bool(self.worker_rss_mb < TARGET_RSS_MB),
         }
@@ -335,6 +355,9 @@ class BenchResult:
             "pipeline_seconds": self.pipeline_seconds,
             "pipeline_ratio": self.pipeline_ratio,
             "pipeline_cpu_ratio": self.pipeline_cpu_ratio,
+            "decode_seconds_kept": self.decode_seconds_kept,
+            "pipeline_seconds_kept": self.pipeline_seconds_kept,
+            "pipeline_ratio_kept": self.pipeline_ratio_kept,
             "batch": self.batch.to_dict(orient="records"),
             "speedup": self.speedup,
             "efficiency": self.efficiency,
@@ -379,9 +402,22 @@ class BenchResult:
             "",
             f"PNG decode (load_image on the path):          {self.decode_seconds * 1e3:8.1f} ms",
             f"pipeline (process_image_for_submission, path): {self.pipeline_seconds * 1e3:7.1f} ms",
-            f"pipeline / decode: {self.pipeline_ratio:.1f}x (median of per-image ratios; "
-            f"target <= {TARGET_RATIO:g}x: {verdict(tg['pipeline_ratio'])})",
-            f"pipeline / decode in CPU time: {self.pipeline_cpu_ratio:.1f}x",
+            f"pipeline / decode: {self.pipeline_ratio:.2f}x (median of per-image ratios)",
+            f"pipeline / decode in CPU time: {self.pipeline_cpu_ratio:.2f}x",
+        ]
+        if np.isnan(self.pipeline_ratio_kept):
+            lines.append("with the allocator keeping memory: not measured (needs Linux with glibc)")
+        else:
+            lines += [
+                "with the allocator keeping memory (a fresh process, no page faults: computation "
+                "alone):",
+                f"  decode {self.decode_seconds_kept * 1e3:.1f} ms, pipeline "
+                f"{self.pipeline_seconds_kept * 1e3:.1f} ms, pipeline / decode "
+                f"{self.pipeline_ratio_kept:.2f}x",
+            ]
+        lines += [
+            f"pipeline / decode judged (the larger): {self.pipeline_ratio_judged:.2f}x "
+            f"(target <= {TARGET_RATIO:g}x: {verdict(tg['pipeline_ratio'])})",
             "",
             "batch (process_batch_for_submission, progress off, pool warmed up; wall time median;",
             " image_s: one image's pipeline time inside the workers; busy: share of the workers'",
@@ -445,6 +481,112 @@ def _loadavg() -> tuple[float, float, float]:
     return (float(a), float(b), float(c))
 
 
+def _one_by_one(
+    paths: Sequence[str], kinds: Sequence[str], opts: dict, repeats: int
+) -> tuple[list[dict], dict[str, list[float]], tuple[int, ...]]:
+    """Time decode and pipeline of every image, in turn, in this process.
+
+    Returns the per-image rows, every stage's times, and the first image's shape.
+    """
+    import cv2
+
+    from .io import load_image
+    from .pipeline import process_image_for_submission
+
+    old_threads = cv2.getNumThreads()
+    cv2.setNumThreads(int(opts["opencv_threads"]))
+    try:
+        process_image_for_submission(paths[0], opts)  # warm-up: lazy imports, caches
+        rows = []
+        stage_times: dict[str, list[float]] = {s: [] for s in STAGES}
+        shape: tuple[int, ...] = ()
+        for path, kind in zip(paths, kinds, strict=True):
+            dec, pipe, dec_cpu, pipe_cpu = [], [], [], []
+            mine: dict[str, list[float]] = {s: [] for s in STAGES}
+            for _ in range(repeats):
+                t0, c0 = time.perf_counter(), time.process_time()
+                img = load_image(path, max_pixels=opts["max_pixels"])
+                dec.append(time.perf_counter() - t0)
+                dec_cpu.append(time.process_time() - c0)
+                shape = shape or tuple(int(v) for v in img.shape[:2])
+                del img
+                t0, c0 = time.perf_counter(), time.process_time()
+                res = process_image_for_submission(path, opts)
+                pipe.append(time.perf_counter() - t0)
+                pipe_cpu.append(time.process_time() - c0)
+                for rec in res.stages:
+                    stage_times.setdefault(rec.name, []).append(rec.seconds)
+                    mine.setdefault(rec.name, []).append(rec.seconds)
+            d, p = _median(dec), _median(pipe)
+            dc, pc = _median(dec_cpu), _median(pipe_cpu)
+            rows.append(
+                {
+                    "file": Path(path).name,
+                    "kind": kind,
+                    "ok": bool(res.ok),
+                    "error": res.error,
+                    "decode_s": d,
+                    "pipeline_s": p,
+                    "ratio": p / d if d > 0 else float("nan"),
+                    "decode_cpu_s": dc,
+                    "pipeline_cpu_s": pc,
+                    "cpu_ratio": pc / dc if dc > 0 else float("nan"),
+                    **{f"t_{s}": _median(mine[s]) for s in STAGES},
+                }
+            )
+    finally:
+        cv2.setNumThreads(old_threads)
+    return rows, stage_times, shape
+
+
+def _keep_memory() -> bool:
+    """Ask glibc's allocator to keep freed memory (no trimming, large blocks from the heap).
+
+    Then a process that has run once reuses its pages: the timings that follow
+    carry no page faults, whatever the allocator did after the previous call.
+    Returns False where this cannot be done (not glibc).
+    """
+    import ctypes
+    import ctypes.util
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    ok_mmap = mallopt(m_mmap_threshold, 32 * 1024 * 1024)  # glibc's largest
+    ok_trim = mallopt(m_trim_threshold, 2**31 - 1)
+    return bool(ok_mmap and ok_trim)
+
+
+def _one_by_one_kept(paths, kinds, opts, repeats) -> list[dict] | None:
+    """Runs in a fresh process: :func:`_one_by_one` after :func:`_keep_memory`
+    and one untimed pass over the images (so the heap holds what they need)."""
+    if not _keep_memory():
+        return None
+    from .pipeline import process_image_for_submission
+
+    for path in paths:
+        process_image_for_submission(path, opts)
+    rows, _, _ = _one_by_one(paths, kinds, opts, repeats)
+    return rows
+
+
+def _one_by_one_memory_kept(paths, kinds, opts, repeats) -> list[dict] | None:
+    """:func:`_one_by_one_kept` in a new (spawned) process; None where not possible."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if not sys.platform.startswith("linux"):
+        return None
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as ex:
+        return ex.submit(_one_by_one_kept, list(paths), list(kinds), opts, repeats).result()
+
+
 def measure(
     images: Sequence[str | os.PathLike] | None = None,
     *,
@@ -502,13 +644,10 @@ def measure(
     >>> sorted(res.stage_seconds)[:2]
     ['colors', 'deskew']
     """
-    import cv2
     from joblib import Parallel, delayed
 
     from .batch import process_batch_for_submission
-    from .io import load_image
     from .options import as_options
-    from .pipeline import process_image_for_submission
 
     for name, v in (
         ("n_images", n_images),
@@ -542,52 +681,12 @@ def measure(
         kinds = ("file",) * len(paths)
 
     try:
-        # -- one by one, in this process ------------------------------------------
-        old_threads = cv2.getNumThreads()
-        cv2.setNumThreads(int(opts["opencv_threads"]))
-        try:
-            process_image_for_submission(paths[0], opts)  # warm-up: lazy imports, caches
-            rows = []
-            stage_times: dict[str, list[float]] = {s: [] for s in STAGES}
-            shape: tuple[int, ...] = ()
-            for path, kind in zip(paths, kinds, strict=True):
-                dec, pipe, dec_cpu, pipe_cpu = [], [], [], []
-                mine: dict[str, list[float]] = {s: [] for s in STAGES}
-                for _ in range(repeats):
-                    t0, c0 = time.perf_counter(), time.process_time()
-                    img = load_image(path, max_pixels=opts["max_pixels"])
-                    dec.append(time.perf_counter() - t0)
-                    dec_cpu.append(time.process_time() - c0)
-                    shape = shape or img.shape[:2]
-                    del img
-                    t0, c0 = time.perf_counter(), time.process_time()
-                    res = process_image_for_submission(path, opts)
-                    pipe.append(time.perf_counter() - t0)
-                    pipe_cpu.append(time.process_time() - c0)
-                    for rec in res.stages:
-                        stage_times.setdefault(rec.name, []).append(rec.seconds)
-                        mine.setdefault(rec.name, []).append(rec.seconds)
-                d, p = _median(dec), _median(pipe)
-                dc, pc = _median(dec_cpu), _median(pipe_cpu)
-                rows.append(
-                    {
-                        "file": Path(path).name,
-                        "kind": kind,
-                        "ok": bool(res.ok),
-                        "error": res.error,
-                        "decode_s": d,
-                        "pipeline_s": p,
-                        "ratio": p / d if d > 0 else float("nan"),
-                        "decode_cpu_s": dc,
-                        "pipeline_cpu_s": pc,
-                        "cpu_ratio": pc / dc if dc > 0 else float("nan"),
-                        **{f"t_{s}": _median(mine[s]) for s in STAGES},
-                    }
-                )
-        finally:
-            cv2.setNumThreads(old_threads)
+        # -- one by one, in this process; then with the allocator keeping memory --
+        rows, stage_times, shape = _one_by_one(paths, kinds, opts, repeats)
         per_image = pd.DataFrame(rows)
         stage_seconds = {s: _median(stage_times.get(s, [])) for s in STAGES}
+        kept = _one_by_one_memory_kept(paths, kinds, opts, repeats)
+        per_image_kept = pd.DataFrame(kept) if kept is not None else None
 
         # -- batches ----------------------------------------------------------------
         # Repeats are interleaved (1, 2, ..., max, 1, 2, ...) so that a change in the
@@ -669,6 +768,12 @@ def measure(
         worker_cpu_seconds=worker_cpu,
         parent_peak_rss_mb=_peak_rss_mb(),
         n_failed=int((~per_image["ok"]).sum()),
+        decode_seconds_kept=_median(per_image_kept["decode_s"].tolist()) if kept else float("nan"),
+        pipeline_seconds_kept=(
+            _median(per_image_kept["pipeline_s"].tolist()) if kept else float("nan")
+        ),
+        pipeline_ratio_kept=_median(per_image_kept["ratio"].tolist()) if kept else float("nan"),
+        per_image_kept=per_image_kept,
     )
 
 

@@ -353,8 +353,8 @@ def digitize(
 
     Parameters
     ----------
-    image : (M, N, 3) uint8 ndarray
-        The deskewed page (RGB); its luma refines trace positions.
+    image : (M, N, 3) or (M, N) uint8 ndarray
+        The deskewed page (RGB, or its luma); the luma refines trace positions.
     trace_mask : (M, N) bool ndarray
         Trace ink of the same page (:func:`ecgprep.colors.separate_colors`).
     px_per_mm_x, px_per_mm_y : float

@@ -501,7 +501,7 @@ def process_image_for_submission(
         stage = "deskew"
         work, _, grid_before = run("deskew", lambda: _deskew(work, opts, grid_seen))
         stage = "colors"
-        from . import colors, grid, quality
+        from . import colors, grid
 
         col = run(
             "colors",
@@ -530,16 +530,7 @@ def process_image_for_submission(
                 f"(grid confidence {g.confidence:.2f}); cannot set the scale"
             )
         stage = "quality"
-        run(
-            "quality",
-            lambda: quality.assess_quality(
-                work,
-                px_per_mm=0.5 * (g.px_per_mm_x + g.px_per_mm_y),
-                min_dpi=opts.min_dpi,
-                min_sharpness=opts.min_sharpness,
-                min_contrast=opts.min_contrast,
-            ),
-        )
+        work = run("quality", lambda: _quality(work, g, opts))[0]
         stage = "digitize"
         dig, turned, residuals = run(
             "digitize", lambda: _digitize_upright(work, trace_mask, g, opts)
@@ -606,6 +597,26 @@ class LoadResult:
 def _loaded(image: Any, opts: Options):
     img = load_image(image, max_pixels=opts.max_pixels)
     return img, LoadResult(int(img.shape[0]), int(img.shape[1]))
+
+
+def _quality(work: np.ndarray, g: Any, opts: Options):
+    """The quality gates on the page's luma; returns ``(luma, QualityResult)``.
+
+    Quality and digitization read the luma only: it is computed once here and
+    the colour image is dropped from then on.
+    """
+    from . import quality
+    from ._validate import to_gray
+
+    gray = to_gray(work)
+    result = quality.assess_quality(
+        gray,
+        px_per_mm=0.5 * (g.px_per_mm_x + g.px_per_mm_y),
+        min_dpi=opts.min_dpi,
+        min_sharpness=opts.min_sharpness,
+        min_contrast=opts.min_contrast,
+    )
+    return gray, result
 
 
 def _with_summary(col):
