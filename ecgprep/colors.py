@@ -593,7 +593,7 @@ def separate_colors(
         Colour space in which darkness and chroma are measured.
     backend : {'opencv', 'pillow', 'skimage'}
         Library converting colours. The backends agree (trace-mask IoU
-        >= 0.97 on the dev renders). 'opencv' is the fastest (about 0.1 s for
+        >= 0.97 on the dev renders). 'opencv' is the fastest (about 0.07 s for
         2200 x 1700 px on one core), 'pillow' about twice as slow, 'skimage'
         3 to 10 times.
     normalize : bool
