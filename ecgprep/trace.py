@@ -53,11 +53,19 @@ def column_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x, top, bottom : (R,) int ndarrays
         Column, first row and one-past-last row of each run, sorted by column then row.
     """
+    import cv2
+
+    mask = np.asarray(mask)
+    if mask.dtype != bool:
+        mask = mask != 0
     m, n = mask.shape
     # Columns as rows, framed by a False on both ends: inside each, changes of
     # value alternate between a run's start and its end.
-    t = np.zeros((n, m + 2), dtype=bool)
-    t[:, 1:-1] = mask.T
+    t = np.zeros((n, m + 2), dtype=np.uint8)
+    if m > 1 and n > 1:  # (OpenCV's transpose; numpy's strided one is slower)
+        t[:, 1:-1] = cv2.transpose(np.ascontiguousarray(mask).view(np.uint8))
+    else:
+        t[:, 1:-1] = mask.T
     change = np.flatnonzero(t[:, 1:] != t[:, :-1])
     xs, tops = np.divmod(change[0::2], m + 1)
     bottoms = change[1::2] % (m + 1)

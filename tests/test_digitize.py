@@ -249,3 +249,16 @@ def test_layout_smoothing_keeps_the_profile_length():
     for size in (1, 2, 5, 40):
         out = _smooth(np.ones(size), 1e6)
         assert out.shape == (size,)
+
+
+def test_column_runs_of_any_layout_and_dtype():
+    rng = np.random.default_rng(3)
+    m = rng.random((37, 23)) < 0.3
+    ref = column_runs(m)
+    for other in (np.asfortranarray(m), m.astype(np.uint8) * 255, m.astype(int)):
+        got = column_runs(other)
+        assert all(np.array_equal(a, b) for a, b in zip(ref, got, strict=True))
+    # every run is a stretch of True bounded by False or the edge
+    x, top, bot = ref
+    assert all(m[top[i] : bot[i], x[i]].all() for i in range(x.size))
+    assert m.sum() == int((bot - top).sum())
