@@ -209,14 +209,15 @@ def _hsv_features(H, S, V, h_scale: float, sv_scale: float) -> Features:
 
 # A converter is a pair: ``raw`` turns RGB uint8 (m, n, 3) into the colour
 # space's own (m, n, 3) array (uint8 for OpenCV and Pillow, float32 for
-# scikit-image), ``features`` turns that into (d, x, y). The image is converted
-# to the raw form once; samples and strips are read from it.
+# scikit-image; written into ``out`` when the library can), ``features`` turns
+# that into (d, x, y). The image is converted to the raw form once; samples and
+# strips are read from it.
 Converter = tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], Features]]
 
 
 def _lab_opencv() -> Converter:
-    def raw(rgb: np.ndarray) -> np.ndarray:
-        return cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)  # L*255/100, a+128, b+128
+    def raw(rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab, dst=out)  # L*255/100, a+128, b+128
 
     def features(lab: np.ndarray) -> Features:
         L, a, b = cv2.split(lab)
@@ -226,8 +227,8 @@ def _lab_opencv() -> Converter:
 
 
 def _hsv_opencv() -> Converter:
-    def raw(rgb: np.ndarray) -> np.ndarray:
-        return cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)  # H in [0, 180), S, V 0-255
+    def raw(rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV, dst=out)  # H in [0, 180), S, V 0-255
 
     def features(hsv: np.ndarray) -> Features:
         H, S, V = cv2.split(hsv)
@@ -243,7 +244,7 @@ def _lab_pillow() -> Converter:
         ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB"), "RGB", "LAB"
     )
 
-    def raw(rgb: np.ndarray) -> np.ndarray:
+    def raw(rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8))
         return np.asarray(ImageCms.applyTransform(image, transform))
 
@@ -257,7 +258,7 @@ def _lab_pillow() -> Converter:
 def _hsv_pillow() -> Converter:
     from PIL import Image
 
-    def raw(rgb: np.ndarray) -> np.ndarray:
+    def raw(rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8))
         return np.asarray(image.convert("HSV"))  # all channels 0-255
 
@@ -271,7 +272,7 @@ def _hsv_pillow() -> Converter:
 def _lab_skimage() -> Converter:
     from skimage.color import rgb2lab
 
-    def raw(rgb: np.ndarray) -> np.ndarray:
+    def raw(rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return rgb2lab(rgb).astype(np.float32)  # L 0-100, a, b
 
     def features(lab: np.ndarray) -> Features:
@@ -284,7 +285,7 @@ def _lab_skimage() -> Converter:
 def _hsv_skimage() -> Converter:
     from skimage.color import rgb2hsv
 
-    def raw(rgb: np.ndarray) -> np.ndarray:
+    def raw(rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return rgb2hsv(rgb).astype(np.float32)  # in [0, 1]
 
     def features(hsv: np.ndarray) -> Features:
@@ -703,11 +704,14 @@ def separate_colors(
     for r0 in range(0, M, _STRIP):
         r1 = min(M, r0 + _STRIP)
         piece = image[r0:r1] if bg is None else cv2.divide(image[r0:r1], bg[r0:r1], scale=255)
-        out = to_raw(piece)
+        dst = None if raw is None else raw[r0:r1]
+        out = to_raw(piece, dst)
         if raw is None:
             reuse = bg is not None and out.dtype == bg.dtype
             raw = bg if reuse else np.empty((M, N, 3), out.dtype)
-        raw[r0:r1] = out
+            raw[r0:r1] = out
+        elif out is not dst:
+            raw[r0:r1] = out
     del bg
 
     # 2. statistics from samples of the converted image ------------------------
