@@ -56,10 +56,21 @@ class BatchResults(list):
         return self.summary._repr_html_()
 
 
-def _worker(index: int, source: Any, image_id: str, options: dict) -> tuple[int, ImageResult]:
-    """Runs inside a worker: cap OpenCV's own threads, then process one image."""
+def _worker(
+    index: int, source: Any, image_id: str, options: dict, parent_pid: int | None = None
+) -> tuple[int, ImageResult]:
+    """Runs inside a worker: cap OpenCV's own threads, then process one image.
+
+    ``parent_pid`` is the batch's process when the workers are loky's: a worker
+    in another process then keeps freed memory for its next image (see
+    ``Options.reuse_memory``).
+    """
     import cv2
 
+    if parent_pid is not None and os.getpid() != parent_pid and options.get("reuse_memory", True):
+        from ._memory import keep_freed_memory_once
+
+        keep_freed_memory_once()
     threads = int(options.get("opencv_threads", 1))
     old = cv2.getNumThreads()
     cv2.setNumThreads(threads)
@@ -67,6 +78,18 @@ def _worker(index: int, source: Any, image_id: str, options: dict) -> tuple[int,
         return index, process_image_for_submission(source, options, image_id=image_id)
     finally:
         cv2.setNumThreads(old)
+
+
+def _own_workers() -> int | None:
+    """This process's id when the active joblib backend is loky (processes that exist
+    for joblib), else None: other backends' workers (Dask, Ray) manage their memory."""
+    try:
+        from joblib.parallel import get_active_backend
+
+        backend = get_active_backend()[0]
+    except Exception:  # noqa: BLE001 - a joblib without it: leave memory alone
+        return None
+    return os.getpid() if type(backend).__name__ == "LokyBackend" else None
 
 
 def _worker_died(exc: BaseException) -> bool:
@@ -110,7 +133,8 @@ def _run(
         # images per worker so the bar still moves and a failure loses one chunk.
         return _run_chunked(tasks, opts, n_jobs, on_done)
     try:
-        for index, res in par(delayed(_worker)(i, src, iid, opts) for i, src, iid in tasks):
+        own = _own_workers()
+        for index, res in par(delayed(_worker)(i, src, iid, opts, own) for i, src, iid in tasks):
             got[index] = res
             on_done()
     except Exception as exc:  # noqa: BLE001 - a dead worker, or a source that cannot travel
@@ -130,7 +154,7 @@ def _run_chunked(
     for start in range(0, len(tasks), step):
         chunk = tasks[start : start + step]
         try:
-            out = par(delayed(_worker)(i, src, iid, opts) for i, src, iid in chunk)
+            out = par(delayed(_worker)(i, src, iid, opts, None) for i, src, iid in chunk)
         except Exception as exc:  # noqa: BLE001 - as in _run
             return got, exc
         for index, res in out:

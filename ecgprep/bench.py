@@ -257,6 +257,10 @@ class BenchResult:
         NaN where the allocator cannot be told (not Linux with glibc).
     per_image_kept : DataFrame or None
         The per-image rows of that measurement.
+    reuse_memory : bool
+        ``Options.reuse_memory`` of the batches: loky workers kept freed memory
+        for their next image (the ``n_jobs=1`` batch runs in this process, which
+        is left as it is).
     """
 
     n_images: int
@@ -283,6 +287,7 @@ class BenchResult:
     pipeline_seconds_kept: float = float("nan")
     pipeline_ratio_kept: float = float("nan")
     per_image_kept: pd.DataFrame | None = field(default=None, repr=False)
+    reuse_memory: bool = True
 
     @property
     def max_jobs(self) -> int:
@@ -362,6 +367,7 @@ class BenchResult:
             "decode_seconds_kept": self.decode_seconds_kept,
             "pipeline_seconds_kept": self.pipeline_seconds_kept,
             "pipeline_ratio_kept": self.pipeline_ratio_kept,
+            "reuse_memory": self.reuse_memory,
             "batch": self.batch.to_dict(orient="records"),
             "speedup": self.speedup,
             "efficiency": self.efficiency,
@@ -425,7 +431,9 @@ class BenchResult:
             "",
             "batch (process_batch_for_submission, progress off, pool warmed up; wall time median;",
             " image_s: one image's pipeline time inside the workers; busy: share of the workers'",
-            " wall time spent in the pipeline):",
+            " wall time spent in the pipeline; workers "
+            + ("keep freed memory (reuse_memory)" if self.reuse_memory else "return freed memory")
+            + "):",
         ]
         if len(self.batch):
             b = self.batch.copy()
@@ -543,33 +551,12 @@ def _one_by_one(
     return rows, stage_times, shape
 
 
-def _keep_memory() -> bool:
-    """Ask glibc's allocator to keep freed memory (no trimming, large blocks from the heap).
-
-    Then a process that has run once reuses its pages: the timings that follow
-    carry no page faults, whatever the allocator did after the previous call.
-    Returns False where this cannot be done (not glibc).
-    """
-    import ctypes
-    import ctypes.util
-
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    ok_mmap = mallopt(m_mmap_threshold, 32 * 1024 * 1024)  # glibc's largest
-    ok_trim = mallopt(m_trim_threshold, 2**31 - 1)
-    return bool(ok_mmap and ok_trim)
-
-
 def _one_by_one_kept(paths, kinds, opts, repeats) -> list[dict] | None:
-    """Runs in a fresh process: :func:`_one_by_one` after :func:`_keep_memory`
+    """Runs in a fresh process: :func:`_one_by_one` after :func:`ecgprep._memory.keep_freed_memory`
     and one untimed pass over the images (so the heap holds what they need)."""
-    if not _keep_memory():
+    from ._memory import keep_freed_memory
+
+    if not keep_freed_memory():
         return None
     from .pipeline import process_image_for_submission
 
@@ -778,6 +765,7 @@ def measure(
         ),
         pipeline_ratio_kept=_median(per_image_kept["ratio"].tolist()) if kept else float("nan"),
         per_image_kept=per_image_kept,
+        reuse_memory=bool(opts["reuse_memory"]),
     )
 
 

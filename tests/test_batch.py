@@ -1,6 +1,7 @@
 """The batch: order, isolation of failures, progress, determinism, worker deaths, Dask."""
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -143,3 +144,41 @@ def test_ray_backend_gives_the_same_results(paths, two_jobs):
     assert [r.image_id for r in res] == [r.image_id for r in two_jobs]
     assert [r.ok for r in res] == [True, False, True]
     assert np.array_equal(res[0].signals["II"].values, two_jobs[0].signals["II"].values)
+
+
+def test_loky_workers_are_recognised_as_the_batchs_own():
+    import joblib
+
+    from ecgprep.batch import _own_workers
+
+    assert _own_workers() == os.getpid()  # joblib's default: loky processes
+    with joblib.parallel_config(backend="threading"):
+        assert _own_workers() is None  # threads share the caller's process
+
+
+@pytest.mark.parametrize(
+    "pid_offset, reuse, called",
+    [(None, True, False), (0, True, False), (1, True, True), (1, False, False)],
+)
+def test_worker_keeps_memory_only_in_another_process(monkeypatch, pid_offset, reuse, called):
+    # The allocator is left alone in the caller's process (n_jobs=1 runs there)
+    # and when the option is off; a loky worker asks once.
+    from ecgprep import _memory
+    from ecgprep.batch import _worker
+
+    calls = []
+    monkeypatch.setattr(_memory, "keep_freed_memory_once", lambda: calls.append(1) or True)
+    parent = None if pid_offset is None else os.getpid() + pid_offset
+    img = render_ecg(seed=2, dpi=60).image
+    index, res = _worker(3, img, "x", {"reuse_memory": reuse}, parent)
+    assert index == 3 and res.image_id == "x"
+    assert bool(calls) == called
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_keep_freed_memory_in_a_fresh_process():
+    import subprocess
+
+    code = "from ecgprep._memory import keep_freed_memory as k; print(k())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

@@ -38,6 +38,7 @@ def test_unknown_key_is_named():
         ("opencv_threads", 0),
         ("min_contrast", 2.0),
         ("crop", "yes"),
+        ("reuse_memory", 1),
         ("min_sharpness", "high"),
     ],
 )
