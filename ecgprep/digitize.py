@@ -197,8 +197,11 @@ def trace_core(trace_mask: np.ndarray, gray: np.ndarray, *, px_per_mm: float) ->
     frac = float(np.clip(0.25 + 0.1 * (6.0 - px_per_mm), 0.25, 0.45))
     # Kept where gray - ink < frac * (paper - ink), in whole numbers: the ink is
     # a local minimum (gray - ink >= 0), so with span = paper - ink (0 where the
-    # paper is not lighter) the test is gray - ink < ceil(frac * span), a table.
-    limit = np.ceil(frac * np.arange(256)).astype(np.uint8)
+    # paper is not lighter) the test is gray - ink < ceil(frac * span), a table
+    # (the product in float32, as the test was first written: ties stay decided
+    # the same way).
+    products = np.float32(frac) * np.arange(256, dtype=np.float32)
+    limit = np.ceil(products).astype(np.uint8)
     span = cv2.subtract(paper, ink, dst=paper)
     span = cv2.LUT(span, limit, dst=span)
     above = cv2.subtract(gray, ink, dst=ink)

@@ -79,32 +79,150 @@ def column_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 _State = tuple
 
 
+def _stroke_links(
+    xs: np.ndarray,
+    tops: np.ndarray,
+    bots: np.ndarray,
+    starts: np.ndarray,
+    counts: np.ndarray,
+    centre_cost: np.ndarray,
+    skip_cost: float,
+) -> np.ndarray:
+    """Per inked column: does it continue an unbroken stroke from the column before?
+
+    True where the column and the one before it are adjacent, each holds a single
+    run costing less than ``skip_cost`` to keep, and the two runs touch.
+    """
+    nc = starts.size
+    single = (counts == 1) & (centre_cost[starts] < skip_cost)
+    cx, ct, cb = xs[starts], tops[starts], bots[starts]
+    link = np.zeros(nc, dtype=bool)
+    if nc > 1:
+        link[1:] = (
+            single[1:]
+            & single[:-1]
+            & (cx[1:] == cx[:-1] + 1)
+            & (ct[1:] <= cb[:-1])
+            & (ct[:-1] <= cb[1:])
+        )
+    return link
+
+
+def _steady(cur: list[_State], run: int) -> bool:
+    """Are a column's states in the form :func:`_stroke_steps` continues in closed form?
+
+    True when the first state takes the column's run ``run`` and is the cheapest,
+    and state k >= 1 is carried, has skipped k columns, and costs no less than
+    state k - 1.
+    """
+    if cur[0][3] != run:
+        return False
+    for k in range(1, len(cur)):
+        st = cur[k]
+        if st[3] >= 0 or st[4] != k or st[0] < cur[k - 1][0]:
+            return False
+    return True
+
+
+def _stroke_steps(
+    cur: list[_State],
+    runs: np.ndarray,
+    centre_cost: np.ndarray,
+    skip_cost: float,
+    max_skip: int,
+    beam: float,
+) -> tuple[int, np.ndarray, list[tuple[float, int, int]]]:
+    """The programme's states along a stroke, in closed form, from ``cur`` onwards.
+
+    ``cur`` holds the states of the column before the stroke goes on (in the form
+    :func:`_steady` checks); ``runs`` the single run of each following column of
+    the stroke. In those columns the run extends the stroke (the cheapest state,
+    with no gap, so every other state reaching it costs more), and every state is
+    carried one column further at ``skip_cost``: carried costs keep their order,
+    and the beam drops a tail of them. The same additions as the column-by-column
+    programme are made, array-wise.
+
+    Returns ``(J, run_costs, carried)``: the first ``J`` columns follow in closed
+    form (further on, more than 12 states would stay within the beam); the run
+    state's cost at each column, ``run_costs[0]`` being ``cur``'s; and the carried
+    states after column ``J`` as ``(cost, age, origin)``: ``origin`` >= 0 is the
+    column (0: ``cur``'s, j: the stroke's j-th) whose run the state last took,
+    ``origin`` < 0 the state's carried ancestor ``cur[-origin]``.
+    """
+    n = runs.size
+    run_costs = np.empty(n + 1)
+    run_costs[0] = cur[0][0]
+    run_costs[1:] = centre_cost[runs]
+    np.add.accumulate(run_costs, out=run_costs)  # the same sums, in the same order
+    limit = run_costs + beam
+    entry = [st[0] for st in cur[1:]]
+    count = np.ones(n + 1, dtype=np.int64)
+    below = np.zeros(n + 1, dtype=bool)  # a carried state cheaper than the run: not closed form
+    cost = run_costs
+    alive = np.ones(n + 1, dtype=bool)
+    ages: list[tuple[np.ndarray, np.ndarray]] = []
+    for k in range(1, max_skip + 1):
+        nxt = np.empty(n + 1)
+        nxt[0] = entry[k - 1] if k <= len(entry) else np.inf
+        nxt[1:] = cost[:-1] + skip_cost
+        live = np.empty(n + 1, dtype=bool)
+        live[0] = k <= len(entry)
+        live[1:] = alive[:-1] & (nxt[1:] <= limit[1:])
+        if not live.any():
+            break
+        count += live
+        below |= live & (nxt < run_costs)
+        ages.append((nxt, live))
+        cost, alive = nxt, live
+    bad = np.flatnonzero((count > 12) | below)
+    bad = bad[bad > 0]
+    steps = int(bad[0]) - 1 if bad.size else n
+    carried = [
+        (float(c_k[steps]), k, steps - k) for k, (c_k, live) in enumerate(ages, 1) if live[steps]
+    ]
+    return steps, run_costs, carried
+
+
 def _viterbi(
-    cols: range,
     starts: list[int],
     ends: list[int],
     xl: list[int],
     tl: list[int],
     bl: list[int],
     centre_cost: list[float],
-    first: _State | None,
-    last_run: int,
+    link: list[bool],
     gap_weight: float,
     skip_cost: float,
     max_skip: int,
     beam: float,
 ) -> list[int]:
-    """Best chain of runs over the inked columns ``cols`` (indices into ``starts``).
+    """Best chain of runs over the inked columns; returns the chosen run indices.
 
-    ``first`` is a state the chain continues from (None: it starts freely in the
-    first column); ``last_run`` a run of the last column the chain must end on
-    (-1: it ends in whichever state is cheapest). Returns the chosen run indices.
+    Column by column, every state (see ``_State``) of the previous column is
+    carried over at ``skip_cost``, every run is reached from its cheapest
+    predecessor, and states costlier than the best by more than ``beam`` are
+    dropped (at most 12 kept). Along an unbroken stroke (``link``) the states
+    follow in closed form once they hold the stroke's run and carried states
+    only (:func:`_steady`, :func:`_stroke_steps`): those columns are stepped
+    through array-wise and leave a one-number record for the backtrack. The chain
+    chosen is the same as column by column.
     """
-    history: list[list[_State]] = []
-    prev: list[_State] = [first] if first is not None else []
-    for c in cols:
-        cur: list[_State] = []
+    history: list = []
+    prev: list[_State] = []
+    n_cols = len(starts)
+    # last column of the stroke that goes on at each column: link[c .. stroke_end[c]]
+    stroke_end = [0] * n_cols
+    end = n_cols - 1
+    for c in range(n_cols - 1, -1, -1):
+        stroke_end[c] = end
+        if not link[c]:
+            end = c - 1
+    starts_a = np.asarray(starts, dtype=np.int64)
+    cc_a = np.asarray(centre_cost, dtype=np.float64)
+    c = 0
+    while c < n_cols:
         xc = xl[starts[c]]
+        cur: list[_State] = []
         for i in range(starts[c], ends[c]):
             ti, bi = tl[i], bl[i]
             if not prev:
@@ -146,64 +264,40 @@ def _viterbi(
                     cur = cur[:12]
         history.append(cur)
         prev = cur
+        c += 1
+        if c < n_cols and link[c] and _steady(cur, starts[c - 1]):
+            runs = starts_a[c : stroke_end[c] + 1]
+            steps, run_costs, carried = _stroke_steps(cur, runs, cc_a, skip_cost, max_skip, beam)
+            if steps:
+                history.extend(runs[:steps].tolist())
+                last = c - 1 + steps  # the last column stepped through
+                r = starts[last]
+                prev = [(float(run_costs[steps]), tl[r], bl[r], r, 0, 0, xl[r])]
+                for cost, age, origin in carried:
+                    if origin >= 0:
+                        o = starts[c - 1 + origin]
+                        top, bottom, x_last = tl[o], bl[o], xl[o]
+                    else:
+                        _, top, bottom, _, _, _, x_last = cur[-origin]
+                    prev.append((cost, top, bottom, -1, age, age - 1, x_last))
+                c = last + 1
     if not history:
         return []
-    ending = [j for j, st in enumerate(prev) if st[3] == last_run] if last_run >= 0 else []
-    k = min(ending or range(len(prev)), key=lambda j: prev[j][0])
+    k = min(range(len(prev)), key=lambda j: prev[j][0])
     chosen: list[int] = []
     for c in range(len(history) - 1, -1, -1):
-        st = history[c][k]
+        h = history[c]
+        if isinstance(h, int):  # a closed-form column: state 0 took run h, state k is carried
+            if k == 0:
+                chosen.append(h)
+            else:
+                k -= 1
+            continue
+        st = h[k]
         if st[3] >= 0:
             chosen.append(st[3])
         k = st[5]
     return chosen[::-1]
-
-
-def _fixed_columns(
-    xs: np.ndarray,
-    tops: np.ndarray,
-    bots: np.ndarray,
-    starts: np.ndarray,
-    counts: np.ndarray,
-    centre_cost: np.ndarray,
-    cheap: float,
-    min_chain: int,
-    margin: int,
-) -> np.ndarray:
-    """Inked columns whose run the tracker would take whatever the rest (bool per column).
-
-    A stretch of at least ``min_chain`` adjacent columns each holding a single
-    run that touches its neighbours' is one unbroken stroke with nothing else
-    beside it. Inside it (``margin`` columns in from either end), where keeping a
-    run costs less than ``cheap``, leaving the stroke would cost more than
-    following it, so the best chain runs through it.
-    """
-    nc = starts.size
-    single = counts == 1
-    cx = xs[starts]
-    ct = tops[starts]
-    cb = bots[starts]
-    link = np.zeros(nc, dtype=bool)  # column c continues column c - 1's single run
-    if nc > 1:
-        link[1:] = (
-            single[1:]
-            & single[:-1]
-            & (cx[1:] == cx[:-1] + 1)
-            & (ct[1:] <= cb[:-1])
-            & (ct[:-1] <= cb[1:])
-        )
-    fixed = np.zeros(nc, dtype=bool)
-    # chains: maximal stretches [a, b] with link[a + 1 .. b] all True
-    edges = np.diff(np.concatenate(([0], link.view(np.int8), [0])))
-    chain_starts = np.flatnonzero(edges == 1) - 1  # the column before the first link
-    chain_stops = np.flatnonzero(edges == -1) - 1  # the last linked column
-    for a, b in zip(chain_starts.tolist(), chain_stops.tolist(), strict=True):
-        if b - a + 1 >= min_chain:
-            fixed[a + margin : b - margin + 1] = True
-    if fixed.any():
-        fixed &= single
-        fixed[fixed] = centre_cost[starts[fixed]] < cheap
-    return fixed
 
 
 def follow_trace(
@@ -248,10 +342,9 @@ def follow_trace(
     Notes
     -----
     The choice is a dynamic programme (Viterbi) over the columns. Most columns
-    of a printed trace hold one stroke and nothing else: a long stretch of
-    single, touching runs is kept as it is, and the programme only runs over the
-    columns between such stretches (labels, crossings, gaps, specks), each piece
-    starting from the stroke on its left and ending on the stroke on its right.
+    of a printed trace hold one stroke and nothing else; there the programme's
+    states follow in closed form and are stepped through cheaply (see
+    :func:`_viterbi`).
     """
     mask = check_mask(mask, "mask")
     xs, tops, bots = column_runs(mask)
@@ -265,33 +358,20 @@ def follow_trace(
     extra = np.abs(centres - y_ref) * ref_weight
     for zx0, zx1, zy0, zy1, zc in zones:
         extra += zc * ((xs >= zx0) & (xs < zx1) & (centres >= zy0) & (centres < zy1))
-    fixed = _fixed_columns(
-        xs, tops, bots, starts_a, ends_a - starts_a, extra, 0.5 * skip_cost, 24, 4
+    link = _stroke_links(xs, tops, bots, starts_a, ends_a - starts_a, extra, skip_cost)
+    chosen = _viterbi(
+        starts_a.tolist(),
+        ends_a.tolist(),
+        xs.tolist(),
+        tops.tolist(),
+        bots.tolist(),
+        extra.tolist(),
+        link.tolist(),
+        gap_weight,
+        skip_cost,
+        max_skip,
+        beam,
     )
-    starts, ends = starts_a.tolist(), ends_a.tolist()
-    xl, tl, bl, cc = xs.tolist(), tops.tolist(), bots.tolist(), extra.tolist()
-    args = (starts, ends, xl, tl, bl, cc, gap_weight, skip_cost, max_skip, beam)
-
-    def solve(c0: int, c1: int, first: int, last: int) -> list[int]:
-        state = None if first < 0 else (0.0, tl[first], bl[first], first, 0, -1, xl[first])
-        s, e, x, t, b, c, gw, sc, ms, bm = args
-        return _viterbi(range(c0, c1), s, e, x, t, b, c, state, last, gw, sc, ms, bm)
-
-    chosen: list[int] = []
-    # Fixed stretches [f0, f1) of columns; the programme fills what lies between.
-    fedges = np.diff(np.concatenate(([0], fixed.view(np.int8), [0])))
-    f0s = np.flatnonzero(fedges == 1).tolist()
-    f1s = np.flatnonzero(fedges == -1).tolist()
-    c, prev_run = 0, -1
-    for f0, f1 in zip(f0s, f1s, strict=True):
-        # columns c .. f0 inclusive: from the previous stroke's last run (or a free
-        # start) to this stroke's first run
-        chosen += solve(c, f0 + 1, prev_run, starts[f0])
-        if chosen and chosen[-1] == starts[f0]:
-            chosen.pop()  # added again with the stretch
-        chosen += starts_a[f0:f1].tolist()
-        c, prev_run = f1, starts[f1 - 1]
-    chosen += solve(c, len(starts), prev_run, -1)
     idx = np.array(chosen, dtype=np.int64)
     return xs[idx], tops[idx], bots[idx]
 

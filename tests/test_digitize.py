@@ -207,40 +207,93 @@ def _synthetic_band(seed):
     return m
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_follow_trace_equals_the_whole_programme(seed):
-    # Taking long single strokes as they are must not change the chosen chain:
-    # compare with the dynamic programme run over every column at once.
-    from ecgprep import trace
+def _reference_chain(mask, y_ref, zones=(), gw=1.0, skip=4.0, max_skip=40, beam=12.0, rw=0.02):
+    """The tracker's programme column by column, written plainly (the reference)."""
+    xs, tops, bots = column_runs(mask)
+    centres = (tops + bots - 1) * 0.5
+    cc = np.abs(centres - y_ref) * rw
+    for zx0, zx1, zy0, zy1, zc in zones:
+        cc += zc * ((xs >= zx0) & (xs < zx1) & (centres >= zy0) & (centres < zy1))
+    history, prev = [], []
+    for x in np.unique(xs):
+        cur = []
+        for i in np.flatnonzero(xs == x):
+            t, b = int(tops[i]), int(bots[i])
+            if not prev:
+                cur.append((float(cc[i]), t, b, int(i), 0, -1, int(x)))
+                continue
+            options = []
+            for st in prev:
+                gap = max(t - st[2], st[1] - b)
+                options.append(st[0] + (gap * gw / (x - st[6]) if gap > 0 else 0.0))
+            j = int(np.argmin(options))
+            cur.append((options[j] + float(cc[i]), t, b, int(i), 0, j, int(x)))
+        for j, st in enumerate(prev):
+            if st[4] < max_skip:
+                cur.append((st[0] + skip, st[1], st[2], -1, st[4] + 1, j, st[6]))
+        if len(cur) > 1:
+            limit = min(st[0] for st in cur) + beam
+            cur = [st for st in cur if st[0] <= limit]
+            cur = sorted(cur, key=lambda st: st[0])[:12] if len(cur) > 12 else cur
+        history.append(cur)
+        prev = cur
+    k = int(np.argmin([st[0] for st in prev]))
+    chosen = []
+    for cur in reversed(history):
+        if cur[k][3] >= 0:
+            chosen.append(cur[k][3])
+        k = cur[k][5]
+    idx = np.array(chosen[::-1], dtype=int)
+    return xs[idx], tops[idx], bots[idx]
 
+
+@pytest.mark.parametrize("seed", range(6))
+def test_follow_trace_equals_the_plain_programme(seed):
+    # Stepping along unbroken strokes in closed form must not change the chain.
     m = _synthetic_band(seed)
     zones = ((0.0, 60.0, 90.0, 115.0, 1.0),)
-    x, top, bot = follow_trace(m, y_ref=60, zones=zones)
-    xs, tops, bots = column_runs(m)
-    bounds = np.flatnonzero(np.diff(xs)) + 1
-    starts = np.concatenate(([0], bounds))
-    ends = np.concatenate((bounds, [xs.size]))
-    centres = (tops + bots - 1) * 0.5
-    cost = np.abs(centres - 60) * 0.02
-    cost += 1.0 * ((xs < 60) & (centres >= 90) & (centres < 115))
-    ref = trace._viterbi(
-        range(starts.size),
-        starts.tolist(),
-        ends.tolist(),
-        xs.tolist(),
-        tops.tolist(),
-        bots.tolist(),
-        cost.tolist(),
-        None,
-        -1,
-        1.0,
-        4.0,
-        40,
-        12.0,
+    got = follow_trace(m, y_ref=60, zones=zones)
+    ref = _reference_chain(m, 60, zones)
+    assert got[0].size > 300
+    assert all(np.array_equal(a, b) for a, b in zip(got, ref, strict=True))
+
+
+def test_follow_trace_skips_a_stray_stroke_when_that_is_cheaper():
+    # A 24-column stroke far above, alone where the trace is missing: the best
+    # chain skips it (an earlier shortcut that kept long strokes as they were took
+    # it, at a higher cost).
+    m = np.zeros((400, 230), bool)
+    m[300:302, 0:100] = True
+    m[300:302, 124:230] = True
+    m[100:102, 100:124] = True
+    x, top, bot = follow_trace(m, y_ref=190.0)
+    assert not (top == 100).any()
+    ref = _reference_chain(m, 190.0)
+    assert np.array_equal(x, ref[0]) and np.array_equal(top, ref[1])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_follow_trace_equals_the_plain_programme_with_other_costs(seed):
+    rng = np.random.default_rng(100 + seed)
+    m = _synthetic_band(seed)
+    kw = dict(
+        gw=rng.uniform(0.2, 4),
+        skip=rng.uniform(0.5, 8),
+        max_skip=int(rng.integers(1, 50)),
+        beam=rng.uniform(2, 25),
+        rw=rng.uniform(0, 0.2),
     )
-    assert x.size > 300
-    assert x.tolist() == xs[ref].tolist()
-    assert top.tolist() == tops[ref].tolist() and bot.tolist() == bots[ref].tolist()
+    got = follow_trace(
+        m,
+        y_ref=60,
+        gap_weight=kw["gw"],
+        skip_cost=kw["skip"],
+        max_skip=kw["max_skip"],
+        beam=kw["beam"],
+        ref_weight=kw["rw"],
+    )
+    ref = _reference_chain(m, 60, **kw)
+    assert all(np.array_equal(a, b) for a, b in zip(got, ref, strict=True))
 
 
 def test_layout_smoothing_keeps_the_profile_length():
@@ -262,3 +315,41 @@ def test_column_runs_of_any_layout_and_dtype():
     x, top, bot = ref
     assert all(m[top[i] : bot[i], x[i]].all() for i in range(x.size))
     assert m.sum() == int((bot - top).sum())
+
+
+def _random_band(rng):
+    """A wavy trace of random size and thickness, with specks, strokes of another
+    row and gaps: many short and long strokes, in all the tracker's situations."""
+    h, w = int(rng.integers(8, 120)), int(rng.integers(30, 400))
+    m = np.zeros((h, w), bool)
+    y0 = rng.uniform(0.2, 0.8) * h
+    y = y0 + rng.uniform(0, h / 3) * np.sin(2 * np.pi * np.arange(w) / rng.uniform(20, 300))
+    thick = int(rng.integers(1, 4))
+    last = None
+    for x in range(w):
+        if rng.random() < 0.01:
+            continue
+        yi = int(round(y[x]))
+        lo, hi = (yi, yi + thick) if last is None else (min(yi, last), max(yi, last) + thick)
+        m[max(0, lo) : max(0, min(h, hi)), x] = True
+        last = yi
+    for _ in range(int(rng.integers(0, 20))):
+        yy, xx = rng.integers(0, h), rng.integers(0, w)
+        m[yy : yy + rng.integers(1, 4), xx : xx + rng.integers(1, 6)] = True
+    for _ in range(int(rng.integers(0, 4))):
+        yy, xx = rng.integers(0, h), rng.integers(0, w)
+        m[yy : yy + thick, xx : xx + rng.integers(10, 80)] = True
+    for _ in range(int(rng.integers(0, 3))):
+        xx = rng.integers(0, w)
+        m[:, xx : xx + rng.integers(1, 30)] = False
+    return m, float(y0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_follow_trace_equals_the_plain_programme_on_random_bands(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        m, y0 = _random_band(rng)
+        got = follow_trace(m, y_ref=y0)
+        ref = _reference_chain(m, y0)
+        assert all(np.array_equal(a, b) for a, b in zip(got, ref, strict=True))
