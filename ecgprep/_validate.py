@@ -57,6 +57,9 @@ def check_mask(mask: Any, name: str = "mask") -> np.ndarray:
         raise InvalidImageError(f"{name}: expected at least 2 x 2 pixels, got {mask.shape}")
     if mask.dtype != bool:
         mask = mask > 0
+    elif mask.view(np.uint8).max() > 1:
+        # a bool view of 0/255 bytes: stages that read masks as bytes need 0/1
+        mask = mask.view(np.uint8) != 0
     return mask
 
 

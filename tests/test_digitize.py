@@ -353,3 +353,24 @@ def test_follow_trace_equals_the_plain_programme_on_random_bands(seed):
         got = follow_trace(m, y_ref=y0)
         ref = _reference_chain(m, y0)
         assert all(np.array_equal(a, b) for a, b in zip(got, ref, strict=True))
+
+
+def test_bool_masks_stored_as_255_bytes_read_as_true():
+    # A bool view of 0/255 bytes (cv2.threshold(...)[1].view(bool)) is True where
+    # it is non-zero; stages that read masks as bytes must count each pixel once.
+    from ecgprep._validate import check_mask
+
+    m = np.zeros((5, 6), bool)
+    m[1:3, 2:5] = True
+    odd = (m.view(np.uint8) * np.uint8(255)).view(bool)
+    clean = check_mask(odd)
+    assert clean.view(np.uint8).max() == 1 and np.array_equal(clean, m)
+    from ecgprep.colors import separate_colors
+
+    r = render_ecg(seed=4, dpi=100)
+    mask = separate_colors(r.image).trace_mask.copy()
+    mask[229:233, 30:1070] = True  # a ruler line, to be ignored
+    odd = (mask.view(np.uint8) * np.uint8(255)).view(bool)
+    ppm = r.truth.px_per_mm
+    ys = [row.y for row in find_layout(mask, px_per_mm_x=ppm, px_per_mm_y=ppm).rows]
+    assert [row.y for row in find_layout(odd, px_per_mm_x=ppm, px_per_mm_y=ppm).rows] == ys
