@@ -4,9 +4,9 @@ A page of 2200 x 1700 px is processed through dozens of full-size arrays. glibc
 gives freed memory back to the system and maps it again for the next image, and
 every page mapped again costs a fault: about a tenth of a worker's time per image.
 A process that keeps its freed memory reuses it instead. This is done in the
-worker processes of a loky batch (they exist for the batch; see
-``Options.reuse_memory``) and in the benchmark's own timing process, never in
-the caller's process.
+worker processes of a loky batch (see ``Options.reuse_memory``) and in the
+benchmark's own timing process, never in the caller's process. The setting is
+the process's: it stays until the process ends.
 """
 
 from __future__ import annotations
@@ -21,22 +21,22 @@ _DONE: list[bool] = []
 def keep_freed_memory() -> bool:
     """Turn off glibc's trimming and let blocks up to 32 MB come from the reused heap.
 
-    Returns False where this cannot be done (not Linux with glibc).
+    Returns False, changing nothing, where this cannot be done (not Linux with
+    glibc: elsewhere ``mallopt`` is missing or refuses).
     """
     import ctypes
-    import ctypes.util
 
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the C library already loaded
     except (OSError, AttributeError):
         return False
     m_trim_threshold, m_mmap_threshold = -1, -3
-    ok_mmap = mallopt(m_mmap_threshold, 32 * 1024 * 1024)  # glibc's largest
-    ok_trim = mallopt(m_trim_threshold, 2**31 - 1)
-    return bool(ok_mmap and ok_trim)
+    # glibc's largest threshold: 32 MB on 64-bit systems, 16 MB on 32-bit ones
+    if not any(mallopt(m_mmap_threshold, mb * 1024 * 1024) for mb in (32, 16)):
+        return False
+    return bool(mallopt(m_trim_threshold, 2**31 - 1))
 
 
 def keep_freed_memory_once() -> bool:

@@ -172,11 +172,12 @@ def render_images(
     return [Path(j[0]) for j in jobs]
 
 
-def _worker_probe(path: str, options: dict) -> tuple[int, float, float]:
+def _worker_probe(path: str, options: dict) -> tuple[int, float, float, bool]:
     """Runs in a worker: process one image; return (pid, peak RSS of the process in MB,
-    CPU seconds the image took)."""
+    CPU seconds the image took, whether the process keeps freed memory)."""
     import cv2
 
+    from . import _memory
     from .pipeline import process_image_for_submission
 
     old = cv2.getNumThreads()
@@ -187,7 +188,7 @@ def _worker_probe(path: str, options: dict) -> tuple[int, float, float]:
         cpu = time.process_time() - c0
     finally:
         cv2.setNumThreads(old)
-    return os.getpid(), _peak_rss_mb(), cpu
+    return os.getpid(), _peak_rss_mb(), cpu, bool(_memory._DONE and _memory._DONE[0])
 
 
 @dataclass(frozen=True)
@@ -258,9 +259,9 @@ class BenchResult:
     per_image_kept : DataFrame or None
         The per-image rows of that measurement.
     reuse_memory : bool
-        ``Options.reuse_memory`` of the batches: loky workers kept freed memory
-        for their next image (the ``n_jobs=1`` batch runs in this process, which
-        is left as it is).
+        The batch workers kept freed memory for their next image
+        (``Options.reuse_memory``, on Linux with glibc; the ``n_jobs=1`` batch
+        runs in this process, which is left as it is).
     """
 
     n_images: int
@@ -730,10 +731,11 @@ def measure(
             delayed(_worker_probe)(p, opts) for p in _cycle(paths, max(len(paths), 2 * max_jobs))
         )
         by_pid: dict[int, float] = {}
-        for pid, mb, _ in probes:
+        for pid, mb, _, _ in probes:
             by_pid[pid] = max(mb, by_pid.get(pid, 0.0))
         worker_rss = tuple(by_pid[k] for k in sorted(by_pid))
-        worker_cpu = _median([c for _, _, c in probes])
+        worker_cpu = _median([c for _, _, c, _ in probes])
+        workers_keep = any(kept for *_, kept in probes) and max_jobs > 1
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -765,7 +767,7 @@ def measure(
         ),
         pipeline_ratio_kept=_median(per_image_kept["ratio"].tolist()) if kept else float("nan"),
         per_image_kept=per_image_kept,
-        reuse_memory=bool(opts["reuse_memory"]),
+        reuse_memory=bool(workers_keep),
     )
 
 

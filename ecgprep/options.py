@@ -65,11 +65,15 @@ class Options:
         Keep full-size intermediate masks in the result (large; off by default).
     reuse_memory : bool
         In the worker processes of a loky batch (joblib's default backend), ask
-        the C allocator (glibc) to keep freed memory for the next image instead
-        of giving it back to the system: about 10 % more images per second, and
-        each worker then holds its peak memory (about 200 MB) until it exits
-        (loky ends idle workers after 5 minutes). Never done in the caller's
-        own process, nor on other backends.
+        the C allocator (glibc; elsewhere nothing happens) to keep freed memory
+        for the next image instead of giving it back to the system: about 10 %
+        more images per second, and each worker holds its peak memory (about
+        200 MB) until it exits. The setting belongs to the worker process: loky
+        reuses its workers for the session's later joblib work (another batch,
+        even with ``reuse_memory=False``, or other libraries' jobs) until it
+        ends them (after 5 idle minutes, or
+        ``joblib.externals.loky.get_reusable_executor().shutdown()``). Never done
+        in the caller's own process, nor on Dask or Ray workers.
     """
 
     edge_method: str = "canny"

@@ -120,6 +120,7 @@ def test_memory_kept_measurement(result, small_paths):
     assert result.pipeline_seconds_kept > result.decode_seconds_kept
     assert result.pipeline_ratio_judged == max(result.pipeline_ratio, result.pipeline_ratio_kept)
     assert "allocator keeping memory" in result.report()
+    assert result.reuse_memory  # the 2-job batches' loky workers kept freed memory
     assert math.isclose(result.to_dict()["pipeline_ratio_kept"], result.pipeline_ratio_kept)
 
 
