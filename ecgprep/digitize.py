@@ -234,9 +234,16 @@ def remove_labels(
     -------
     (M, N) bool ndarray
         A cleaned copy of the mask.
+
+    Raises
+    ------
+    ValueError
+        A scale that is not a finite number > 0.
     """
     import cv2
 
+    px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
+    px_per_mm_y = check_positive(px_per_mm_y, "px_per_mm_y")
     out = trace_mask
     height, width = trace_mask.shape
     # Row centres are estimated from the ink profile (within ~2 mm); labels
@@ -251,6 +258,9 @@ def remove_labels(
         sx0 = max(0, int(np.floor(x_start - 1.0 * px_per_mm_x)) - 1)
         sx1 = min(width, int(np.ceil(x_start + 12.0 * px_per_mm_x)) + 2)
         bases = [layout.rows[p.row].y for p in layout.panels if round(p.x0, 3) == x_start]
+        bases = [b for b in bases if np.isfinite(b)]
+        if not bases:
+            continue
         sy0 = max(0, int(np.floor(min(bases) - reach)) - 1)
         sy1 = min(height, int(np.ceil(max(bases) + reach)) + 2)
         if sx1 - sx0 < 3 or sy1 - sy0 < 3:

@@ -374,3 +374,12 @@ def test_bool_masks_stored_as_255_bytes_read_as_true():
     ppm = r.truth.px_per_mm
     ys = [row.y for row in find_layout(mask, px_per_mm_x=ppm, px_per_mm_y=ppm).rows]
     assert [row.y for row in find_layout(odd, px_per_mm_x=ppm, px_per_mm_y=ppm).rows] == ys
+
+
+def test_remove_labels_refuses_a_bad_scale():
+    from ecgprep.digitize import remove_labels
+
+    m = np.zeros((50, 60), bool)
+    for bad in (float("inf"), float("nan"), 0.0, -1.0):
+        with pytest.raises(ValueError, match="px_per_mm_y"):
+            remove_labels(m, None, px_per_mm_x=3.0, px_per_mm_y=bad)
