@@ -154,29 +154,32 @@ def _stroke_steps(
     run_costs[0] = cur[0][0]
     run_costs[1:] = centre_cost[runs]
     np.add.accumulate(run_costs, out=run_costs)  # the same sums, in the same order
-    limit = run_costs + beam
+    limit = (run_costs + beam)[1:]
     entry = [st[0] for st in cur[1:]]
-    count = np.ones(n + 1, dtype=np.int64)
-    below = np.zeros(n + 1, dtype=bool)  # a carried state cheaper than the run: not closed form
+    bad = np.zeros(n, dtype=bool)  # columns 1..n out of closed form
     cost = run_costs
     alive = np.ones(n + 1, dtype=bool)
     ages: list[tuple[np.ndarray, np.ndarray]] = []
     for k in range(1, max_skip + 1):
         nxt = np.empty(n + 1)
-        nxt[0] = entry[k - 1] if k <= len(entry) else np.inf
-        nxt[1:] = cost[:-1] + skip_cost
         live = np.empty(n + 1, dtype=bool)
+        nxt[0] = entry[k - 1] if k <= len(entry) else np.inf
         live[0] = k <= len(entry)
-        live[1:] = alive[:-1] & (nxt[1:] <= limit[1:])
-        if not live.any():
+        np.add(cost[:-1], skip_cost, out=nxt[1:])
+        np.less_equal(nxt[1:], limit, out=live[1:])
+        live[1:] &= alive[:-1]
+        if not live[0] and not live[1:].any():
             break
-        count += live
-        below |= live & (nxt < run_costs)
+        if k == 1:
+            # carried costs rise with age, so the youngest is the cheapest: it must
+            # not undercut the run (or the beam's reference would change)
+            bad |= live[1:] & (nxt[1:] < run_costs[1:])
+        elif k == 12:
+            bad |= live[1:]  # 13 states within the beam: the cap would cut
         ages.append((nxt, live))
         cost, alive = nxt, live
-    bad = np.flatnonzero((count > 12) | below)
-    bad = bad[bad > 0]
-    steps = int(bad[0]) - 1 if bad.size else n
+    first_bad = int(np.argmax(bad)) if bad.any() else n  # index into columns 1..n
+    steps = first_bad  # columns 1..steps follow in closed form
     carried = [
         (float(c_k[steps]), k, steps - k) for k, (c_k, live) in enumerate(ages, 1) if live[steps]
     ]
