@@ -550,6 +550,32 @@ def _median_u8(values: np.ndarray) -> float:
     return 0.5 * (lo + hi)
 
 
+def _median_of_counts(counts: np.ndarray) -> float:
+    """The median (as ``np.median`` gives it) of values 0..255 held ``counts`` times."""
+    cum = np.cumsum(counts)
+    k = int(cum[-1])
+    lo = int(np.searchsorted(cum, (k - 1) // 2, side="right"))  # value at index (k-1)//2
+    hi = int(np.searchsorted(cum, k // 2, side="right"))  # value at index k//2
+    return 0.5 * (lo + hi)
+
+
+def _masked_median(values: np.ndarray, mask: np.ndarray) -> float:
+    """Median of a uint8 image's values where the uint8 ``mask`` is non-zero (some must be)."""
+    counts = cv2.calcHist([values], [0], mask, [256], [0, 256]).ravel()
+    return _median_of_counts(counts)
+
+
+def _masked_median_rgb(image: np.ndarray, mask: np.ndarray) -> Rgb:
+    """Channel-wise median of an (m, n, 3) uint8 image where ``mask`` is set (NaNs: nowhere)."""
+    if not cv2.countNonZero(mask):
+        return (float("nan"),) * 3  # type: ignore[return-value]
+    meds = [
+        _median_of_counts(cv2.calcHist([image], [ch], mask, [256], [0, 256]).ravel())
+        for ch in range(3)
+    ]
+    return (meds[0], meds[1], meds[2])
+
+
 def _median_rgb(pixels: np.ndarray) -> Rgb:
     """Channel-wise median of (K, 3) pixels as floats; NaNs when K == 0."""
     if pixels.shape[0] == 0:
@@ -816,8 +842,10 @@ def separate_colors(
         core = cv2.compare(dn8, t_hi * 255, cv2.CMP_GT)
         # drop blots far thicker than any pen stroke
         blot = max(9, size // 2) | 1
-        thick = cv2.morphologyEx(core, cv2.MORPH_OPEN, np.ones((blot, blot), np.uint8))
+        # (an opening: erosion, then dilation only when something survived it)
+        thick = cv2.erode(core, np.ones((blot, blot), np.uint8))
         if cv2.countNonZero(thick):
+            thick = cv2.dilate(thick, np.ones((blot, blot), np.uint8), dst=thick)
             thick = cv2.dilate(thick, np.ones((5, 5), np.uint8), dst=thick)
             thick = cv2.bitwise_not(thick, dst=thick)
             core = cv2.bitwise_and(core, thick, dst=core)
@@ -867,12 +895,12 @@ def separate_colors(
         trace8 = cv2.bitwise_and(trace8, valid, dst=trace8)
 
     image_s = sub(image)
-    trace_rgb = _median_rgb(image_s[sub(core) > 0])
-    gsel = sub(grid8) > 0
-    if gsel.any():  # colour of the stronger half of the grid pixels (major lines)
-        ss = ink8_s
-        gsel &= ss >= _median_u8(ss[gsel])
-    grid_rgb = _median_rgb(image_s[gsel])
+    trace_rgb = _masked_median_rgb(image_s, sub(core))
+    gsel = sub(grid8)
+    if cv2.countNonZero(gsel):  # colour of the stronger half of the grid pixels (major lines)
+        strong = cv2.compare(ink8_s, _masked_median(ink8_s, gsel), cv2.CMP_GE)
+        gsel = cv2.bitwise_and(gsel, strong, dst=gsel)
+    grid_rgb = _masked_median_rgb(image_s, gsel)
     if not has_trace and trace_threshold is None:
         warnings.warn("separate_colors: no trace ink found (blank page?)", stacklevel=2)
     trace_fraction = cv2.countNonZero(trace8) / (M * N)

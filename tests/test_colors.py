@@ -358,3 +358,19 @@ def test_median_u8_equals_numpy(k):
     for values in (rng.integers(0, 256, k), rng.integers(0, 4, k) * 64):
         v = values.astype(np.uint8)
         assert _median_u8(v) == float(np.median(v))
+
+
+def test_masked_medians_equal_numpy():
+    from ecgprep.colors import _masked_median, _masked_median_rgb
+
+    rng = np.random.default_rng(7)
+    img = rng.integers(0, 256, (40, 50, 3)).astype(np.uint8)
+    for p in (0.0, 0.01, 0.3, 1.0):
+        mask = ((rng.random((40, 50)) < p) * 255).astype(np.uint8)
+        sel = img[mask > 0]
+        got = _masked_median_rgb(img, mask)
+        if sel.size == 0:
+            assert all(np.isnan(got))
+            continue
+        assert got == tuple(float(v) for v in np.median(sel, axis=0))
+        assert _masked_median(img[..., 1].copy(), mask) == float(np.median(sel[:, 1]))
