@@ -543,11 +543,7 @@ def _valid_sub(valid: np.ndarray | None, st: int, shape: tuple[int, int]) -> np.
 
 def _median_u8(values: np.ndarray) -> float:
     """``np.median`` of uint8 values (K >= 1) from their histogram: the same value, faster."""
-    counts = np.cumsum(np.bincount(values.ravel(), minlength=256))
-    k = int(counts[-1])
-    lo = int(np.searchsorted(counts, (k - 1) // 2, side="right"))  # value at index (k-1)//2
-    hi = int(np.searchsorted(counts, k // 2, side="right"))  # value at index k//2
-    return 0.5 * (lo + hi)
+    return _median_of_counts(np.bincount(values.ravel(), minlength=256))
 
 
 def _median_of_counts(counts: np.ndarray) -> float:

@@ -178,8 +178,8 @@ def _stroke_steps(
             bad |= live[1:]  # 13 states within the beam: the cap would cut
         ages.append((nxt, live))
         cost, alive = nxt, live
-    first_bad = int(np.argmax(bad)) if bad.any() else n  # index into columns 1..n
-    steps = first_bad  # columns 1..steps follow in closed form
+    # columns 1..steps follow in closed form (bad[i] is column i + 1)
+    steps = int(np.argmax(bad)) if bad.any() else n
     carried = [
         (float(c_k[steps]), k, steps - k) for k, (c_k, live) in enumerate(ages, 1) if live[steps]
     ]
