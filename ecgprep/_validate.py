@@ -107,3 +107,67 @@ def line_fit(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> tuple
         return 0.0, float(my)
     slope = float((w * dx * (y - my)).sum() / sxx)
     return slope, float(my - slope * mx)
+
+
+def check_number(
+    value: Any,
+    name: str,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    positive: bool = False,
+) -> float:
+    """``value`` as a float when it is a finite real number within the bounds.
+
+    Parameters
+    ----------
+    value : int or float
+        The number (``bool`` is refused: ``True`` is not a scale).
+    name : str
+        Name used in the message.
+    lo, hi : float, optional
+        Inclusive bounds.
+    positive : bool
+        Require ``value > 0`` (a scale, speed, gain or rate).
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``, what was expected and what was given.
+
+    Examples
+    --------
+    >>> check_number(2, "gain", positive=True)
+    2.0
+    >>> check_number(float("inf"), "gain", positive=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: gain must be a finite number > 0, got inf
+    """
+    import math
+
+    if positive:
+        want = "a finite number > 0"
+    elif lo is not None and hi is not None:
+        want = f"a number in [{lo}, {hi}]"
+    elif lo is not None:
+        want = f"a finite number >= {lo}"
+    else:
+        want = "a finite number"
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"{name} must be {want}, got {value!r}")
+    v = float(value)
+    bad = (
+        not math.isfinite(v)
+        or (positive and v <= 0)
+        or (lo is not None and v < lo)
+        or (hi is not None and v > hi)
+    )
+    if bad:
+        raise ValueError(f"{name} must be {want}, got {value!r}")
+    return v
+
+
+def check_positive(value: Any, name: str) -> float:
+    """``value`` as a float when it is a finite number > 0 (see :func:`check_number`)."""
+    return check_number(value, name, positive=True)
