@@ -8,19 +8,21 @@ values raise :class:`~ecgprep.errors.OptionsError` (a ``ValueError``) naming the
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .colors import COLOR_BACKENDS, COLOR_SPACES
+from .edges import EDGE_METHODS
 from .errors import OptionsError
+from .standards import LAYOUTS as _LAYOUT_TABLE
 
 __all__ = ["Options", "as_options", "EDGE_METHODS", "COLOR_SPACES", "COLOR_BACKENDS", "LAYOUTS"]
 
-EDGE_METHODS = ("canny", "sobel", "laplacian", "contour")
-COLOR_SPACES = ("lab", "hsv")
-COLOR_BACKENDS = ("opencv", "pillow", "skimage")
-LAYOUTS = ("3x4+1", "3x4+3", "3x4", "6x2", "12x1")
+#: Layout names (:data:`ecgprep.standards.LAYOUTS`).
+LAYOUTS = tuple(_LAYOUT_TABLE)
 FALLBACKS = ("zeros",)
 
 
@@ -61,8 +63,6 @@ class Options:
         What the submission holds for an image that could not be digitized.
     opencv_threads : int
         Threads OpenCV may use inside one worker (1 keeps parallel batches efficient).
-    keep_debug : bool
-        Keep full-size intermediate masks in the result (large; off by default).
     reuse_memory : bool
         In the worker processes of a loky batch (joblib's default backend), ask
         the C allocator (glibc; elsewhere nothing happens) to keep freed memory
@@ -91,7 +91,6 @@ class Options:
     signal_fs: float = 500.0
     fallback: str = "zeros"
     opencv_threads: int = 1
-    keep_debug: bool = False
     reuse_memory: bool = True
 
     def __post_init__(self) -> None:
@@ -108,7 +107,7 @@ class Options:
                 raise OptionsError(
                     f"option {name}={value!r} is not valid; valid: {', '.join(map(repr, valid))}"
                 )
-        for name in ("crop", "rectify", "keep_debug", "reuse_memory"):
+        for name in ("crop", "rectify", "reuse_memory"):
             if not isinstance(getattr(self, name), bool):
                 raise OptionsError(
                     f"option {name} must be True or False, got {getattr(self, name)!r}"
@@ -150,6 +149,25 @@ class Options:
     def to_dict(self) -> dict[str, Any]:
         """The options as a plain dict (JSON-friendly)."""
         return {name: getattr(self, name) for name in self.names()}
+
+
+def _refuse_unknown(init):
+    """Wrap the dataclass ``__init__`` so that ``Options(bad=1)`` raises :class:`OptionsError`."""
+
+    @functools.wraps(init)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args:
+            raise OptionsError(
+                f"options are given by name (Options(layout='3x4+1')), got {len(args)} "
+                "positional value(s)"
+            )
+        _check_keys(kwargs)
+        init(self, **kwargs)
+
+    return __init__
+
+
+Options.__init__ = _refuse_unknown(Options.__init__)  # type: ignore[method-assign]
 
 
 def _check_keys(keys) -> None:
