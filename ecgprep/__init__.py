@@ -1,10 +1,13 @@
 """ecgprep: turn pictures of paper 12-lead ECGs into signals.
 
 Stages (each a plain function over numpy arrays): :mod:`ecgprep.edges` (paper and
-crop), :mod:`ecgprep.colors` (traces vs grid), :mod:`ecgprep.grid` (px/mm and
-rotation), :mod:`ecgprep.quality` (gates), :mod:`ecgprep.digitize` (layout,
-calibration, traces, mV). Entry points: :func:`process_image_for_submission`,
-:func:`process_batch_for_submission`, :func:`submission_frame`.
+crop), :mod:`ecgprep.rectify` (perspective), :mod:`ecgprep.colors` (traces vs
+grid), :mod:`ecgprep.orient` (upright), :mod:`ecgprep.grid` (px/mm and rotation),
+:mod:`ecgprep.quality` (gates), :mod:`ecgprep.digitize` (layout, calibration,
+traces, mV); :mod:`ecgprep.pipeline` runs them in order. Entry points:
+:func:`process_image_for_submission`, :func:`process_batch_for_submission`,
+:func:`submission_frame`. Every submodule is reachable as an attribute
+(``ecgprep.viz``, ``ecgprep.synth``, ...), imported on first use.
 """
 
 __version__ = "0.1.0"
@@ -59,3 +62,48 @@ __all__ = [
     "submission_frame",
     "summary_frame",
 ]
+
+#: Submodules reachable as attributes of the package, imported on first use.
+_SUBMODULES = frozenset(
+    {
+        "batch",
+        "colors",
+        "compare",
+        "demo",
+        "digitize",
+        "edges",
+        "errors",
+        "evaluate",
+        "grid",
+        "io",
+        "layout",
+        "metrics",
+        "options",
+        "orient",
+        "page",
+        "pipeline",
+        "quality",
+        "rectify",
+        "result",
+        "signals",
+        "standards",
+        "submission",
+        "synth",
+        "trace",
+        "viz",
+    }
+)
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        import importlib
+
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'ecgprep' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _SUBMODULES)
