@@ -317,7 +317,7 @@ def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
             "px_per_mm_x": None if g is None else float(g.px_per_mm_x),
             "px_per_mm_y": None if g is None else float(g.px_per_mm_y),
             "angle_deg": None if d is None else float(d.angle_deg),
-            "quarter_turns": None if d is None else int(getattr(d, "quarter_turns", 0)),
+            "quarter_turns": r.quarter_turns,
             "grid_confidence": None if g is None else float(g.confidence),
             "paper_found": None if e is None else bool(e.paper.found),
             "perspective_applied": None

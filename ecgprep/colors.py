@@ -41,16 +41,23 @@ The result holds the two full-size masks (large) and small estimates; use
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from ._validate import check_image, pick
 
+if TYPE_CHECKING:
+    from .options import Options
+    from .page import Page
+
 __all__ = [
+    "colors_station",
     "ColorResult",
     "ColorSummary",
     "separate_colors",
@@ -923,3 +930,9 @@ def separate_colors(
         neutral_grid=neutral_grid,
         noise=float(noise),
     )
+
+
+def colors_station(page: Page, opts: Options) -> tuple[Page, ColorSummary]:
+    """Colours station: the trace mask of the working image; the masks stay in the process."""
+    col = separate_colors(page.image, space=opts.color_space, backend=opts.color_backend)
+    return dataclasses.replace(page, trace_mask=col.trace_mask), col.summary()

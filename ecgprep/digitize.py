@@ -9,7 +9,9 @@ uniform time axis at ``signal_fs``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,7 +21,12 @@ from .layout import LayoutResult, check_positive, find_layout
 from .signals import LeadSignal
 from .trace import trace_points
 
+if TYPE_CHECKING:
+    from .options import Options
+    from .page import Page
+
 __all__ = [
+    "digitize_station",
     "LeadSignal",
     "PulseInfo",
     "Digitization",
@@ -69,6 +76,13 @@ class Digitization:
         Estimated trace thickness.
     coverage : tuple of float
         Fraction of each row's columns where ink was followed.
+    quarter_turns : int
+        0, or 2 when the page was read turned by 180 degrees
+        (:func:`ecgprep.orient.read_upright`; set by :func:`digitize_station`).
+    einthoven, einthoven_turned : float
+        Einthoven residuals (:func:`ecgprep.signals.einthoven_residual`) of the
+        reading kept and of the page read turned by 180 degrees (NaN when not
+        measured: only readings that break the law are read again turned).
     """
 
     leads: dict = field(repr=False)
@@ -77,6 +91,9 @@ class Digitization:
     baselines: tuple
     line_width_px: float
     coverage: tuple
+    quarter_turns: int = 0
+    einthoven: float = float("nan")
+    einthoven_turned: float = float("nan")
 
 
 def _mode(values: np.ndarray, bin_px: float = 0.5) -> float:
@@ -476,3 +493,32 @@ def digitize(
         line_width_px=float(np.median(widths)),
         coverage=tuple(coverage),
     )
+
+
+def digitize_station(page: Page, opts: Options) -> tuple[Page, Digitization]:
+    """Digitize station: the 12 leads of the upright page (read turned by 180 degrees if need be).
+
+    The recorded result is the :class:`Digitization` without its leads (they
+    travel in the page, and from there in the image's result).
+    """
+    from .orient import read_upright
+
+    g = page.grid
+
+    def read(image: np.ndarray, mask: np.ndarray) -> Digitization:
+        return digitize(
+            image,
+            mask,
+            px_per_mm_x=g.px_per_mm_x,
+            px_per_mm_y=g.px_per_mm_y,
+            layout=opts.layout,
+            paper_speed=opts.paper_speed,
+            gain=opts.gain,
+            signal_fs=opts.signal_fs,
+        )
+
+    dig, turns, r0, r1 = read_upright(read, page.image, page.trace_mask)
+    small = dataclasses.replace(
+        dig, leads={}, quarter_turns=turns, einthoven=r1 if turns else r0, einthoven_turned=r1
+    )
+    return dataclasses.replace(page, leads=dict(dig.leads)), small

@@ -16,16 +16,26 @@ Coordinates are mapped back to the input image.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
+from ._geometry import as_tuple, polygon_area, translation
 from ._validate import check_image, pick
 
+if TYPE_CHECKING:
+    from .options import Options
+    from .page import Page
+
 __all__ = [
+    "CropResult",
+    "crop_page",
+    "crop_station",
     "EDGE_METHODS",
     "PaperResult",
     "crop_to_paper",
@@ -807,3 +817,82 @@ def warp_to_paper(
         img, hmat, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
     return np.ascontiguousarray(warped), hmat
+
+
+#: A page whose outline covers less than this fraction of the frame is warped to a
+#: rectangle (a photo on a background); a larger one is only cropped.
+WARP_BELOW_FRACTION = 0.85
+
+
+@dataclass(frozen=True)
+class CropResult:
+    """The paper found (``paper``) and what was done with it.
+
+    ``homography`` maps the input image's pixel coordinates to the output's,
+    of ``shape`` ``(height, width)``.
+    """
+
+    paper: Any
+    cropped: bool
+    rectified: bool
+    homography: tuple
+    shape: tuple[int, int]
+
+
+def crop_page(
+    image: np.ndarray, *, method: str = "canny", crop: bool = True, rectify: bool = True
+) -> tuple[np.ndarray, CropResult]:
+    """Find the paper; crop the image to it, or warp its outline to a rectangle.
+
+    Parameters
+    ----------
+    image : (M, N, 3) or (M, N) uint8 ndarray
+        The image.
+    method : str
+        Edge detector (:data:`EDGE_METHODS`).
+    crop : bool
+        Crop (or warp) to the paper when one is found.
+    rectify : bool
+        Allow warping: a page filling less than :data:`WARP_BELOW_FRACTION` of
+        the frame (a photo on a background) has its perspective undone from its
+        outline. A page filling most of the frame (a scan, a render with a dark
+        border) is only cropped: warping its nearly rectangular outline would
+        shear the grid for nothing.
+
+    Returns
+    -------
+    out : ndarray
+        The cropped or warped image (``image`` itself when nothing was done).
+    CropResult
+        The paper and the map from ``image`` to ``out``.
+
+    Examples
+    --------
+    >>> page = np.full((120, 160, 3), 30, np.uint8)
+    >>> page[20:100, 30:140] = 250
+    >>> out, res = crop_page(page)
+    >>> res.cropped, out.shape[:2] == res.shape
+    (True, True)
+    """
+    hmat = np.eye(3)
+    paper = find_paper(image, method=method)
+    cropped = rectified = False
+    if crop and paper.found:
+        area = polygon_area(paper.quad)
+        if rectify and area < WARP_BELOW_FRACTION * image.shape[0] * image.shape[1]:
+            image, hw = warp_to_paper(image, paper)
+            hmat = np.asarray(hw, dtype=np.float64)
+            rectified = True
+        else:
+            hmat = translation(-paper.box[0], -paper.box[1])
+            image = crop_to_paper(image, paper)
+        cropped = True
+    return image, CropResult(paper, cropped, rectified, as_tuple(hmat), image.shape[:2])
+
+
+def crop_station(page: Page, opts: Options) -> tuple[Page, CropResult]:
+    """Edges station: the working image cropped (or warped) to the paper (:func:`crop_page`)."""
+    image, res = crop_page(
+        page.image, method=opts.edge_method, crop=opts.crop, rectify=opts.rectify
+    )
+    return dataclasses.replace(page, image=image, paper_warped=res.rectified), res

@@ -23,17 +23,33 @@ Conventions
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
+from ._geometry import as_tuple, rotate, rotation_matrix
 from ._validate import check_image, check_mask, line_fit
-from .errors import InvalidImageError
+from .errors import GridNotFoundError, InvalidImageError
 
-__all__ = ["GridResult", "detect_grid", "grid_response", "deskew"]
+if TYPE_CHECKING:
+    from .options import Options
+    from .page import Page
+
+__all__ = [
+    "GridResult",
+    "detect_grid",
+    "grid_response",
+    "deskew",
+    "DeskewResult",
+    "deskew_page",
+    "deskew_station",
+    "grid_station",
+]
 
 # Width of a standard ECG page (letter / A4 landscape), used only to choose
 # between "1 mm lines" and "5 mm lines" when only one comb of lines is visible
@@ -117,9 +133,7 @@ class GridResult:
         The rotation is about the image centre ((N - 1) / 2, (M - 1) / 2) and keeps
         the image size; ``phase_x`` and ``phase_y`` are coordinates in its output.
         """
-        m, n = self.image_shape
-        centre = ((n - 1) / 2.0, (m - 1) / 2.0)
-        return cv2.getRotationMatrix2D(centre, -float(self.angle_deg), 1.0)
+        return rotation_matrix(self.image_shape, -float(self.angle_deg))[:2]
 
 
 def deskew(image: np.ndarray, grid: GridResult, *, border_value=255) -> np.ndarray:
@@ -152,16 +166,7 @@ def deskew(image: np.ndarray, grid: GridResult, *, border_value=255) -> np.ndarr
         raise ValueError(
             f"image shape {image.shape[:2]} differs from the grid's image_shape {grid.image_shape}"
         )
-    if image.ndim == 3 and np.isscalar(border_value):
-        border_value = (border_value,) * 3
-    return cv2.warpAffine(
-        image,
-        grid.deskew_matrix(),
-        (image.shape[1], image.shape[0]),
-        flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=border_value,
-    )
+    return rotate(image, -float(grid.angle_deg), border_value=border_value)[0]
 
 
 # --------------------------------------------------------------------------------------
@@ -1148,3 +1153,93 @@ def _combine(ax: _Axis, ay: _Axis, shape, angle, skew, lo, hi) -> GridResult:
         n_lines_y=int(ay.n_lines),
         image_shape=shape,
     )
+
+
+@dataclass(frozen=True)
+class DeskewResult:
+    """Rotation undone before the colour, grid and trace stations.
+
+    Attributes
+    ----------
+    angle_deg : float
+        The grid's rotation as found (counter-clockwise on screen).
+    homography : tuple of tuple of float
+        (3, 3) map of the input image's pixel coordinates to the output's.
+    shape : tuple of int
+        ``(height, width)`` of the output.
+    px_per_mm : float
+        The grid's mean scale as first seen (NaN when no grid was found).
+    """
+
+    angle_deg: float
+    homography: tuple
+    shape: tuple[int, int]
+    px_per_mm: float = float("nan")
+
+
+#: Rotations smaller than this (degrees) are left alone: resampling would only blur.
+MIN_DESKEW_DEG = 0.05
+
+
+def deskew_page(
+    image: np.ndarray, *, grid: GridResult | None = None, enabled: bool = True
+) -> tuple[np.ndarray, DeskewResult, GridResult]:
+    """Undo the rotation of the grid's lines.
+
+    Parameters
+    ----------
+    image : (M, N, 3) or (M, N) uint8 ndarray
+        The page.
+    grid : GridResult, optional
+        A grid already measured on ``image`` (else :func:`detect_grid` runs).
+    enabled : bool
+        False measures the grid but rotates nothing.
+
+    Returns
+    -------
+    out : ndarray
+        The page rotated about its centre (:func:`deskew`), or ``image`` itself
+        when the grid was not found, leans by less than :data:`MIN_DESKEW_DEG`
+        or ``enabled`` is False.
+    DeskewResult
+        The angle, the map and the grid's scale.
+    grid : GridResult
+        The grid measured on ``image`` (it still describes ``out`` when nothing
+        was rotated).
+    """
+    g = detect_grid(image) if grid is None else grid
+    angle = float(g.angle_deg) if g.found else 0.0
+    hmat = np.eye(3)
+    if enabled and g.found and abs(angle) > MIN_DESKEW_DEG:
+        image, hmat = rotate(image, -angle)
+    ppmm = 0.5 * (float(g.px_per_mm_x) + float(g.px_per_mm_y)) if g.found else float("nan")
+    return image, DeskewResult(angle, as_tuple(hmat), image.shape[:2], ppmm), g
+
+
+def deskew_station(page: Page, opts: Options) -> tuple[Page, DeskewResult]:
+    """Deskew station: :func:`deskew_page`; the grid travels on when nothing was rotated."""
+    image, res, g = deskew_page(page.image, grid=page.grid, enabled=opts.rectify)
+    rotated = image is not page.image
+    return (
+        dataclasses.replace(
+            page, image=image, grid=None if rotated else g, px_per_mm=res.px_per_mm
+        ),
+        res,
+    )
+
+
+def grid_station(page: Page, opts: Options) -> tuple[Page, GridResult]:
+    """Grid station: the grid of the upright page (the one measured already, if it still holds).
+
+    Raises
+    ------
+    GridNotFoundError
+        No grid: without one there is no scale.
+    """
+    g = page.grid if page.grid is not None else detect_grid(page.image)
+    if not g.found:
+        raise GridNotFoundError(
+            f"no ECG grid found: expected regular 1 mm / 5 mm grid lines, found none "
+            f"(grid confidence {g.confidence:.2f}); cannot set the scale"
+        )
+    return dataclasses.replace(page, grid=g), g

@@ -11,18 +11,25 @@ naming the source, before the pixels are decoded.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io as _io
 import os
 import threading
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import ImageLoadError
 
+if TYPE_CHECKING:
+    from .options import Options
+    from .page import Page
+
 __all__ = [
+    "LoadResult",
+    "load_station",
     "load_image",
     "describe_source",
     "image_id_of",
@@ -262,3 +269,17 @@ def _to_uint8(arr: np.ndarray, name: str) -> np.ndarray:
         f"{name}: unsupported dtype {arr.dtype}; "
         "expected uint8, uint16, another integer, bool or float"
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadResult:
+    """The loaded image's size in pixels."""
+
+    height: int
+    width: int
+
+
+def load_station(page: Page, opts: Options) -> tuple[Page, LoadResult]:
+    """Load station: decode ``page.source`` (:func:`load_image`) into the working image."""
+    img = load_image(page.source, max_pixels=opts.max_pixels)
+    return dataclasses.replace(page, image=img), LoadResult(int(img.shape[0]), int(img.shape[1]))

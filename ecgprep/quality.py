@@ -15,15 +15,22 @@ Three measurements, each cheap and independent of the image's size:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from ._validate import check_image, to_gray
 
+if TYPE_CHECKING:
+    from .options import Options
+    from .page import Page
+
 __all__ = [
+    "quality_station",
     "QualityResult",
     "assess_quality",
     "effective_dpi",
@@ -377,3 +384,20 @@ def assess_quality(
         min_sharpness=min_sharpness,
         min_contrast=min_contrast,
     )
+
+
+def quality_station(page: Page, opts: Options) -> tuple[Page, QualityResult]:
+    """Quality station: the gates on the page's luma, which replaces the colour image.
+
+    Quality and digitization read the luma only: it is computed once here.
+    """
+    gray = to_gray(page.image)
+    g = page.grid
+    result = assess_quality(
+        gray,
+        px_per_mm=0.5 * (g.px_per_mm_x + g.px_per_mm_y),
+        min_dpi=opts.min_dpi,
+        min_sharpness=opts.min_sharpness,
+        min_contrast=opts.min_contrast,
+    )
+    return dataclasses.replace(page, image=gray), result

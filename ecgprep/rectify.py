@@ -24,17 +24,31 @@ Conventions
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
+from ._geometry import as_tuple
 from ._validate import check_image
 from .grid import detect_grid, grid_response
 
-__all__ = ["RectifyResult", "rectify_from_grid", "warp"]
+if TYPE_CHECKING:
+    from .options import Options
+    from .page import Page
+
+__all__ = [
+    "RectifyResult",
+    "rectify_from_grid",
+    "warp",
+    "PerspectiveResult",
+    "undo_perspective",
+    "perspective_station",
+]
 
 # tiles for the coarse local line directions (working pixels)
 _TILE = 128
@@ -746,3 +760,83 @@ def warp(image: np.ndarray, result: RectifyResult, *, border_value=255) -> np.nd
         borderValue=border_value,
     )
     return np.ascontiguousarray(out)
+
+
+@dataclass(frozen=True)
+class PerspectiveResult:
+    """Perspective undone from the grid's own lines.
+
+    ``reason`` is ``'disabled'`` (option ``rectify`` off), ``'not found'`` (no
+    grid lines to measure), ``'not needed'`` (the page's outline was warped
+    already, the grid is square and unsheared, or the map would move no pixel by
+    more than 2 px beyond a rotation and scale, which deskew handles) or
+    ``'applied'``. ``homography`` maps the input pixels to the output pixels, of
+    ``shape``.
+    """
+
+    applied: bool
+    reason: str
+    rectify: Any
+    homography: tuple
+    shape: tuple[int, int]
+
+
+#: A grid this confident, this square and this little sheared needs no perspective correction.
+SQUARE_GRID = {"confidence": 0.9, "skew_deg": 0.1, "aspect_tolerance": 0.003}
+#: A correction moving no pixel by more than this (px) beyond a similarity is not applied.
+MIN_CORRECTION_PX = 2.0
+
+
+def undo_perspective(
+    image: np.ndarray, *, enabled: bool = True, paper_warped: bool = False
+) -> tuple[np.ndarray, PerspectiveResult, Any]:
+    """Rectify a page seen in perspective (a photo whose page fills the frame).
+
+    Parameters
+    ----------
+    image : (M, N, 3) or (M, N) uint8 ndarray
+        The (cropped) page.
+    enabled : bool
+        False returns the image untouched (reason ``'disabled'``).
+    paper_warped : bool
+        The paper's outline was warped to a rectangle already: exact for a flat
+        page, and a second resampling would only blur.
+
+    Returns
+    -------
+    out : ndarray
+        The rectified page, or ``image`` itself.
+    PerspectiveResult
+        What was done and why.
+    grid : GridResult or None
+        The grid measured on ``out`` when one was (it is then reused downstream).
+    """
+    eye = as_tuple(np.eye(3))
+    if not enabled:
+        return image, PerspectiveResult(False, "disabled", None, eye, image.shape[:2]), None
+    if paper_warped:
+        return image, PerspectiveResult(False, "not needed", None, eye, image.shape[:2]), None
+    g = detect_grid(image)
+    if (
+        g.found
+        and g.confidence >= SQUARE_GRID["confidence"]
+        and abs(float(g.skew_deg)) <= SQUARE_GRID["skew_deg"]
+        and abs(float(g.px_per_mm_x) / float(g.px_per_mm_y) - 1.0)
+        <= SQUARE_GRID["aspect_tolerance"]
+    ):
+        return image, PerspectiveResult(False, "not needed", None, eye, image.shape[:2]), g
+    r = rectify_from_grid(image)
+    if not r.found:
+        return image, PerspectiveResult(False, "not found", r, eye, image.shape[:2]), g
+    if r.correction_px <= MIN_CORRECTION_PX:
+        return image, PerspectiveResult(False, "not needed", r, eye, image.shape[:2]), g
+    out = warp(image, r)
+    return out, PerspectiveResult(True, "applied", r, as_tuple(r.matrix), out.shape[:2]), None
+
+
+def perspective_station(page: Page, opts: Options) -> tuple[Page, PerspectiveResult]:
+    """Perspective station: :func:`undo_perspective`; a grid it measured travels on."""
+    image, res, g = undo_perspective(
+        page.image, enabled=opts.rectify, paper_warped=page.paper_warped
+    )
+    return dataclasses.replace(page, image=image, grid=g), res

@@ -198,7 +198,6 @@ def test_processed_correctly(kind, by_kind, render):
     assert g.px_per_mm_x == pytest.approx(render.truth.px_per_mm, rel=0.01)
     assert g.px_per_mm_y == pytest.approx(render.truth.px_per_mm, rel=0.01)
     assert res.quarter_turns == TURNS.get(kind, 0)
-    assert res.stage("deskew").quarter_turns == TURNS.get(kind, 0)
     assert score_leads(res.signals, render.truth.signals, render.truth.fs) > 9.0
 
 
@@ -225,7 +224,7 @@ def test_turned_pages_read_like_the_upright_one(by_kind):
 def test_fails_naming_image_and_cause(kind, by_kind, corpus):
     stage, words = EXPECTED[kind]
     res = by_kind[kind]
-    assert not res.ok and res.signals is None
+    assert not res.ok and res.signals == {}
     assert res.failed_stage == stage, res.error
     src = corpus[kind]
     name = str(src) if not isinstance(src, np.ndarray) else "<array (0, 0, 3) uint8>"

@@ -5,9 +5,13 @@ import pickle
 import numpy as np
 import pytest
 
-from ecgprep import process_image_for_submission
+import ecgprep
+from ecgprep import Options, OptionsError, pipeline, process_image_for_submission
+from ecgprep._geometry import rot90_matrix
+from ecgprep.errors import StageError
 from ecgprep.metrics import score_leads
 from ecgprep.pipeline import STAGES
+from ecgprep.standards import LEADS
 from ecgprep.synth import distort, render_ecg
 
 
@@ -26,8 +30,8 @@ def test_clean_render_digitized(clean):
     assert res.ok, res.error
     assert res.image_id == "clean"
     assert [s.name for s in res.stages] == list(STAGES)
-    assert all(s.seconds >= 0 for s in res.stages)
-    assert len(res.signals) == 12
+    assert all(s.result is not None for s in res.stages)
+    assert list(res.signals) == list(LEADS)  # the standard order
     assert _score_db(r, res) > 15.0
 
 
@@ -102,3 +106,77 @@ def test_photo_on_a_background_in_perspective():
     assert res.ok, res.error
     assert res.stage("edges").rectified
     assert _score_db(r, res) > 15.0
+
+
+def _with_station(monkeypatch, name, station):
+    stations = tuple((n, station if n == name else s) for n, s in pipeline.STATIONS)
+    monkeypatch.setattr(pipeline, "STATIONS", stations)
+
+
+def _raise(exc):
+    def station(page, opts):
+        raise exc
+
+    return station
+
+
+def test_a_bad_image_error_names_the_station_and_cause(monkeypatch):
+    _with_station(monkeypatch, "grid", _raise(StageError("the grid is smudged")))
+    res = process_image_for_submission(render_ecg(seed=3, dpi=100).image, image_id="x")
+    assert not res.ok and res.failed_stage == "grid"
+    assert res.error.endswith("grid failed: the grid is smudged")
+    assert "internal error" not in res.error
+    assert res.signals == {}
+    assert [s.name for s in res.stages] == list(STAGES[: STAGES.index("grid")])
+    assert res.shape == (850, 1100)
+
+
+def test_a_bug_is_reported_as_an_internal_error_with_its_place(monkeypatch):
+    def broken(page, opts):
+        return page, 1 / 0
+
+    _with_station(monkeypatch, "colors", broken)
+    res = process_image_for_submission(render_ecg(seed=3, dpi=100).image)
+    assert not res.ok and res.failed_stage == "colors"
+    assert "colors failed with an internal error" in res.error
+    assert "ZeroDivisionError" in res.error and "test_pipeline.py" in res.error
+    assert "in broken" in res.error
+
+
+def test_options_refuse_unknown_names_like_a_dict():
+    with pytest.raises(OptionsError, match="unknown option.*bad"):
+        Options(bad=1)
+    with pytest.raises(OptionsError, match="unknown option.*bad"):
+        process_image_for_submission(b"", {"bad": 1})
+    with pytest.raises(OptionsError, match="by name"):
+        Options("canny")
+
+
+def test_reprs_are_short(clean):
+    _, res = clean
+    assert repr(res).startswith("ImageResult('clean', ok, 12 leads")
+    assert len(repr(res)) < 80
+    assert all(len(repr(s)) < 80 for s in res.stages)
+    failed = process_image_for_submission(b"x" * 10_000)
+    assert len(repr(failed)) <= 160
+
+
+def test_submodules_are_attributes():
+    for name in ("viz", "synth", "edges", "colors", "grid", "quality", "digitize", "orient"):
+        assert getattr(ecgprep, name).__name__ == f"ecgprep.{name}"
+    with pytest.raises(AttributeError):
+        ecgprep.no_such_module  # noqa: B018
+
+
+def test_working_map_folds_in_the_quarter_turn():
+    r = render_ecg(seed=4, dpi=100)
+    turned = np.ascontiguousarray(np.rot90(r.image, 1))  # a page scanned sideways
+    res = process_image_for_submission(turned)
+    assert res.ok, res.error
+    assert res.quarter_turns == 3
+    m, shape = res.working_map()
+    assert shape == res.stage("orient").shape  # a half turn keeps the shape
+    # working <- turned input <- upright render: the rotations cancel, leaving the crop's shift
+    total = m @ rot90_matrix(r.image.shape[:2], 1)
+    np.testing.assert_allclose(total[:2, :2], np.eye(2), atol=1e-6)
+    assert np.abs(total[:2, 2]).max() < 0.05 * max(r.image.shape)

@@ -1,0 +1,158 @@
+"""What the pipeline returns for one image: :class:`ImageResult` and its :class:`StageRecord` s."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._geometry import rot90_matrix
+
+__all__ = ["StageRecord", "ImageResult"]
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """What one station produced.
+
+    Attributes
+    ----------
+    name : str
+        The station (one of :data:`ecgprep.pipeline.STAGES`).
+    seconds : float
+        Time it took.
+    result : object
+        Its small, frozen result (None when it failed).
+    warnings : tuple of str
+        Warnings it raised, kept here rather than printed so that none is lost in
+        a worker process.
+    """
+
+    name: str
+    seconds: float
+    result: Any = None
+    warnings: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        kind = type(self.result).__name__ if self.result is not None else "no result"
+        extra = f", {len(self.warnings)} warning(s)" if self.warnings else ""
+        return f"StageRecord({self.name!r}, {1000 * self.seconds:.1f} ms, {kind}{extra})"
+
+
+@dataclass(frozen=True, repr=False)
+class ImageResult:
+    """Everything the pipeline learned about one image (small and picklable).
+
+    Attributes
+    ----------
+    image_id : str
+        The file stem for paths, else ``image{index}`` (or the id given).
+    source : str
+        Human name of the source (path, or a description of bytes/arrays).
+    ok : bool
+        True when the 12 leads were digitized.
+    error : str or None
+        Why not, naming the image and the cause.
+    failed_stage : str or None
+        Station that failed (one of :data:`ecgprep.pipeline.STAGES`), or
+        ``'worker'`` when the worker process died.
+    stages : tuple of StageRecord
+        Station results and times, in run order.
+    signals : dict of str to LeadSignal
+        The digitized leads in the standard order (:data:`ecgprep.standards.LEADS`);
+        empty when the image failed.
+    shape : tuple of int
+        ``(height, width)`` of the loaded image, or ``()``.
+    attempts : int
+        Times the image was sent for processing: 1, or 2 when a batch retried it
+        alone after the worker process holding it died.
+    """
+
+    image_id: str
+    source: str
+    ok: bool
+    error: str | None = None
+    failed_stage: str | None = None
+    stages: tuple[StageRecord, ...] = ()
+    signals: Mapping[str, Any] = field(default_factory=dict)
+    shape: tuple[int, ...] = ()
+    attempts: int = 1
+
+    def __repr__(self) -> str:
+        if self.ok:
+            what = f"ok, {len(self.signals)} leads"
+        else:
+            what = f"failed at {self.failed_stage}: {self.error}"
+            if len(what) > 120:
+                what = what[:117] + "..."
+        return f"ImageResult({self.image_id!r}, {what}, {self.seconds:.2f} s)"
+
+    def stage(self, name: str) -> Any:
+        """The result of station ``name`` (None when it did not run)."""
+        for rec in self.stages:
+            if rec.name == name:
+                return rec.result
+        return None
+
+    @property
+    def seconds(self) -> float:
+        """Total time over the stations that ran."""
+        return float(sum(r.seconds for r in self.stages))
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Warnings raised by the stations, prefixed with the station's name."""
+        return tuple(f"{r.name}: {w}" for r in self.stages for w in r.warnings)
+
+    @property
+    def quality_pass(self) -> bool | None:
+        """The quality gates' verdict (None when they did not run)."""
+        q = self.stage("quality")
+        return None if q is None else bool(q.passed)
+
+    @property
+    def quarter_turns(self) -> int | None:
+        """Quarter turns (counter-clockwise, as :func:`numpy.rot90`) that put the page upright.
+
+        The orient station's turn, plus the half turn of the digitize station
+        when the page read upside down obeyed Einthoven's law; None when the
+        orient station did not run.
+        """
+        o = self.stage("orient")
+        if o is None:
+            return None
+        d = self.stage("digitize")
+        return (int(o.quarter_turns) + int(getattr(d, "quarter_turns", 0) or 0)) % 4
+
+    def working_map(self) -> tuple[np.ndarray, tuple[int, int]] | None:
+        """The map from the loaded image's pixels to the page the leads were read on.
+
+        Returns
+        -------
+        matrix : (3, 3) ndarray
+            Homography of pixel coordinates ``(x, y)`` (see :mod:`ecgprep._geometry`),
+            composed over the geometric stations that ran (crop, perspective,
+            deskew, quarter and half turns).
+        shape : tuple of int
+            ``(height, width)`` of that page.
+
+        None when the image was not loaded.
+        """
+        if not self.shape:
+            return None
+        m = np.eye(3)
+        shape = tuple(int(v) for v in self.shape[:2])
+        for name in ("edges", "perspective", "deskew", "orient"):
+            r = self.stage(name)
+            if r is None:
+                break
+            m = np.asarray(r.homography, dtype=np.float64) @ m
+            shape = tuple(int(v) for v in r.shape)
+        d = self.stage("digitize")
+        k = int(getattr(d, "quarter_turns", 0) or 0)
+        if k:
+            m = rot90_matrix(shape, k) @ m
+            shape = shape if k % 2 == 0 else (shape[1], shape[0])
+        return m, shape
