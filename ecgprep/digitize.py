@@ -58,7 +58,7 @@ class PulseInfo:
     height_mv: float = 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Digitization:
     """Result of :func:`digitize` (small: safe to send between processes).
 
@@ -94,6 +94,14 @@ class Digitization:
     quarter_turns: int = 0
     einthoven: float = float("nan")
     einthoven_turned: float = float("nan")
+
+    def __repr__(self) -> str:
+        found = sum(bool(p.found) for p in self.pulses)
+        return (
+            f"Digitization(layout={self.layout.name!r}, {len(self.layout.rows)} rows, "
+            f"{found}/{len(self.pulses)} pulses, line {self.line_width_px:.1f} px, "
+            f"einthoven {self.einthoven:.2f}, quarter_turns={self.quarter_turns})"
+        )
 
 
 def _mode(values: np.ndarray, bin_px: float = 0.5) -> float:

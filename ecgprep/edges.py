@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import cv2
@@ -835,7 +835,7 @@ class CropResult:
     paper: Any
     cropped: bool
     rectified: bool
-    homography: tuple
+    homography: tuple = field(repr=False)
     shape: tuple[int, int]
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import cv2
@@ -1172,7 +1172,7 @@ class DeskewResult:
     """
 
     angle_deg: float
-    homography: tuple
+    homography: tuple = field(repr=False)
     shape: tuple[int, int]
     px_per_mm: float = float("nan")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -57,7 +57,7 @@ class OrientResult:
     quarter_turns: int = 0
     row_contrast: float = float("nan")
     column_contrast: float = float("nan")
-    homography: tuple = as_tuple(np.eye(3))
+    homography: tuple = field(default=as_tuple(np.eye(3)), repr=False)
     shape: tuple[int, int] = (0, 0)
 
 

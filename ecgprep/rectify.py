@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import cv2
@@ -109,7 +109,7 @@ class RectifyResult:
         rectification); the ratio is then corrected to 1.
     """
 
-    homography: tuple
+    homography: tuple = field(repr=False)
     found: bool
     confidence: float
     n_lines_h: int
@@ -777,7 +777,7 @@ class PerspectiveResult:
     applied: bool
     reason: str
     rectify: Any
-    homography: tuple
+    homography: tuple = field(repr=False)
     shape: tuple[int, int]
 
 
