@@ -13,17 +13,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .._validate import pick
-from .distort import BACKGROUNDS, _check_number, distort
-from .render import (
-    _ROWS_3X4,
-    GAIN_MM_MV,
-    LEAD_NAMES,
-    PAPER_SPEED_MM_S,
-    LeadTruth,
-    RenderTruth,
-    render_ecg,
-)
+from .._validate import check_number, pick
+from ..standards import GAIN_MM_PER_MV, PAPER_SPEED_MM_S, RECORD_SECONDS
+from .distort import BACKGROUNDS, distort
+from .render import _ROWS_3X4, LEAD_NAMES, LeadTruth, RenderTruth, render_ecg
 from .signals import synthetic_signals
 
 __all__ = ["DATASET_KINDS", "write_dataset"]
@@ -124,7 +117,7 @@ def _pixel_affine(truth: RenderTruth, lt: LeadTruth) -> dict | None:
     if not np.allclose(hm[2, :2], 0.0, atol=1e-12):
         return None
     sx = PAPER_SPEED_MM_S * truth.px_per_mm / truth.fs  # px per sample
-    sy = -GAIN_MM_MV * truth.px_per_mm  # px per mV
+    sy = -GAIN_MM_PER_MV * truth.px_per_mm  # px per mV
     # x = x0 + sx*k, y = b + sy*v  ->  image = hm @ (x, y, 1)
     col = [
         hm[0, 0] * sx,
@@ -217,8 +210,8 @@ def write_dataset(
     """
     import pandas as pd
 
-    n = int(_check_number(n, "n", 1, 100_000))
-    fs = _check_number(fs, "fs", 1.0, 100_000.0)
+    n = int(check_number(n, "n", lo=1, hi=100_000))
+    fs = check_number(fs, "fs", lo=1.0, hi=100_000.0)
     if isinstance(kinds, str) or not len(kinds):
         raise ValueError(f"kinds must be a non-empty sequence of kind names, got {kinds!r}")
     makers = [pick(_KINDS, k, "dataset kind") for k in kinds]
@@ -231,7 +224,7 @@ def write_dataset(
     seeds = rng.integers(0, 2**31 - 1, size=n)
     rates = np.linspace(50.0, 130.0, n) if n > 1 else np.array([75.0])
     rates = rates[rng.permutation(n)]
-    sig_len = int(round(10.0 * fs))
+    sig_len = int(round(RECORD_SECONDS * fs))
     fs_out = int(fs) if float(fs).is_integer() else fs
     n_short = sig_len // 4
     short_start = {}

@@ -8,13 +8,13 @@ re-encodes as JPEG; the truth's homography, page corners and masks follow.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
-from .._validate import check_image, pick
+from .._geometry import rotation_matrix
+from .._validate import check_image, check_number, pick
 from .render import Render, _apply_h
 
 __all__ = ["BACKGROUNDS", "distort"]
@@ -65,16 +65,6 @@ def _warp_masks(masks, hmat: np.ndarray, size: tuple[int, int]) -> tuple[np.ndar
         packed, hmat, size, flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0
     )
     return tuple((out & (1 << bit)) > 0 for bit in range(len(masks)))
-
-
-def _check_number(value, name: str, lo: float, hi: float) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not (math.isfinite(v) and lo <= v <= hi):
-        raise ValueError(f"{name} must be within [{lo}, {hi}], got {value!r}")
-    return v
 
 
 def distort(
@@ -152,14 +142,14 @@ def distort(
     if not isinstance(render, Render):
         raise ValueError(f"render must be a synth.Render, got {type(render).__name__}")
     image = check_image(render.image, "render.image", allow_gray=False)
-    rotate_deg = _check_number(rotate_deg, "rotate_deg", -45.0, 45.0)
-    blur_sigma = _check_number(blur_sigma, "blur_sigma", 0.0, 20.0)
-    noise_std = _check_number(noise_std, "noise_std", 0.0, 100.0)
-    perspective = _check_number(perspective, "perspective", 0.0, 0.25)
-    background_margin = _check_number(background_margin, "background_margin", 0.0, 1.0)
-    shading = _check_number(shading, "shading", 0.0, 1.0)
+    rotate_deg = check_number(rotate_deg, "rotate_deg", lo=-45.0, hi=45.0)
+    blur_sigma = check_number(blur_sigma, "blur_sigma", lo=0.0, hi=20.0)
+    noise_std = check_number(noise_std, "noise_std", lo=0.0, hi=100.0)
+    perspective = check_number(perspective, "perspective", lo=0.0, hi=0.25)
+    background_margin = check_number(background_margin, "background_margin", lo=0.0, hi=1.0)
+    shading = check_number(shading, "shading", lo=0.0, hi=1.0)
     if jpeg_quality is not None:
-        jpeg_quality = int(_check_number(jpeg_quality, "jpeg_quality", 1, 100))
+        jpeg_quality = int(check_number(jpeg_quality, "jpeg_quality", lo=1, hi=100))
     cast = None
     if color_cast is not None:
         try:
@@ -177,8 +167,7 @@ def distort(
     # --- geometry (on uint8) ---------------------------------------------------
     hmat = np.eye(3)
     if rotate_deg:
-        rot = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), rotate_deg, 1.0)
-        hmat = np.vstack([rot, [0.0, 0.0, 1.0]]) @ hmat
+        hmat = rotation_matrix((h, w), rotate_deg) @ hmat
     if perspective > 0:
         src = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float64)
         moved = _apply_h(hmat, src)

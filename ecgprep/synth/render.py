@@ -55,7 +55,16 @@ import cv2
 import numpy as np
 
 from .._validate import pick
-from ..signals import LEADS as _LEADS_ALL
+from ..standards import (
+    GAIN_MM_PER_MV,
+    LEADS,
+    LETTER_MM,
+    MAJOR_MM,
+    MINOR_MM,
+    PAPER_SPEED_MM_S,
+    PULSE_MV,
+    PULSE_SECONDS,
+)
 from .signals import synthetic_signals
 
 __all__ = [
@@ -68,10 +77,8 @@ __all__ = [
     "render_ecg",
 ]
 
-LEAD_NAMES = _LEADS_ALL
-
-PAPER_SPEED_MM_S = 25.0
-GAIN_MM_MV = 10.0
+#: The twelve leads in the competition's order (:data:`ecgprep.standards.LEADS`).
+LEAD_NAMES = LEADS
 
 
 # ---------------------------------------------------------------------------
@@ -218,7 +225,7 @@ class RenderTruth:
         ]
         j = np.arange(v.size)
         x = lt.x0_px + j / self.fs * PAPER_SPEED_MM_S * self.px_per_mm
-        y = lt.baseline_y_px - v * GAIN_MM_MV * self.px_per_mm
+        y = lt.baseline_y_px - v * GAIN_MM_PER_MV * self.px_per_mm
         xy = np.stack([x, y], axis=1)
         if distorted:
             xy = _apply_h(self.homography, xy)
@@ -242,7 +249,12 @@ class Render:
 
 
 def _apply_h(h: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """Apply a 3x3 homography to (K, 2) points."""
+    """Apply a 3x3 homography to (K, 2) points.
+
+    Not :func:`ecgprep._geometry.apply_homography`: that one makes points with a
+    homogeneous ``w <= 0`` NaN, this one divides whatever ``w`` is, as the truth
+    of a render always has.
+    """
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     p = np.c_[xy, np.ones(len(xy))] @ np.asarray(h, dtype=float).T
     return p[:, :2] / p[:, 2:3]
@@ -282,7 +294,7 @@ GRID_COLORS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {
 }
 
 _X_START_MM = 10.0
-_PULSE_MM = 5.0  # 0.2 s at 25 mm/s
+_PULSE_MM = PULSE_SECONDS * PAPER_SPEED_MM_S  # 5 mm
 _MINOR_W_MM = 0.2
 _MAJOR_W_MM = 0.18
 _SEP_HALF_H_MM = 3.5
@@ -337,16 +349,16 @@ def _grid_layer(h: int, w: int, ppm: float, paper_h_mm: float, snap: bool):
     Vertical lines stand at x = k mm from the left edge, horizontal lines at
     k mm from the bottom edge (as matplotlib draws them in ecg-image-kit).
     """
-    xs_mm = np.arange(0, w / ppm + 1.0, 1.0)
-    ys_mm = paper_h_mm - np.arange(0, h / ppm + 1.0, 1.0)
+    xs_mm = np.arange(0, w / ppm + MINOR_MM, MINOR_MM)
+    ys_mm = paper_h_mm - np.arange(0, h / ppm + MINOR_MM, MINOR_MM)
     minor_w = max(_MINOR_W_MM * ppm, 0.35)
     major_w = max(_MAJOR_W_MM * ppm, 0.35)
     cx_min = _line_coverage(w, xs_mm * ppm, minor_w, snap)
     cy_min = _line_coverage(h, ys_mm * ppm, minor_w, snap)
-    xs_maj = xs_mm[np.isclose(np.mod(xs_mm, 5.0), 0.0)]
-    k = np.arange(0, h / ppm / 5.0 + 1.0)
+    xs_maj = xs_mm[np.isclose(np.mod(xs_mm, MAJOR_MM), 0.0)]
+    k = np.arange(0, h / ppm / MAJOR_MM + 1.0)
     cx_maj = _line_coverage(w, xs_maj * ppm, major_w, snap)
-    cy_maj = _line_coverage(h, (paper_h_mm - 5.0 * k) * ppm, major_w, snap)
+    cy_maj = _line_coverage(h, (paper_h_mm - MAJOR_MM * k) * ppm, major_w, snap)
     a_min = 1.0 - (1.0 - cy_min)[:, None] * (1.0 - cx_min)[None, :]
     a_maj = 1.0 - (1.0 - cy_maj)[:, None] * (1.0 - cx_maj)[None, :]
     # Mask thresholds: half coverage, or the centre pixels of sub-pixel lines.
@@ -492,7 +504,7 @@ def render_ecg(
     footer_text: bool = True,
     frame: bool = True,
     snap_grid: bool = True,
-    paper_size_mm: tuple[float, float] = (279.4, 215.9),
+    paper_size_mm: tuple[float, float] = LETTER_MM,
     seed: int = 0,
 ) -> Render:
     """Print a 12-lead ECG on synthetic ECG paper, with exact truth.
@@ -625,14 +637,14 @@ def render_ecg(
     for lt in leads:
         v = sig[lt.name][lt.start_sample : lt.start_sample + lt.n_samples]
         x = lt.x0_px + np.arange(v.size) / fs * PAPER_SPEED_MM_S * ppm
-        y = lt.baseline_y_px - v * GAIN_MM_MV * ppm
+        y = lt.baseline_y_px - v * GAIN_MM_PER_MV * ppm
         _polyline_coverage(trace_cov, np.stack([x, y], axis=1), lw_px)
     if calibration_pulse:
         for b in baselines:
             x1 = x_start_mm * ppm
             x0 = x1 - _PULSE_MM * ppm
             yb = b * ppm
-            yt = yb - GAIN_MM_MV * ppm
+            yt = yb - PULSE_MV * GAIN_MM_PER_MV * ppm
             _polyline_coverage(trace_cov, np.array([[x0, yb], [x0, yt], [x1, yt], [x1, yb]]), lw_px)
 
     if separators:
