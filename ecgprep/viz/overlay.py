@@ -22,6 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .._geometry import apply_homography
 from .._validate import check_image
 from ..io import load_image
 from ..options import Options, as_options
@@ -94,10 +95,16 @@ class _Frames:
     work_shape: tuple[int, int] | None
 
 
-def _frames(result) -> _Frames:
+def _working_map(result) -> tuple[np.ndarray | None, tuple | None]:
+    """The map from input pixels to the working image, and the working image's shape.
+
+    The composition of the ``homography`` of the "edges", "perspective" and
+    "deskew" stage results (a missing perspective stage is the identity). The
+    map is None when the crop or the deskew stage did not run or one of the
+    homographies is unusable; the shape is the last one the stages reported.
+    """
     crop = result.stage("edges")
     desk = result.stage("deskew")
-    grid = result.stage("grid")
     to_work = np.eye(3)
     shape = None
     known = crop is not None
@@ -110,7 +117,13 @@ def _frames(result) -> _Frames:
             break
         to_work = m @ to_work
         shape = tuple(getattr(st, "shape", ()) or ()) or shape
-    work_inv = _inv(to_work) if known and desk is not None else None
+    return (to_work if known and desk is not None else None), shape
+
+
+def _frames(result) -> _Frames:
+    grid = result.stage("grid")
+    to_work, shape = _working_map(result)
+    work_inv = _inv(to_work) if to_work is not None else None
     grid_inv = None
     if work_inv is not None and grid is not None and getattr(grid, "found", False):
         try:
@@ -120,17 +133,6 @@ def _frames(result) -> _Frames:
         if g is not None:
             grid_inv = _inv(g @ to_work)
     return _Frames(work_inv, grid_inv, shape if shape and len(shape) == 2 else None)
-
-
-def _apply(h: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """Map (K, 2) points through ``h``; points sent to infinity (or behind) become NaN."""
-    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-    p = np.c_[xy, np.ones(len(xy))] @ h.T
-    w = p[:, 2:3]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = p[:, :2] / w
-    out[(np.abs(w[:, 0]) < 1e-12) | (w[:, 0] < 0)] = np.nan
-    return out
 
 
 class _Canvas:
@@ -298,10 +300,10 @@ def _draw_grid(cv: _Canvas, result, fr: _Frames) -> None:
     pieces = []
     for x in xs:
         seg = np.stack([np.full(n, x), tt * (hh - 1)], axis=1)
-        pieces.append(cv.to_out(_apply(fr.grid_to_input, seg)))
+        pieces.append(cv.to_out(apply_homography(fr.grid_to_input, seg)))
     for y in ys:
         seg = np.stack([tt * (ww - 1), np.full(n, y)], axis=1)
-        pieces.append(cv.to_out(_apply(fr.grid_to_input, seg)))
+        pieces.append(cv.to_out(apply_homography(fr.grid_to_input, seg)))
     layer = cv.img.copy()
     cv.polylines(pieces, COLORS["grid"], 1, img=layer)
     blend = cv2.addWeighted(layer, 0.45, cv.img, 0.55, 0.0)
@@ -358,12 +360,12 @@ def _draw_layout(cv: _Canvas, result, fr: _Frames, layers: frozenset) -> None:
                     np.stack([np.full(n, xa), y1 - tt * (y1 - y0)], 1),
                 ]
             )
-            boxes.append(cv.to_out(_apply(h, edge)))
+            boxes.append(cv.to_out(apply_homography(h, edge)))
         cv.polylines(boxes, COLORS["panel"], 1, closed=True)
         for p in layout.panels:
             if p.row >= len(rows):
                 continue
-            corner = cv.to_out(_apply(h, np.array([[float(p.x0), spans[p.row][0]]])))[0]
+            corner = cv.to_out(apply_homography(h, np.array([[float(p.x0), spans[p.row][0]]])))[0]
             if np.all(np.isfinite(corner)):
                 cv.text(
                     p.lead, (corner[0] + 3, corner[1] + 3), COLORS["panel"], scale=cv.font * 0.9
@@ -376,7 +378,7 @@ def _draw_layout(cv: _Canvas, result, fr: _Frames, layers: frozenset) -> None:
             starts = np.arange(x0, x1, 2 * dash)
             for s in starts:
                 seg = np.array([[s, y], [min(s + dash, x1), y]])
-                dashes.append(cv.to_out(_apply(h, seg)))
+                dashes.append(cv.to_out(apply_homography(h, seg)))
         cv.polylines(dashes, COLORS["baseline"], 1)
     if "pulses" in layers:
         boxes = []
@@ -386,7 +388,7 @@ def _draw_layout(cv: _Canvas, result, fr: _Frames, layers: frozenset) -> None:
             yb = base_y[pu.row]
             yt = yb - float(pu.height_px)
             q = np.array([[pu.x0, yb], [pu.x0, yt], [pu.x1, yt], [pu.x1, yb]], dtype=np.float64)
-            boxes.append(cv.to_out(_apply(h, q)))
+            boxes.append(cv.to_out(apply_homography(h, q)))
         cv.polylines(boxes, COLORS["pulse"], cv.lw + 1, closed=False)
 
 
@@ -424,7 +426,7 @@ def _draw_traces(cv: _Canvas, result, fr: _Frames, gain: float, color) -> None:
         # Column c covers [c, c + 1): its centre is at t = (c + 0.5 - x_start) / px_per_s.
         x = float(row.x_start) + t * px_per_s - 0.5
         y = base_y[p.row] - v * px_per_mv
-        pieces.append(cv.to_out(_apply(fr.work_to_input, np.stack([x, y], axis=1))))
+        pieces.append(cv.to_out(apply_homography(fr.work_to_input, np.stack([x, y], axis=1))))
     cv.polylines(pieces, color, cv.lw)
 
 
