@@ -222,6 +222,13 @@ def test_gallery_html_cards_scores_offline(clean, failed):
     # Thumbnails are at most 480 px wide.
     widths = [int(w) for w in re.findall(r'<img class="eg-thumb"[^>]*width="(\d+)"', page)]
     assert widths and max(widths) <= 480
+    # The style and script come from the package's gallery.css and gallery.js, filled in.
+    gid = re.search(r'<div id="(ecgprep-gallery-[0-9a-f]{8})"', page).group(1)
+    assert f"#{gid} .eg-cards {{display: grid;" in page
+    assert "minmax(min(100%, 314px), 494px)" in page
+    assert f'document.getElementById("{gid}")' in page
+    assert not re.search(r"\{(?:gid|minw|maxw)\}", page)
+    assert "Python fills in" not in page  # the files' header comments are left out
 
 
 def test_gallery_object_and_write_gallery_from_evaluation(failed, tmp_path):

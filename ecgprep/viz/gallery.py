@@ -8,12 +8,14 @@ data URIs, no external resource, works offline); :func:`gallery` gives a
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import math
 import os
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -232,101 +234,27 @@ def _card(res, i: int, src: Any, score: _Score | None, options, width: int, qual
     return "".join(parts)
 
 
-_CSS = """
-#{gid} {{font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
-  font-size: 13px; color: #222; background: #f4f5f7; padding: 12px; border-radius: 6px;
-  line-height: 1.35;}}
-#{gid} h2 {{margin: 0 0 6px 0; font-size: 19px;}}
-#{gid} .eg-sum {{display: flex; flex-wrap: wrap; gap: 6px 18px; align-items: baseline;
-  margin-bottom: 6px;}}
-#{gid} .eg-big {{font-size: 22px; font-weight: 600;}}
-#{gid} table.eg-diff-t {{border-collapse: collapse; font-size: 12px; margin: 4px 0 8px 0;}}
-#{gid} table.eg-diff-t td, #{gid} table.eg-diff-t th {{border: 1px solid #ccd; padding: 1px 7px;
-  text-align: right;}}
-#{gid} table.eg-diff-t th {{background: #e6e8ee;}}
-#{gid} .eg-legend span {{display: inline-block; margin-right: 12px; white-space: nowrap;}}
-#{gid} .eg-legend i {{display: inline-block; width: 18px; height: 3px; vertical-align: middle;
-  margin-right: 4px;}}
-#{gid} .eg-bar {{margin: 8px 0 10px 0; display: flex; gap: 6px; flex-wrap: wrap;
-  align-items: center;}}
-#{gid} button {{font: inherit; padding: 3px 10px; border: 1px solid #99a; background: #fff;
-  border-radius: 4px; cursor: pointer;}}
-#{gid} button.eg-on {{background: #334; color: #fff; border-color: #334;}}
-#{gid} .eg-cards {{display: grid; gap: 12px;
-  grid-template-columns: repeat(auto-fill, minmax(min(100%, {minw}px), {maxw}px));}}
-#{gid} .eg-card {{background: #fff; border: 1px solid #d5d8de; border-top: 4px solid #3a7;
-  border-radius: 5px; padding: 6px; overflow: hidden;}}
-#{gid} .eg-card.eg-qfail {{border-top-color: #e9a000;}}
-#{gid} .eg-card.eg-failed {{border-top-color: #c33;}}
-#{gid} .eg-thumb {{display: block; width: 100%; height: auto; border: 1px solid #eee;}}
-#{gid} .eg-noimg {{height: 120px; display: flex; align-items: center; justify-content: center;
-  color: #777; padding: 6px;
-  background: repeating-linear-gradient(45deg, #f2f2f2, #f2f2f2 8px, #e8e8e8 8px, #e8e8e8 16px);}}
-#{gid} .eg-head {{margin: 6px 0 3px 0; display: flex; flex-wrap: wrap; gap: 6px;
-  align-items: center;}}
-#{gid} .eg-id {{font-weight: 600; font-family: ui-monospace, "DejaVu Sans Mono", monospace;
-  word-break: break-all;}}
-#{gid} .eg-badge {{border-radius: 3px; padding: 0 6px; font-size: 12px; color: #fff;
-  white-space: nowrap;}}
-#{gid} .eg-b-ok {{background: #3a7;}}
-#{gid} .eg-b-failed {{background: #c33;}}
-#{gid} .eg-good {{background: #2a7d46;}}
-#{gid} .eg-mid {{background: #c98a00;}}
-#{gid} .eg-bad {{background: #b3261e;}}
-#{gid} .eg-na {{background: #888;}}
-#{gid} .eg-diff {{color: #666; font-size: 12px;}}
-#{gid} .eg-err {{color: #a11; background: #fdeeee; padding: 3px 5px; border-radius: 3px;
-  margin: 3px 0; word-break: break-word; font-size: 12px;}}
-#{gid} .eg-pass {{color: #2a7d46;}}
-#{gid} .eg-fail {{color: #b36b00;}}
-#{gid} dl.eg-kv {{display: grid; grid-template-columns: auto 1fr auto 1fr; gap: 0 8px;
-  margin: 4px 0; font-size: 12px;}}
-#{gid} dl.eg-kv dt {{color: #667;}}
-#{gid} dl.eg-kv dd {{margin: 0;}}
-#{gid} .eg-times {{color: #556; font-size: 11.5px;}}
-#{gid} .eg-warn {{font-size: 11.5px; color: #765;}}
-#{gid} .eg-warn ul {{margin: 2px 0; padding-left: 18px;}}
-#{gid}[data-show="failed"] .eg-card:not(.eg-failed) {{display: none;}}
-#{gid}[data-show="qfail"] .eg-card:not(.eg-qfail) {{display: none;}}
-"""
+@functools.cache
+def _asset(name: str) -> str:
+    """A text file shipped in this package (the gallery's style or script).
 
-_JS = """
-(function () {
-  var root = document.getElementById("{gid}");
-  if (!root) return;
-  var box = root.querySelector(".eg-cards");
-  var cards = Array.prototype.slice.call(box.children);
-  root.querySelectorAll("button[data-filter]").forEach(function (b) {
-    b.addEventListener("click", function () {
-      root.setAttribute("data-show", b.getAttribute("data-filter"));
-      root.querySelectorAll("button[data-filter]").forEach(function (o) {
-        o.classList.toggle("eg-on", o === b);
-      });
-    });
-  });
-  var sel = root.querySelector("select.eg-sort");
-  if (sel) sel.addEventListener("change", function () {
-    var key = function (c) {
-      if (sel.value === "input") return Number(c.getAttribute("data-index"));
-      var s = c.getAttribute("data-score");
-      return s === "" ? (c.classList.contains("eg-failed") ? -1e9 : 1e9) : Number(s);
-    };
-    cards.slice().sort(function (a, b) { return key(a) - key(b); })
-      .forEach(function (c) { box.appendChild(c); });
-  });
-  // data-loaded: how many thumbnails decoded (checked by the tests in a headless browser).
-  var imgs = Array.prototype.slice.call(root.querySelectorAll("img"));
-  var count = function () {
-    var n = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
-    root.setAttribute("data-loaded", String(n));
-  };
-  imgs.forEach(function (i) {
-    i.addEventListener("load", count);
-    i.addEventListener("error", count);
-  });
-  if (document.readyState === "complete") count(); else window.addEventListener("load", count);
-})();
-"""
+    The file's leading ``/* ... */`` comment, which documents its placeholders,
+    is left out.
+    """
+    text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+    if text.startswith("/*"):
+        text = text.split("*/\n", 1)[1]
+    return text
+
+
+def _fill(template: str, **values: Any) -> str:
+    """``template`` with every ``{name}`` replaced by ``str(values[name])``.
+
+    Unlike :meth:`str.format`, the braces of CSS and JavaScript stay as written.
+    """
+    for key, value in values.items():
+        template = template.replace("{" + key + "}", str(value))
+    return template
 
 
 @dataclass(frozen=True)
@@ -526,15 +454,20 @@ def gallery(
             '<option value="score">worst score first</option></select>'
         )
     bar += "</div>"
-    css = _CSS.format(gid=gid, minw=min(int(thumb_width), 300) + 14, maxw=int(thumb_width) + 14)
-    js = _JS.replace("{gid}", gid)
+    css = _fill(
+        _asset("gallery.css"),
+        gid=gid,
+        minw=min(int(thumb_width), 300) + 14,
+        maxw=int(thumb_width) + 14,
+    )
+    js = _fill(_asset("gallery.js"), gid=gid)
     frag = (
         f'<div id="{gid}" class="ecgprep-gallery" data-show="all" data-images="'
         f'{sum("<img " in c for c in cards)}">'
-        f"<style>{css}</style>"
+        f"<style>\n{css}</style>"
         f"{_header(res_list, score_map, evaluation, title)}{bar}"
         f'<div class="eg-cards">{"".join(cards)}</div>'
-        f"<script>{js}</script></div>"
+        f"<script>\n{js}</script></div>"
     )
     return Gallery(frag, title, len(res_list))
 
