@@ -263,15 +263,27 @@ def test_gallery_object_and_write_gallery_from_evaluation(failed, tmp_path):
         summary=pd.DataFrame(),
         submission=pd.DataFrame(),
     )
-    # With the evaluation's results (the images found), and without them (the pipeline runs again).
-    for results in ([bad], None):
-        ev = Evaluation(score_db=-1.25, results=results, **frames)
-        out = viz.write_gallery(ev, tmp_path / "data", tmp_path / "gallery.html", n_jobs=1)
-        page = out.read_text(encoding="utf-8")
-        assert len(re.findall(r'<div class="eg-card\b', page)) == 2
-        assert re.search(r'data-id="gone".*no image file', page)
-        assert "-1.25 dB" in page and "-3.5 dB" in page and "grid failed" in page
-        assert page.count('src="data:image/jpeg;base64,') == 1
+    # The evaluation's results (the images found) are drawn; an id without one gets a placeholder.
+    ev = Evaluation(score_db=-1.25, results=[bad], **frames)
+    out = viz.write_gallery(ev, tmp_path / "data", tmp_path / "gallery.html", n_jobs=1)
+    page = out.read_text(encoding="utf-8")
+    assert len(re.findall(r'<div class="eg-card\b', page)) == 2
+    assert re.search(r'data-id="gone".*no image file', page)
+    assert "-1.25 dB" in page and "-3.5 dB" in page and "grid failed" in page
+    assert page.count('src="data:image/jpeg;base64,') == 1
+    assert "<title>ecgprep evaluation</title>" in page
+    # gallery() takes the evaluation itself, its scores by default.
+    g_ev = viz.gallery(ev, images=tmp_path / "data", title="ecgprep evaluation", n_jobs=1)
+    assert g_ev.page() == page
+    # viz draws results, it never runs the pipeline: an evaluation without results is refused.
+    with pytest.raises(ValueError, match="no results"):
+        viz.write_gallery(
+            Evaluation(score_db=-1.25, results=None, **frames),
+            tmp_path / "data",
+            tmp_path / "none.html",
+            n_jobs=1,
+        )
+    assert not (tmp_path / "none.html").exists()
 
 
 def _chromium():

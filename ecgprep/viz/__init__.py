@@ -5,7 +5,9 @@ the picture the pipeline was given, the paper, grid, panels, pulses and the
 digitized traces; :func:`overlay_figure` (:mod:`~ecgprep.viz.figure`) gives the
 same as a matplotlib figure (the ``viz`` extra). :func:`gallery`,
 :func:`gallery_html` and :func:`write_gallery` (:mod:`~ecgprep.viz.gallery`) put
-the overlays of a batch on one static HTML page.
+the overlays of a batch on one static HTML page. viz draws the results it is
+given (a BatchResults, a list of ImageResult, or an Evaluation holding its
+results); it never runs the pipeline.
 """
 
 from __future__ import annotations

@@ -370,8 +370,11 @@ def gallery(
 
     Parameters
     ----------
-    results : iterable of ImageResult
-        E.g. a :class:`~ecgprep.batch.BatchResults`.
+    results : iterable of ImageResult, or Evaluation
+        What the pipeline found, e.g. a :class:`~ecgprep.batch.BatchResults` or a
+        list of ImageResult. An :class:`~ecgprep.evaluate.Evaluation` gives one card
+        per evaluated id from its ``results`` (a placeholder for an id without an
+        image) and is the default ``scores``. Nothing is run: the results are drawn.
     images : folder, dict, sequence or None
         Where the images are: a folder (``<id>.png|jpg`` in it or in its ``images/``),
         a dict id -> image (path, bytes or array), or a sequence aligned with
@@ -394,6 +397,14 @@ def gallery(
     -------
     Gallery
 
+    Raises
+    ------
+    ValueError
+        An Evaluation without results, bad ``scores``, ``images``, ``thumb_width``
+        or ``jpeg_quality``.
+    TypeError
+        An item of ``results`` is not an ImageResult.
+
     Notes
     -----
     Every thumbnail is inline (about 50-100 kB each at 480 px), so a gallery of
@@ -412,6 +423,10 @@ def gallery(
         or not 1 <= jpeg_quality <= 100
     ):
         raise ValueError(f"jpeg_quality must be an integer in [1, 100], got {jpeg_quality!r}")
+    if _is_evaluation(results):
+        if scores is None:
+            scores = results
+        results = _evaluated_results(results)
     res_list = list(results)
     for r in res_list:
         _check_result(r)
@@ -525,6 +540,22 @@ def _missing(image_id: str, why: str):
     )
 
 
+def _evaluated_results(ev: Any) -> list:
+    """One result per evaluated id, in the evaluation's order, then any others it holds.
+
+    An id the evaluation scored without an image gets a "missing" placeholder.
+    """
+    results = getattr(ev, "results", None)
+    if results is None:
+        raise ValueError(
+            "the evaluation holds no results to draw: pass the results of the batch it "
+            "scored (as evaluate_folder keeps them); the gallery never runs the pipeline"
+        )
+    by_id = {str(r.image_id): r for r in results}
+    ids = [str(i) for i in ev.per_record["id"]]
+    return [by_id.pop(i, None) or _missing(i, "no image file") for i in ids] + list(by_id.values())
+
+
 def write_gallery(
     ev_or_results: Any,
     data_dir_or_images: Any,
@@ -540,10 +571,9 @@ def write_gallery(
     Parameters
     ----------
     ev_or_results : Evaluation or iterable of ImageResult
-        With an :class:`~ecgprep.evaluate.Evaluation` the cards (one per evaluated
-        id, from its ``results``) carry each image's score and the header the
-        overall score. Should ``results`` be None, the images are run through the
-        pipeline again (with ``options`` and ``n_jobs``) to draw them.
+        The results to draw (see ``results`` of :func:`gallery`). With an
+        :class:`~ecgprep.evaluate.Evaluation` the cards (one per evaluated id, from
+        its ``results``) carry each image's score and the header the overall score.
     data_dir_or_images : folder, dict or sequence
         Where the images are (see ``images`` of :func:`gallery`); for an
         evaluation, its folder.
@@ -552,65 +582,29 @@ def write_gallery(
     options : Options or dict, optional
         Options the batch ran with.
     title : str, optional
+        Default: "ecgprep evaluation" for an evaluation, else "ecgprep gallery".
     n_jobs : int or None
-        Threads drawing the thumbnails, and workers when the pipeline must run again.
+        Threads drawing the thumbnails.
     thumb_width : int
 
     Returns
     -------
     Path
         ``out_html``.
+
+    Raises
+    ------
+    ValueError
+        An Evaluation without results (the gallery draws results, it never runs
+        the pipeline), or as :func:`gallery`.
     """
-    if _is_evaluation(ev_or_results):
-        ev = ev_or_results
-        results = getattr(ev, "results", None)
-        if results is None:
-            results = _rerun(ev, data_dir_or_images, options, n_jobs)
-        else:
-            # One card per evaluated id, in its order; ids without an image get a placeholder.
-            by_id = {str(r.image_id): r for r in results}
-            ids = [str(i) for i in ev.per_record["id"]]
-            results = [by_id.pop(i, None) or _missing(i, "no image file") for i in ids] + list(
-                by_id.values()
-            )
-        scores = ev
-        default_title = "ecgprep evaluation"
-    else:
-        results = ev_or_results
-        scores = None
-        default_title = "ecgprep gallery"
+    default_title = "ecgprep evaluation" if _is_evaluation(ev_or_results) else "ecgprep gallery"
     g = gallery(
-        results,
+        ev_or_results,
         images=data_dir_or_images,
-        scores=scores,
         title=title or default_title,
         options=options,
         thumb_width=thumb_width,
         n_jobs=n_jobs,
     )
     return g.save(out_html)
-
-
-def _rerun(ev: Any, images: Any, options, n_jobs) -> list:
-    """Run the pipeline again over an evaluation's images (it does not keep its results)."""
-    from ..batch import process_batch_for_submission
-
-    ids = [str(i) for i in ev.per_record["id"]]
-    probes = [_missing(i, "") for i in ids]
-    srcs = [_image_for(p, k, images) for k, p in enumerate(probes)]
-    todo = [(k, s) for k, s in enumerate(srcs) if s is not None]
-    got = (
-        process_batch_for_submission(
-            [s for _, s in todo],
-            options,
-            n_jobs=n_jobs,
-            progress=False,
-            ids=[ids[k] for k, _ in todo],
-        )
-        if todo
-        else []
-    )
-    out: list = [_missing(i, "no image file") for i in ids]
-    for (k, _), r in zip(todo, got, strict=True):
-        out[k] = r
-    return out
