@@ -294,6 +294,7 @@ def _chromium():
     return None
 
 
+@pytest.mark.slow
 def test_gallery_in_headless_chromium(clean, failed, tmp_path):
     browser = _chromium()
     if browser is None:
