@@ -24,6 +24,7 @@ import numpy as np
 
 from .._geometry import apply_homography
 from .._validate import check_image
+from ..standards import MAJOR_MM
 from ..io import load_image
 from ..options import Options, as_options
 
@@ -288,7 +289,7 @@ def _draw_grid(cv: _Canvas, result, fr: _Frames) -> None:
     if not shape or len(shape) != 2 or min(shape) < 2:
         return
     hh, ww = float(shape[0]), float(shape[1])
-    step_x, step_y = 5.0 * px, 5.0 * py
+    step_x, step_y = MAJOR_MM * px, MAJOR_MM * py
     # Skip when the lines would be closer than 12 output pixels (they would hide the page).
     if min(step_x * cv.sx, step_y * cv.sy) < 12.0:
         return
