@@ -1,7 +1,7 @@
 """Whole synthetic data sets in the competition's format, with their truth.
 
 :func:`write_dataset` writes images, ``test.csv``, ``solution.csv``, a manifest
-and per-image truth, cycling through the kinds of :data:`DATASET_KINDS`.
+and per-image truth, cycling through the kinds of :data:`~ecgprep.synth.DATASET_KINDS`.
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def write_dataset(
 
     Image ``i`` gets kind ``kinds[i % len(kinds)]``, a heart rate spread evenly over
     50-130 bpm, its own seed and a dark-gray trace (0-50, black for ``bw``). Kinds
-    (:data:`DATASET_KINDS`), all in the 3x4+1 layout at 200 dpi unless said:
+    (:data:`~ecgprep.synth.DATASET_KINDS`), all in the 3x4+1 layout at 200 dpi unless said:
 
     - ``clean``: red grid, no calibration pulse; ``pulse``: with pulses;
       ``header``: pulses and printed patient header;
@@ -188,7 +188,7 @@ def write_dataset(
     fs : float
         Sampling rate of the signals and of ``test.csv``.
     kinds : sequence of str
-        Kinds to cycle through, from :data:`DATASET_KINDS`.
+        Kinds to cycle through, from :data:`~ecgprep.synth.DATASET_KINDS`.
 
     Returns
     -------

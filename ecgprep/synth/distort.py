@@ -1,7 +1,7 @@
 """Spoiling a render like a scan or a phone photo would, keeping its truth exact.
 
 :func:`distort` rotates, warps and places the page on a textured background
-(:data:`BACKGROUNDS`), then casts colour, shades, blurs, adds noise and
+(:data:`~ecgprep.synth.BACKGROUNDS`), then casts colour, shades, blurs, adds noise and
 re-encodes as JPEG; the truth's homography, page corners and masks follow.
 """
 
@@ -94,7 +94,7 @@ def distort(
     Parameters
     ----------
     render : Render
-        Output of :func:`render_ecg` (or of an earlier :func:`distort`).
+        Output of :func:`~ecgprep.synth.render_ecg` (or of an earlier :func:`distort`).
     rotate_deg : float
         Rotation in degrees, counter-clockwise on screen, about the image centre
         (-45 to 45). Without a background the image keeps its size and the

@@ -14,7 +14,7 @@ is drawn at::
     x = lead.x0_px + (j / fs) * 25 * px_per_mm
     y = lead.baseline_y_px - v * 10 * px_per_mm
 
-and after :func:`distort` at ``truth.homography`` applied to that point (see
+and after :func:`~ecgprep.synth.distort` at ``truth.homography`` applied to that point (see
 :meth:`RenderTruth.lead_xy`).
 
 Page layouts (baselines in mm from the top of the 279.4 x 215.9 mm page; traces
@@ -142,7 +142,7 @@ class RenderTruth:
         Page corners (x, y) in image pixels, clockwise from top-left: the centres of
         the corner pixels of the undistorted page, mapped by ``homography``.
     angle_deg : float
-        Rotation applied by :func:`distort` (counter-clockwise on screen; the
+        Rotation applied by :func:`~ecgprep.synth.distort` (counter-clockwise on screen; the
         baselines then rise to the right with slope ``-tan(angle)``); 0 if none.
     grid_rgb : tuple of int
         Colour of the major grid lines (after any colour cast).

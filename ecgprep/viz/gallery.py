@@ -385,7 +385,7 @@ def gallery(
         snr_db`` (and ``difficulty``), or a dict id -> dB.
     title : str
     options : Options or dict, optional
-        Options the batch ran with (see :func:`overlay`).
+        Options the batch ran with (see :func:`~ecgprep.viz.overlay`).
     thumb_width : int
         Width of the thumbnails in pixels.
     jpeg_quality : int
