@@ -103,7 +103,8 @@ def _cmd_eval(args) -> int:
         ev.summary.to_csv(out / "summary.csv", index=False)
         from .viz import write_gallery
 
-        page = write_gallery(ev, args.folder, out / "gallery.html")
+        # The evaluation holds its results; the options say how to draw them (gain).
+        page = write_gallery(ev, args.folder, out / "gallery.html", options=_options(args))
         print(f"tables and {page} written to {out}")
     return 0
 

@@ -254,6 +254,24 @@ def test_layouts(layout):
         assert all(lt.duration_s == pytest.approx(5.0) for lt in t.leads)
 
 
+@pytest.mark.parametrize("layout", synth.LAYOUTS)
+def test_layouts_print_the_standard_rows(layout):
+    # The renderer's page geometry and ecgprep.standards.LAYOUTS describe the same pages.
+    from ecgprep.standards import LAYOUTS as STANDARD
+
+    t = render_ecg(seed=3, dpi=40, layout=layout).truth
+    rows = [
+        [(lt.name, lt.t0_s, lt.duration_s) for lt in t.leads if lt.row == r]
+        for r in range(1 + max(lt.row for lt in t.leads))
+    ]
+    assert [[name for name, _, _ in row] for row in rows] == [
+        [name for name, _, _ in row] for row in STANDARD[layout]
+    ]
+    for got, want in zip(rows, STANDARD[layout], strict=True):
+        got_times = [v for _, t0, d in got for v in (t0, d)]
+        assert got_times == pytest.approx([v for _, t0, d in want for v in (t0, d)])
+
+
 def test_render_bad_arguments():
     with pytest.raises(ValueError, match="layout"):
         render_ecg(layout="4x3", dpi=50)
@@ -404,6 +422,9 @@ def test_distort_deterministic(render100):
         {"color_cast": (1, 1)},
         {"perspective": 0.9},
         {"shading": 2},
+        {"rotate_deg": "3"},
+        {"noise_std": True},
+        {"blur_sigma": float("nan")},
     ],
 )
 def test_distort_bad_arguments(render100, kwargs):
@@ -419,6 +440,7 @@ def test_distort_requires_render():
 # --------------------------------------------------------------------------- data sets
 
 
+@pytest.mark.slow
 def test_write_dataset_format(tmp_path):
     m = write_dataset(tmp_path, n=3, seed=2, kinds=("lowres", "photo"))
     assert list(m.columns) == [

@@ -222,6 +222,13 @@ def test_gallery_html_cards_scores_offline(clean, failed):
     # Thumbnails are at most 480 px wide.
     widths = [int(w) for w in re.findall(r'<img class="eg-thumb"[^>]*width="(\d+)"', page)]
     assert widths and max(widths) <= 480
+    # The style and script come from the package's gallery.css and gallery.js, filled in.
+    gid = re.search(r'<div id="(ecgprep-gallery-[0-9a-f]{8})"', page).group(1)
+    assert f"#{gid} .eg-cards {{display: grid;" in page
+    assert "minmax(min(100%, 314px), 494px)" in page
+    assert f'document.getElementById("{gid}")' in page
+    assert not re.search(r"\{(?:gid|minw|maxw)\}", page)
+    assert "Python fills in" not in page  # the files' header comments are left out
 
 
 def test_gallery_object_and_write_gallery_from_evaluation(failed, tmp_path):
@@ -256,15 +263,27 @@ def test_gallery_object_and_write_gallery_from_evaluation(failed, tmp_path):
         summary=pd.DataFrame(),
         submission=pd.DataFrame(),
     )
-    # With the evaluation's results (the images found), and without them (the pipeline runs again).
-    for results in ([bad], None):
-        ev = Evaluation(score_db=-1.25, results=results, **frames)
-        out = viz.write_gallery(ev, tmp_path / "data", tmp_path / "gallery.html", n_jobs=1)
-        page = out.read_text(encoding="utf-8")
-        assert len(re.findall(r'<div class="eg-card\b', page)) == 2
-        assert re.search(r'data-id="gone".*no image file', page)
-        assert "-1.25 dB" in page and "-3.5 dB" in page and "grid failed" in page
-        assert page.count('src="data:image/jpeg;base64,') == 1
+    # The evaluation's results (the images found) are drawn; an id without one gets a placeholder.
+    ev = Evaluation(score_db=-1.25, results=[bad], **frames)
+    out = viz.write_gallery(ev, tmp_path / "data", tmp_path / "gallery.html", n_jobs=1)
+    page = out.read_text(encoding="utf-8")
+    assert len(re.findall(r'<div class="eg-card\b', page)) == 2
+    assert re.search(r'data-id="gone".*no image file', page)
+    assert "-1.25 dB" in page and "-3.5 dB" in page and "grid failed" in page
+    assert page.count('src="data:image/jpeg;base64,') == 1
+    assert "<title>ecgprep evaluation</title>" in page
+    # gallery() takes the evaluation itself, its scores by default.
+    g_ev = viz.gallery(ev, images=tmp_path / "data", title="ecgprep evaluation", n_jobs=1)
+    assert g_ev.page() == page
+    # viz draws results, it never runs the pipeline: an evaluation without results is refused.
+    with pytest.raises(ValueError, match="no results"):
+        viz.write_gallery(
+            Evaluation(score_db=-1.25, results=None, **frames),
+            tmp_path / "data",
+            tmp_path / "none.html",
+            n_jobs=1,
+        )
+    assert not (tmp_path / "none.html").exists()
 
 
 def _chromium():
@@ -275,6 +294,7 @@ def _chromium():
     return None
 
 
+@pytest.mark.slow
 def test_gallery_in_headless_chromium(clean, failed, tmp_path):
     browser = _chromium()
     if browser is None:
