@@ -97,28 +97,18 @@ class _Frames:
 
 
 def _working_map(result) -> tuple[np.ndarray | None, tuple | None]:
-    """The map from input pixels to the working image, and the working image's shape.
+    """The map from input pixels to the page the leads were read on, and that page's shape.
 
-    The composition of the ``homography`` of the "edges", "perspective" and
-    "deskew" stage results (a missing perspective stage is the identity). The
-    map is None when the crop or the deskew stage did not run or one of the
-    homographies is unusable; the shape is the last one the stages reported.
+    :meth:`ecgprep.result.ImageResult.working_map` (crop, perspective, deskew,
+    quarter and half turns); None until the deskew stage has run.
     """
-    crop = result.stage("edges")
-    desk = result.stage("deskew")
-    to_work = np.eye(3)
-    shape = None
-    known = crop is not None
-    for st in (crop, result.stage("perspective"), desk):
-        if st is None:
-            continue
-        m = _mat(getattr(st, "homography", None))
-        if m is None:
-            known = False
-            break
-        to_work = m @ to_work
-        shape = tuple(getattr(st, "shape", ()) or ()) or shape
-    return (to_work if known and desk is not None else None), shape
+    if result.stage("deskew") is None:
+        return None, None
+    found = result.working_map()
+    if found is None:
+        return None, None
+    m, shape = found
+    return (m if np.all(np.isfinite(m)) else None), shape
 
 
 def _frames(result) -> _Frames:
