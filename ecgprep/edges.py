@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from ._geometry import as_tuple, polygon_area, translation
+from ._geometry import as_tuple, downscale, polygon_area, translation
 from ._validate import check_image, pick
 
 if TYPE_CHECKING:
@@ -66,22 +66,6 @@ def _check_max_side(max_side) -> int | None:
     if isinstance(max_side, bool) or not isinstance(max_side, int | np.integer) or max_side < 64:
         raise ValueError(f"max_side must be an integer >= 64 or None, got {max_side!r}")
     return int(max_side)
-
-
-def _downscale(image: np.ndarray, max_side: int | None) -> tuple[np.ndarray, float]:
-    """The image shrunk by a whole factor so its longer side is at most ``max_side``; and the scale.
-
-    A whole factor keeps the pixel grid aligned (working pixel ``i`` covers input
-    pixels ``f*i .. f*i+f-1``) and lets OpenCV use its fast area-averaging path;
-    up to ``f - 1`` rows and columns at the bottom and right are ignored.
-    """
-    h, w = image.shape[:2]
-    if max_side is None or max(h, w) <= max_side:
-        return image, 1.0
-    f = -(-max(h, w) // max_side)
-    hh, ww = max(1, h // f), max(1, w // f)
-    small = cv2.resize(image[: hh * f, : ww * f], (ww, hh), interpolation=cv2.INTER_AREA)
-    return small, 1.0 / f
 
 
 def _paper_channels(
@@ -240,13 +224,12 @@ def detect_edges(
     img = check_image(image, "image")
     fn = pick(_EDGE_REGISTRY, method, "edge method")
     max_side = _check_max_side(max_side)
-    small, scale = _downscale(img, max_side)
+    small, f = downscale(img, max_side)
     _, paper = _paper_channels(small, remove_strokes)
     _, _, contrast = _separation(paper)
     edges = fn(paper, max(contrast, 20.0))
     h, w = img.shape[:2]
     if edges.shape != (h, w):
-        f = int(round(1.0 / scale))
         big = cv2.resize(
             edges.view(np.uint8),
             (edges.shape[1] * f, edges.shape[0] * f),
@@ -439,11 +422,6 @@ def _edge_support(quad: np.ndarray, near_edge: np.ndarray) -> float:
     return hits / total
 
 
-def _polygon_area(q: np.ndarray) -> float:
-    x, y = q[:, 0], q[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
-
-
 def _refine_quad(quad: np.ndarray, paper: np.ndarray, contrast: float, inset: float) -> np.ndarray:
     """Move each side of ``quad`` (working px) onto the paper/background transition.
 
@@ -605,7 +583,8 @@ def find_paper(
     fn = pick(_EDGE_REGISTRY, method, "edge method")
     max_side = _check_max_side(max_side)
     h, w = img.shape[:2]
-    small, scale = _downscale(img, max_side)
+    small, f = downscale(img, max_side)
+    scale = 1.0 / f
     raw, paper = _paper_channels(small)
     sh, sw = paper.shape
     _, bright, contrast = _separation(paper)
@@ -641,7 +620,7 @@ def find_paper(
         if fitted is None:
             continue
         quad, area = fitted
-        qarea = _polygon_area(quad)
+        qarea = polygon_area(quad)
         if area < min_area or qarea <= 0:
             continue
         fill = min(area / qarea, qarea / max(area, 1.0))

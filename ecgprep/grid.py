@@ -927,9 +927,7 @@ def _not_found(shape, angle=0.0) -> GridResult:
 
 def _rotated(resp: np.ndarray, angle_deg: float) -> np.ndarray:
     """``resp`` rotated by ``-angle_deg`` about its centre (undoing a CCW rotation)."""
-    m, n = resp.shape
-    rot = cv2.getRotationMatrix2D(((n - 1) / 2.0, (m - 1) / 2.0), -angle_deg, 1.0)
-    return cv2.warpAffine(resp, rot, (n, m), flags=cv2.INTER_LINEAR, borderValue=0)
+    return rotate(resp, -angle_deg, border_value=0)[0]
 
 
 def _strip_profiles(work: np.ndarray):
