@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._profile import longest_run
+from ._profile import smooth as _smooth  # find_layout's ``smooth`` is the smoothed profile
 from ._validate import check_mask, pick
 from .errors import LayoutError
 from .signals import LEADS as _LEADS_ALL
@@ -127,15 +129,6 @@ class LayoutResult:
     confidence: float
 
 
-def _smooth(profile: np.ndarray, sigma: float) -> np.ndarray:
-    sigma = max(float(sigma), 0.5)
-    # A kernel wider than the profile adds nothing (and an absurd scale must not allocate).
-    half = int(min(np.ceil(3 * sigma), max(0, (profile.size - 1) // 2)))
-    k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
-    k /= k.sum()
-    return np.convolve(profile, k, mode="same")
-
-
 def _pick_peaks(profile: np.ndarray, n: int, min_sep: float) -> list[int]:
     """Indices of the ``n`` highest local maxima at least ``min_sep`` apart."""
     p = profile
@@ -166,19 +159,6 @@ def _row_sums(mask: np.ndarray) -> np.ndarray:
     m = np.ascontiguousarray(mask).view(np.uint8)
     sums = cv2.reduce(m, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
     return sums.ravel().astype(np.float64)
-
-
-def _longest_run(occupied: np.ndarray, max_gap: int) -> tuple[int, int] | None:
-    """``(start, stop)`` of the longest stretch of True, bridging gaps up to ``max_gap``."""
-    idx = np.flatnonzero(occupied)
-    if idx.size == 0:
-        return None
-    breaks = np.flatnonzero(np.diff(idx) > max_gap + 1)
-    starts = np.concatenate(([0], breaks + 1))
-    stops = np.concatenate((breaks, [idx.size - 1]))
-    lengths = idx[stops] - idx[starts]
-    k = int(np.argmax(lengths))
-    return int(idx[starts[k]]), int(idx[stops[k]]) + 1
 
 
 def find_layout(
@@ -268,7 +248,7 @@ def find_layout(
         y_top = int(max(0, np.floor(y - 0.95 * up)))
         y_bottom = int(min(h, np.ceil(y + 0.95 * down)))
         band = mask[max(0, int(y - 0.3 * up)) : min(h, int(y + 0.3 * down) + 1)]
-        seg = _longest_run(band.any(axis=0), max_gap=int(3 * px_per_mm_x) + 1)
+        seg = longest_run(band.any(axis=0), max_gap=int(3 * px_per_mm_x) + 1)
         if seg is None:
             raise LayoutError(f"row {i} of layout {layout!r} holds no trace")
         # The last inked column's right edge, less half a stroke: where the pen stopped.
