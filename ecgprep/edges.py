@@ -27,6 +27,7 @@ import numpy as np
 
 from ._geometry import as_tuple, downscale, polygon_area, translation
 from ._validate import check_image, pick
+from .standards import LETTER_MM
 
 if TYPE_CHECKING:
     from .options import Options
@@ -710,7 +711,7 @@ def warp_to_paper(
     *,
     px_per_mm: float | None = None,
     size: tuple[int, int] | None = None,
-    paper_size_mm: tuple[float, float] = (279.4, 215.9),
+    paper_size_mm: tuple[float, float] = LETTER_MM,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rectify the paper quad to an upright rectangle (undo perspective and rotation).
 

@@ -17,40 +17,10 @@ from ._profile import longest_run
 from ._profile import smooth as _smooth  # find_layout's ``smooth`` is the smoothed profile
 from ._validate import check_mask, pick
 from .errors import LayoutError
-from .signals import LEADS as _LEADS_ALL
+from .standards import LAYOUTS, PAPER_SPEED_MM_S, RECORD_SECONDS  # LAYOUTS: re-exported
 from .trace import column_runs
 
 __all__ = ["LAYOUTS", "Panel", "RowInfo", "LayoutResult", "layout_rows", "find_layout"]
-
-LEADS = _LEADS_ALL
-
-_COLS_3X4 = [["I", "aVR", "V1", "V4"], ["II", "aVL", "V2", "V5"], ["III", "aVF", "V3", "V6"]]
-
-
-def _split(leads: list[str], total: float = 10.0) -> list[tuple[str, float, float]]:
-    step = total / len(leads)
-    return [(lead, i * step, step) for i, lead in enumerate(leads)]
-
-
-#: name -> rows; each row a list of (lead, t0_s, duration_s).
-LAYOUTS: dict[str, list[list[tuple[str, float, float]]]] = {
-    "3x4+1": [_split(r) for r in _COLS_3X4] + [[("II", 0.0, 10.0)]],
-    "3x4+3": [_split(r) for r in _COLS_3X4]
-    + [[("II", 0.0, 10.0)], [("V1", 0.0, 10.0)], [("V5", 0.0, 10.0)]],
-    "3x4": [_split(r) for r in _COLS_3X4],
-    "6x2": [
-        _split(r)
-        for r in (
-            ["I", "V1"],
-            ["II", "V2"],
-            ["III", "V3"],
-            ["aVR", "V4"],
-            ["aVL", "V5"],
-            ["aVF", "V6"],
-        )
-    ],
-    "12x1": [[(lead, 0.0, 10.0)] for lead in LEADS],
-}
 
 
 def check_positive(value, name: str) -> float:
@@ -167,7 +137,7 @@ def find_layout(
     px_per_mm_x: float,
     px_per_mm_y: float,
     layout: str = "3x4+1",
-    paper_speed: float = 25.0,
+    paper_speed: float = PAPER_SPEED_MM_S,
 ) -> LayoutResult:
     """Find the printed rows and lead panels of ``layout`` on a deskewed page.
 
@@ -204,7 +174,7 @@ def find_layout(
     n_rows = len(rows_spec)
     h, w = mask.shape
     px_per_s = paper_speed * px_per_mm_x
-    row_len = 10.0 * px_per_s
+    row_len = RECORD_SECONDS * px_per_s
     if row_len > w * 1.02:
         raise LayoutError(
             f"a 10 s row needs {row_len:.0f} px at {px_per_mm_x:.2f} px/mm "

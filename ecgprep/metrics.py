@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from .signals import LEADS as _LEADS_ALL
 import pandas as pd
+
+from .standards import LEADS, RECORD_SECONDS
 
 __all__ = [
     "score_leads",
@@ -54,7 +54,6 @@ SNR_CAP = 384.0
 #: Largest time shift forgiven by the metric, in seconds.
 MAX_TIME_SHIFT_S = 0.2
 
-_LEADS = _LEADS_ALL
 # Correlations within this fraction of ||truth|| * ||pred|| of the maximum count as
 # ties: FFT rounding (~1e-15 relative) must not decide between lags that tie exactly.
 _TIE_RTOL = 1e-10
@@ -388,7 +387,7 @@ def _score_flat(
     order = sorted(
         range(lead_names.size),
         key=lambda i: (
-            _LEADS.index(lead_names[i]) if lead_names[i] in _LEADS else len(_LEADS),
+            LEADS.index(lead_names[i]) if lead_names[i] in LEADS else len(LEADS),
             str(lead_names[i]),
         ),
     )
@@ -622,7 +621,7 @@ def _fs_per_record(
             "cannot infer fs (no test_df, no 'fs' column, no lead II) for "
             f"{rec_names[n_ii == 0][:5].tolist()}"
         )
-    return n_ii / 10.0
+    return n_ii / RECORD_SECONDS
 
 
 def score_frames(

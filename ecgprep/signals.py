@@ -9,10 +9,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LEADS", "LeadSignal", "einthoven_residual"]
+from .standards import LEADS  # re-exported: the stages import the lead list from here
 
-#: The twelve leads, in the competition's order.
-LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+__all__ = ["LEADS", "LeadSignal", "einthoven_residual"]
 
 
 @dataclass(frozen=True, eq=False)

@@ -37,9 +37,9 @@ import numpy as np
 import pandas as pd
 
 from ._validate import pick
-from .signals import LeadSignal
 from .errors import TestCsvError
-from .signals import LEADS as _LEADS_ALL
+from .signals import LeadSignal
+from .standards import LEADS  # the 12 leads in test.csv order (re-exported)
 
 __all__ = [
     "images_for_test",
@@ -54,9 +54,6 @@ __all__ = [
     "submission_with_report",
     "write_submission",
 ]
-
-#: The 12 leads in ``test.csv`` order.
-LEADS = _LEADS_ALL
 
 #: Start (s) of each lead's requested window within the 10 s record.
 LEAD_WINDOW_START_S: dict[str, float] = {
