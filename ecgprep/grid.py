@@ -35,6 +35,7 @@ import numpy as np
 from ._geometry import as_tuple, rotate, rotation_matrix
 from ._validate import check_image, check_mask, line_fit
 from .errors import GridNotFoundError, InvalidImageError
+from .standards import LETTER_MM
 
 if TYPE_CHECKING:
     from .options import Options
@@ -51,11 +52,10 @@ __all__ = [
     "grid_station",
 ]
 
-# Width of a standard ECG page (letter / A4 landscape), used only to choose
-# between "1 mm lines" and "5 mm lines" when only one comb of lines is visible
-# and the scale range allows both.
-_PAGE_WIDTH_MM = 280.0
-_PAGE_HEIGHT_MM = 216.0
+# Size of a standard ECG page (US letter, landscape; A4 differs by < 7 %), used only
+# to choose between "1 mm lines" and "5 mm lines" when only one comb of lines is
+# visible and the scale range allows both.
+_PAGE_WIDTH_MM, _PAGE_HEIGHT_MM = LETTER_MM
 _ACF_SIGMA = 1.0
 # a comb at 1/5 of the dominant period counts as 1 mm lines when its ACF contrast
 # exceeds both of these (absolute, and relative to the dominant comb's contrast)
@@ -879,7 +879,7 @@ def detect_grid(
        contrast of its whole comb of multiples; a weaker comb at 1/5 of it, or
        every 5th line being stronger, means 1 mm lines with 5 mm lines. When
        only one comb is visible, the scale range, the other axis and the page
-       size (about 280 x 216 mm) decide whether its lines are 1 or 5 mm apart.
+       size (US letter, 279.4 x 215.9 mm) decide whether its lines are 1 or 5 mm apart.
     4. Every line is located (centroid of its peak) and one straight line
        position = phase + n * period is fitted through all of them, growing
        from the centre outwards, with outlier rejection; the 1 mm and 5 mm
