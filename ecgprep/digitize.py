@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._validate import check_image, check_mask, line_fit, to_gray
+from ._validate import check_image, check_mask, check_positive, line_fit, to_gray
 from .errors import StageError
-from .layout import LayoutResult, check_positive, find_layout
+from .layout import LayoutResult, find_layout
 from .signals import LeadSignal
 from .standards import GAIN_MM_PER_MV, PAPER_SPEED_MM_S, PULSE_MV
 from .trace import trace_points

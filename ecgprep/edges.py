@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from ._geometry import as_tuple, downscale, polygon_area, translation
-from ._validate import check_image, pick
+from ._validate import check_image, check_positive, pick
 from .standards import LETTER_MM
 
 if TYPE_CHECKING:
@@ -772,12 +772,7 @@ def warp_to_paper(
         if out_w < 2 or out_h < 2:
             raise ValueError(f"size must be at least (2, 2), got {size!r}")
     elif px_per_mm is not None:
-        if isinstance(px_per_mm, bool) or not isinstance(
-            px_per_mm, int | float | np.floating | np.integer
-        ):
-            raise ValueError(f"px_per_mm must be a positive number, got {px_per_mm!r}")
-        if not (math.isfinite(px_per_mm) and px_per_mm > 0):
-            raise ValueError(f"px_per_mm must be a positive number, got {px_per_mm!r}")
+        px_per_mm = check_positive(px_per_mm, "px_per_mm")
         long_mm, short_mm = max(paper_size_mm), min(paper_size_mm)
         if width_q >= height_q:
             out_w, out_h = round(long_mm * px_per_mm), round(short_mm * px_per_mm)

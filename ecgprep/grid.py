@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from ._geometry import as_tuple, rotate, rotation_matrix
-from ._validate import check_image, check_mask, line_fit
+from ._validate import check_image, check_mask, check_positive, line_fit
 from .errors import GridNotFoundError, InvalidImageError
 from .standards import LETTER_MM
 
@@ -903,12 +903,13 @@ def detect_grid(
     (True, 8.0, 8.0, True)
     """
     image = check_image(image, "image")
-    if not (0 < min_px_per_mm < max_px_per_mm):
+    min_px_per_mm = check_positive(min_px_per_mm, "min_px_per_mm")
+    max_px_per_mm = check_positive(max_px_per_mm, "max_px_per_mm")
+    if not min_px_per_mm < max_px_per_mm:
         raise ValueError(
-            f"need 0 < min_px_per_mm < max_px_per_mm, got {min_px_per_mm}, {max_px_per_mm}"
+            f"need min_px_per_mm < max_px_per_mm, got {min_px_per_mm}, {max_px_per_mm}"
         )
-    if not max_residual_angle_deg > 0:
-        raise ValueError(f"max_residual_angle_deg must be > 0, got {max_residual_angle_deg}")
+    max_residual_angle_deg = check_positive(max_residual_angle_deg, "max_residual_angle_deg")
     shape = (int(image.shape[0]), int(image.shape[1]))
     if mask is not None:
         mask = check_mask(mask, "mask")

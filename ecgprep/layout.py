@@ -15,28 +15,12 @@ import numpy as np
 
 from ._profile import longest_run
 from ._profile import smooth as _smooth  # find_layout's ``smooth`` is the smoothed profile
-from ._validate import check_mask, pick
+from ._validate import check_mask, check_positive, pick
 from .errors import LayoutError
 from .standards import LAYOUTS, PAPER_SPEED_MM_S, RECORD_SECONDS  # LAYOUTS: re-exported
 from .trace import column_runs
 
 __all__ = ["LAYOUTS", "Panel", "RowInfo", "LayoutResult", "layout_rows", "find_layout"]
-
-
-def check_positive(value, name: str) -> float:
-    """``value`` as a float when it is a finite number > 0 (a scale, speed, gain or rate).
-
-    Raises
-    ------
-    ValueError
-        Naming ``name``, what was expected and what was given.
-    """
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return value
 
 
 def layout_rows(name: str) -> list[list[tuple[str, float, float]]]:

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._validate import check_positive
 from .standards import LEADS, RECORD_SECONDS
 
 __all__ = [
@@ -191,16 +192,6 @@ def _as_1d(values: Any, what: str) -> np.ndarray:
     return arr
 
 
-def _check_fs(fs: Any, what: str) -> float:
-    try:
-        fs = float(fs)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what}: sampling rate must be a number, got {fs!r}") from None
-    if not np.isfinite(fs) or fs <= 0:
-        raise ValueError(f"{what}: sampling rate must be finite and > 0, got {fs!r}")
-    return fs
-
-
 def align_lead(truth: Any, pred: Any, fs: float) -> tuple[np.ndarray, int, float]:
     """Align one predicted lead to its truth the way the metric does.
 
@@ -238,7 +229,7 @@ def align_lead(truth: Any, pred: Any, fs: float) -> tuple[np.ndarray, int, float
     y = _as_1d(pred, "pred")
     if x.shape != y.shape:
         raise ValueError(f"truth and pred differ in length: {x.size} vs {y.size}")
-    fs = _check_fs(fs, "align_lead")
+    fs = check_positive(fs, "align_lead: sampling rate")
     lag, offset, _, _ = _align_batch(x[None], y[None], _max_lag(fs))
     k, off = int(lag[0]), float(offset[0])
     n = x.size
@@ -279,7 +270,7 @@ def snr_record(truth: Mapping[str, Any], pred: Mapping[str, Any], fs: float) -> 
     >>> snr_record(x, x, 500)
     384.0
     """
-    fs = _check_fs(fs, "snr_record")
+    fs = check_positive(fs, "snr_record: sampling rate")
     if len(truth) == 0:
         raise ValueError("snr_record: truth holds no leads")
     signal = noise = 0.0
@@ -328,7 +319,7 @@ def score_leads(leads: Mapping[str, Any], truth: Mapping[str, Any], fs: float) -
     ValueError
         A lead at another sampling rate, or a lead missing from ``truth``.
     """
-    fs = _check_fs(fs, "fs")
+    fs = check_positive(fs, "fs: sampling rate")
     t, p = {}, {}
     for name, sig in leads.items():
         if abs(float(sig.fs) - fs) > 1e-9:
@@ -451,7 +442,7 @@ def score_records(
     for r, (rec, leads) in enumerate(truth.items()):
         rec_names.append(str(rec))
         rfs = fs[rec] if isinstance(fs, Mapping) else fs
-        fss.append(_check_fs(rfs, f"record {rec!r}"))
+        fss.append(check_positive(rfs, f"record {rec!r}: sampling rate"))
         prec = pred.get(rec)
         if prec is None and missing == "raise":
             raise ValueError(f"prediction lacks record {rec!r}")

@@ -26,7 +26,6 @@ or lacking a lead) is filled with the fallback (zeros), counted in one
 from __future__ import annotations
 
 import gzip
-import math
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -36,7 +35,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from ._validate import pick
+from ._validate import check_number, check_positive, pick
 from .errors import TestCsvError
 from .signals import LeadSignal
 from .standards import LEADS  # the 12 leads in test.csv order (re-exported)
@@ -257,10 +256,8 @@ def resample_lead(signal: Any, fs: float, t0: float, n: int) -> np.ndarray | Non
     [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.0]
     """
     v = np.asarray(signal.values, dtype=np.float64).reshape(-1)
-    fs_in = float(signal.fs)
-    start = float(signal.start_s)
-    if not (math.isfinite(fs_in) and fs_in > 0 and math.isfinite(start)):
-        raise ValueError(f"bad signal fs={signal.fs!r} or start_s={signal.start_s!r}")
+    fs_in = check_positive(signal.fs, "signal.fs")
+    start = check_number(signal.start_s, "signal.start_s")
     finite = np.isfinite(v)
     if not finite.any():
         return None
