@@ -42,6 +42,7 @@ from .standards import LEADS  # the 12 leads in test.csv order (re-exported)
 
 __all__ = [
     "images_for_test",
+    "FALLBACKS",
     "LEADS",
     "LEAD_WINDOW_START_S",
     "LeadSignal",
@@ -276,6 +277,8 @@ def _fallback_zeros(n: int, fs: float, lead: str) -> np.ndarray:
 
 
 _FALLBACKS: dict[str, Callable[[int, float, str], np.ndarray]] = {"zeros": _fallback_zeros}
+#: Names accepted by the ``fallback`` argument (what a failed image's rows hold).
+FALLBACKS = tuple(_FALLBACKS)
 
 
 # ----------------------------------------------------------------- submission
