@@ -100,7 +100,9 @@ def rotation_matrix(shape: tuple[int, int], angle_deg: float) -> np.ndarray:
     return np.vstack([cv2.getRotationMatrix2D(centre, float(angle_deg), 1.0), [0.0, 0.0, 1.0]])
 
 
-def rotate(image: np.ndarray, angle_deg: float, *, border_value=255) -> tuple[np.ndarray, np.ndarray]:
+def rotate(
+    image: np.ndarray, angle_deg: float, *, border_value=255
+) -> tuple[np.ndarray, np.ndarray]:
     """Rotate an image about its centre, keeping its size.
 
     Parameters
@@ -184,4 +186,3 @@ def downscale(image: np.ndarray, max_side: int | None) -> tuple[np.ndarray, int]
     hh, ww = max(1, h // f), max(1, w // f)
     small = cv2.resize(image[: hh * f, : ww * f], (ww, hh), interpolation=cv2.INTER_AREA)
     return small, int(f)
-

@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from ._validate import check_image, pick
+from ._validate import check_image, check_number, pick
 
 if TYPE_CHECKING:
     from .options import Options
@@ -590,14 +590,6 @@ def _median_rgb(pixels: np.ndarray) -> Rgb:
     return (float(med[0]), float(med[1]), float(med[2]))
 
 
-def _check_number(value, name: str, lo: float, hi: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    if not (lo <= float(value) <= hi):
-        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
-    return float(value)
-
-
 # ---------------------------------------------------------------------------
 # Main entry
 
@@ -697,11 +689,11 @@ def separate_colors(
         if background_size < 3:
             raise ValueError(f"background_size must be an int >= 3, got {background_size!r}")
     if chroma_threshold is not None:
-        chroma_threshold = _check_number(chroma_threshold, "chroma_threshold", 0.0, 2.0)
+        chroma_threshold = check_number(chroma_threshold, "chroma_threshold", lo=0.0, hi=2.0)
     if trace_threshold is not None:
-        trace_threshold = _check_number(trace_threshold, "trace_threshold", 0.0, 1.0)
+        trace_threshold = check_number(trace_threshold, "trace_threshold", lo=0.0, hi=1.0)
     if grid_threshold is not None:
-        grid_threshold = _check_number(grid_threshold, "grid_threshold", 0.0, 1.0)
+        grid_threshold = check_number(grid_threshold, "grid_threshold", lo=0.0, hi=1.0)
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     image = np.ascontiguousarray(image)

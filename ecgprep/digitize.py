@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._validate import check_image, check_mask, line_fit, to_gray
+from ._validate import check_image, check_mask, check_positive, line_fit, to_gray
 from .errors import StageError
-from .layout import LayoutResult, check_positive, find_layout
+from .layout import LayoutResult, find_layout
 from .signals import LeadSignal
+from .standards import GAIN_MM_PER_MV, PAPER_SPEED_MM_S, PULSE_MV
 from .trace import trace_points
 
 if TYPE_CHECKING:
@@ -326,7 +327,7 @@ def find_calibration_pulses(
     *,
     px_per_mm_x: float,
     px_per_mm_y: float,
-    gain: float = 10.0,
+    gain: float = GAIN_MM_PER_MV,
 ) -> tuple[PulseInfo, ...]:
     """Find the 1 mV calibration pulse left of each row's first panel.
 
@@ -345,7 +346,7 @@ def find_calibration_pulses(
     """
     mask = check_mask(trace_mask, "trace_mask")
     out = []
-    expected = gain * px_per_mm_y
+    expected = PULSE_MV * gain * px_per_mm_y
     for row in layout.rows:
         x1 = int(round(row.x_start + 0.5 * px_per_mm_x))
         x0 = int(round(row.x_start - 8.0 * px_per_mm_x))
@@ -383,8 +384,8 @@ def digitize(
     px_per_mm_x: float,
     px_per_mm_y: float,
     layout: str = "3x4+1",
-    paper_speed: float = 25.0,
-    gain: float = 10.0,
+    paper_speed: float = PAPER_SPEED_MM_S,
+    gain: float = GAIN_MM_PER_MV,
     signal_fs: float = 500.0,
 ) -> Digitization:
     """Read the 12 leads off a deskewed ECG page.

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from ._geometry import as_tuple, polygon_area, translation
-from ._validate import check_image, pick
+from ._geometry import as_tuple, downscale, polygon_area, translation
+from ._validate import check_image, check_positive, pick
+from .standards import LETTER_MM
 
 if TYPE_CHECKING:
     from .options import Options
@@ -66,22 +67,6 @@ def _check_max_side(max_side) -> int | None:
     if isinstance(max_side, bool) or not isinstance(max_side, int | np.integer) or max_side < 64:
         raise ValueError(f"max_side must be an integer >= 64 or None, got {max_side!r}")
     return int(max_side)
-
-
-def _downscale(image: np.ndarray, max_side: int | None) -> tuple[np.ndarray, float]:
-    """The image shrunk by a whole factor so its longer side is at most ``max_side``; and the scale.
-
-    A whole factor keeps the pixel grid aligned (working pixel ``i`` covers input
-    pixels ``f*i .. f*i+f-1``) and lets OpenCV use its fast area-averaging path;
-    up to ``f - 1`` rows and columns at the bottom and right are ignored.
-    """
-    h, w = image.shape[:2]
-    if max_side is None or max(h, w) <= max_side:
-        return image, 1.0
-    f = -(-max(h, w) // max_side)
-    hh, ww = max(1, h // f), max(1, w // f)
-    small = cv2.resize(image[: hh * f, : ww * f], (ww, hh), interpolation=cv2.INTER_AREA)
-    return small, 1.0 / f
 
 
 def _paper_channels(
@@ -240,13 +225,12 @@ def detect_edges(
     img = check_image(image, "image")
     fn = pick(_EDGE_REGISTRY, method, "edge method")
     max_side = _check_max_side(max_side)
-    small, scale = _downscale(img, max_side)
+    small, f = downscale(img, max_side)
     _, paper = _paper_channels(small, remove_strokes)
     _, _, contrast = _separation(paper)
     edges = fn(paper, max(contrast, 20.0))
     h, w = img.shape[:2]
     if edges.shape != (h, w):
-        f = int(round(1.0 / scale))
         big = cv2.resize(
             edges.view(np.uint8),
             (edges.shape[1] * f, edges.shape[0] * f),
@@ -439,11 +423,6 @@ def _edge_support(quad: np.ndarray, near_edge: np.ndarray) -> float:
     return hits / total
 
 
-def _polygon_area(q: np.ndarray) -> float:
-    x, y = q[:, 0], q[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
-
-
 def _refine_quad(quad: np.ndarray, paper: np.ndarray, contrast: float, inset: float) -> np.ndarray:
     """Move each side of ``quad`` (working px) onto the paper/background transition.
 
@@ -605,7 +584,8 @@ def find_paper(
     fn = pick(_EDGE_REGISTRY, method, "edge method")
     max_side = _check_max_side(max_side)
     h, w = img.shape[:2]
-    small, scale = _downscale(img, max_side)
+    small, f = downscale(img, max_side)
+    scale = 1.0 / f
     raw, paper = _paper_channels(small)
     sh, sw = paper.shape
     _, bright, contrast = _separation(paper)
@@ -641,7 +621,7 @@ def find_paper(
         if fitted is None:
             continue
         quad, area = fitted
-        qarea = _polygon_area(quad)
+        qarea = polygon_area(quad)
         if area < min_area or qarea <= 0:
             continue
         fill = min(area / qarea, qarea / max(area, 1.0))
@@ -731,7 +711,7 @@ def warp_to_paper(
     *,
     px_per_mm: float | None = None,
     size: tuple[int, int] | None = None,
-    paper_size_mm: tuple[float, float] = (279.4, 215.9),
+    paper_size_mm: tuple[float, float] = LETTER_MM,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rectify the paper quad to an upright rectangle (undo perspective and rotation).
 
@@ -792,12 +772,7 @@ def warp_to_paper(
         if out_w < 2 or out_h < 2:
             raise ValueError(f"size must be at least (2, 2), got {size!r}")
     elif px_per_mm is not None:
-        if isinstance(px_per_mm, bool) or not isinstance(
-            px_per_mm, int | float | np.floating | np.integer
-        ):
-            raise ValueError(f"px_per_mm must be a positive number, got {px_per_mm!r}")
-        if not (math.isfinite(px_per_mm) and px_per_mm > 0):
-            raise ValueError(f"px_per_mm must be a positive number, got {px_per_mm!r}")
+        px_per_mm = check_positive(px_per_mm, "px_per_mm")
         long_mm, short_mm = max(paper_size_mm), min(paper_size_mm)
         if width_q >= height_q:
             out_w, out_h = round(long_mm * px_per_mm), round(short_mm * px_per_mm)

@@ -33,8 +33,9 @@ import cv2
 import numpy as np
 
 from ._geometry import as_tuple, rotate, rotation_matrix
-from ._validate import check_image, check_mask, line_fit
+from ._validate import check_image, check_mask, check_positive, line_fit
 from .errors import GridNotFoundError, InvalidImageError
+from .standards import LETTER_MM
 
 if TYPE_CHECKING:
     from .options import Options
@@ -51,11 +52,10 @@ __all__ = [
     "grid_station",
 ]
 
-# Width of a standard ECG page (letter / A4 landscape), used only to choose
-# between "1 mm lines" and "5 mm lines" when only one comb of lines is visible
-# and the scale range allows both.
-_PAGE_WIDTH_MM = 280.0
-_PAGE_HEIGHT_MM = 216.0
+# Size of a standard ECG page (US letter, landscape; A4 differs by < 7 %), used only
+# to choose between "1 mm lines" and "5 mm lines" when only one comb of lines is
+# visible and the scale range allows both.
+_PAGE_WIDTH_MM, _PAGE_HEIGHT_MM = LETTER_MM
 _ACF_SIGMA = 1.0
 # a comb at 1/5 of the dominant period counts as 1 mm lines when its ACF contrast
 # exceeds both of these (absolute, and relative to the dominant comb's contrast)
@@ -879,7 +879,7 @@ def detect_grid(
        contrast of its whole comb of multiples; a weaker comb at 1/5 of it, or
        every 5th line being stronger, means 1 mm lines with 5 mm lines. When
        only one comb is visible, the scale range, the other axis and the page
-       size (about 280 x 216 mm) decide whether its lines are 1 or 5 mm apart.
+       size (US letter, 279.4 x 215.9 mm) decide whether its lines are 1 or 5 mm apart.
     4. Every line is located (centroid of its peak) and one straight line
        position = phase + n * period is fitted through all of them, growing
        from the centre outwards, with outlier rejection; the 1 mm and 5 mm
@@ -903,12 +903,13 @@ def detect_grid(
     (True, 8.0, 8.0, True)
     """
     image = check_image(image, "image")
-    if not (0 < min_px_per_mm < max_px_per_mm):
+    min_px_per_mm = check_positive(min_px_per_mm, "min_px_per_mm")
+    max_px_per_mm = check_positive(max_px_per_mm, "max_px_per_mm")
+    if not min_px_per_mm < max_px_per_mm:
         raise ValueError(
-            f"need 0 < min_px_per_mm < max_px_per_mm, got {min_px_per_mm}, {max_px_per_mm}"
+            f"need min_px_per_mm < max_px_per_mm, got {min_px_per_mm}, {max_px_per_mm}"
         )
-    if not max_residual_angle_deg > 0:
-        raise ValueError(f"max_residual_angle_deg must be > 0, got {max_residual_angle_deg}")
+    max_residual_angle_deg = check_positive(max_residual_angle_deg, "max_residual_angle_deg")
     shape = (int(image.shape[0]), int(image.shape[1]))
     if mask is not None:
         mask = check_mask(mask, "mask")
@@ -927,9 +928,7 @@ def _not_found(shape, angle=0.0) -> GridResult:
 
 def _rotated(resp: np.ndarray, angle_deg: float) -> np.ndarray:
     """``resp`` rotated by ``-angle_deg`` about its centre (undoing a CCW rotation)."""
-    m, n = resp.shape
-    rot = cv2.getRotationMatrix2D(((n - 1) / 2.0, (m - 1) / 2.0), -angle_deg, 1.0)
-    return cv2.warpAffine(resp, rot, (n, m), flags=cv2.INTER_LINEAR, borderValue=0)
+    return rotate(resp, -angle_deg, border_value=0)[0]
 
 
 def _strip_profiles(work: np.ndarray):

@@ -13,58 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_mask, pick
+from ._profile import longest_run
+from ._profile import smooth as _smooth  # find_layout's ``smooth`` is the smoothed profile
+from ._validate import check_mask, check_positive, pick
 from .errors import LayoutError
-from .signals import LEADS as _LEADS_ALL
+from .standards import LAYOUTS, PAPER_SPEED_MM_S, RECORD_SECONDS  # LAYOUTS: re-exported
 from .trace import column_runs
 
 __all__ = ["LAYOUTS", "Panel", "RowInfo", "LayoutResult", "layout_rows", "find_layout"]
-
-LEADS = _LEADS_ALL
-
-_COLS_3X4 = [["I", "aVR", "V1", "V4"], ["II", "aVL", "V2", "V5"], ["III", "aVF", "V3", "V6"]]
-
-
-def _split(leads: list[str], total: float = 10.0) -> list[tuple[str, float, float]]:
-    step = total / len(leads)
-    return [(lead, i * step, step) for i, lead in enumerate(leads)]
-
-
-#: name -> rows; each row a list of (lead, t0_s, duration_s).
-LAYOUTS: dict[str, list[list[tuple[str, float, float]]]] = {
-    "3x4+1": [_split(r) for r in _COLS_3X4] + [[("II", 0.0, 10.0)]],
-    "3x4+3": [_split(r) for r in _COLS_3X4]
-    + [[("II", 0.0, 10.0)], [("V1", 0.0, 10.0)], [("V5", 0.0, 10.0)]],
-    "3x4": [_split(r) for r in _COLS_3X4],
-    "6x2": [
-        _split(r)
-        for r in (
-            ["I", "V1"],
-            ["II", "V2"],
-            ["III", "V3"],
-            ["aVR", "V4"],
-            ["aVL", "V5"],
-            ["aVF", "V6"],
-        )
-    ],
-    "12x1": [[(lead, 0.0, 10.0)] for lead in LEADS],
-}
-
-
-def check_positive(value, name: str) -> float:
-    """``value`` as a float when it is a finite number > 0 (a scale, speed, gain or rate).
-
-    Raises
-    ------
-    ValueError
-        Naming ``name``, what was expected and what was given.
-    """
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return value
 
 
 def layout_rows(name: str) -> list[list[tuple[str, float, float]]]:
@@ -127,15 +83,6 @@ class LayoutResult:
     confidence: float
 
 
-def _smooth(profile: np.ndarray, sigma: float) -> np.ndarray:
-    sigma = max(float(sigma), 0.5)
-    # A kernel wider than the profile adds nothing (and an absurd scale must not allocate).
-    half = int(min(np.ceil(3 * sigma), max(0, (profile.size - 1) // 2)))
-    k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
-    k /= k.sum()
-    return np.convolve(profile, k, mode="same")
-
-
 def _pick_peaks(profile: np.ndarray, n: int, min_sep: float) -> list[int]:
     """Indices of the ``n`` highest local maxima at least ``min_sep`` apart."""
     p = profile
@@ -168,26 +115,13 @@ def _row_sums(mask: np.ndarray) -> np.ndarray:
     return sums.ravel().astype(np.float64)
 
 
-def _longest_run(occupied: np.ndarray, max_gap: int) -> tuple[int, int] | None:
-    """``(start, stop)`` of the longest stretch of True, bridging gaps up to ``max_gap``."""
-    idx = np.flatnonzero(occupied)
-    if idx.size == 0:
-        return None
-    breaks = np.flatnonzero(np.diff(idx) > max_gap + 1)
-    starts = np.concatenate(([0], breaks + 1))
-    stops = np.concatenate((breaks, [idx.size - 1]))
-    lengths = idx[stops] - idx[starts]
-    k = int(np.argmax(lengths))
-    return int(idx[starts[k]]), int(idx[stops[k]]) + 1
-
-
 def find_layout(
     trace_mask: np.ndarray,
     *,
     px_per_mm_x: float,
     px_per_mm_y: float,
     layout: str = "3x4+1",
-    paper_speed: float = 25.0,
+    paper_speed: float = PAPER_SPEED_MM_S,
 ) -> LayoutResult:
     """Find the printed rows and lead panels of ``layout`` on a deskewed page.
 
@@ -224,7 +158,7 @@ def find_layout(
     n_rows = len(rows_spec)
     h, w = mask.shape
     px_per_s = paper_speed * px_per_mm_x
-    row_len = 10.0 * px_per_s
+    row_len = RECORD_SECONDS * px_per_s
     if row_len > w * 1.02:
         raise LayoutError(
             f"a 10 s row needs {row_len:.0f} px at {px_per_mm_x:.2f} px/mm "
@@ -268,7 +202,7 @@ def find_layout(
         y_top = int(max(0, np.floor(y - 0.95 * up)))
         y_bottom = int(min(h, np.ceil(y + 0.95 * down)))
         band = mask[max(0, int(y - 0.3 * up)) : min(h, int(y + 0.3 * down) + 1)]
-        seg = _longest_run(band.any(axis=0), max_gap=int(3 * px_per_mm_x) + 1)
+        seg = longest_run(band.any(axis=0), max_gap=int(3 * px_per_mm_x) + 1)
         if seg is None:
             raise LayoutError(f"row {i} of layout {layout!r} holds no trace")
         # The last inked column's right edge, less half a stroke: where the pen stopped.

@@ -33,9 +33,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from .signals import LEADS as _LEADS_ALL
 import pandas as pd
+
+from ._validate import check_positive
+from .standards import LEADS, RECORD_SECONDS
 
 __all__ = [
     "score_leads",
@@ -54,7 +55,6 @@ SNR_CAP = 384.0
 #: Largest time shift forgiven by the metric, in seconds.
 MAX_TIME_SHIFT_S = 0.2
 
-_LEADS = _LEADS_ALL
 # Correlations within this fraction of ||truth|| * ||pred|| of the maximum count as
 # ties: FFT rounding (~1e-15 relative) must not decide between lags that tie exactly.
 _TIE_RTOL = 1e-10
@@ -192,16 +192,6 @@ def _as_1d(values: Any, what: str) -> np.ndarray:
     return arr
 
 
-def _check_fs(fs: Any, what: str) -> float:
-    try:
-        fs = float(fs)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what}: sampling rate must be a number, got {fs!r}") from None
-    if not np.isfinite(fs) or fs <= 0:
-        raise ValueError(f"{what}: sampling rate must be finite and > 0, got {fs!r}")
-    return fs
-
-
 def align_lead(truth: Any, pred: Any, fs: float) -> tuple[np.ndarray, int, float]:
     """Align one predicted lead to its truth the way the metric does.
 
@@ -239,7 +229,7 @@ def align_lead(truth: Any, pred: Any, fs: float) -> tuple[np.ndarray, int, float
     y = _as_1d(pred, "pred")
     if x.shape != y.shape:
         raise ValueError(f"truth and pred differ in length: {x.size} vs {y.size}")
-    fs = _check_fs(fs, "align_lead")
+    fs = check_positive(fs, "align_lead: sampling rate")
     lag, offset, _, _ = _align_batch(x[None], y[None], _max_lag(fs))
     k, off = int(lag[0]), float(offset[0])
     n = x.size
@@ -280,7 +270,7 @@ def snr_record(truth: Mapping[str, Any], pred: Mapping[str, Any], fs: float) -> 
     >>> snr_record(x, x, 500)
     384.0
     """
-    fs = _check_fs(fs, "snr_record")
+    fs = check_positive(fs, "snr_record: sampling rate")
     if len(truth) == 0:
         raise ValueError("snr_record: truth holds no leads")
     signal = noise = 0.0
@@ -329,7 +319,7 @@ def score_leads(leads: Mapping[str, Any], truth: Mapping[str, Any], fs: float) -
     ValueError
         A lead at another sampling rate, or a lead missing from ``truth``.
     """
-    fs = _check_fs(fs, "fs")
+    fs = check_positive(fs, "fs: sampling rate")
     t, p = {}, {}
     for name, sig in leads.items():
         if abs(float(sig.fs) - fs) > 1e-9:
@@ -388,7 +378,7 @@ def _score_flat(
     order = sorted(
         range(lead_names.size),
         key=lambda i: (
-            _LEADS.index(lead_names[i]) if lead_names[i] in _LEADS else len(_LEADS),
+            LEADS.index(lead_names[i]) if lead_names[i] in LEADS else len(LEADS),
             str(lead_names[i]),
         ),
     )
@@ -452,7 +442,7 @@ def score_records(
     for r, (rec, leads) in enumerate(truth.items()):
         rec_names.append(str(rec))
         rfs = fs[rec] if isinstance(fs, Mapping) else fs
-        fss.append(_check_fs(rfs, f"record {rec!r}"))
+        fss.append(check_positive(rfs, f"record {rec!r}: sampling rate"))
         prec = pred.get(rec)
         if prec is None and missing == "raise":
             raise ValueError(f"prediction lacks record {rec!r}")
@@ -622,7 +612,7 @@ def _fs_per_record(
             "cannot infer fs (no test_df, no 'fs' column, no lead II) for "
             f"{rec_names[n_ii == 0][:5].tolist()}"
         )
-    return n_ii / 10.0
+    return n_ii / RECORD_SECONDS
 
 
 def score_frames(

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from ._validate import check_image, to_gray
+from ._validate import check_image, check_number, check_positive, to_gray
 
 if TYPE_CHECKING:
     from .options import Options
@@ -52,17 +52,6 @@ _EDGE_QUANTILE = 0.80
 _INK_QUANTILE = 0.995
 
 
-def _positive(value, name: str, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    ok = math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be finite and {bound}, got {value!r}")
-    return value
-
-
 def effective_dpi(px_per_mm: float) -> float:
     """Resolution in dots per inch from a scale in pixels per millimetre.
 
@@ -86,7 +75,7 @@ def effective_dpi(px_per_mm: float) -> float:
     >>> round(effective_dpi(7.874), 1)
     200.0
     """
-    return _positive(px_per_mm, "px_per_mm") * MM_PER_INCH
+    return check_positive(px_per_mm, "px_per_mm") * MM_PER_INCH
 
 
 def _to_reference(
@@ -170,9 +159,9 @@ def measure_sharpness(
     """
     img = check_image(image, "image")
     if px_per_mm is not None:
-        px_per_mm = _positive(px_per_mm, "px_per_mm")
+        px_per_mm = check_positive(px_per_mm, "px_per_mm")
     if reference_dpi is not None:
-        reference_dpi = _positive(reference_dpi, "reference_dpi")
+        reference_dpi = check_positive(reference_dpi, "reference_dpi")
     gray = _to_reference(to_gray(img), px_per_mm, reference_dpi)
     if min(gray.shape) < 4:
         return 0.0
@@ -355,11 +344,9 @@ def assess_quality(
     True
     """
     img = check_image(image, "image")
-    min_dpi = _positive(min_dpi, "min_dpi")
-    min_sharpness = _positive(min_sharpness, "min_sharpness", allow_zero=True)
-    min_contrast = _positive(min_contrast, "min_contrast", allow_zero=True)
-    if min_contrast > 1.0:
-        raise ValueError(f"min_contrast must be within [0, 1], got {min_contrast!r}")
+    min_dpi = check_positive(min_dpi, "min_dpi")
+    min_sharpness = check_number(min_sharpness, "min_sharpness", lo=0)
+    min_contrast = check_number(min_contrast, "min_contrast", lo=0, hi=1)
     dpi = None if px_per_mm is None else effective_dpi(px_per_mm)
     gray = to_gray(img)  # once for both measures
     sharpness = measure_sharpness(gray, px_per_mm=px_per_mm)

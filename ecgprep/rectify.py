@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from ._geometry import as_tuple
+from ._geometry import apply_homography, as_tuple, downscale, polygon_area, translation
 from ._validate import check_image
 from .grid import detect_grid, grid_response
 
@@ -132,20 +132,6 @@ class RectifyResult:
 # small geometry helpers
 
 
-def _as_tuple(h: np.ndarray) -> tuple:
-    return tuple(tuple(float(v) for v in row) for row in np.asarray(h, dtype=np.float64))
-
-
-def _apply(h: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-    p = np.c_[xy, np.ones(len(xy))] @ h.T
-    return p[:, :2] / p[:, 2:3]
-
-
-def _translate(tx: float, ty: float) -> np.ndarray:
-    return np.array([[1.0, 0.0, tx], [0.0, 1.0, ty], [0.0, 0.0, 1.0]])
-
-
 def _scale(sx: float, sy: float) -> np.ndarray:
     return np.array([[sx, 0.0, 0.0], [0.0, sy, 0.0], [0.0, 0.0, 1.0]])
 
@@ -155,17 +141,6 @@ def _rotation(angle_deg: float) -> np.ndarray:
     a = math.radians(angle_deg)
     c, s = math.cos(a), math.sin(a)
     return np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
-
-
-def _downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:
-    """Shrink by a whole factor ``f`` so the longer side is at most ``max_side``."""
-    h, w = image.shape[:2]
-    if max(h, w) <= max_side:
-        return image, 1
-    f = -(-max(h, w) // max_side)
-    hh, ww = h // f, w // f
-    small = cv2.resize(image[: hh * f, : ww * f], (ww, hh), interpolation=cv2.INTER_AREA)
-    return small, int(f)
 
 
 def _rectifier(v_h: np.ndarray, v_v: np.ndarray) -> np.ndarray | None:
@@ -471,7 +446,7 @@ def _fit_family(work: np.ndarray, horizontal: bool, strip: int):
 
 def _not_found(shape, **kw) -> RectifyResult:
     return RectifyResult(
-        homography=_as_tuple(np.eye(3)),
+        homography=as_tuple(np.eye(3)),
         found=False,
         confidence=float(kw.pop("confidence", 0.0)),
         n_lines_h=int(kw.pop("n_lines_h", 0)),
@@ -569,7 +544,7 @@ def rectify_from_grid(
     ):
         raise ValueError(f"refinements must be an integer within 1-5, got {refinements!r}")
     shape = (int(image.shape[0]), int(image.shape[1]))
-    small, f = _downscale(np.ascontiguousarray(image), int(max_side))
+    small, f = downscale(np.ascontiguousarray(image), int(max_side))
     m, n = small.shape[:2]
     if min(m, n) < 64:
         return _not_found(shape)
@@ -583,8 +558,8 @@ def rectify_from_grid(
     v_h = _vanishing_point(ah, bh, wh)
     v_v = _vanishing_point(av, bv, wv)
     v_v = v_v[[1, 0, 2]]
-    centre = _translate(-(n - 1) / 2.0, -(m - 1) / 2.0)
-    uncentre = _translate((n - 1) / 2.0, (m - 1) / 2.0)
+    centre = translation(-(n - 1) / 2.0, -(m - 1) / 2.0)
+    uncentre = translation((n - 1) / 2.0, (m - 1) / 2.0)
     rect = _rectifier(v_h, v_v)
     if rect is None:
         return _not_found(shape)
@@ -632,7 +607,7 @@ def rectify_from_grid(
     fix = _scale(1.0 / math.sqrt(ratio), math.sqrt(ratio)) @ _rotation(-g.angle_deg)
     hw = uncentre @ fix @ centre @ hw
     # working -> input coordinates
-    to_work = _translate(-(f - 1) / 2.0, -(f - 1) / 2.0)
+    to_work = translation(-(f - 1) / 2.0, -(f - 1) / 2.0)
     to_work = _scale(1.0 / f, 1.0 / f) @ to_work
     from_work = np.linalg.inv(to_work)
     hfull = from_work @ hw @ to_work
@@ -642,16 +617,16 @@ def rectify_from_grid(
     if not np.all(wcoord > 0):
         # the vanishing line crosses the frame: no sensible rectification
         return _not_found(shape, n_lines_h=nh, n_lines_v=nv, residual_px=residual)
-    mapped = _apply(hfull, corners)
-    area = _poly_area(mapped)
+    mapped = apply_homography(hfull, corners)
+    area = polygon_area(mapped)
     if not (np.all(np.isfinite(mapped)) and area > 0):
         return _not_found(shape, n_lines_h=nh, n_lines_v=nv, residual_px=residual)
-    s = math.sqrt(_poly_area(corners) / area)
+    s = math.sqrt(polygon_area(corners) / area)
     hfull = _scale(s, s) @ hfull
-    mapped = _apply(hfull, corners)
+    mapped = apply_homography(hfull, corners)
     lo = np.floor(mapped.min(axis=0))
     hi = np.ceil(mapped.max(axis=0))
-    hfull = _translate(-lo[0], -lo[1]) @ hfull
+    hfull = translation(-lo[0], -lo[1]) @ hfull
     out_w, out_h = int(hi[0] - lo[0]) + 1, int(hi[1] - lo[1]) + 1
     if out_w * out_h > _MAX_AREA_RATIO * h_in * w_in:
         return _not_found(shape, n_lines_h=nh, n_lines_v=nv, residual_px=residual)
@@ -666,7 +641,7 @@ def rectify_from_grid(
     if conf < _MIN_CONFIDENCE:
         return _not_found(shape, n_lines_h=nh, n_lines_v=nv, residual_px=residual, confidence=conf)
     return RectifyResult(
-        homography=_as_tuple(hfull),
+        homography=as_tuple(hfull),
         found=True,
         confidence=float(np.clip(conf, 0.0, 1.0)),
         n_lines_h=nh,
@@ -681,17 +656,12 @@ def rectify_from_grid(
     )
 
 
-def _poly_area(q: np.ndarray) -> float:
-    x, y = q[:, 0], q[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
-
-
 def _non_similarity(h: np.ndarray, shape) -> tuple[float, float]:
     """Max deviation (input px) of ``h`` from its best similarity, and that similarity's angle."""
     m, n = shape
     gx, gy = np.meshgrid(np.linspace(0, n - 1, 9), np.linspace(0, m - 1, 7))
     src = np.c_[gx.ravel(), gy.ravel()]
-    dst = _apply(h, src)
+    dst = apply_homography(h, src)
     # similarity dst = [[a, -b], [b, a]] src + t  (least squares)
     sc = src - src.mean(axis=0)
     dc = dst - dst.mean(axis=0)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["LEADS", "LeadSignal", "einthoven_residual"]
+from ._validate import check_number, check_positive
+from .standards import LEADS  # re-exported: the stages import the lead list from here
 
-#: The twelve leads, in the competition's order.
-LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+__all__ = ["LEADS", "LeadSignal", "einthoven_residual"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,16 +54,8 @@ class LeadSignal:
                 f"LeadSignal {self.name!r}: values must be 1-D, got shape {values.shape}"
             )
         values.setflags(write=False)
-        fs = float(self.fs)
-        start = float(self.start_s)
-        if not math.isfinite(fs) or fs <= 0:
-            raise ValueError(
-                f"LeadSignal {self.name!r}: fs must be finite and > 0, got {self.fs!r}"
-            )
-        if not math.isfinite(start):
-            raise ValueError(
-                f"LeadSignal {self.name!r}: start_s must be finite, got {self.start_s!r}"
-            )
+        fs = check_positive(self.fs, f"LeadSignal {self.name!r}: fs")
+        start = check_number(self.start_s, f"LeadSignal {self.name!r}: start_s")
         object.__setattr__(self, "name", str(self.name))
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "fs", fs)

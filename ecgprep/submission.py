@@ -26,7 +26,6 @@ or lacking a lead) is filled with the fallback (zeros), counted in one
 from __future__ import annotations
 
 import gzip
-import math
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -36,13 +35,14 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from ._validate import pick
-from .signals import LeadSignal
+from ._validate import check_number, check_positive, pick
 from .errors import TestCsvError
-from .signals import LEADS as _LEADS_ALL
+from .signals import LeadSignal
+from .standards import LEADS  # the 12 leads in test.csv order (re-exported)
 
 __all__ = [
     "images_for_test",
+    "FALLBACKS",
     "LEADS",
     "LEAD_WINDOW_START_S",
     "LeadSignal",
@@ -54,9 +54,6 @@ __all__ = [
     "submission_with_report",
     "write_submission",
 ]
-
-#: The 12 leads in ``test.csv`` order.
-LEADS = _LEADS_ALL
 
 #: Start (s) of each lead's requested window within the 10 s record.
 LEAD_WINDOW_START_S: dict[str, float] = {
@@ -260,10 +257,8 @@ def resample_lead(signal: Any, fs: float, t0: float, n: int) -> np.ndarray | Non
     [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.0]
     """
     v = np.asarray(signal.values, dtype=np.float64).reshape(-1)
-    fs_in = float(signal.fs)
-    start = float(signal.start_s)
-    if not (math.isfinite(fs_in) and fs_in > 0 and math.isfinite(start)):
-        raise ValueError(f"bad signal fs={signal.fs!r} or start_s={signal.start_s!r}")
+    fs_in = check_positive(signal.fs, "signal.fs")
+    start = check_number(signal.start_s, "signal.start_s")
     finite = np.isfinite(v)
     if not finite.any():
         return None
@@ -282,6 +277,8 @@ def _fallback_zeros(n: int, fs: float, lead: str) -> np.ndarray:
 
 
 _FALLBACKS: dict[str, Callable[[int, float, str], np.ndarray]] = {"zeros": _fallback_zeros}
+#: Names accepted by the ``fallback`` argument (what a failed image's rows hold).
+FALLBACKS = tuple(_FALLBACKS)
 
 
 # ----------------------------------------------------------------- submission
