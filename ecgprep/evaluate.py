@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from .batch import BatchResults, process_batch_for_submission
-from .io import find_image  # noqa: F401 - kept importable from here
 from .options import Options
 
 __all__ = ["Evaluation", "evaluate_folder"]

@@ -18,12 +18,12 @@ from .colors import COLOR_BACKENDS, COLOR_SPACES
 from .edges import EDGE_METHODS
 from .errors import OptionsError
 from .standards import LAYOUTS as _LAYOUT_TABLE
+from .submission import FALLBACKS
 
 __all__ = ["Options", "as_options", "EDGE_METHODS", "COLOR_SPACES", "COLOR_BACKENDS", "LAYOUTS"]
 
 #: Layout names (:data:`ecgprep.standards.LAYOUTS`).
 LAYOUTS = tuple(_LAYOUT_TABLE)
-FALLBACKS = ("zeros",)
 
 
 @dataclass(frozen=True)

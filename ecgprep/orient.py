@@ -21,6 +21,7 @@ from ._geometry import as_tuple, rot90_matrix
 from ._profile import smooth
 from .errors import EcgprepError
 from .signals import einthoven_residual
+from .standards import LETTER_MM
 
 if TYPE_CHECKING:
     from .options import Options
@@ -32,8 +33,6 @@ __all__ = ["OrientResult", "orient_page", "read_upright", "orient_station"]
 TURN_CONTRAST_RATIO = 1.25
 #: Limb-lead readings with an Einthoven residual above this are read again turned by 180 degrees.
 EINTHOVEN_SUSPECT = 0.5
-#: Long side of an ECG page in mm: the scale when no grid has been measured.
-_PAGE_LONG_MM = 280.0
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ def orient_page(
         Its trace ink.
     px_per_mm : float
         The grid's scale, if known (NaN otherwise: the page is taken to be
-        280 mm long).
+        as long as a letter page).
     paper_speed : float
         mm/s: with a known scale, a 10 s row that only fits across the page turned
         also turns it.
@@ -115,7 +114,7 @@ def orient_page(
     """
     h, w = trace_mask.shape
     known = bool(np.isfinite(px_per_mm) and px_per_mm > 0)
-    scale = float(px_per_mm) if known else max(h, w) / _PAGE_LONG_MM
+    scale = float(px_per_mm) if known else max(h, w) / LETTER_MM[0]
     m = np.ascontiguousarray(trace_mask if trace_mask.dtype == bool else trace_mask > 0)
     m = m.view(np.uint8)
     import cv2

@@ -28,9 +28,9 @@ from __future__ import annotations
 import gzip
 import os
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,15 +83,6 @@ class TestCsvWarning(UserWarning):
     """``test.csv`` had a fixable problem (duplicate rows dropped)."""
 
     __test__ = False  # not a pytest test class
-
-
-class SubmissionItem(Protocol):
-    """What :func:`submission_frame` needs from one image's result."""
-
-    image_id: str
-    ok: bool
-    error: str | None
-    signals: Mapping[str, Any] | None
 
 
 # ------------------------------------------------------------------- test.csv
