@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import struct
-import time
 import tracemalloc
 import zlib
 
@@ -248,7 +247,6 @@ def test_load_image_refuses_with_image_load_error(kind, corpus):
 def test_huge_header_refused_before_allocation(corpus):
     path = corpus["png_claims_100000x100000"]
     tracemalloc.start()
-    t0 = time.perf_counter()
     try:
         with pytest.raises(ImageLoadError, match="refused before decoding"):
             load_image(path)
@@ -256,11 +254,10 @@ def test_huge_header_refused_before_allocation(corpus):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    seconds = time.perf_counter() - t0
     assert not res.ok and res.failed_stage == "load"
-    # 10^10 RGB pixels would be 30 GB: nothing near that (nor a slow partial decode).
+    assert "refused before decoding" in res.error, res.error
+    # 10^10 RGB pixels would be 30 GB: nothing near that (no partial decode either).
     assert peak < 20_000_000
-    assert seconds < 2.0
 
 
 def test_submission_over_the_corpus_holds_every_id_once(batch):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +16,9 @@ pytest.importorskip("ipykernel")
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
-CELL_TIMEOUT_S = 120
-BUDGET_S = 90.0  # both notebooks together
-_elapsed: dict[str, float] = {}
+# A hang guard, not a speed check (speed belongs to the benchmark): a cell that
+# runs this long is stuck.
+CELL_TIMEOUT_S = 600
 
 
 def _kernel_env(**extra: str) -> dict[str, str]:
@@ -44,9 +42,7 @@ def _run(name: str, cwd: Path, extra_cell: str | None = None, **env: str):
     )
     if extra_cell:
         nb.cells.append(nbformat.v4.new_code_cell(extra_cell))
-    t0 = time.perf_counter()
     client.execute(env=_kernel_env(**env))
-    _elapsed[name] = time.perf_counter() - t0
     return nb
 
 
@@ -144,13 +140,3 @@ def test_pipeline_tour_notebook(tmp_path):
         if o.get("output_type") == "execute_result" and "text/html" in o.get("data", {})
     )
     assert tables >= 4, json.dumps([c.get("outputs") for c in nb.cells])[:2000]
-
-
-def test_time_budget():
-    if len(_elapsed) < 2:
-        pytest.skip("the notebook tests did not both run in this session")
-    total = sum(_elapsed.values())
-    print(f"notebook times: {_elapsed} (python {sys.version.split()[0]})")
-    assert total < BUDGET_S, (
-        f"notebooks took {total:.1f} s together (budget {BUDGET_S} s): {_elapsed}"
-    )
