@@ -254,7 +254,5 @@ def test_quantile_u8_matches_its_definition(size, q):
         v = values.astype(np.uint8).reshape(1, -1)
         # The definition, by brute force over the 256 levels (not the histogram the
         # small-input branch of the implementation uses).
-        expected = min(
-            level for level in range(256) if np.count_nonzero(v <= level) >= q * v.size
-        )
+        expected = min(level for level in range(256) if np.count_nonzero(v <= level) >= q * v.size)
         assert _quantile_u8(v, q) == expected
