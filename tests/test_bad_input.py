@@ -32,7 +32,6 @@ from ecgprep import (
 from ecgprep.cli import main as cli_main
 from ecgprep.metrics import score_leads
 from ecgprep.submission import LEADS, SubmissionFallbackWarning, TestCsvWarning
-from ecgprep.synth import render_ecg
 
 # kind -> None (processed correctly) or (failed stage, [words the error must contain, lower case])
 EXPECTED: dict[str, tuple[str, list[str]] | None] = {
@@ -99,8 +98,8 @@ def encode(image, fmt: str, **kw) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def render():
-    return render_ecg(dpi=150, seed=5)
+def render(synth_render):
+    return synth_render(dpi=150, seed=5)  # shared, read-only
 
 
 @pytest.fixture(scope="module")

@@ -4,14 +4,11 @@ import pandas as pd
 import pytest
 
 from ecgprep.cli import main
-from ecgprep.synth import write_dataset
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    d = tmp_path_factory.mktemp("set")
-    write_dataset(d, n=2, seed=3, kinds=("clean", "pulse"))
-    return d
+def folder(synth_dataset):
+    return synth_dataset
 
 
 def test_submit_then_score(folder, tmp_path, capsys):

@@ -137,9 +137,9 @@ def test_render_random_grid_colours():
         assert precision >= 0.90, (colour, precision)
 
 
-def test_render_photo_like():
+def test_render_photo_like(synth_render):
     r = distort(
-        render_ecg(grid_color="red", dpi=100, seed=4),
+        synth_render(grid_color="red", dpi=100, seed=4),
         rotate_deg=3,
         shading=0.5,
         color_cast=(0.9, 0.95, 1.1),
@@ -221,9 +221,9 @@ def test_coloured_trace_is_found():
 
 
 @pytest.mark.parametrize("space", COLOR_SPACES)
-def test_backends_agree(space):
+def test_backends_agree(space, synth_render):
     for grid in ("red", "bw"):
-        r = distort(render_ecg(grid_color=grid, dpi=100, seed=3), noise_std=3, seed=3)
+        r = distort(synth_render(grid_color=grid, dpi=100, seed=3), noise_std=3, seed=3)
         results = {b: separate_colors(r.image, space=space, backend=b) for b in COLOR_BACKENDS}
         ref = results["opencv"]
         for b in ("pillow", "skimage"):

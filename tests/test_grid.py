@@ -67,8 +67,8 @@ def circular_diff(a, b, period):
 
 
 @pytest.fixture(scope="module")
-def render200():
-    return render_ecg(dpi=200, grid_color="red", seed=11)
+def render200(page200):
+    return page200  # 200 dpi, red grid, seed 11 (shared, read-only)
 
 
 # --------------------------------------------------------------------------- accuracy

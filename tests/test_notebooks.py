@@ -56,12 +56,8 @@ def _errors(nb) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    from ecgprep.synth import write_dataset
-
-    d = tmp_path_factory.mktemp("ecg-data")
-    write_dataset(d, n=2)
-    return d
+def dataset(synth_dataset):
+    return synth_dataset
 
 
 def test_committed_notebooks_have_no_outputs():

@@ -17,14 +17,14 @@ from ecgprep.quality import (
     measure_contrast,
     measure_sharpness,
 )
-from ecgprep.synth import distort, render_ecg
+from ecgprep.synth import distort
 
 PPM_200 = 200 / 25.4
 
 
 @pytest.fixture(scope="module")
-def clean():
-    return render_ecg(seed=4, dpi=200)
+def clean(page200):
+    return page200  # 200 dpi, seed 11 (shared, read-only)
 
 
 def _washed(image: np.ndarray) -> np.ndarray:
@@ -79,8 +79,8 @@ def test_downscaled_render_fails_for_resolution_only(clean, dpi):
     assert q.dpi == pytest.approx(dpi)
 
 
-def test_low_dpi_render_fails_for_resolution_only():
-    r = render_ecg(seed=2, dpi=100)
+def test_low_dpi_render_fails_for_resolution_only(page100):
+    r = page100
     q = assess_quality(r.image, px_per_mm=r.truth.px_per_mm)
     assert q.reasons == ("resolution: 100 dpi < 150 dpi",)
 
