@@ -4,7 +4,10 @@ The "same masks / same grids / same chains" claims of speed work, as a test. A
 change meant to alter the outputs regenerates the record (``python
 tests/regen_fingerprints.py``, see its docstring and tests/data/README.md).
 On the numpy and OpenCV versions that wrote the record the comparison is exact;
-on other versions it allows the small differences of their arithmetic.
+on other versions it allows the differences their arithmetic makes (measured
+against numpy 1.26 / OpenCV 4.8, the oldest supported: mask pixel counts up to
+1.5 %, cells of the coarse map 0.008, colours 4 levels, thresholds 2.4 %, grid
+scales 4e-5 relative, phases 0.03 px, line counts 2), with a margin.
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ def _close_mask(got: dict, want: dict, what: str) -> None:
     if EXACT:
         assert got == want, what
         return
-    assert abs(got["count"] - want["count"]) <= 0.005 * want["count"] + 20, (what, got["count"])
+    assert abs(got["count"] - want["count"]) <= 0.03 * want["count"] + 20, (what, got["count"])
     worst = max(abs(a - b) for a, b in zip(got["coarse"], want["coarse"], strict=True))
-    assert worst <= 0.01, (what, worst)
+    assert worst <= 0.015, (what, worst)
 
 
 def _close_numbers(got: dict, want: dict, what: str, rel: float, abs_: float) -> None:
@@ -62,8 +65,8 @@ def test_same_color_masks_and_summaries(case, images):
         if EXACT:
             assert got["rgb"][k] == rgb, (case, k)
         else:
-            assert max(abs(a - b) for a, b in zip(got["rgb"][k], rgb, strict=True)) <= 2, (case, k)
-    _close_numbers(got["numbers"], want["numbers"], case, rel=0.02, abs_=0.002)
+            assert max(abs(a - b) for a, b in zip(got["rgb"][k], rgb, strict=True)) <= 6, (case, k)
+    _close_numbers(got["numbers"], want["numbers"], case, rel=0.05, abs_=0.002)
 
 
 @pytest.mark.parametrize("case", list(RECORD["grid"]))
@@ -74,7 +77,7 @@ def test_same_grids(case, images):
     if EXACT:
         assert got["lines"] == want["lines"], case
     else:
-        assert all(abs(a - b) <= 2 for a, b in zip(got["lines"], want["lines"], strict=True))
+        assert all(abs(a - b) <= 3 for a, b in zip(got["lines"], want["lines"], strict=True))
     numbers, want_numbers = dict(got["numbers"]), dict(want["numbers"])
     if not EXACT:  # phases are positions on a circle of one major period
         for k, axis in (("phase_x", "px_per_mm_x"), ("phase_y", "px_per_mm_y")):
