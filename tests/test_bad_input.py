@@ -178,11 +178,13 @@ def by_kind(batch):
     return dict(zip(KINDS, batch, strict=True))
 
 
+@pytest.mark.slow
 def test_batch_never_raises_and_keeps_order(batch):
     assert [r.image_id for r in batch] == KINDS
     assert [r.ok for r in batch] == [EXPECTED[k] is None for k in KINDS]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", PROCESSED)
 def test_processed_correctly(kind, by_kind, render):
     res = by_kind[kind]
@@ -209,6 +211,7 @@ def test_exif_rotation_is_undone_at_load(corpus, render):
     assert upright < 0.5 * upside_down, (upright, upside_down)
 
 
+@pytest.mark.slow
 def test_turned_pages_read_like_the_upright_one(by_kind):
     plain = by_kind["plain_png"]
     for kind in TURNS:
@@ -219,6 +222,7 @@ def test_turned_pages_read_like_the_upright_one(by_kind):
             assert np.corrcoef(a, b)[0, 1] > 0.95, (kind, lead)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", FAILING)
 def test_fails_naming_image_and_cause(kind, by_kind, corpus):
     stage, words = EXPECTED[kind]
@@ -259,6 +263,7 @@ def test_huge_header_refused_before_allocation(corpus):
     assert peak < 20_000_000
 
 
+@pytest.mark.slow
 def test_submission_over_the_corpus_holds_every_id_once(batch):
     ids = KINDS + ["no_such_image"]
     test = pd.DataFrame(

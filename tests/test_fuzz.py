@@ -372,6 +372,7 @@ def stage_images():
     return st.one_of(images(), pages().map(lambda page: page[0]))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(stage_images(), st.sampled_from(EDGE_METHODS))
 def test_find_paper(img, method):
@@ -380,6 +381,7 @@ def test_find_paper(img, method):
         assert len(res.box) == 4
 
 
+@pytest.mark.slow
 @FUZZ
 @given(stage_images())
 def test_separate_colors(img):
@@ -388,6 +390,7 @@ def test_separate_colors(img):
         assert res.trace_mask.shape == img.shape[:2] and res.trace_mask.dtype == bool
 
 
+@pytest.mark.slow
 @FUZZ
 @given(stage_images(), st.booleans(), st.data())
 def test_detect_grid(img, with_mask, data):
@@ -405,6 +408,7 @@ def test_detect_grid(img, with_mask, data):
             assert np.isfinite(res.px_per_mm_x) and res.px_per_mm_x > 0
 
 
+@pytest.mark.slow
 @FUZZ
 @given(stage_images(), st.one_of(st.none(), SCALES))
 def test_assess_quality(img, px_per_mm):
@@ -417,6 +421,7 @@ def test_assess_quality(img, px_per_mm):
         assert isinstance(res.passed, bool)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(
     st.one_of(masks(), pages().map(lambda page: page[1])),
@@ -454,6 +459,7 @@ def _check_leads(res, layout: str, fs: float) -> None:
         assert sig.values.size == round(dur * fs), (name, sig.values.size, dur, fs)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(
     pages(),

@@ -76,7 +76,14 @@ def render200(page200):
 
 @pytest.mark.parametrize(
     "ppmm, angle",
-    [(4.0, 0.0), (4.0, -3.1), (7.874, 1.7), (7.874, -4.6), (12.0, 2.4), (12.0, 0.0)],
+    [
+        (4.0, 0.0),
+        (4.0, -3.1),
+        (7.874, 1.7),
+        (7.874, -4.6),
+        pytest.param(12.0, 2.4, marks=pytest.mark.slow),
+        pytest.param(12.0, 0.0, marks=pytest.mark.slow),
+    ],
 )
 def test_scale_and_angle_on_drawn_grids(ppmm, angle):
     shape = (int(110 * ppmm), int(140 * ppmm))  # 110 x 140 mm of paper
@@ -116,7 +123,9 @@ def test_synth_render_noisy_photo_like(render200):
     assert abs(g.px_per_mm / d.truth.px_per_mm - 1) < 2e-3
 
 
-@pytest.mark.parametrize("dpi, color", [(100, "pink"), (150, "blue"), (300, "green")])
+@pytest.mark.parametrize(
+    "dpi, color", [(100, "pink"), (150, "blue"), pytest.param(300, "green", marks=pytest.mark.slow)]
+)
 def test_synth_render_resolutions(dpi, color):
     r = render_ecg(dpi=dpi, grid_color=color, seed=2)
     g = detect_grid(r.image)

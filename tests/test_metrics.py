@@ -352,6 +352,7 @@ def test_split_ids_from_the_right():
         split_ids(["1_x_I"])
 
 
+@pytest.mark.slow
 def test_scoring_24_shuffled_records_is_complete_and_order_free():
     # Speed belongs to the benchmark; here: every record and lead is scored, and
     # the row order of the submission does not matter.

@@ -77,6 +77,7 @@ def test_committed_notebooks_have_no_outputs():
     }
 
 
+@pytest.mark.slow
 def test_kaggle_submission_notebook(dataset, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -122,6 +123,7 @@ print("FIGURES", len(_figs))
 """
 
 
+@pytest.mark.slow
 def test_pipeline_tour_notebook(tmp_path):
     # TMPDIR: the tour's tempfile.mkdtemp() lands in pytest's tmp dir, cleaned up by pytest.
     nb = _run("pipeline_tour.ipynb", tmp_path, extra_cell=_DRAW_ALL, TMPDIR=str(tmp_path))

@@ -18,6 +18,8 @@ from ecgprep import process_batch_for_submission, submission_frame, summary_fram
 from ecgprep.submission import LEADS
 from ecgprep.synth import distort
 
+pytestmark = pytest.mark.slow  # worker processes, faults and memory over whole batches
+
 
 class KillSelf:
     """An 'image' whose unpickling SIGKILLs the worker process (fault injection)."""
