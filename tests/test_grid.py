@@ -203,7 +203,11 @@ def test_uniform_grid_without_major_lines():
     g = detect_grid(img)
     assert g.found and not g.major_found
     assert abs(g.px_per_mm / 7.874 - 1) < 3e-4
-    assert 0 <= g.phase_x < g.px_per_mm_x and 0 <= g.phase_y < g.px_per_mm_y
+    # Without major lines the phase is a minor line's position (draw_grid's phase_mm
+    # (0.37, 0.81) about the centre), modulo the 1 mm period.
+    cx, cy = (1200 - 1) / 2, (900 - 1) / 2
+    assert circular_diff(g.phase_x, cx - 0.37 * 7.874, g.px_per_mm_x) < 0.1
+    assert circular_diff(g.phase_y, cy - 0.81 * 7.874, g.px_per_mm_y) < 0.1
 
 
 # --------------------------------------------------------------------------- phase, deskew
