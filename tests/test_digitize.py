@@ -89,7 +89,13 @@ def test_no_pulse_means_none_found():
 # 12x1 pages pack twelve rows 11 mm apart, so QRS complexes cross neighbouring
 # rows everywhere: a known weakness of single-trace following (see README).
 @pytest.mark.parametrize(
-    "layout, min_db", [("3x4", 15.0), ("3x4+3", 15.0), ("6x2", 8.0), ("12x1", 2.0)]
+    "layout, min_db",
+    [
+        ("3x4", 15.0),
+        pytest.param("3x4+3", 15.0, marks=pytest.mark.slow),
+        ("6x2", 8.0),
+        pytest.param("12x1", 2.0, marks=pytest.mark.slow),
+    ],
 )
 def test_other_layouts(layout, min_db):
     r = render_ecg(seed=13, layout=layout)

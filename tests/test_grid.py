@@ -107,6 +107,7 @@ def test_synth_render_rotated(render200, angle):
     assert g.major_found and g.minor_found
 
 
+@pytest.mark.slow
 def test_synth_render_noisy_photo_like(render200):
     d = distort(
         render200,
@@ -163,7 +164,7 @@ def test_anisotropic_resize_of_render(render200):
     assert abs(g.px_per_mm_y / render200.truth.px_per_mm - 1) < 2e-3
 
 
-@pytest.mark.parametrize("ppmm", [3.2, 7.874, 16.0])
+@pytest.mark.parametrize("ppmm", [3.2, 7.874, pytest.param(16.0, marks=pytest.mark.slow)])
 def test_only_major_lines_visible(ppmm):
     shape = (int(150 * ppmm), int(200 * ppmm)) if ppmm < 10 else (int(80 * ppmm), int(110 * ppmm))
     img = draw_grid(shape, (ppmm, ppmm), 2.0, minors=False, major_width=max(2.0, 0.2 * ppmm))
