@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import struct
-import time
 import tracemalloc
 import zlib
 
@@ -33,7 +32,6 @@ from ecgprep import (
 from ecgprep.cli import main as cli_main
 from ecgprep.metrics import score_leads
 from ecgprep.submission import LEADS, SubmissionFallbackWarning, TestCsvWarning
-from ecgprep.synth import render_ecg
 
 # kind -> None (processed correctly) or (failed stage, [words the error must contain, lower case])
 EXPECTED: dict[str, tuple[str, list[str]] | None] = {
@@ -100,8 +98,8 @@ def encode(image, fmt: str, **kw) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def render():
-    return render_ecg(dpi=150, seed=5)
+def render(synth_render):
+    return synth_render(dpi=150, seed=5)  # shared, read-only
 
 
 @pytest.fixture(scope="module")
@@ -180,11 +178,13 @@ def by_kind(batch):
     return dict(zip(KINDS, batch, strict=True))
 
 
+@pytest.mark.slow
 def test_batch_never_raises_and_keeps_order(batch):
     assert [r.image_id for r in batch] == KINDS
     assert [r.ok for r in batch] == [EXPECTED[k] is None for k in KINDS]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", PROCESSED)
 def test_processed_correctly(kind, by_kind, render):
     res = by_kind[kind]
@@ -210,6 +210,7 @@ def test_exif_rotation_is_undone_at_load(corpus, render):
     assert upright < 0.5 * upside_down, (upright, upside_down)
 
 
+@pytest.mark.slow
 def test_turned_pages_read_like_the_upright_one(by_kind):
     plain = by_kind["plain_png"]
     for kind in TURNS:
@@ -220,6 +221,7 @@ def test_turned_pages_read_like_the_upright_one(by_kind):
             assert np.corrcoef(a, b)[0, 1] > 0.95, (kind, lead)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", FAILING)
 def test_fails_naming_image_and_cause(kind, by_kind, corpus):
     stage, words = EXPECTED[kind]
@@ -247,7 +249,6 @@ def test_load_image_refuses_with_image_load_error(kind, corpus):
 def test_huge_header_refused_before_allocation(corpus):
     path = corpus["png_claims_100000x100000"]
     tracemalloc.start()
-    t0 = time.perf_counter()
     try:
         with pytest.raises(ImageLoadError, match="refused before decoding"):
             load_image(path)
@@ -255,13 +256,13 @@ def test_huge_header_refused_before_allocation(corpus):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    seconds = time.perf_counter() - t0
     assert not res.ok and res.failed_stage == "load"
-    # 10^10 RGB pixels would be 30 GB: nothing near that (nor a slow partial decode).
+    assert "refused before decoding" in res.error, res.error
+    # 10^10 RGB pixels would be 30 GB: nothing near that (no partial decode either).
     assert peak < 20_000_000
-    assert seconds < 2.0
 
 
+@pytest.mark.slow
 def test_submission_over_the_corpus_holds_every_id_once(batch):
     ids = KINDS + ["no_such_image"]
     test = pd.DataFrame(

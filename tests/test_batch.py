@@ -19,12 +19,12 @@ class WorkerKiller:
 
 
 @pytest.fixture(scope="module")
-def paths(tmp_path_factory):
+def paths(tmp_path_factory, synth_render):
     d = tmp_path_factory.mktemp("imgs")
     out = []
-    for i, seed in enumerate((31, 32)):
+    for i, seed in enumerate((31, 5)):
         p = d / f"{10000 + i}.png"
-        Image.fromarray(render_ecg(seed=seed, dpi=150).image).save(p)
+        Image.fromarray(synth_render(seed=seed, dpi=150).image).save(p)
         out.append(p)
     bad = d / "20000.png"
     bad.write_bytes(b"this is not an image")
@@ -37,6 +37,7 @@ def two_jobs(paths):
     return process_batch_for_submission(paths, n_jobs=2, progress=False)
 
 
+@pytest.mark.slow
 def test_order_kept_and_failure_isolated(paths, two_jobs):
     assert [r.image_id for r in two_jobs] == [p.stem for p in paths]
     assert [r.ok for r in two_jobs] == [True, False, True]
@@ -44,6 +45,7 @@ def test_order_kept_and_failure_isolated(paths, two_jobs):
     assert bad.failed_stage == "load" and "20000.png" in bad.error
 
 
+@pytest.mark.slow
 def test_same_results_for_one_and_two_jobs(paths, two_jobs):
     one = process_batch_for_submission(paths, n_jobs=1, progress=False)
     for a, b in zip(one, two_jobs, strict=True):
@@ -53,6 +55,7 @@ def test_same_results_for_one_and_two_jobs(paths, two_jobs):
                 assert np.array_equal(a.signals[lead].values, b.signals[lead].values)
 
 
+@pytest.mark.slow
 def test_summary_frame_columns(two_jobs):
     df = summary_frame(two_jobs)
     need = {
@@ -96,6 +99,7 @@ def test_ids_must_match():
         process_batch_for_submission([b"x", b"y"], ids=["a"], progress=False)
 
 
+@pytest.mark.slow
 def test_a_dying_worker_loses_no_image(paths):
     images = [paths[0], WorkerKiller(), paths[2]]
     res = process_batch_for_submission(images, n_jobs=2, progress=False)
@@ -107,6 +111,7 @@ def test_a_dying_worker_loses_no_image(paths):
 
 # dask.distributed leaves sockets for the garbage collector when a cluster closes,
 # and joblib's dask backend calls dask APIs that some dask releases deprecate.
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
@@ -127,6 +132,7 @@ def test_dask_backend_gives_the_same_results(paths, two_jobs):
     assert np.array_equal(res[0].signals["II"].values, two_jobs[0].signals["II"].values)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_ray_backend_gives_the_same_results(paths, two_jobs):
@@ -175,6 +181,7 @@ def test_worker_keeps_memory_only_in_another_process(monkeypatch, pid_offset, re
     assert bool(calls) == called
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_keep_freed_memory_in_a_fresh_process():
     import subprocess

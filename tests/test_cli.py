@@ -4,16 +4,14 @@ import pandas as pd
 import pytest
 
 from ecgprep.cli import main
-from ecgprep.synth import write_dataset
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    d = tmp_path_factory.mktemp("set")
-    write_dataset(d, n=2, seed=3, kinds=("clean", "pulse"))
-    return d
+def folder(synth_dataset):
+    return synth_dataset
 
 
+@pytest.mark.slow
 def test_submit_then_score(folder, tmp_path, capsys):
     sub = tmp_path / "submission.csv"
     summ = tmp_path / "summary.csv"
@@ -47,6 +45,7 @@ def test_submit_then_score(folder, tmp_path, capsys):
     assert score > 12.0
 
 
+@pytest.mark.slow
 def test_eval_writes_tables_and_gallery(folder, tmp_path, capsys):
     out = tmp_path / "ev"
     assert main(["eval", str(folder), "--jobs", "1", "--quiet", "--out", str(out)]) == 0
@@ -63,7 +62,7 @@ def test_eval_writes_tables_and_gallery(folder, tmp_path, capsys):
     assert "<img" in (out / "gallery.html").read_text()
 
 
-def test_bad_option_is_a_clear_error(folder, tmp_path, capsys):
+def test_bad_option_is_a_clear_error(folder, capsys):
     rc = main(["eval", str(folder), "--quiet", "--option", "edge_methd=canny"])
     assert rc == 2
     assert "edge_methd" in capsys.readouterr().err

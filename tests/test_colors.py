@@ -88,19 +88,33 @@ def iou(a, b):
 GRIDS = ["red", "pink", "brown", "blue", "green", "gray", "bw"]
 
 
+class _Pages(dict):
+    """grid colour -> its 200 dpi page, rendered when first asked for (shared, read-only)."""
+
+    def __init__(self, render):
+        super().__init__()
+        self._render = render
+
+    def __missing__(self, grid: str):
+        i = GRIDS.index(grid)
+        self[grid] = page = self._render(grid_color=grid, seed=i, header_text=(i % 3 == 0))
+        return page
+
+
 @pytest.fixture(scope="module")
-def renders():
-    """200 dpi pages, one per grid colour (rendered once for the module)."""
-    return {
-        c: render_ecg(grid_color=c, seed=i, header_text=(i % 3 == 0)) for i, c in enumerate(GRIDS)
-    }
+def renders(synth_render):
+    """200 dpi pages, one per grid colour, each rendered once, when a test needs it
+    (the fast lane needs two)."""
+    return _Pages(synth_render)
 
 
 # ---------------------------------------------------------------------------
 # accuracy on synthetic renders (the stage's targets)
 
 
-@pytest.mark.parametrize("grid", GRIDS)
+@pytest.mark.parametrize(
+    "grid", [g if g in ("red", "bw") else pytest.param(g, marks=pytest.mark.slow) for g in GRIDS]
+)
 def test_render_clean_recall_precision(renders, grid):
     res, (recall, precision) = render_scores(renders[grid])
     assert recall >= 0.95, (grid, recall)
@@ -108,6 +122,7 @@ def test_render_clean_recall_precision(renders, grid):
     assert res.neutral_grid == (grid in ("gray", "bw"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("grid", GRIDS)
 def test_render_noise_jpeg_recall_precision(renders, grid):
     r = distort(renders[grid], noise_std=6, jpeg_quality=80, seed=1)
@@ -116,6 +131,7 @@ def test_render_noise_jpeg_recall_precision(renders, grid):
     assert precision >= 0.90, (grid, precision)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("space", COLOR_SPACES)
 @pytest.mark.parametrize("grid", ["red", "brown", "bw"])
 def test_render_uneven_light_and_colour_cast(renders, grid, space):
@@ -137,9 +153,9 @@ def test_render_random_grid_colours():
         assert precision >= 0.90, (colour, precision)
 
 
-def test_render_photo_like():
+def test_render_photo_like(synth_render):
     r = distort(
-        render_ecg(grid_color="red", dpi=100, seed=4),
+        synth_render(grid_color="red", dpi=100, seed=4),
         rotate_deg=3,
         shading=0.5,
         color_cast=(0.9, 0.95, 1.1),
@@ -159,6 +175,7 @@ def test_render_low_resolution_bw():
     assert precision >= 0.90
 
 
+@pytest.mark.slow
 def test_grid_mask_finds_the_grid(renders):
     for grid in ("red", "blue", "bw"):
         t = renders[grid].truth
@@ -220,10 +237,11 @@ def test_coloured_trace_is_found():
 # backends agree
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("space", COLOR_SPACES)
-def test_backends_agree(space):
+def test_backends_agree(space, synth_render):
     for grid in ("red", "bw"):
-        r = distort(render_ecg(grid_color=grid, dpi=100, seed=3), noise_std=3, seed=3)
+        r = distort(synth_render(grid_color=grid, dpi=100, seed=3), noise_std=3, seed=3)
         results = {b: separate_colors(r.image, space=space, backend=b) for b in COLOR_BACKENDS}
         ref = results["opencv"]
         for b in ("pillow", "skimage"):

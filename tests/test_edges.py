@@ -20,7 +20,7 @@ from ecgprep.edges import (
     warp_to_paper,
 )
 from ecgprep.errors import InvalidImageError
-from ecgprep.synth import distort, render_ecg
+from ecgprep.synth import distort
 
 # --------------------------------------------------------------------------- fixtures
 
@@ -78,8 +78,8 @@ def _box_error(box, quad: np.ndarray, shape) -> float:
 
 
 @pytest.fixture(scope="module")
-def render100():
-    return render_ecg(seed=3, dpi=100)
+def render100(page100):
+    return page100  # seed 3, 100 dpi (shared, read-only)
 
 
 @pytest.fixture(scope="module")

@@ -11,17 +11,17 @@ import pytest
 from ecgprep.errors import InvalidImageError
 from ecgprep.grid import detect_grid
 from ecgprep.rectify import RectifyResult, rectify_from_grid, warp
-from ecgprep.synth import distort, render_ecg
+from ecgprep.synth import distort
 
 
 @pytest.fixture(scope="module")
-def page():
-    return render_ecg(seed=41)
+def page(page200):
+    return page200  # 200 dpi, seed 11 (shared, read-only)
 
 
 @pytest.fixture(scope="module")
-def small_page():
-    return render_ecg(seed=7, dpi=100.0)
+def small_page(page100):
+    return page100  # 100 dpi, seed 3 (shared, read-only)
 
 
 def _apply(h, xy):
@@ -86,9 +86,9 @@ def test_perspective_undone(page, perspective, rotate_deg, seed):
     assert res.confidence > 0.5
 
 
-def test_issue_example_is_rectified(page):
+def test_issue_example_is_rectified(synth_render):
     # the case that made the grid stage fail: page fills the frame, seen in perspective
-    r = distort(render_ecg(seed=41), perspective=0.05, background=None, rotate_deg=2.0, seed=3)
+    r = distort(synth_render(seed=41), perspective=0.05, background=None, rotate_deg=2.0, seed=3)
     _check_rectified(r, rectify_from_grid(r.image))
 
 
@@ -120,8 +120,8 @@ def test_page_on_background(small_page):
 
 
 @pytest.mark.parametrize("grid_color", ["bw", "pink"])
-def test_grid_styles(small_page, grid_color):
-    base = render_ecg(seed=3, dpi=100.0, grid_color=grid_color)
+def test_grid_styles(synth_render, grid_color):
+    base = synth_render(seed=3, dpi=100.0, grid_color=grid_color)
     r = distort(base, perspective=0.08, rotate_deg=5.0, seed=9)
     _check_rectified(r, rectify_from_grid(r.image))
 

@@ -16,7 +16,9 @@ from PIL import Image
 
 from ecgprep import process_batch_for_submission, submission_frame, summary_frame, write_submission
 from ecgprep.submission import LEADS
-from ecgprep.synth import distort, render_ecg
+from ecgprep.synth import distort
+
+pytestmark = pytest.mark.slow  # worker processes, faults and memory over whole batches
 
 
 class KillSelf:
@@ -49,12 +51,12 @@ FAULTS = {
 
 
 @pytest.fixture(scope="module")
-def paths(tmp_path_factory):
+def paths(tmp_path_factory, synth_render):
     d = tmp_path_factory.mktemp("reliability")
-    renders = [
-        render_ecg(dpi=150, seed=61).image,
-        distort(render_ecg(dpi=150, seed=62), rotate_deg=2.0, noise_std=3.0, seed=62).image,
-        np.ascontiguousarray(np.rot90(render_ecg(dpi=150, seed=63).image, 2)),
+    renders = [  # the shared 150 dpi pages (test_batch, test_bad_input)
+        synth_render(dpi=150, seed=31).image,
+        distort(synth_render(dpi=150, seed=5), rotate_deg=2.0, noise_std=3.0, seed=62).image,
+        np.ascontiguousarray(np.rot90(synth_render(dpi=150, seed=5).image, 2)),
     ]
     out = []
     for i, img in enumerate(renders):
