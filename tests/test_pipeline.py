@@ -88,6 +88,7 @@ def test_bad_options_raise_at_once():
         process_image_for_submission(np.zeros((10, 10), np.uint8), {"edge_method": "magic"})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("perspective", [0.05, 0.1])
 def test_photo_filling_the_frame_in_perspective(perspective):
     # No background: the page's outline cannot be used, the grid's lines must.
@@ -100,6 +101,7 @@ def test_photo_filling_the_frame_in_perspective(perspective):
     assert _score_db(r, res) > 15.0
 
 
+@pytest.mark.slow
 def test_photo_on_a_background_in_perspective():
     r = distort(render_ecg(seed=42), perspective=0.1, background="dark", rotate_deg=-3.0, seed=4)
     res = process_image_for_submission(r.image)
