@@ -2,8 +2,9 @@
 
 Commands: ``demo`` (render printouts, digitize them, score), ``submit`` (a folder
 of images + ``test.csv`` -> ``submission.csv``), ``score`` (a submission against a
-solution), ``eval`` (a folder with truth, scored by difficulty and lead), ``bench``
-(speed), ``inspect`` (one image, with an overlay picture).
+solution), ``eval`` (a folder with truth, scored by difficulty and lead), ``inspect``
+(one image, with an overlay picture). The speed benchmark is a script beside the
+package, not a command: ``python benchmarks/bench.py``.
 """
 
 from __future__ import annotations
@@ -114,12 +115,6 @@ def _cmd_demo(args) -> int:
     return run_demo(out_dir=args.out, n=args.n, n_jobs=args.jobs, progress=not args.quiet)
 
 
-def _cmd_bench(args) -> int:
-    from .bench import run_bench
-
-    return run_bench(n_images=args.n, repeats=args.repeats, max_jobs=args.max_jobs)
-
-
 def _cmd_inspect(args) -> int:
     from .pipeline import process_image_for_submission
 
@@ -178,12 +173,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, default=8)
     common(s)
     s.set_defaults(func=_cmd_demo)
-
-    s = sub.add_parser("bench", help="speed: per-stage times, ratio to decode, parallel speedup")
-    s.add_argument("--n", type=int, default=8, help="images per measurement")
-    s.add_argument("--repeats", type=int, default=3)
-    s.add_argument("--max-jobs", type=int, default=None)
-    s.set_defaults(func=_cmd_bench)
 
     s = sub.add_parser("inspect", help="run one image and report every stage")
     s.add_argument("image")
