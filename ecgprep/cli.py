@@ -3,7 +3,8 @@
 Commands: ``demo`` (render printouts, digitize them, score), ``submit`` (a folder
 of images + ``test.csv`` -> ``submission.csv``), ``score`` (a submission against a
 solution), ``eval`` (a folder with truth, scored by difficulty and lead), ``inspect``
-(one image, with an overlay picture). The speed benchmark is a script beside the
+(one image, with an overlay picture), ``compare`` (every edge method and colour
+conversion on one image, side by side). The speed benchmark is a script beside the
 package, not a command: ``python benchmarks/bench.py``.
 """
 
@@ -130,6 +131,29 @@ def _cmd_inspect(args) -> int:
     return 0 if res.ok else 1
 
 
+def _cmd_compare(args) -> int:
+    from .compare import compare_methods, write_comparison
+    from .io import load_image
+
+    image = load_image(args.image)  # a bad file stops here: one line, exit 2 (see main)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)  # before the work, not after
+        cmp = compare_methods(image, n_jobs=args.jobs)
+        page, png = write_comparison(cmp, out, title=f"ecgprep compare: {args.image}")
+    except OSError as exc:
+        print(f"ecgprep compare: error: cannot write to {out}: {exc}", file=sys.stderr)
+        return 2
+    t = cmp.table
+    failed = int(t["error"].notna().sum())
+    print(
+        f"{len(t)} methods compared on {args.image}"
+        + (f" ({failed} failed)" if failed else "")
+        + f": {page} and {png} written"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ecgprep", description="Digitize pictures of paper 12-lead ECGs."
@@ -173,6 +197,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, default=8)
     common(s)
     s.set_defaults(func=_cmd_demo)
+
+    s = sub.add_parser(
+        "compare", help="every edge method and colour conversion on one image, side by side"
+    )
+    s.add_argument("image")
+    s.add_argument("--out", required=True, help="folder for compare.html and compare.png")
+    s.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="parallel workers (default 1: times without contention; -1: all cores)",
+    )
+    s.set_defaults(func=_cmd_compare)
 
     s = sub.add_parser("inspect", help="run one image and report every stage")
     s.add_argument("image")
