@@ -22,9 +22,15 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
 @pytest.fixture(scope="module")
 def bench():
     # Imported under the name "bench" with its folder on sys.path, so that the
-    # helper processes it starts (spawn, loky) can import its functions too.
+    # helper processes it starts (spawn, loky) can import its functions too. Loky
+    # workers started by earlier tests have the old sys.path: end them, so that the
+    # benchmark's batches start workers that can import "bench" (run as a script,
+    # its functions travel by value instead).
+    from joblib.externals.loky import get_reusable_executor
+
     folder = str(SCRIPT.parent)
     sys.path.insert(0, folder)
+    get_reusable_executor().shutdown(wait=True)
     spec = importlib.util.spec_from_file_location("bench", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     sys.modules["bench"] = module
