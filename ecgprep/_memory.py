@@ -4,9 +4,8 @@ A page of 2200 x 1700 px is processed through dozens of full-size arrays. glibc
 gives freed memory back to the system and maps it again for the next image, and
 every page mapped again costs a fault: about a tenth of a worker's time per image.
 A process that keeps its freed memory reuses it instead. This is done in the
-worker processes of a loky batch (see ``Options.reuse_memory``) and in the
-benchmark's own timing process, never in the caller's process. The setting is
-the process's: it stays until the process ends.
+worker processes of a loky batch (see ``Options.reuse_memory``), never in the
+caller's process. The setting is the process's: it stays until the process ends.
 """
 
 from __future__ import annotations

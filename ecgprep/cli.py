@@ -2,8 +2,10 @@
 
 Commands: ``demo`` (render printouts, digitize them, score), ``submit`` (a folder
 of images + ``test.csv`` -> ``submission.csv``), ``score`` (a submission against a
-solution), ``eval`` (a folder with truth, scored by difficulty and lead), ``bench``
-(speed), ``inspect`` (one image, with an overlay picture).
+solution), ``eval`` (a folder with truth, scored by difficulty and lead), ``inspect``
+(one image, with an overlay picture), ``compare`` (every edge method and colour
+conversion on one image, side by side). The speed benchmark is a script beside the
+package, not a command: ``python benchmarks/bench.py``.
 """
 
 from __future__ import annotations
@@ -115,12 +117,6 @@ def _cmd_demo(args) -> int:
     return run_demo(out_dir=args.out, n=args.n, n_jobs=args.jobs, progress=not args.quiet)
 
 
-def _cmd_bench(args) -> int:
-    from .bench import run_bench
-
-    return run_bench(n_images=args.n, repeats=args.repeats, max_jobs=args.max_jobs)
-
-
 def _cmd_inspect(args) -> int:
     from .pipeline import process_image_for_submission
 
@@ -134,6 +130,29 @@ def _cmd_inspect(args) -> int:
         save_overlay(args.image, res, args.out)
         print(f"overlay written to {args.out}")
     return 0 if res.ok else 1
+
+
+def _cmd_compare(args) -> int:
+    from .compare import compare_methods, write_comparison
+    from .io import load_image
+
+    image = load_image(args.image)  # a bad file stops here: one line, exit 2 (see main)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)  # before the work, not after
+        cmp = compare_methods(image, n_jobs=args.jobs)
+        page, png = write_comparison(cmp, out, title=f"ecgprep compare: {args.image}")
+    except OSError as exc:
+        print(f"ecgprep compare: error: cannot write to {out}: {exc}", file=sys.stderr)
+        return 2
+    t = cmp.table
+    failed = int(t["error"].notna().sum())
+    print(
+        f"{len(t)} methods compared on {args.image}"
+        + (f" ({failed} failed)" if failed else "")
+        + f": {page} and {png} written"
+    )
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -180,11 +199,18 @@ def build_parser() -> argparse.ArgumentParser:
     common(s)
     s.set_defaults(func=_cmd_demo)
 
-    s = sub.add_parser("bench", help="speed: per-stage times, ratio to decode, parallel speedup")
-    s.add_argument("--n", type=int, default=8, help="images per measurement")
-    s.add_argument("--repeats", type=int, default=3)
-    s.add_argument("--max-jobs", type=int, default=None)
-    s.set_defaults(func=_cmd_bench)
+    s = sub.add_parser(
+        "compare", help="every edge method and colour conversion on one image, side by side"
+    )
+    s.add_argument("image")
+    s.add_argument("--out", required=True, help="folder for compare.html and compare.png")
+    s.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="parallel workers (default 1: times without contention; -1: all cores)",
+    )
+    s.set_defaults(func=_cmd_compare)
 
     s = sub.add_parser("inspect", help="run one image and report every stage")
     s.add_argument("image")

@@ -5,7 +5,9 @@
 backend of :mod:`ecgprep.colors` (``separate_colors``) on one image, and returns a
 :class:`MethodComparison`: a table (time and key numbers per method, with the
 trace mask's agreement with the default conversion) and a contact sheet (one
-small labelled panel per method).
+small labelled panel per method). :func:`write_comparison` writes both as a
+self-contained ``compare.html`` and a ``compare.png``: what
+``ecgprep compare IMAGE --out DIR`` does.
 
 Only small things cross process boundaries: numbers, corner coordinates,
 thumbnails made inside the workers, and the two reference trace masks packed to
@@ -14,10 +16,14 @@ one bit per pixel.
 
 from __future__ import annotations
 
+import base64
+import html
+import os
 import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -26,7 +32,7 @@ import pandas as pd
 
 from ._validate import check_image
 
-__all__ = ["MethodComparison", "compare_methods", "COMPARE_COLUMNS"]
+__all__ = ["MethodComparison", "compare_methods", "write_comparison", "COMPARE_COLUMNS"]
 
 #: Columns of :attr:`MethodComparison.table`.
 COMPARE_COLUMNS = (
@@ -262,17 +268,8 @@ class MethodComparison:
         """
         if not isinstance(max_side, int | np.integer) or max_side < 64:
             raise ValueError(f"max_side must be an integer >= 64, got {max_side!r}")
-        tiles = [("input", _colorize_input(self.thumbnail))]
+        tiles = [("input", _colorize_input(self.thumbnail))] + self._tiles()
         th, tw = self.thumbnail.shape[:2]
-        for label, kind, thumb, quad in self.panels:
-            if thumb is None:
-                tile = np.full((th, tw, 3), 235, np.uint8)
-                cv2.line(tile, (0, 0), (tw - 1, th - 1), (200, 0, 0), 2)
-                tiles.append((f"{label} (failed)", tile))
-            elif kind == "edges":
-                tiles.append((label, _colorize_edges(thumb, quad, self.shape)))
-            else:
-                tiles.append((label, _colorize_colors(thumb)))
         n = len(tiles)
         cols = int(columns) if columns else int(np.ceil(np.sqrt(n)))
         cols = max(1, min(cols, n))
@@ -309,6 +306,37 @@ class MethodComparison:
             size = (max(1, int(sheet.shape[1] * s)), max(1, int(sheet.shape[0] * s)))
             sheet = cv2.resize(sheet, size, interpolation=cv2.INTER_AREA)
         return np.ascontiguousarray(sheet)
+
+    def _tiles(self) -> list[tuple[str, np.ndarray]]:
+        """``(label, RGB tile)`` per method, in table order."""
+        th, tw = self.thumbnail.shape[:2]
+        tiles = []
+        for label, kind, thumb, quad in self.panels:
+            if thumb is None:
+                tile = np.full((th, tw, 3), 235, np.uint8)
+                cv2.line(tile, (0, 0), (tw - 1, th - 1), (200, 0, 0), 2)
+                tiles.append((f"{label} (failed)", tile))
+            elif kind == "edges":
+                tiles.append((label, _colorize_edges(thumb, quad, self.shape)))
+            else:
+                tiles.append((label, _colorize_colors(thumb)))
+        return tiles
+
+    def to_html(self, title: str = "ecgprep compare") -> str:
+        """A self-contained HTML page: the input and every method's thumbnail (inline
+        PNG), with its time and numbers, one table per stage.
+
+        Parameters
+        ----------
+        title : str
+            Page title and heading (escaped), e.g. the image's file name.
+
+        Returns
+        -------
+        str
+            The page; it loads nothing from elsewhere.
+        """
+        return _html_page(self, str(title))
 
     def figure(self, max_side: int = 1600):
         """The contact sheet as a matplotlib Figure (needs matplotlib)."""
@@ -351,6 +379,155 @@ def _colorize_edges(
 def _colorize_colors(codes: np.ndarray) -> np.ndarray:
     palette = np.array([[255, 255, 255], [240, 130, 130], [0, 0, 0]], np.uint8)
     return palette[codes]
+
+
+# ---------------------------------------------------------------------------
+# HTML page
+
+
+_CSS = """
+body {font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; background: #fafafa}
+h1 {font-size: 1.3em} h2 {font-size: 1.1em; margin-top: 1.6em}
+table {border-collapse: collapse; background: #fff}
+th, td {border: 1px solid #ccc; padding: 4px 8px; vertical-align: middle}
+th {background: #eee; text-align: left}
+td.n {text-align: right; font-variant-numeric: tabular-nums}
+td.w {max-width: 22em; font-size: 12px; color: #8a4b00}
+td.err {color: #b00020}
+img {display: block; border: 1px solid #bbb; width: 260px; image-rendering: auto}
+.key {color: #555; font-size: 13px}
+"""
+
+# (column title, table column, format) per stage; format None: text
+_HTML_COLUMNS = {
+    "edges": (
+        ("find_paper ms", "seconds", "ms"),
+        ("detect_edges ms", "edge_seconds", "ms"),
+        ("paper found", "paper_found", None),
+        ("confidence", "confidence", "{:.2f}"),
+        ("paper box (x0, y0, x1, y1)", "paper_box", None),
+        ("edge pixels", "edge_fraction", "{:.1%}"),
+    ),
+    "colors": (
+        ("separate_colors ms", "seconds", "ms"),
+        ("IoU vs lab/opencv", "iou", "{:.3f}"),
+        ("IoU vs same space, opencv", "iou_space", "{:.3f}"),
+        ("trace pixels", "trace_fraction", "{:.2%}"),
+        ("grid pixels", "grid_fraction", "{:.1%}"),
+        ("neutral grid", "neutral_grid", None),
+    ),
+}
+
+_KEYS = {
+    "edges": "Edge map (black) and the paper found (green outline).",
+    "colors": "Trace mask (black) over the grid mask (red). IoU: overlap of the trace "
+    "mask with that of the default conversion (lab/opencv) and with the opencv "
+    "backend of the same colour space (1 = identical).",
+}
+
+
+def _data_uri(rgb: np.ndarray) -> str:
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:  # pragma: no cover - OpenCV encodes any uint8 RGB array
+        raise ValueError(f"OpenCV could not encode a {rgb.shape} image as PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode("ascii")
+
+
+def _cell(value, fmt: str | None) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return '<td class="n">&ndash;</td>'
+    if fmt == "ms":
+        return f'<td class="n">{value * 1000:.1f}</td>'
+    if fmt is not None:
+        return f'<td class="n">{fmt.format(value)}</td>'
+    if isinstance(value, bool | np.bool_):
+        return f"<td>{'yes' if value else 'no'}</td>"
+    return f"<td>{html.escape(str(value))}</td>"
+
+
+def _html_page(cmp: MethodComparison, title: str) -> str:
+    e = html.escape
+    h, w = cmp.shape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{e(title)}</h1>",
+        f"<p>Image {w} x {h} px; {len(cmp.table)} methods, each run on the whole image. "
+        "Times are one run after a warm-up; with several workers they include "
+        "contention for the cores.</p>",
+        f'<img src="{_data_uri(_colorize_input(cmp.thumbnail))}" alt="input">',
+    ]
+    tiles = [tile for _, tile in cmp._tiles()]
+    for stage, heading in (("edges", "Edge methods"), ("colors", "Colour space / backend")):
+        rows = [(i, r) for i, r in enumerate(cmp.table.itertuples(index=False)) if r.stage == stage]
+        if not rows:
+            continue
+        cols = _HTML_COLUMNS[stage]
+        parts += [
+            f"<h2>{heading}</h2>",
+            f'<p class="key">{e(_KEYS[stage])}</p>',
+            "<table><tr><th>picture</th><th>method</th>"
+            + "".join(f"<th>{e(c)}</th>" for c, _, _ in cols)
+            + "<th>warnings / error</th></tr>",
+        ]
+        for i, r in rows:
+            d = r._asdict()
+            err = d.get("error")
+            failed = isinstance(err, str) and err != ""
+            note = err if failed else d.get("warnings") or ""
+            parts.append(
+                f'<tr><td><img src="{_data_uri(tiles[i])}" alt="{e(r.method)}"></td>'
+                f"<td><b>{e(r.method)}</b></td>"
+                + "".join(_cell(d.get(col), fmt) for _, col, fmt in cols)
+                + f'<td class="{"err" if failed else "w"}">{e(str(note))}</td></tr>'
+            )
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def write_comparison(
+    comparison: MethodComparison,
+    out_dir: str | os.PathLike,
+    *,
+    title: str = "ecgprep compare",
+    max_side: int = 1600,
+) -> tuple[Path, Path]:
+    """Write ``compare.html`` (:meth:`MethodComparison.to_html`) and ``compare.png``
+    (:meth:`MethodComparison.picture`) into ``out_dir`` (created if missing).
+
+    Parameters
+    ----------
+    comparison : MethodComparison
+        What :func:`compare_methods` returned.
+    out_dir : path
+        Output folder.
+    title : str
+        Title of the page.
+    max_side : int
+        Longer side of the contact sheet, pixels.
+
+    Returns
+    -------
+    (Path, Path)
+        The page and the picture.
+
+    Raises
+    ------
+    OSError
+        If the folder or the files cannot be written.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    page, png = out / "compare.html", out / "compare.png"
+    pic = comparison.picture(max_side)
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(pic, cv2.COLOR_RGB2BGR))
+    if not ok:  # pragma: no cover
+        raise OSError(f"could not encode {png}")
+    png.write_bytes(buf.tobytes())
+    page.write_text(comparison.to_html(title), encoding="utf-8")
+    return page, png
 
 
 # ---------------------------------------------------------------------------

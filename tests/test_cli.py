@@ -1,9 +1,13 @@
 """The command line end to end on a small rendered set with truth."""
 
+import cv2
 import pandas as pd
 import pytest
 
 from ecgprep.cli import main
+from ecgprep.colors import COLOR_BACKENDS, COLOR_SPACES
+from ecgprep.edges import EDGE_METHODS
+from ecgprep.synth import render_ecg
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +70,49 @@ def test_bad_option_is_a_clear_error(folder, capsys):
     rc = main(["eval", str(folder), "--quiet", "--option", "edge_methd=canny"])
     assert rc == 2
     assert "edge_methd" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def small_png(tmp_path_factory):
+    path = tmp_path_factory.mktemp("compare") / "page.png"
+    image = render_ecg(dpi=60, seed=2).image  # 660 x 510 px keeps the comparison quick
+    assert cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    return path
+
+
+def test_compare_writes_page_and_picture(small_png, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", str(small_png), "--out", str(out)]) == 0
+    assert "10 methods compared" in capsys.readouterr().out
+    page = (out / "compare.html").read_text(encoding="utf-8")
+    methods = [*EDGE_METHODS, *(f"{s}/{b}" for s in COLOR_SPACES for b in COLOR_BACKENDS)]
+    for m in methods:
+        assert f"<b>{m}</b>" in page, m
+    assert str(small_png) in page
+    assert cv2.imread(str(out / "compare.png")) is not None
+
+
+@pytest.mark.parametrize(
+    "make, cause",
+    [
+        (lambda d: d / "missing.png", "no such file"),
+        (lambda d: (d / "text.png").write_text("not a picture") and d / "text.png", "not a"),
+        (lambda d: d, "is a directory"),
+    ],
+)
+def test_compare_bad_image_is_one_line_and_exit_2(make, cause, tmp_path, capsys):
+    bad = make(tmp_path)
+    assert main(["compare", str(bad), "--out", str(tmp_path / "out")]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith("ecgprep compare: error:") and str(bad) in err and cause in err
+    assert not (tmp_path / "out").exists()  # nothing written for a bad input
+
+
+def test_compare_unwritable_out_is_one_line_and_exit_2(small_png, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert main(["compare", str(small_png), "--out", str(blocker)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(blocker) in err and "cannot write" in err

@@ -1,10 +1,13 @@
 """Methods side by side on one synthetic render."""
 
+import dataclasses
+
+import cv2
 import numpy as np
 import pytest
 
 from ecgprep.colors import COLOR_BACKENDS, COLOR_SPACES
-from ecgprep.compare import COMPARE_COLUMNS, MethodComparison, compare_methods
+from ecgprep.compare import COMPARE_COLUMNS, MethodComparison, compare_methods, write_comparison
 from ecgprep.edges import EDGE_METHODS
 from ecgprep.errors import InvalidImageError
 from ecgprep.synth import distort, render_ecg
@@ -104,3 +107,31 @@ def test_bad_input():
         compare_methods(img.astype(np.float32))
     with pytest.raises(ValueError):
         compare_methods(img, thumb_side=4)
+
+
+def test_write_comparison_page_and_picture(cmp, tmp_path):
+    page, png = write_comparison(cmp, tmp_path / "new" / "dir", title="render <4>", max_side=800)
+    assert (page.name, png.name) == ("compare.html", "compare.png")
+    assert page.parent == png.parent == tmp_path / "new" / "dir"
+    text = page.read_text(encoding="utf-8")
+    for method in cmp.table["method"]:
+        assert f"<b>{method}</b>" in text, method
+    # self-contained: the input and one picture per method, inline; nothing fetched
+    assert text.count('src="data:image/png;base64,') == 1 + len(cmp.table)
+    assert "http" not in text and "<script" not in text
+    assert "<title>render &lt;4&gt;</title>" in text
+    for head in ("find_paper ms", "separate_colors ms", "IoU vs lab/opencv", "paper found"):
+        assert head in text
+    lab = cmp.table.set_index("method").loc["lab/opencv"]
+    assert f'<td class="n">{lab["seconds"] * 1000:.1f}</td>' in text
+    pic = cv2.imread(str(png))
+    assert pic is not None and pic.shape == cmp.picture(800).shape
+
+
+def test_page_shows_a_failed_method(cmp):
+    table = cmp.table.astype({"error": object, "paper_found": object})
+    table.loc[0, ["seconds", "paper_found", "error"]] = [np.nan, None, "RuntimeError: <boom>"]
+    panels = ((cmp.panels[0][0], "edges", None, None),) + cmp.panels[1:]
+    text = dataclasses.replace(cmp, table=table, panels=panels).to_html()
+    assert '<td class="err">RuntimeError: &lt;boom&gt;</td>' in text
+    assert text.count("data:image/png;base64,") == 1 + len(table)  # a crossed-out tile

@@ -92,6 +92,8 @@ def test_wheel_contents(wheel):
         assert top == {"ecgprep", f"ecgprep-{__version__}.dist-info"}, top
         assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".ipynb"))]
         assert not [n for n in names if n.startswith(("tests/", "notebooks/")) or "/tests/" in n]
+        # Tooling stays beside the library: the benchmark script is not in the wheel.
+        assert not [n for n in names if n.startswith("benchmarks/") or n.endswith("bench.py")]
         ep = zf.read(f"ecgprep-{__version__}.dist-info/entry_points.txt").decode()
         assert "[console_scripts]" in ep
         assert "ecgprep = ecgprep.cli:main" in ep
