@@ -73,8 +73,8 @@ def test_measure_structure(bench, result, small_paths):
     assert result.n_images == 2 and result.kinds == ("file", "file")
     assert result.image_shape == (680, 880)
     assert set(result.stage_seconds) == set(STAGES)
-    assert all(v >= 0 for v in result.stage_seconds.values())
-    assert result.imread_seconds > 0 and result.pipeline_seconds > 0
+    assert all(np.isfinite(v) for v in result.stage_seconds.values())
+    assert np.isfinite(result.imread_seconds) and np.isfinite(result.pipeline_seconds)
     assert result.n_failed == 0
     assert {"numpy", "cv2", "skimage", "joblib", "ecgprep"} <= set(result.versions)
 

@@ -32,7 +32,7 @@ def test_one_row_per_method(cmp):
     assert t["method"].tolist() == list(EDGE_METHODS) + combos
     assert t["stage"].tolist() == ["edges"] * len(EDGE_METHODS) + ["colors"] * len(combos)
     assert t["error"].isna().all(), t["error"].tolist()
-    assert (t["seconds"] > 0).all()
+    assert t["seconds"].notna().all()  # every method was timed (a failed one is NaN)
 
 
 def test_edges_find_the_paper(cmp, render):
@@ -42,12 +42,11 @@ def test_edges_find_the_paper(cmp, render):
     for box in e["paper_box"]:
         assert abs(box[0] - quad[:, 0].min()) < 10 and abs(box[3] - quad[:, 1].max()) < 10
     assert ((e["edge_fraction"] > 0) & (e["edge_fraction"] < 0.2)).all()
-    assert ((e["confidence"] >= 0) & (e["confidence"] <= 1)).all()
+    assert (e["confidence"] >= 0.9).all()  # a white page on a dark background
 
 
 def test_color_ious(cmp, render):
     c = cmp.table[cmp.table.stage == "colors"].set_index("method")
-    assert ((c["iou"] >= 0) & (c["iou"] <= 1)).all()
     assert c.loc["lab/opencv", "iou"] == 1.0
     for s in COLOR_SPACES:
         for b in COLOR_BACKENDS:
@@ -89,7 +88,7 @@ def test_subsets_in_process():
     )
     assert c.table["method"].tolist() == ["sobel", "hsv/pillow"]
     row = c.table.iloc[1]
-    assert 0.9 <= row["iou_space"] <= 1 and 0 <= row["iou"] <= 1
+    assert row["iou_space"] >= 0.9 and row["iou"] >= 0.8  # hsv traces against lab/opencv
     assert len(c.panels) == 2
     none = compare_methods(img, edge_methods=(), color_spaces=(), n_jobs=1)
     assert len(none.table) == 0 and none.picture().shape[2] == 3
