@@ -120,6 +120,8 @@ def _run(
     got: dict[int, ImageResult] = {}
     # Built outside the try: a bad backend configuration is the caller's error.
     # Results as they complete where the backend can (loky, dask, threads).
+    # "generator_unordered" needs joblib >= 1.4 (the bound in pyproject.toml): the
+    # ValueError below is a backend that refuses it, not an older joblib.
     try:
         par = Parallel(
             n_jobs=n_jobs, return_as="generator_unordered", batch_size=1, pre_dispatch="2*n_jobs"
