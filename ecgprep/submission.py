@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
+import unicodedata
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -46,6 +48,8 @@ __all__ = [
     "LEADS",
     "LEAD_WINDOW_START_S",
     "LeadSignal",
+    "MAX_FS",
+    "MAX_RECORD_S",
     "SubmissionFallbackWarning",
     "TestCsvWarning",
     "read_test_csv",
@@ -74,6 +78,18 @@ LEAD_WINDOW_START_S: dict[str, float] = {
 _TEST_COLUMNS = ("id", "lead", "fs", "number_of_rows")
 _MAX_LISTED = 10
 
+#: Longest record (s) a ``test.csv`` row may ask for: ``number_of_rows <= MAX_RECORD_S * fs``.
+MAX_RECORD_S = 600.0
+#: Highest sampling rate (Hz) a ``test.csv`` row may give (the competition's highest is 1025).
+MAX_FS = 10_000.0
+#: Bytes a file name may hold on common file systems (ext4, NTFS, APFS).
+_NAME_MAX = 255
+#: Characters refused in ids besides control characters: CSV quoting (ids are
+#: written to ``submission.csv`` unquoted) and path separators.
+_CSV_UNSAFE = (",", '"', "'")
+_SEPARATORS = ("/", "\\")
+_DRIVE = re.compile(r"[A-Za-z]:")
+
 
 class SubmissionFallbackWarning(UserWarning):
     """Some requested leads were filled with the fallback instead of a digitized signal."""
@@ -88,25 +104,76 @@ class TestCsvWarning(UserWarning):
 # ------------------------------------------------------------------- test.csv
 
 
-def _id_strings(col: pd.Series) -> pd.Series:
-    """Ids as stripped strings; integral floats (from a numeric read) lose their '.0'."""
+def _id_strings(col: pd.Series) -> np.ndarray:
+    """Ids as stripped strings, None where missing; integral floats (from a numeric read)
+    lose their '.0'. An object array: a frame would turn None back into NaN."""
     if pd.api.types.is_float_dtype(col.dtype):
         finite = col.notna() & np.isfinite(col.to_numpy(dtype=np.float64, na_value=np.nan))
         if finite.all() and (col == col.round()).all():
             col = col.astype(np.int64)
-    out = col.astype(object).where(col.notna(), None)
-    return out.map(lambda v: None if v is None else str(v).strip())
+    missing = col.isna().to_numpy(dtype=bool)
+    out = np.empty(len(col), dtype=object)
+    out[:] = [None if m else str(v).strip() for v, m in zip(col.tolist(), missing, strict=True)]
+    return out
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to its first ``limit`` characters for long strings."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value)} characters)"
+    return repr(value)
 
 
 def _name_rows(df: pd.DataFrame, mask: np.ndarray, what: str) -> str:
     idx = np.flatnonzero(mask)
     shown = ", ".join(
-        f"row {int(i)} (id={df['id'].iat[i]!r}, lead={df['lead'].iat[i]!r}, "
+        f"row {int(i)} (id={_show(df['id'].iat[i])}, lead={df['lead'].iat[i]!r}, "
         f"fs={df['fs'].iat[i]!r}, number_of_rows={df['number_of_rows'].iat[i]!r})"
         for i in idx[:_MAX_LISTED]
     )
     more = f" and {idx.size - _MAX_LISTED} more" if idx.size > _MAX_LISTED else ""
     return f"{what}: {shown}{more}"
+
+
+def _max_id_bytes() -> int:
+    """Longest id (UTF-8 bytes) whose image file name, with any accepted suffix, can exist."""
+    from .io import IMAGE_SUFFIXES
+
+    return _NAME_MAX - max(len(s.encode("utf-8")) for s in IMAGE_SUFFIXES)
+
+
+def _id_problem(image_id: str | None, max_bytes: int) -> str | None:
+    """Why ``image_id`` can't name an image file inside the images folder, or None.
+
+    An id is a file-name stem: ``<id><suffix>`` must be one file directly in the
+    images folder, and ``f"{id}_{row}_{lead}"`` must go into ``submission.csv``
+    without quoting. The returned text is the cause shown in the error.
+    """
+    if image_id is None or image_id == "":
+        return "empty id"
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in image_id):
+        return "id holding a NUL, line break or other control character"
+    try:
+        n_bytes = len(image_id.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "id that is not valid Unicode text (a lone surrogate)"
+    if image_id[0] in _SEPARATORS or _DRIVE.match(image_id):
+        return (
+            "id that is an absolute path or starts with a drive "
+            "(an id names a file in the images folder)"
+        )
+    if any(sep in image_id for sep in _SEPARATORS):
+        return "id holding a path separator ('/' or '\\'; an id names a file in the images folder)"
+    if image_id in (".", ".."):
+        return "id '.' or '..' (not a file name)"
+    if any(c in image_id for c in _CSV_UNSAFE):
+        return "id holding a comma or quote (ids are written to submission.csv unquoted)"
+    if n_bytes > max_bytes:
+        return (
+            f"id longer than {max_bytes} bytes in UTF-8 (its image file name, with the "
+            f"longest accepted suffix, would pass the {_NAME_MAX}-byte limit of a file name)"
+        )
+    return None
 
 
 def read_test_csv(path_or_df: Any) -> pd.DataFrame:
@@ -115,21 +182,40 @@ def read_test_csv(path_or_df: Any) -> pd.DataFrame:
     Parameters
     ----------
     path_or_df : str or os.PathLike or pandas.DataFrame
-        The CSV (read with ``id`` and ``lead`` as str) or an equivalent frame
-        (not modified).
+        The CSV or an equivalent frame (not modified). The CSV is read as text,
+        with no value taken for missing: ids such as ``NA``, ``null`` or ``00123``
+        are kept as written. In a frame, integral float ids (``101.0``) become
+        ``'101'``; a NaN id is an empty id.
 
     Returns
     -------
     test : pandas.DataFrame
         Columns ``id`` (str), ``lead`` (str), ``fs`` (float64), ``number_of_rows``
-        (int64), in input order with a fresh index, duplicates removed.
+        (int64), in input order with a fresh index, duplicates removed. Ids and
+        leads are stripped of surrounding white space.
 
     Raises
     ------
     TestCsvError
-        A required column is missing (named); or rows with an empty id, an unknown
-        lead, ``fs`` that is not a finite number > 0, or ``number_of_rows`` that is
-        not an integer >= 1 (rows named, counted from 0 after the header).
+        A required column is missing (named); or rows (named, counted from 0 after
+        the header, with their id and the cause) with an id that can't name an
+        image file in the images folder (see Notes), an unknown lead, ``fs`` that
+        is not a finite number in (0, :data:`MAX_FS`], or ``number_of_rows`` that
+        is not an integer >= 1 or asks for more than :data:`MAX_RECORD_S`
+        (10 minutes) of signal at the row's ``fs``. Nothing is sized by
+        ``number_of_rows`` before these checks.
+
+    Notes
+    -----
+    Ids come from an untrusted file and are used as file-name stems
+    (``<images_dir>/<id>.png``) and in the unquoted ``id`` column of
+    ``submission.csv`` (``f"{id}_{row}_{lead}"``). An id is refused if it is
+    empty; holds a NUL, line break or other control character; is an absolute
+    path or starts with a drive (``C:``); holds a path separator (``/`` or
+    ``\\``); is ``.`` or ``..``; holds a comma or a quote (``"`` or ``'``); or
+    is longer than 255 bytes in UTF-8 less the longest accepted image suffix.
+    Spaces, dashes, underscores, dots and other Unicode letters are accepted (the
+    metric splits row ids from the right, so ``_`` in an id is safe).
 
     Warns
     -----
@@ -148,7 +234,10 @@ def read_test_csv(path_or_df: Any) -> pd.DataFrame:
         raw = path_or_df
     elif isinstance(path_or_df, str | os.PathLike):
         try:
-            raw = pd.read_csv(path_or_df, dtype={"id": str, "lead": str})
+            # Every column as text, nothing as NaN: an id "NA", "null" or "00123" stays
+            # itself, an empty one stays "" (and is refused below); fs and
+            # number_of_rows are parsed as numbers and validated below.
+            raw = pd.read_csv(path_or_df, dtype=str, keep_default_na=False)
         except (
             OSError,
             pd.errors.ParserError,
@@ -166,10 +255,12 @@ def read_test_csv(path_or_df: Any) -> pd.DataFrame:
             f"test.csv: missing column(s) {', '.join(map(repr, missing))} "
             f"(found {list(map(str, raw.columns))})"
         )
-    df = pd.DataFrame(
+    ids = _id_strings(raw["id"])
+    leads = _id_strings(raw["lead"])
+    df = pd.DataFrame(  # as found, for the messages (object columns keep None as None)
         {
-            "id": _id_strings(raw["id"]).to_numpy(dtype=object),
-            "lead": _id_strings(raw["lead"]).to_numpy(dtype=object),
+            "id": pd.Series(ids, dtype=object),
+            "lead": pd.Series(leads, dtype=object),
             "fs": raw["fs"].to_numpy(),
             "number_of_rows": raw["number_of_rows"].to_numpy(),
         }
@@ -178,26 +269,41 @@ def read_test_csv(path_or_df: Any) -> pd.DataFrame:
     nrows = pd.to_numeric(df["number_of_rows"], errors="coerce").to_numpy(
         dtype=np.float64, na_value=np.nan
     )
-    ids = df["id"].to_numpy(dtype=object)
-    leads = df["lead"].to_numpy(dtype=object)
     problems = []
-    bad_id = np.array([v is None or v == "" for v in ids], dtype=bool)
-    if bad_id.any():
-        problems.append(_name_rows(df, bad_id, "empty id"))
+    max_bytes = _max_id_bytes()
+    causes = {v: _id_problem(v, max_bytes) for v in dict.fromkeys(ids.tolist())}
+    for cause in dict.fromkeys(c for c in causes.values() if c is not None):
+        bad_id = np.array([causes[v] == cause for v in ids], dtype=bool)
+        problems.append(_name_rows(df, bad_id, cause))
     bad_lead = ~np.isin(leads.astype(str), LEADS)
     if bad_lead.any():
         problems.append(_name_rows(df, bad_lead, f"unknown lead (valid: {', '.join(LEADS)})"))
     bad_fs = ~np.isfinite(fs) | (fs <= 0)
     if bad_fs.any():
         problems.append(_name_rows(df, bad_fs, "fs not a finite number > 0"))
+    fast = ~bad_fs & (fs > MAX_FS)
+    if fast.any():
+        problems.append(_name_rows(df, fast, f"fs above {MAX_FS:g} Hz"))
     with np.errstate(invalid="ignore"):
         bad_n = ~np.isfinite(nrows) | (nrows < 1) | (nrows != np.floor(nrows))
     if bad_n.any():
         problems.append(_name_rows(df, bad_n, "number_of_rows not an integer >= 1"))
+    # Checked here, so the submission's arrays are never sized by an absurd request.
+    too_long = ~bad_n & ~bad_fs & ~fast & (nrows > MAX_RECORD_S * fs)
+    if too_long.any():
+        problems.append(
+            _name_rows(
+                df,
+                too_long,
+                f"number_of_rows more than {MAX_RECORD_S:g} s of signal at the row's fs "
+                f"(> {MAX_RECORD_S:g} * fs)",
+            )
+        )
     if problems:
         raise TestCsvError("test.csv: " + "; ".join(problems))
-    df["fs"] = fs
-    df["number_of_rows"] = nrows.astype(np.int64)
+    df = pd.DataFrame(
+        {"id": ids, "lead": leads, "fs": fs, "number_of_rows": nrows.astype(np.int64)}
+    )
     dup = df.duplicated(["id", "lead"], keep="first").to_numpy()
     if dup.any():
         pairs = [f"({i!r}, {lead!r})" for i, lead in zip(ids[dup], leads[dup], strict=True)]
