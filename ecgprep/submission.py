@@ -498,30 +498,60 @@ def images_for_test(
     Parameters
     ----------
     test : DataFrame or path
-        The competition ``test.csv`` (validated with :func:`read_test_csv`).
+        The competition ``test.csv`` (validated with :func:`read_test_csv`, which
+        refuses ids that are not plain file-name stems).
     images_dir : str or Path
-        Folder holding ``<id>.png`` (or ``.jpg`` / ``.jpeg``).
+        Folder holding ``<id>.png`` (or another suffix that
+        :func:`ecgprep.io.find_image` accepts).
 
     Returns
     -------
     ids : list of str
         Ids whose image was found, in ``test.csv`` order.
     paths : list of Path
-        Their files.
+        Their files, each inside ``images_dir`` once links are followed.
     missing : list of str
         Ids with no image file (the submission gives them the fallback).
+
+    Raises
+    ------
+    TestCsvError
+        If ``test`` is malformed.
+    ImageLoadError
+        If the file found for an id is, once symbolic links are followed, outside
+        ``images_dir`` (see Notes); the message names the id, the file and where it
+        leads.
+
+    Notes
+    -----
+    The images folder is the boundary of what is read: besides the checks on ids,
+    every file found is resolved (``..`` and symbolic links followed) and must lie
+    inside the resolved ``images_dir``. A link to a file elsewhere is refused,
+    not taken as missing, so a planted link stops the run before any work and a
+    folder of links made on purpose gets a clear answer: copy the files in, or
+    give the folder that holds them. Links that stay inside the folder, and an
+    ``images_dir`` that is itself a link, are accepted.
     """
+    from .errors import ImageLoadError
     from .io import find_image
 
     test = read_test_csv(test)
+    root = Path(images_dir).resolve()
     ids, paths, missing = [], [], []
     for image_id in dict.fromkeys(test["id"].tolist()):
         p = find_image(images_dir, image_id)
         if p is None:
             missing.append(image_id)
-        else:
-            ids.append(image_id)
-            paths.append(p)
+            continue
+        real = Path(p).resolve()
+        if not real.is_relative_to(root) or real == root:
+            raise ImageLoadError(
+                f"{p}: the image of id {image_id!r} leads to {str(real)!r}, outside the "
+                f"images folder {str(root)!r}; refused (copy the file into the folder, or "
+                f"give the folder that holds it)"
+            )
+        ids.append(image_id)
+        paths.append(p)
     return ids, paths, missing
 
 

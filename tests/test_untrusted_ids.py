@@ -9,6 +9,7 @@ cause. Ids that only look like missing values (``NA``, ``null``) are kept as tex
 from __future__ import annotations
 
 import csv
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgprep.errors import TestCsvError
+from ecgprep.errors import ImageLoadError, TestCsvError
 from ecgprep.io import IMAGE_SUFFIXES
 from ecgprep.submission import (
     LEADS,
@@ -271,3 +272,42 @@ def test_absurd_number_of_rows_fails_before_the_submission_is_sized(monkeypatch)
     monkeypatch.setattr(submission, "np", NoEmpty())
     with pytest.raises(TestCsvError, match="row 0 "):
         submission_frame([], pd.DataFrame(rows, columns=COLUMNS))
+
+
+# --------------------------------------------------------- files outside the folder
+
+
+def _symlink(link, target):
+    try:
+        os.symlink(target, link)
+    except (OSError, NotImplementedError) as exc:  # e.g. Windows without the privilege
+        pytest.skip(f"symbolic links unavailable: {exc}")
+
+
+def test_a_link_to_a_file_outside_the_folder_is_refused(tmp_path):
+    d = tmp_path / "images"
+    d.mkdir()
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"precious")
+    (d / "1.png").write_bytes(b"x")
+    _symlink(d / "2.png", secret)
+    test = pd.DataFrame(rows_for(["1", "2"]), columns=COLUMNS)
+    with pytest.raises(
+        ImageLoadError, match="image of id '2' leads to .*secret.png.*outside the images folder"
+    ):
+        images_for_test(test, d)
+
+
+def test_links_inside_the_folder_and_a_linked_folder_are_accepted(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "1.png").write_bytes(b"x")
+    _symlink(real / "2.png", real / "1.png")
+    linked = tmp_path / "linked"
+    _symlink(linked, real)
+    test = pd.DataFrame(rows_for(["1", "2"]), columns=COLUMNS)
+    for folder in (real, linked):
+        present, paths, missing = images_for_test(test, folder)
+        assert present == ["1", "2"] and missing == []
+        assert [p.name for p in paths] == ["1.png", "2.png"]
+        assert all(p.resolve().parent == real.resolve() for p in paths)
