@@ -645,6 +645,21 @@ def submission_with_report(
     return _build(results, test, fallback)
 
 
+def _check_csv_ids(ids: np.ndarray, *, chunk: int = 1_000_000) -> None:
+    """Raise ValueError if an id would need CSV quoting (comma, double quote, CR, LF)."""
+    unsafe = (",", '"', "\n", "\r")
+    for s in range(0, ids.size, chunk):
+        part = ids[s : s + chunk].tolist()
+        text = "".join(part)  # a few scans at C speed instead of one test per id
+        if any(c in text for c in unsafe):
+            bad = [i for i in part if any(c in i for c in unsafe)]
+            raise ValueError(
+                f"submission: ids are written unquoted, so none may hold a comma, a double "
+                f"quote or a line break; found {len(bad)} in rows {s}..{s + len(part) - 1}, "
+                f"e.g. {bad[:5]}"
+            )
+
+
 def write_submission(df: pd.DataFrame, path: str | os.PathLike, *, decimals: int = 4) -> Path:
     """Write a submission frame as ``id,value`` CSV (no index).
 
@@ -667,7 +682,9 @@ def write_submission(df: pd.DataFrame, path: str | os.PathLike, *, decimals: int
     Raises
     ------
     ValueError
-        Missing columns, non-finite values or a bad ``decimals``.
+        Missing columns, non-finite values, a bad ``decimals``, or an id holding a
+        comma, a double quote or a line break (ids are written unquoted;
+        :func:`read_test_csv` refuses image ids that would lead to one).
 
     Examples
     --------
@@ -690,6 +707,7 @@ def write_submission(df: pd.DataFrame, path: str | os.PathLike, *, decimals: int
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     ids = df["id"].astype(str).to_numpy(dtype=object)
+    _check_csv_ids(ids)
     values = np.round(values, int(decimals)) + 0.0  # no '-0.0000'
     try:
         if path.suffix == ".parquet":

@@ -20,6 +20,7 @@ import pytest
 
 from ecgprep.errors import ImageLoadError, TestCsvError
 from ecgprep.io import IMAGE_SUFFIXES
+from ecgprep.metrics import split_ids
 from ecgprep.submission import (
     LEADS,
     MAX_RECORD_S,
@@ -27,6 +28,7 @@ from ecgprep.submission import (
     images_for_test,
     read_test_csv,
     submission_frame,
+    write_submission,
 )
 
 COLUMNS = ["id", "lead", "fs", "number_of_rows"]
@@ -213,6 +215,35 @@ def test_accepted_ids_find_their_images(tmp_path):
     )
     assert present == ids and missing == ["nan"]
     assert [p.name for p in paths] == [f"{i}.png" for i in ids]
+
+
+def test_submission_with_spaced_and_dashed_ids_reads_back_row_for_row(tmp_path):
+    ids = ["a b-c", "NA", "00123", "x_y z", "-1"]
+    t = read_test_csv(write_csv(tmp_path, rows_for(ids)))
+    sub = submission_frame([Result(i, signals=full_signals()) for i in ids], t)
+    path = write_submission(sub, tmp_path / "submission.csv")
+    lines = path.read_text(encoding="utf-8").split("\n")
+    assert lines[-1] == "" and len(lines) - 2 == len(sub)  # header, rows, final newline
+    assert all(line.count(",") == 1 and '"' not in line for line in lines[:-1])
+    back = pd.read_csv(path, dtype={"id": str}, keep_default_na=False)
+    assert back["id"].tolist() == sub["id"].tolist()
+    assert np.max(np.abs(back["value"].to_numpy() - sub["value"].to_numpy())) <= 5e-5 + 1e-12
+    img, row, lead = split_ids(back["id"])
+    heads = [
+        i for i, _, n in zip(t["id"], t["lead"], t["number_of_rows"], strict=True) for _ in range(n)
+    ]
+    assert img.tolist() == heads
+    assert set(lead.tolist()) == set(LEADS) and row.min() == 0
+
+
+@pytest.mark.parametrize("bad", ["1,2_0_II", '1"_0_II', "1\n2_0_II", "1\r_0_II"])
+def test_write_submission_refuses_ids_that_need_quoting(tmp_path, bad):
+    df = pd.DataFrame({"id": ["7_0_II", bad], "value": [0.0, 1.0]})
+    with pytest.raises(
+        ValueError, match="comma, a double quote or a line break; found 1 in rows 0..1"
+    ):
+        write_submission(df, tmp_path / "submission.csv")
+    assert list(tmp_path.iterdir()) == []
 
 
 # ---------------------------------------------------------------- number_of_rows
