@@ -118,7 +118,10 @@ def _id_strings(col: pd.Series) -> np.ndarray:
 
 
 def _show(value: Any, limit: int = 60) -> str:
-    """``repr(value)``, cut to its first ``limit`` characters for long strings."""
+    """``repr(value)`` of the Python value (``500``, not ``np.int64(500)``), cut to its
+    first ``limit`` characters for long strings."""
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, str) and len(value) > limit:
         return f"{value[:limit]!r}... ({len(value)} characters)"
     return repr(value)
@@ -127,8 +130,8 @@ def _show(value: Any, limit: int = 60) -> str:
 def _name_rows(df: pd.DataFrame, mask: np.ndarray, what: str) -> str:
     idx = np.flatnonzero(mask)
     shown = ", ".join(
-        f"row {int(i)} (id={_show(df['id'].iat[i])}, lead={df['lead'].iat[i]!r}, "
-        f"fs={df['fs'].iat[i]!r}, number_of_rows={df['number_of_rows'].iat[i]!r})"
+        f"row {int(i)} (id={_show(df['id'].iat[i])}, lead={_show(df['lead'].iat[i])}, "
+        f"fs={_show(df['fs'].iat[i])}, number_of_rows={_show(df['number_of_rows'].iat[i])})"
         for i in idx[:_MAX_LISTED]
     )
     more = f" and {idx.size - _MAX_LISTED} more" if idx.size > _MAX_LISTED else ""

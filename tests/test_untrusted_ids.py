@@ -117,6 +117,7 @@ def test_hostile_id_is_refused_by_name(tmp_path, source, bad, cause):
     shown = repr(bad.strip()) if len(bad) <= 60 else repr(bad[:60])
     assert shown in msg  # the id as read, escaped
     assert "\n" not in msg  # a hostile id can't break the message into lines
+    assert "np." not in msg  # values shown as written: fs=500, not fs=np.int64(500)
 
 
 def test_every_path_that_reads_test_csv_refuses_a_hostile_id(tmp_path):
