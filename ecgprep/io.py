@@ -6,16 +6,18 @@ RGBA (composited on white), 16-bit, palette and CMYK images are normalised, and
 JPEG EXIF orientation is applied. Sources that are not images, are truncated, or
 claim absurd dimensions are refused with :class:`~ecgprep.errors.ImageLoadError`
 naming the source, before the pixels are decoded.
+
+Only raster formats are decoded (:data:`RASTER_FORMATS`): the format is decided by
+the first bytes of the content, whatever the file is called, and only the one
+Pillow plugin for that format is run. EPS/PostScript, PDF, PSD and every other
+format are refused, so no external program (Ghostscript) is ever started.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import io as _io
 import os
-import threading
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +37,7 @@ __all__ = [
     "image_id_of",
     "find_image",
     "IMAGE_SUFFIXES",
+    "RASTER_FORMATS",
     "DEFAULT_MAX_PIXELS",
 ]
 
@@ -83,7 +86,8 @@ def load_image(source: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarr
         bool or float in [0, 1].
     max_pixels : int
         Refuse images whose header claims more pixels than this (decompression
-        bombs), before decoding them.
+        bombs), before decoding them. Checked per call: Pillow's process-wide
+        ``PIL.Image.MAX_IMAGE_PIXELS`` is never changed (see Notes).
 
     Returns
     -------
@@ -93,8 +97,27 @@ def load_image(source: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarr
     Raises
     ------
     ImageLoadError
-        Missing file, a directory, not an image, truncated data, too many pixels,
-        or an empty image; the message names the source and the cause.
+        Missing file, a directory, not an image, not a raster format, truncated
+        data, too many pixels, or an empty image; the message names the source and
+        the cause.
+
+    Notes
+    -----
+    Files and bytes are decoded only if their content is one of
+    :data:`RASTER_FORMATS` (PNG, JPEG, TIFF, BMP, WebP, GIF (first frame), JPEG
+    2000), whatever the file's name; a PIL image is refused if Pillow opened it as
+    another format. EPS/PostScript, PDF, PSD and the rest are refused without
+    running any Pillow plugin for them, so Ghostscript or any other external
+    program is never started.
+
+    The size in the header is checked against ``max_pixels`` before any pixel is
+    decoded. Pillow's own bomb check is not applied to PNG, JPEG, BMP and JPEG
+    2000 (``max_pixels`` replaces it), but Pillow's TIFF, GIF, WebP and
+    multi-picture JPEG decoders repeat it against the global
+    ``PIL.Image.MAX_IMAGE_PIXELS`` (about 89 million by default). ecgprep leaves
+    that global alone, so such files above it are refused with a message saying
+    so; a multi-picture JPEG above it may also raise Pillow's
+    ``DecompressionBombWarning``.
 
     Examples
     --------
@@ -108,6 +131,12 @@ def load_image(source: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarr
     if isinstance(source, np.ndarray):
         return _from_array(source, name, max_pixels)
     if isinstance(source, Image.Image):
+        fmt = getattr(source, "format", None)  # None for images made in memory
+        if fmt is not None and fmt not in RASTER_FORMATS and fmt != "MPO":
+            # Decoding it (e.g. EPS) could start an external program: refuse.
+            raise ImageLoadError(
+                f"{name}: a PIL image opened as {fmt}, not a raster format; expected {_RASTER_TEXT}"
+            )
         _check_size(source.size, name, max_pixels)
         return _from_pil(source, name)
     if isinstance(source, bytes | bytearray | memoryview):
@@ -150,58 +179,143 @@ def _check_size(size: tuple[int, int], name: str, max_pixels: int) -> None:
 
 
 def _decode(fh, name: str, max_pixels: int) -> np.ndarray:
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    """Decode an open binary file of a raster format (sniffed first) into canonical form."""
+    from PIL import Image, ImageOps
 
-    with warnings.catch_warnings(), _pil_limit_lifted():
-        # Our own max_pixels check replaces PIL's bomb warning/error.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            im = Image.open(fh)
-        except UnidentifiedImageError:
-            fh.seek(0)
-            head = fh.read(12)
+    fmt = _sniff(fh.read(_SNIFF_BYTES), name)
+    fh.seek(0)
+    try:
+        im = _open_plugin(fmt, fh, name)
+    except Image.DecompressionBombError as exc:  # Pillow's own check inside a plugin
+        raise ImageLoadError(f"{name}: image too large for Pillow's own limit ({exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageLoadError(f"{name}: not a readable image ({exc})") from None
+    _check_size(im.size, name, max_pixels)
+    _check_pillow_limit(im, name)
+    try:
+        im.load()
+        im = ImageOps.exif_transpose(im)
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageLoadError(f"{name}: image data is truncated or corrupt ({exc})") from None
+    return _from_pil(im, name)
+
+
+#: The formats :func:`load_image` decodes, as Pillow names them (``PIL.Image.open(...,
+#: formats=RASTER_FORMATS)`` restricts Pillow the same way). ``MPO`` (multi-picture JPEG, as
+#: some cameras write) is read as JPEG. GIF gives its first frame, TIFF its first page.
+RASTER_FORMATS = ("PNG", "JPEG", "TIFF", "BMP", "WEBP", "GIF", "JPEG2000")
+_RASTER_TEXT = "PNG, JPEG, TIFF, BMP, WebP, GIF (first frame) or JPEG 2000"
+_SNIFF_BYTES = 16
+
+# Leading bytes of each accepted format (what Pillow's own plugins accept, minus
+# TIFF's byte-swapped "invalid header" variants).
+_RASTER_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),  # BigTIFF
+    (b"MM\x00+", "TIFF"),
+    (b"BM", "BMP"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"\xffO\xffQ", "JPEG2000"),  # bare codestream (.j2k)
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG2000"),  # JP2 file
+)
+# Formats we name when refusing them (anything else is "not a recognised image file").
+_REFUSED_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%!PS", "an EPS/PostScript file"),
+    (b"\xc5\xd0\xd3\xc6", "an EPS/PostScript file"),  # DOS EPS binary header
+    (b"%PDF", "a PDF file"),
+    (b"8BPS", "a PSD (Photoshop) file"),
+    (b"<?xml", "an XML/SVG file"),
+    (b"<svg", "an XML/SVG file"),
+    (b"\xd7\xcd\xc6\x9a", "a WMF metafile"),
+    (b"\x00\x00\x01\x00", "an ICO icon file"),
+    (b"icns", "an ICNS icon file"),
+    (b"PK\x03\x04", "a ZIP archive"),
+)
+
+
+def _sniff(head: bytes, name: str) -> str:
+    """The Pillow format name of ``head`` (a file's first bytes), or ImageLoadError."""
+    for magic, fmt in _RASTER_MAGIC:
+        if head.startswith(magic):
+            return fmt
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    found = next((what for magic, what in _REFUSED_MAGIC if head.startswith(magic)), None)
+    if found is None and head[4:8] == b"ftyp":
+        found = "an ISO media file (HEIF, AVIF or video)"
+    if found is not None:
+        raise ImageLoadError(
+            f"{name}: not a readable image: found {found}, expected a raster image "
+            f"({_RASTER_TEXT}); the format is decided by content, whatever the file name"
+        )
+    raise ImageLoadError(
+        f"{name}: not a recognised image file (expected {_RASTER_TEXT}; "
+        f"it starts with {head[:12]!r})"
+    )
+
+
+def _open_plugin(fmt: str, fh, name: str):
+    """Open ``fh`` with the one Pillow plugin of ``fmt``, not through ``PIL.Image.open``.
+
+    ``Image.open`` would apply Pillow's bomb check against the process-wide
+    ``Image.MAX_IMAGE_PIXELS``, warning or raising for sizes ``max_pixels`` allows;
+    lifting that global would unguard every other thread. The plugin class reads
+    the header only (no pixels) and runs no other plugin, which is narrower still
+    than ``Image.open(fh, formats=[fmt])``.
+    """
+    from PIL import features
+
+    if fmt == "PNG":
+        from PIL.PngImagePlugin import PngImageFile as factory
+    elif fmt == "JPEG":
+        from PIL.JpegImagePlugin import jpeg_factory as factory  # JPEG or MPO
+    elif fmt == "TIFF":
+        from PIL.TiffImagePlugin import TiffImageFile as factory
+    elif fmt == "BMP":
+        from PIL.BmpImagePlugin import BmpImageFile as factory
+    elif fmt == "GIF":
+        from PIL.GifImagePlugin import GifImageFile as factory
+    elif fmt == "WEBP":
+        if not features.check("webp"):
+            raise ImageLoadError(f"{name}: a WebP file, but this Pillow was built without WebP")
+        from PIL.WebPImagePlugin import WebPImageFile as factory
+    elif fmt == "JPEG2000":
+        if not features.check("jpg_2000"):
             raise ImageLoadError(
-                f"{name}: not a recognised image file (expected PNG, JPEG, TIFF, BMP...; "
-                f"it starts with {head!r})"
-            ) from None
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageLoadError(f"{name}: not a readable image ({exc})") from None
-        _check_size(im.size, name, max_pixels)
-        try:
-            im.load()
-            im = ImageOps.exif_transpose(im)
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise ImageLoadError(f"{name}: image data is truncated or corrupt ({exc})") from None
-        return _from_pil(im, name)
+                f"{name}: a JPEG 2000 file, but this Pillow was built without OpenJPEG"
+            )
+        from PIL.Jpeg2KImagePlugin import Jpeg2KImageFile as factory
+    else:  # pragma: no cover - _sniff returns only the names above
+        raise AssertionError(fmt)
+    return factory(fh)
 
 
-_pil_lock = threading.Lock()
-_pil_users = 0
-_pil_saved_limit: Any = None
+# Plugins that repeat Pillow's bomb check while decoding (against the global limit).
+_DECODER_CHECKED = frozenset({"TIFF", "GIF", "WEBP", "MPO"})
 
 
-@contextlib.contextmanager
-def _pil_limit_lifted():
-    """Lift PIL's own decompression-bomb limit while we decode (``max_pixels`` replaces it).
+def _check_pillow_limit(im, name: str) -> None:
+    """Refuse, before decoding, what Pillow's decoder would warn or raise about.
 
-    PIL's limit is a module global: concurrent loads in threads count themselves
-    in and out, and the last one out restores the caller's value.
+    TIFF, GIF, WebP and multi-picture JPEG decoders check the size against
+    ``PIL.Image.MAX_IMAGE_PIXELS`` themselves; that global is the user's and is
+    left alone, so above it these formats are refused here with a clear message
+    (PNG, JPEG, BMP and JPEG 2000 follow ``max_pixels`` alone).
     """
     from PIL import Image
 
-    global _pil_users, _pil_saved_limit
-    with _pil_lock:
-        if _pil_users == 0:
-            _pil_saved_limit = Image.MAX_IMAGE_PIXELS
-            Image.MAX_IMAGE_PIXELS = None
-        _pil_users += 1
-    try:
-        yield
-    finally:
-        with _pil_lock:
-            _pil_users -= 1
-            if _pil_users == 0:
-                Image.MAX_IMAGE_PIXELS = _pil_saved_limit
+    limit = Image.MAX_IMAGE_PIXELS
+    w, h = im.size
+    if im.format in _DECODER_CHECKED and limit is not None and w * h > limit:
+        raise ImageLoadError(
+            f"{name}: {im.format} image of {w} x {h} = {w * h:,} pixels is above Pillow's own "
+            f"limit PIL.Image.MAX_IMAGE_PIXELS = {limit:,}, which Pillow's {im.format} decoder "
+            "enforces; ecgprep does not change that global (raise it yourself, or use PNG)"
+        )
 
 
 def _from_pil(im, name: str) -> np.ndarray:
