@@ -16,6 +16,7 @@ format are refused, so no external program (Ghostscript) is ever started.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io as _io
 import os
 from pathlib import Path
@@ -44,17 +45,87 @@ __all__ = [
 DEFAULT_MAX_PIXELS = 100_000_000
 
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG")
+#: File suffixes :func:`find_image` looks for, matched in any case (``.PNG``, ``.Tif``),
+#: in this order of preference when one id has several files.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".jp2")
 
 
 def find_image(images_dir: str | os.PathLike, image_id: str) -> Path | None:
-    """The file of ``image_id`` in ``images_dir`` (``.png``, ``.jpg`` or ``.jpeg``), or None."""
+    """The image file of ``image_id`` in ``images_dir``, or None.
+
+    Parameters
+    ----------
+    images_dir : str or os.PathLike
+        The folder holding ``<id><suffix>`` files.
+    image_id : str
+        The id; one that is not a plain file name (holding a path separator, or
+        ``.`` / ``..``) is never looked up and gives None.
+
+    Returns
+    -------
+    path : Path or None
+        ``images_dir / "<id><suffix>"`` for a suffix of :data:`IMAGE_SUFFIXES` in
+        any case (``1.png``, ``1.PNG``, ``1.Tif``), or None if there is none.
+
+    Notes
+    -----
+    If several files match (``1.png`` and ``1.jpg``), the first suffix in
+    :data:`IMAGE_SUFFIXES` wins; among names differing only in case (``1.PNG`` and
+    ``1.png`` on a case-sensitive file system), the one that sorts first.
+    The folder is listed once and the listing reused until the folder's
+    modification time changes, so calling this once per id of a large folder
+    costs one listing, not one per id. The file's content, not its suffix,
+    decides how it is decoded (see :func:`load_image`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "42.TIF").write_bytes(b"II*")
+    >>> find_image(d, "42").name
+    '42.TIF'
+    >>> find_image(d, "43") is None
+    True
+    """
+    image_id = str(image_id)
+    if image_id in ("", ".", "..") or Path(image_id).name != image_id or os.sep in image_id:
+        return None
     d = Path(images_dir)
+    try:
+        index = _folder_index(str(d), d.stat().st_mtime_ns)
+    except OSError:
+        return None
     for suffix in IMAGE_SUFFIXES:
-        p = d / f"{image_id}{suffix}"
-        if p.is_file():
-            return p
+        for name in index.get(f"{image_id}{suffix}".lower(), ()):
+            p = d / name
+            if _is_file(p):  # the listing may be older than the file system
+                return p
+    # Not in the listing: a file written within the folder's mtime granularity
+    # since it was listed can still be found under the usual spellings.
+    for suffix in IMAGE_SUFFIXES:
+        for spelled in (suffix, suffix.upper()):
+            p = d / f"{image_id}{spelled}"
+            if _is_file(p):
+                return p
     return None
+
+
+def _is_file(p: Path) -> bool:
+    try:
+        return p.is_file()
+    except (OSError, ValueError):  # e.g. a name too long for the file system
+        return False
+
+
+@functools.lru_cache(maxsize=16)
+def _folder_index(folder: str, mtime_ns: int) -> dict[str, tuple[str, ...]]:
+    """``{lower-case name: names}`` of the image files in ``folder`` (keyed by its mtime)."""
+    index: dict[str, list[str]] = {}
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
+                index.setdefault(entry.name.lower(), []).append(entry.name)
+    return {k: tuple(sorted(v)) for k, v in index.items()}
 
 
 def describe_source(source: Any) -> str:

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, features
 
 from ecgprep import ImageLoadError, load_image
-from ecgprep.io import RASTER_FORMATS
+from ecgprep.io import RASTER_FORMATS, find_image
 
 
 def _png_bytes(arr):
@@ -326,3 +326,59 @@ def test_formats_pillow_checks_while_decoding_are_refused_above_its_limit(fmt, p
     with pytest.raises(ImageLoadError, match=rf"{fmt} image of 120 x 100 .* Pillow's own limit"):
         load_image(data)
     assert "MAX_IMAGE_PIXELS" not in pil_limit_watched
+
+
+# ------------------------------------------------------------------ find_image
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["7.png", "7.Png", "7.JPG", "7.jpeg", "7.TIF", "7.tiff", "7.bmp", "7.WebP", "7.gif", "7.jp2"],
+)
+def test_find_image_any_accepted_suffix_any_case(name, tmp_path):
+    (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "77.png").write_bytes(b"x")  # a longer id is not a match
+    (tmp_path / "7.txt").write_bytes(b"x")  # nor another suffix
+    found = find_image(tmp_path, "7")
+    assert found == tmp_path / name
+    assert find_image(str(tmp_path), "8") is None
+
+
+def test_find_image_picks_by_suffix_order_then_name(tmp_path):
+    for name in ("1.jpg", "1.tif", "1.png"):
+        (tmp_path / name).write_bytes(b"x")
+    assert find_image(tmp_path, "1").name == "1.png"
+    (tmp_path / "1.png").unlink()  # the cached listing is checked against the disk
+    assert find_image(tmp_path, "1").name == "1.jpg"
+    (tmp_path / "2.png").write_bytes(b"x")
+    (tmp_path / "2.PNG").write_bytes(b"x")
+    names = {p.name for p in tmp_path.iterdir()}
+    if {"2.png", "2.PNG"} <= names:  # a case-sensitive file system holds both
+        assert find_image(tmp_path, "2").name == "2.PNG"
+
+
+def test_find_image_sees_files_added_later(tmp_path):
+    assert find_image(tmp_path, "5") is None
+    (tmp_path / "5.webp").write_bytes(b"x")
+    assert find_image(tmp_path, "5") == tmp_path / "5.webp"
+
+
+def test_find_image_lists_a_folder_once(tmp_path, monkeypatch):
+    from ecgprep import io as ecg_io
+
+    for i in range(50):
+        (tmp_path / f"{i}.PNG").write_bytes(b"x")
+    calls = []
+    real = os.scandir
+    monkeypatch.setattr(ecg_io.os, "scandir", lambda p: calls.append(p) or real(p))
+    ecg_io._folder_index.cache_clear()
+    assert all(find_image(tmp_path, str(i)).name == f"{i}.PNG" for i in range(50))
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("image_id", ["", ".", "..", "../x", "sub/x", "x" * 5000])
+def test_find_image_looks_up_plain_names_only(image_id, tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.png").write_bytes(b"x")
+    (tmp_path / "x.png").write_bytes(b"x")
+    assert find_image(tmp_path / "sub", image_id) is None
