@@ -34,6 +34,7 @@ __all__ = [
     "LoadResult",
     "load_station",
     "load_image",
+    "check_ecg_proportions",
     "describe_source",
     "image_id_of",
     "find_image",
@@ -464,7 +465,53 @@ class LoadResult:
     width: int
 
 
+#: The pipeline's load station refuses images whose short side is under MIN_SIDE pixels
+#: or under MIN_SHORT_TO_LONG of the long side: no ECG page fits (a 3x4 page is about
+#: 1:1.3, a single 10 s rhythm strip about 1:5), and later stages fail obscurely on them.
+MIN_SIDE = 64
+MIN_SHORT_TO_LONG = 0.1
+
+
+def check_ecg_proportions(image: np.ndarray, name: str) -> None:
+    """Refuse an image too small or too elongated to hold an ECG.
+
+    Parameters
+    ----------
+    image : (M, N, ...) ndarray
+        The loaded image.
+    name : str
+        The image's name, for the message.
+
+    Raises
+    ------
+    ImageLoadError
+        If ``min(M, N) < MIN_SIDE`` (64) or ``min(M, N) < MIN_SHORT_TO_LONG * max(M, N)``
+        (one tenth), naming the image and its size.
+
+    Examples
+    --------
+    >>> check_ecg_proportions(np.zeros((850, 1100, 3), np.uint8), "page.png")
+    >>> check_ecg_proportions(np.zeros((20, 600), np.uint8), "strip.png")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ecgprep.errors.ImageLoadError: strip.png: image of 600 x 20 pixels is too narrow ...
+    """
+    h, w = int(image.shape[0]), int(image.shape[1])
+    short, long = min(h, w), max(h, w)
+    if short < MIN_SIDE or short < MIN_SHORT_TO_LONG * long:
+        raise ImageLoadError(
+            f"{name}: image of {w} x {h} pixels is too narrow to hold an ECG (expected its short "
+            f"side at least {MIN_SIDE} px and at least 1/{round(1 / MIN_SHORT_TO_LONG)} of its "
+            "long side)"
+        )
+
+
 def load_station(page: Page, opts: Options) -> tuple[Page, LoadResult]:
-    """Load station: decode ``page.source`` (:func:`load_image`) into the working image."""
+    """Load station: decode ``page.source`` (:func:`load_image`) into the working image.
+
+    Images too small or elongated to hold an ECG are refused here
+    (:func:`check_ecg_proportions`), before any stage sees them.
+    """
     img = load_image(page.source, max_pixels=opts.max_pixels)
+    check_ecg_proportions(img, describe_source(page.source))
     return dataclasses.replace(page, image=img), LoadResult(int(img.shape[0]), int(img.shape[1]))

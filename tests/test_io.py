@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, features
 
 from ecgprep import ImageLoadError, load_image
-from ecgprep.io import RASTER_FORMATS, find_image
+from ecgprep.io import RASTER_FORMATS, check_ecg_proportions, find_image
 
 
 def _png_bytes(arr):
@@ -382,3 +382,45 @@ def test_find_image_looks_up_plain_names_only(image_id, tmp_path):
     (tmp_path / "sub" / "x.png").write_bytes(b"x")
     (tmp_path / "x.png").write_bytes(b"x")
     assert find_image(tmp_path / "sub", image_id) is None
+
+
+# ------------------------------------------------- too narrow to hold an ECG
+
+
+@pytest.mark.parametrize(
+    "shape, ok",
+    [
+        ((64, 640), True),
+        ((640, 64), True),
+        ((850, 1100, 3), True),
+        ((63, 630), False),  # short side under 64 px
+        ((100, 1001), False),  # short side under 1/10 of the long side
+        ((1001, 100), False),
+        ((1, 1), False),
+    ],
+)
+def test_ecg_proportions_rule(shape, ok):
+    img = np.zeros(shape, np.uint8)
+    if ok:
+        check_ecg_proportions(img, "x.png")
+    else:
+        h, w = shape[:2]
+        with pytest.raises(ImageLoadError) as info:
+            check_ecg_proportions(img, "x.png")
+        assert str(info.value) == (
+            f"x.png: image of {w} x {h} pixels is too narrow to hold an ECG "
+            "(expected its short side at least 64 px and at least 1/10 of its long side)"
+        )
+
+
+def test_20_by_60000_image_is_refused_at_load(tmp_path):
+    from ecgprep import process_image_for_submission
+
+    p = tmp_path / "strip.png"
+    p.write_bytes(_png_bytes(np.full((20, 60000, 3), 255, np.uint8)))
+    assert load_image(p).shape == (20, 60000, 3)  # a readable image, just not an ECG page
+    for source, name in ((p, str(p)), (np.zeros((20, 60000), np.uint8), "<array")):
+        res = process_image_for_submission(source)
+        assert not res.ok and res.failed_stage == "load"
+        assert res.error.startswith(name)
+        assert "load failed: image of 60000 x 20 pixels is too narrow to hold an ECG" in res.error
