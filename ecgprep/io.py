@@ -81,12 +81,10 @@ def find_image(images_dir: str | os.PathLike, image_id: str) -> Path | None:
     Examples
     --------
     >>> import tempfile
-    >>> d = Path(tempfile.mkdtemp())
-    >>> _ = (d / "42.TIF").write_bytes(b"II*")
-    >>> find_image(d, "42").name
-    '42.TIF'
-    >>> find_image(d, "43") is None
-    True
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = (Path(tmp) / "42.TIF").write_bytes(b"II*")
+    ...     print(find_image(tmp, "42").name, find_image(tmp, "43"))
+    42.TIF None
     """
     image_id = str(image_id)
     if image_id in ("", ".", "..") or Path(image_id).name != image_id or os.sep in image_id:
@@ -188,8 +186,8 @@ def load_image(source: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarr
     multi-picture JPEG decoders repeat it against the global
     ``PIL.Image.MAX_IMAGE_PIXELS`` (about 89 million by default). ecgprep leaves
     that global alone, so such files above it are refused with a message saying
-    so; a multi-picture JPEG above it may also raise Pillow's
-    ``DecompressionBombWarning``.
+    so; a multi-picture JPEG, or a GIF whose first frame overflows its declared
+    screen, above it may also raise Pillow's ``DecompressionBombWarning``.
 
     Examples
     --------
@@ -258,8 +256,11 @@ def _decode(fh, name: str, max_pixels: int) -> np.ndarray:
     fh.seek(0)
     try:
         im = _open_plugin(fmt, fh, name)
-    except Image.DecompressionBombError as exc:  # Pillow's own check inside a plugin
-        raise ImageLoadError(f"{name}: image too large for Pillow's own limit ({exc})") from None
+    except Image.DecompressionBombError as exc:  # Pillow's own check inside a plugin (GIF, WebP)
+        raise ImageLoadError(
+            f"{name}: image claims more pixels than Pillow's own limit "
+            f"PIL.Image.MAX_IMAGE_PIXELS allows ({exc}); refused before decoding"
+        ) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageLoadError(f"{name}: not a readable image ({exc})") from None
     _check_size(im.size, name, max_pixels)
@@ -384,9 +385,10 @@ def _check_pillow_limit(im, name: str) -> None:
     w, h = im.size
     if im.format in _DECODER_CHECKED and limit is not None and w * h > limit:
         raise ImageLoadError(
-            f"{name}: {im.format} image of {w} x {h} = {w * h:,} pixels is above Pillow's own "
-            f"limit PIL.Image.MAX_IMAGE_PIXELS = {limit:,}, which Pillow's {im.format} decoder "
-            "enforces; ecgprep does not change that global (raise it yourself, or use PNG)"
+            f"{name}: image claims {w} x {h} = {w * h:,} pixels, more than Pillow's own limit "
+            f"PIL.Image.MAX_IMAGE_PIXELS = {limit:,} that its {im.format} decoder enforces "
+            "(ecgprep leaves that global alone: raise it yourself, or convert the image to "
+            "PNG); refused before decoding"
         )
 
 

@@ -324,7 +324,8 @@ def test_concurrent_pillow_decode_keeps_its_guard(pil_limit_watched):
 @pytest.mark.parametrize("fmt", ["TIFF", "GIF"])
 def test_formats_pillow_checks_while_decoding_are_refused_above_its_limit(fmt, pil_limit_watched):
     data = _encode(np.zeros((100, 120, 3), np.uint8), fmt)
-    with pytest.raises(ImageLoadError, match=rf"{fmt} image of 120 x 100 .* Pillow's own limit"):
+    words = rf"image claims 120 x 100 = 12,000 pixels, more than Pillow's own limit .* {fmt}"
+    with pytest.raises(ImageLoadError, match=words):
         load_image(data)
     assert "MAX_IMAGE_PIXELS" not in pil_limit_watched
 
@@ -425,3 +426,17 @@ def test_20_by_60000_image_is_refused_at_load(tmp_path):
         assert not res.ok and res.failed_stage == "load"
         assert res.error.startswith(name)
         assert "load failed: image of 60000 x 20 pixels is too narrow to hold an ECG" in res.error
+
+
+def test_pillow_bomb_error_while_opening_is_an_image_load_error():
+    # A 10 x 10 GIF screen whose first frame claims 60000 x 60000: Pillow's GIF plugin
+    # checks the grown size itself while reading the header.
+    gif = (
+        b"GIF89a"
+        + struct.pack("<HHBBB", 10, 10, 0, 0, 0)
+        + b"\x2c"
+        + struct.pack("<HHHHB", 0, 0, 60000, 60000, 0)
+        + b"\x02\x00\x3b"
+    )
+    with pytest.raises(ImageLoadError, match=r"^<26 bytes>: image claims more pixels than Pillow"):
+        load_image(gif)
