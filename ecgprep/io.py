@@ -6,16 +6,19 @@ RGBA (composited on white), 16-bit, palette and CMYK images are normalised, and
 JPEG EXIF orientation is applied. Sources that are not images, are truncated, or
 claim absurd dimensions are refused with :class:`~ecgprep.errors.ImageLoadError`
 naming the source, before the pixels are decoded.
+
+Only raster formats are decoded (:data:`RASTER_FORMATS`): the format is decided by
+the first bytes of the content, whatever the file is called, and only the one
+Pillow plugin for that format is run. EPS/PostScript, PDF, PSD and every other
+format are refused, so no external program (Ghostscript) is ever started.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
+import functools
 import io as _io
 import os
-import threading
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,27 +34,97 @@ __all__ = [
     "LoadResult",
     "load_station",
     "load_image",
+    "check_ecg_proportions",
     "describe_source",
     "image_id_of",
     "find_image",
     "IMAGE_SUFFIXES",
+    "RASTER_FORMATS",
     "DEFAULT_MAX_PIXELS",
 ]
 
 DEFAULT_MAX_PIXELS = 100_000_000
 
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG")
+#: File suffixes :func:`find_image` looks for, matched in any case (``.PNG``, ``.Tif``),
+#: in this order of preference when one id has several files.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".jp2")
 
 
 def find_image(images_dir: str | os.PathLike, image_id: str) -> Path | None:
-    """The file of ``image_id`` in ``images_dir`` (``.png``, ``.jpg`` or ``.jpeg``), or None."""
+    """The image file of ``image_id`` in ``images_dir``, or None.
+
+    Parameters
+    ----------
+    images_dir : str or os.PathLike
+        The folder holding ``<id><suffix>`` files.
+    image_id : str
+        The id; one that is not a plain file name (holding a path separator, or
+        ``.`` / ``..``) is never looked up and gives None.
+
+    Returns
+    -------
+    path : Path or None
+        ``images_dir / "<id><suffix>"`` for a suffix of :data:`IMAGE_SUFFIXES` in
+        any case (``1.png``, ``1.PNG``, ``1.Tif``), or None if there is none.
+
+    Notes
+    -----
+    If several files match (``1.png`` and ``1.jpg``), the first suffix in
+    :data:`IMAGE_SUFFIXES` wins; among names differing only in case (``1.PNG`` and
+    ``1.png`` on a case-sensitive file system), the one that sorts first.
+    The folder is listed once and the listing reused until the folder's
+    modification time changes, so calling this once per id of a large folder
+    costs one listing, not one per id. The file's content, not its suffix,
+    decides how it is decoded (see :func:`load_image`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = (Path(tmp) / "42.TIF").write_bytes(b"II*")
+    ...     print(find_image(tmp, "42").name, find_image(tmp, "43"))
+    42.TIF None
+    """
+    image_id = str(image_id)
+    if image_id in ("", ".", "..") or Path(image_id).name != image_id or os.sep in image_id:
+        return None
     d = Path(images_dir)
+    try:
+        index = _folder_index(str(d), d.stat().st_mtime_ns)
+    except OSError:
+        return None
     for suffix in IMAGE_SUFFIXES:
-        p = d / f"{image_id}{suffix}"
-        if p.is_file():
-            return p
+        for name in index.get(f"{image_id}{suffix}".lower(), ()):
+            p = d / name
+            if _is_file(p):  # the listing may be older than the file system
+                return p
+    # Not in the listing: a file written within the folder's mtime granularity
+    # since it was listed can still be found under the usual spellings.
+    for suffix in IMAGE_SUFFIXES:
+        for spelled in (suffix, suffix.upper()):
+            p = d / f"{image_id}{spelled}"
+            if _is_file(p):
+                return p
     return None
+
+
+def _is_file(p: Path) -> bool:
+    try:
+        return p.is_file()
+    except (OSError, ValueError):  # e.g. a name too long for the file system
+        return False
+
+
+@functools.lru_cache(maxsize=16)
+def _folder_index(folder: str, mtime_ns: int) -> dict[str, tuple[str, ...]]:
+    """``{lower-case name: names}`` of the image files in ``folder`` (keyed by its mtime)."""
+    index: dict[str, list[str]] = {}
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
+                index.setdefault(entry.name.lower(), []).append(entry.name)
+    return {k: tuple(sorted(v)) for k, v in index.items()}
 
 
 def describe_source(source: Any) -> str:
@@ -83,7 +156,8 @@ def load_image(source: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarr
         bool or float in [0, 1].
     max_pixels : int
         Refuse images whose header claims more pixels than this (decompression
-        bombs), before decoding them.
+        bombs), before decoding them. Checked per call: Pillow's process-wide
+        ``PIL.Image.MAX_IMAGE_PIXELS`` is never changed (see Notes).
 
     Returns
     -------
@@ -93,8 +167,27 @@ def load_image(source: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarr
     Raises
     ------
     ImageLoadError
-        Missing file, a directory, not an image, truncated data, too many pixels,
-        or an empty image; the message names the source and the cause.
+        Missing file, a directory, not an image, not a raster format, truncated
+        data, too many pixels, or an empty image; the message names the source and
+        the cause.
+
+    Notes
+    -----
+    Files and bytes are decoded only if their content is one of
+    :data:`RASTER_FORMATS` (PNG, JPEG, TIFF, BMP, WebP, GIF (first frame), JPEG
+    2000), whatever the file's name; a PIL image is refused if Pillow opened it as
+    another format. EPS/PostScript, PDF, PSD and the rest are refused without
+    running any Pillow plugin for them, so Ghostscript or any other external
+    program is never started.
+
+    The size in the header is checked against ``max_pixels`` before any pixel is
+    decoded. Pillow's own bomb check is not applied to PNG, JPEG, BMP and JPEG
+    2000 (``max_pixels`` replaces it), but Pillow's TIFF, GIF, WebP and
+    multi-picture JPEG decoders repeat it against the global
+    ``PIL.Image.MAX_IMAGE_PIXELS`` (about 89 million by default). ecgprep leaves
+    that global alone, so such files above it are refused with a message saying
+    so; a multi-picture JPEG, or a GIF whose first frame overflows its declared
+    screen, above it may also raise Pillow's ``DecompressionBombWarning``.
 
     Examples
     --------
@@ -108,6 +201,12 @@ def load_image(source: Any, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarr
     if isinstance(source, np.ndarray):
         return _from_array(source, name, max_pixels)
     if isinstance(source, Image.Image):
+        fmt = getattr(source, "format", None)  # None for images made in memory
+        if fmt is not None and fmt not in RASTER_FORMATS and fmt != "MPO":
+            # Decoding it (e.g. EPS) could start an external program: refuse.
+            raise ImageLoadError(
+                f"{name}: a PIL image opened as {fmt}, not a raster format; expected {_RASTER_TEXT}"
+            )
         _check_size(source.size, name, max_pixels)
         return _from_pil(source, name)
     if isinstance(source, bytes | bytearray | memoryview):
@@ -150,58 +249,147 @@ def _check_size(size: tuple[int, int], name: str, max_pixels: int) -> None:
 
 
 def _decode(fh, name: str, max_pixels: int) -> np.ndarray:
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    """Decode an open binary file of a raster format (sniffed first) into canonical form."""
+    from PIL import Image, ImageOps
 
-    with warnings.catch_warnings(), _pil_limit_lifted():
-        # Our own max_pixels check replaces PIL's bomb warning/error.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            im = Image.open(fh)
-        except UnidentifiedImageError:
-            fh.seek(0)
-            head = fh.read(12)
+    fmt = _sniff(fh.read(_SNIFF_BYTES), name)
+    fh.seek(0)
+    try:
+        im = _open_plugin(fmt, fh, name)
+    except Image.DecompressionBombError as exc:  # Pillow's own check inside a plugin (GIF, WebP)
+        raise ImageLoadError(
+            f"{name}: image claims more pixels than Pillow's own limit "
+            f"PIL.Image.MAX_IMAGE_PIXELS allows ({exc}); refused before decoding"
+        ) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageLoadError(f"{name}: not a readable image ({exc})") from None
+    _check_size(im.size, name, max_pixels)
+    _check_pillow_limit(im, name)
+    try:
+        im.load()
+        im = ImageOps.exif_transpose(im)
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageLoadError(f"{name}: image data is truncated or corrupt ({exc})") from None
+    return _from_pil(im, name)
+
+
+#: The formats :func:`load_image` decodes, as Pillow names them (``PIL.Image.open(...,
+#: formats=RASTER_FORMATS)`` restricts Pillow the same way). ``MPO`` (multi-picture JPEG, as
+#: some cameras write) is read as JPEG. GIF gives its first frame, TIFF its first page.
+RASTER_FORMATS = ("PNG", "JPEG", "TIFF", "BMP", "WEBP", "GIF", "JPEG2000")
+_RASTER_TEXT = "PNG, JPEG, TIFF, BMP, WebP, GIF (first frame) or JPEG 2000"
+_SNIFF_BYTES = 16
+
+# Leading bytes of each accepted format (what Pillow's own plugins accept, minus
+# TIFF's byte-swapped "invalid header" variants).
+_RASTER_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),  # BigTIFF
+    (b"MM\x00+", "TIFF"),
+    (b"BM", "BMP"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"\xffO\xffQ", "JPEG2000"),  # bare codestream (.j2k)
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG2000"),  # JP2 file
+)
+# Formats we name when refusing them (anything else is "not a recognised image file").
+_REFUSED_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%!PS", "an EPS/PostScript file"),
+    (b"\xc5\xd0\xd3\xc6", "an EPS/PostScript file"),  # DOS EPS binary header
+    (b"%PDF", "a PDF file"),
+    (b"8BPS", "a PSD (Photoshop) file"),
+    (b"<?xml", "an XML/SVG file"),
+    (b"<svg", "an XML/SVG file"),
+    (b"\xd7\xcd\xc6\x9a", "a WMF metafile"),
+    (b"\x00\x00\x01\x00", "an ICO icon file"),
+    (b"icns", "an ICNS icon file"),
+    (b"PK\x03\x04", "a ZIP archive"),
+)
+
+
+def _sniff(head: bytes, name: str) -> str:
+    """The Pillow format name of ``head`` (a file's first bytes), or ImageLoadError."""
+    for magic, fmt in _RASTER_MAGIC:
+        if head.startswith(magic):
+            return fmt
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    found = next((what for magic, what in _REFUSED_MAGIC if head.startswith(magic)), None)
+    if found is None and head[4:8] == b"ftyp":
+        found = "an ISO media file (HEIF, AVIF or video)"
+    if found is not None:
+        raise ImageLoadError(
+            f"{name}: not a readable image: found {found}, expected a raster image "
+            f"({_RASTER_TEXT}); the format is decided by content, whatever the file name"
+        )
+    raise ImageLoadError(
+        f"{name}: not a recognised image file (expected {_RASTER_TEXT}; "
+        f"it starts with {head[:12]!r})"
+    )
+
+
+def _open_plugin(fmt: str, fh, name: str):
+    """Open ``fh`` with the one Pillow plugin of ``fmt``, not through ``PIL.Image.open``.
+
+    ``Image.open`` would apply Pillow's bomb check against the process-wide
+    ``Image.MAX_IMAGE_PIXELS``, warning or raising for sizes ``max_pixels`` allows;
+    lifting that global would unguard every other thread. The plugin class reads
+    the header only (no pixels) and runs no other plugin, which is narrower still
+    than ``Image.open(fh, formats=[fmt])``.
+    """
+    from PIL import features
+
+    if fmt == "PNG":
+        from PIL.PngImagePlugin import PngImageFile as factory
+    elif fmt == "JPEG":
+        from PIL.JpegImagePlugin import jpeg_factory as factory  # JPEG or MPO
+    elif fmt == "TIFF":
+        from PIL.TiffImagePlugin import TiffImageFile as factory
+    elif fmt == "BMP":
+        from PIL.BmpImagePlugin import BmpImageFile as factory
+    elif fmt == "GIF":
+        from PIL.GifImagePlugin import GifImageFile as factory
+    elif fmt == "WEBP":
+        if not features.check("webp"):
+            raise ImageLoadError(f"{name}: a WebP file, but this Pillow was built without WebP")
+        from PIL.WebPImagePlugin import WebPImageFile as factory
+    elif fmt == "JPEG2000":
+        if not features.check("jpg_2000"):
             raise ImageLoadError(
-                f"{name}: not a recognised image file (expected PNG, JPEG, TIFF, BMP...; "
-                f"it starts with {head!r})"
-            ) from None
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageLoadError(f"{name}: not a readable image ({exc})") from None
-        _check_size(im.size, name, max_pixels)
-        try:
-            im.load()
-            im = ImageOps.exif_transpose(im)
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise ImageLoadError(f"{name}: image data is truncated or corrupt ({exc})") from None
-        return _from_pil(im, name)
+                f"{name}: a JPEG 2000 file, but this Pillow was built without OpenJPEG"
+            )
+        from PIL.Jpeg2KImagePlugin import Jpeg2KImageFile as factory
+    else:  # pragma: no cover - _sniff returns only the names above
+        raise AssertionError(fmt)
+    return factory(fh)
 
 
-_pil_lock = threading.Lock()
-_pil_users = 0
-_pil_saved_limit: Any = None
+# Plugins that repeat Pillow's bomb check while decoding (against the global limit).
+_DECODER_CHECKED = frozenset({"TIFF", "GIF", "WEBP", "MPO"})
 
 
-@contextlib.contextmanager
-def _pil_limit_lifted():
-    """Lift PIL's own decompression-bomb limit while we decode (``max_pixels`` replaces it).
+def _check_pillow_limit(im, name: str) -> None:
+    """Refuse, before decoding, what Pillow's decoder would warn or raise about.
 
-    PIL's limit is a module global: concurrent loads in threads count themselves
-    in and out, and the last one out restores the caller's value.
+    TIFF, GIF, WebP and multi-picture JPEG decoders check the size against
+    ``PIL.Image.MAX_IMAGE_PIXELS`` themselves; that global is the user's and is
+    left alone, so above it these formats are refused here with a clear message
+    (PNG, JPEG, BMP and JPEG 2000 follow ``max_pixels`` alone).
     """
     from PIL import Image
 
-    global _pil_users, _pil_saved_limit
-    with _pil_lock:
-        if _pil_users == 0:
-            _pil_saved_limit = Image.MAX_IMAGE_PIXELS
-            Image.MAX_IMAGE_PIXELS = None
-        _pil_users += 1
-    try:
-        yield
-    finally:
-        with _pil_lock:
-            _pil_users -= 1
-            if _pil_users == 0:
-                Image.MAX_IMAGE_PIXELS = _pil_saved_limit
+    limit = Image.MAX_IMAGE_PIXELS
+    w, h = im.size
+    if im.format in _DECODER_CHECKED and limit is not None and w * h > limit:
+        raise ImageLoadError(
+            f"{name}: image claims {w} x {h} = {w * h:,} pixels, more than Pillow's own limit "
+            f"PIL.Image.MAX_IMAGE_PIXELS = {limit:,} that its {im.format} decoder enforces "
+            "(ecgprep leaves that global alone: raise it yourself, or convert the image to "
+            "PNG); refused before decoding"
+        )
 
 
 def _from_pil(im, name: str) -> np.ndarray:
@@ -279,7 +467,53 @@ class LoadResult:
     width: int
 
 
+#: The pipeline's load station refuses images whose short side is under MIN_SIDE pixels
+#: or under MIN_SHORT_TO_LONG of the long side: no ECG page fits (a 3x4 page is about
+#: 1:1.3, a single 10 s rhythm strip about 1:5), and later stages fail obscurely on them.
+MIN_SIDE = 64
+MIN_SHORT_TO_LONG = 0.1
+
+
+def check_ecg_proportions(image: np.ndarray, name: str) -> None:
+    """Refuse an image too small or too elongated to hold an ECG.
+
+    Parameters
+    ----------
+    image : (M, N, ...) ndarray
+        The loaded image.
+    name : str
+        The image's name, for the message.
+
+    Raises
+    ------
+    ImageLoadError
+        If ``min(M, N) < MIN_SIDE`` (64) or ``min(M, N) < MIN_SHORT_TO_LONG * max(M, N)``
+        (one tenth), naming the image and its size.
+
+    Examples
+    --------
+    >>> check_ecg_proportions(np.zeros((850, 1100, 3), np.uint8), "page.png")
+    >>> check_ecg_proportions(np.zeros((20, 600), np.uint8), "strip.png")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ecgprep.errors.ImageLoadError: strip.png: image of 600 x 20 pixels is too narrow ...
+    """
+    h, w = int(image.shape[0]), int(image.shape[1])
+    short, long = min(h, w), max(h, w)
+    if short < MIN_SIDE or short < MIN_SHORT_TO_LONG * long:
+        raise ImageLoadError(
+            f"{name}: image of {w} x {h} pixels is too narrow to hold an ECG (expected its short "
+            f"side at least {MIN_SIDE} px and at least 1/{round(1 / MIN_SHORT_TO_LONG)} of its "
+            "long side)"
+        )
+
+
 def load_station(page: Page, opts: Options) -> tuple[Page, LoadResult]:
-    """Load station: decode ``page.source`` (:func:`load_image`) into the working image."""
+    """Load station: decode ``page.source`` (:func:`load_image`) into the working image.
+
+    Images too small or elongated to hold an ECG are refused here
+    (:func:`check_ecg_proportions`), before any stage sees them.
+    """
     img = load_image(page.source, max_pixels=opts.max_pixels)
+    check_ecg_proportions(img, describe_source(page.source))
     return dataclasses.replace(page, image=img), LoadResult(int(img.shape[0]), int(img.shape[1]))

@@ -486,3 +486,95 @@ def test_an_empty_batch_is_fine():
     res = process_batch_for_submission([], n_jobs=2, progress=False)
     assert list(res) == [] and res.n_failed == 0
     assert len(res.summary) == 0
+
+
+# ----------------------------------- issue 12, io: raster formats only, narrow pages, suffixes
+# The load station now refuses pages too small or elongated to hold an ECG
+# (ecgprep.io.check_ecg_proportions), so these two kinds of the table at the top fail
+# at load, before edges or grid see them. (Read by the tests at run time.)
+EXPECTED.update(
+    {
+        "image_1x1": ("load", ["1 x 1 pixels", "too narrow to hold an ecg"]),
+        "image_10x4000": ("load", ["4000 x 10 pixels", "too narrow to hold an ecg"]),
+    }
+)
+
+_EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 20 20\n%%EndComments\nshowpage\n%%EOF\n"
+# kind -> (file name, content, words the load error must hold, lower case)
+NOT_RASTER_FILES = {
+    "eps_named_png": ("eps.png", _EPS, ["eps/postscript", "expected a raster image"]),
+    "pdf_named_jpg": ("pdf.jpg", b"%PDF-1.4\n%%EOF\n", ["a pdf file", "jpeg 2000"]),
+    "psd_named_tif": ("psd.tif", b"8BPS\x00\x01" + b"\0" * 20, ["psd (photoshop)", "webp"]),
+}
+
+
+@pytest.fixture
+def no_ghostscript_run(tmp_path, monkeypatch):
+    """A stand-in ``gs`` first on the PATH; the test fails if anything runs it."""
+    import os
+
+    from PIL import EpsImagePlugin
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    marker = tmp_path / "gs_was_run"
+    (bindir / "gs").write_text(f'#!/bin/sh\necho "$@" >> "{marker}"\n')
+    (bindir / "gs").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", None, raising=False)  # cached since 10.1
+    yield
+    assert not marker.exists(), marker.read_text()
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_RASTER_FILES))
+def test_non_raster_files_fail_at_load_running_nothing(kind, no_ghostscript_run, tmp_path):
+    name, data, words = NOT_RASTER_FILES[kind]
+    p = tmp_path / name
+    p.write_bytes(data)
+    res = process_image_for_submission(p)
+    assert not res.ok and res.failed_stage == "load"
+    assert res.error.startswith(f"{p}: load failed: not a readable image: found "), res.error
+    for w in words:
+        assert w in res.error.lower(), res.error
+
+
+def test_a_20_by_60000_image_fails_at_load_not_in_opencv(tmp_path):
+    p = tmp_path / "strip.png"
+    p.write_bytes(encode(np.full((20, 60000, 3), 255, np.uint8), "PNG"))
+    res = process_image_for_submission(p)
+    assert not res.ok and res.failed_stage == "load", res.error
+    assert res.error == (
+        f"{p}: load failed: image of 60000 x 20 pixels is too narrow to hold an ECG "
+        "(expected its short side at least 64 px and at least 1/10 of its long side)"
+    )
+
+
+def test_images_found_by_any_accepted_suffix_in_any_case(tmp_path):
+    from ecgprep import images_for_test
+
+    names = {"1": "1.webp", "2": "2.tif", "3": "3.Png", "4": "4.JPEG", "5": "5.jp2"}
+    for name in names.values():
+        (tmp_path / name).write_bytes(b"x")
+    test = pd.DataFrame(_test_rows([*names, "6"]), columns=["id", "lead", "fs", "number_of_rows"])
+    ids, paths, missing = images_for_test(test, tmp_path)
+    assert ids == list(names) and missing == ["6"]
+    assert [p.name for p in paths] == list(names.values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "fmt, kw",
+    [("TIFF", {}), ("BMP", {}), ("WEBP", {"lossless": True}), ("JPEG2000", {})],
+    ids=["tiff", "bmp", "webp", "jpeg2000"],
+)
+def test_every_raster_format_reads_the_page_correctly(fmt, kw, render, tmp_path):
+    from PIL import features
+
+    codec = {"WEBP": "webp", "JPEG2000": "jpg_2000"}.get(fmt)
+    if codec and not features.check(codec):
+        pytest.skip(f"this Pillow has no {codec} codec")
+    p = tmp_path / "page.img"  # the name says nothing: the content decides
+    p.write_bytes(encode(render.image, fmt, **kw))
+    res = process_image_for_submission(p)
+    assert res.ok, res.error
+    assert score_leads(res.signals, render.truth.signals, render.truth.fs) > 9.0
