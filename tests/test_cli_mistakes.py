@@ -1,6 +1,7 @@
 """Caller mistakes on the command line: one line on stderr, exit 2, before any work;
 outputs never half-written, hijacked or written by two runs at once (issue 12)."""
 
+import contextlib
 import os
 import shutil
 
@@ -240,3 +241,58 @@ def test_score_swapped_with_a_fallback_record_is_refused(data, capsys):
     rc = main(["score", sub_path, str(data / "solution.csv")])
     _one_line_exit_2(rc, capsys, "only zeros", first, "swapped")
     assert main(["score", str(data / "solution.csv"), sub_path]) == 0  # the right way round
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM and loky's posix workers")
+def test_sigterm_during_submit_leaves_no_worker_and_no_partial_output(data, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    psutil = pytest.importorskip("psutil")
+    # Eight images (four copies of each) so that the batch is still running when
+    # the signal comes.
+    test = pd.read_csv(data / "test.csv", dtype={"id": str})
+    rows = []
+    for k in range(4):
+        for image_id in test["id"].unique():
+            src = next((data / "images").glob(f"{image_id}.*"))
+            shutil.copy(src, data / "images" / f"{image_id}{k}{src.suffix}")
+        rows.append(test.assign(id=test["id"] + str(k)))
+    pd.concat(rows).to_csv(data / "test.csv", index=False)
+    out = tmp_path / "sub.csv"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    cmd = [sys.executable, "-m", "ecgprep", *_submit(data, "--jobs", "2", out=out)]
+    with open(tmp_path / "stderr.txt", "w") as err:  # not a pipe: orphans would hold it open
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+    me = psutil.Process(proc.pid)
+    seen = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                seen = me.children(recursive=True)
+                workers = [p for p in seen if "loky" in " ".join(p.cmdline())]
+            except psutil.Error:
+                workers = []
+            if len(workers) >= 2:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the batch ended before the signal could be sent"
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=60)
+        _, alive = psutil.wait_procs(seen, timeout=15)
+        assert not alive, f"left running: {alive}"
+    finally:
+        for p in seen:  # only the processes this test started
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert rc == 128 + signal.SIGTERM
+    assert "SIGTERM" in (tmp_path / "stderr.txt").read_text()
+    assert not out.exists()
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
