@@ -189,6 +189,30 @@ def test_submit_never_follows_a_link_planted_at_the_old_temp_name(data, capsys):
     assert not [p for p in os.listdir(data) if p.endswith(".tmp") and p != "sub.csv.tmp"]
 
 
+def test_a_full_disk_while_writing_is_one_line_and_keeps_the_previous_file(
+    data, monkeypatch, capsys
+):
+    import ecgprep.submission
+
+    out = data / "sub.csv"
+    out.write_text("previous")
+    monkeypatch.setattr(batch, "process_batch_for_submission", lambda *a, **k: batch.BatchResults())
+
+    def full_disk(df, path, **kw):
+        def boom(tmp):
+            raise OSError(28, "No space left on device")
+
+        from ecgprep._atomic import write_atomic
+
+        write_atomic(path, boom)
+
+    monkeypatch.setattr(ecgprep.submission, "write_submission", full_disk)
+    rc = main(_submit(data, out=out))
+    _one_line_exit_2(rc, capsys, "No space left")
+    assert out.read_text() == "previous"
+    assert not [p for p in os.listdir(data) if p.endswith(".tmp")]
+
+
 # -- score ---------------------------------------------------------------------
 
 
