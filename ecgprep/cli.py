@@ -197,8 +197,11 @@ def _submit(args) -> int:
     present, paths, missing = images_for_test(test, images_dir)
     ids = present + missing
     if ids and not present and not args.allow_missing:
+        from .io import IMAGE_SUFFIXES
+
+        suffixes = "/".join(dict.fromkeys(x.lower() for x in IMAGE_SUFFIXES))
         raise _Refused(
-            f"expected images named <id>.png (or .jpg ...) in {images_dir} for the ids of "
+            f"expected images named <id>{suffixes} in {images_dir} for the ids of "
             f"{args.test_csv}, found none for any of its {len(ids)} ids (e.g. {ids[0]!r}); "
             "--allow-missing writes fallback values for all of them"
         )
