@@ -18,6 +18,7 @@ alone. The batch itself raises only for the caller's mistakes (bad options,
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .errors import OptionsError
 from .io import describe_source, image_id_of
 from .options import Options, as_options
 from .pipeline import STAGES, ImageResult, process_image_for_submission
@@ -165,6 +167,53 @@ def _run_chunked(
     return got, None
 
 
+def _check_n_jobs(n_jobs: Any) -> int | None:
+    """``n_jobs`` as joblib takes it, or :class:`~ecgprep.errors.OptionsError`.
+
+    A whole number other than 0 (``-1``: all cores, ``-2``: all but one...) or
+    ``None`` (as ``joblib.parallel_config`` says). ``0``, ``True``, ``2.0`` or
+    ``"4"`` are the caller's mistakes, refused before any work.
+
+    Examples
+    --------
+    >>> _check_n_jobs(-1), _check_n_jobs(None)
+    (-1, None)
+    >>> _check_n_jobs(0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ecgprep.errors.OptionsError: n_jobs must be a number of workers (...) or None, got 0
+    """
+    if n_jobs is None:
+        return None
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
+        raise OptionsError(
+            "n_jobs must be a number of workers (1, 2, ...; -1: all cores; -2: all but one) "
+            f"or None, got {n_jobs!r}"
+        )
+    return int(n_jobs)
+
+
+def _capped_n_jobs(n_jobs: int | None, n_images: int) -> int | None:
+    """``n_jobs`` with no more workers than images.
+
+    ``-1`` and the like resolve as joblib does (the cpu count, or the active
+    backend's own count). A caller who asked for more than one worker keeps at
+    least two: joblib runs ``n_jobs=1`` in the calling process, and a crash in
+    native code must end a worker, not the caller.
+    """
+    from joblib import effective_n_jobs
+
+    if n_images < 1:
+        return n_jobs
+    try:
+        resolved = int(effective_n_jobs(n_jobs))
+    except Exception:  # noqa: BLE001 - a backend that cannot say: leave it to joblib
+        return n_jobs
+    if resolved <= n_images:
+        return n_jobs
+    return max(n_images, 2)
+
+
 def _in_flight(n_jobs: int | None) -> int:
     """How many tasks a pass may have had in flight when it broke (``pre_dispatch``)."""
     from joblib import effective_n_jobs
@@ -220,11 +269,21 @@ def process_batch_for_submission(
     options : Options or dict, optional
         Pipeline options (validated once, here).
     n_jobs : int or None
-        Workers (``-1``: all cores; ``None``: as ``joblib.parallel_config`` says).
+        Workers (``-1``: all cores; ``-2``: all but one; ``None``: as
+        ``joblib.parallel_config`` says). Never more workers than images (but two
+        for one image, so that it still runs in a worker process, unless
+        ``n_jobs=1``).
     progress : bool
         Show a tqdm bar counting completed images.
     ids : sequence of str, optional
         Image ids (default: file stems, else ``image{index}``).
+
+    Raises
+    ------
+    OptionsError
+        Bad options, or ``n_jobs`` that is 0 or not a whole number (before any work).
+    ValueError
+        ``ids`` of the wrong length.
 
     Returns
     -------
@@ -245,9 +304,11 @@ def process_batch_for_submission(
     from tqdm.auto import tqdm
 
     opts = as_options(options).to_dict()
+    n_jobs = _check_n_jobs(n_jobs)
     sources = list(images)
     if ids is not None and len(ids) != len(sources):
         raise ValueError(f"ids has {len(ids)} entries but there are {len(sources)} images")
+    n_jobs = _capped_n_jobs(n_jobs, len(sources))
     tasks = [
         (
             i,

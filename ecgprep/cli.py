@@ -11,19 +11,28 @@ package, not a command: ``python benchmarks/bench.py``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
 import time
 import warnings
 from pathlib import Path
 
+from .errors import OptionsError
+
 __all__ = ["main"]
 
 
-def _options(args) -> dict:
+class _Refused(ValueError):
+    """A caller mistake found by the command line: one line on stderr, exit 2."""
+
+
+def _parse_options(pairs) -> dict:
     opts = {}
-    for pair in getattr(args, "option", None) or []:
+    for pair in pairs or []:
         if "=" not in pair:
-            raise SystemExit(f"ecgprep: --option expects NAME=VALUE, got {pair!r}")
+            raise OptionsError(f"--option expects NAME=VALUE, got {pair!r}")
         k, v = pair.split("=", 1)
         low = v.lower()
         if low in ("true", "false"):
@@ -39,20 +48,163 @@ def _options(args) -> dict:
     return opts
 
 
+def _options(args) -> dict:
+    """The ``--option`` pairs as a dict, validated (:class:`~ecgprep.errors.OptionsError`:
+    unknown names, bad values). :func:`main` calls it before any command runs."""
+    from .options import as_options
+
+    opts = _parse_options(getattr(args, "option", None))
+    as_options(opts)  # raises, naming the option
+    return opts
+
+
+def _check_args(args) -> None:
+    """Every caller mistake that can be seen before the work: bad ``--jobs``, bad
+    ``--option``, and each command's own (see ``_check_submit``)."""
+    jobs = getattr(args, "jobs", None)
+    if jobs == 0:
+        raise _Refused(
+            "--jobs expects a number of workers (1, 2, ...; -1: all cores; -2: all but one), got 0"
+        )
+    if hasattr(args, "option"):
+        _options(args)
+    if args.command == "submit":
+        _check_submit(args)
+
+
+def _resolved(path) -> Path:
+    return Path(os.path.realpath(os.fspath(path)))
+
+
+def _same_file(a, b) -> bool:
+    if _resolved(a) == _resolved(b):
+        return True
+    try:
+        return os.path.samefile(a, b)  # hard links, case-insensitive file systems
+    except OSError:
+        return False
+
+
+def _check_output(flag: str, path) -> None:
+    out = Path(path)
+    if out.is_dir():
+        raise _Refused(f"{flag} expects a file to write, found the folder {out}")
+    folder = out.parent
+    if not folder.is_dir():
+        raise _Refused(f"{flag} expects an existing folder to write in, {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise _Refused(f"{flag} expects a writable folder, {folder} is not writable")
+
+
+def _check_submit(args) -> None:
+    """Inputs that exist; outputs in writable folders, not folders themselves,
+    overwriting no input and not each other; a ``.parquet`` output needs its engine."""
+    if not Path(args.images_dir).is_dir():
+        raise _Refused(f"IMAGES_DIR expects a folder of images, {args.images_dir} is not a folder")
+    if not Path(args.test_csv).is_file():
+        raise _Refused(f"--test-csv expects a CSV file, {args.test_csv} is not a file")
+    outputs = [("--out", args.out)] + ([("--summary", args.summary)] if args.summary else [])
+    for flag, path in outputs:
+        _check_output(flag, path)
+        if _same_file(path, args.test_csv):
+            raise _Refused(f"{flag} {path} would overwrite the input --test-csv {args.test_csv}")
+    if args.summary and _same_file(args.out, args.summary):
+        raise _Refused(
+            f"--summary {args.summary} would overwrite --out {args.out}; expected two files"
+        )
+    if Path(args.out).suffix == ".parquet":
+        import importlib.util
+
+        if not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):
+            raise _Refused(
+                f"--out {args.out} is a .parquet file, which needs pyarrow or fastparquet; "
+                "neither is installed (expected a .csv or .csv.gz, or one of them)"
+            )
+
+
+@contextlib.contextmanager
+def _output_lock(out):
+    """Hold ``.<name>.lock`` beside ``out`` for the whole run: a second ``submit`` on the
+    same output fails at once instead of interleaving with this one.
+
+    The lock file is left in place: removing it would let a third run lock a fresh
+    file while a second still holds the old one.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; one run per output is the user's care there
+        yield
+        return
+    out = Path(out)
+    lock = out.with_name(f".{out.name}.lock")
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(lock, flags, 0o666)
+    except OSError as exc:
+        raise _Refused(f"cannot create the lock file {lock} for --out {out}: {exc}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise _Refused(
+                f"another ecgprep submit is writing {out} (it holds {lock}); "
+                "expected one run per output"
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Turn SIGTERM into KeyboardInterrupt for the duration: temporary files are
+    removed and joblib stops its workers, as on Ctrl-C."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def handler(signum, frame):
+        raise _Terminated(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _cmd_submit(args) -> int:
+    with _output_lock(args.out):
+        return _submit(args)
+
+
+def _submit(args) -> int:
+    from ._atomic import write_atomic
     from .batch import process_batch_for_submission
     from .submission import images_for_test, read_test_csv, submission_with_report, write_submission
 
     images_dir = Path(args.images_dir)
-    if not images_dir.is_dir():
-        print(f"ecgprep submit: {images_dir} is not a folder", file=sys.stderr)
-        return 2
     with warnings.catch_warnings(record=True) as read_warnings:
         # Duplicate rows are dropped with a warning: report it like the others, below.
         warnings.simplefilter("always")
         test = read_test_csv(args.test_csv)
     present, paths, missing = images_for_test(test, images_dir)
     ids = present + missing
+    if ids and not present and not args.allow_missing:
+        from .io import IMAGE_SUFFIXES
+
+        suffixes = "/".join(dict.fromkeys(x.lower() for x in IMAGE_SUFFIXES))
+        raise _Refused(
+            f"expected images named <id>{suffixes} in {images_dir} for the ids of "
+            f"{args.test_csv}, found none for any of its {len(ids)} ids (e.g. {ids[0]!r}); "
+            "--allow-missing writes fallback values for all of them"
+        )
     t0 = time.perf_counter()
     results = process_batch_for_submission(
         paths, _options(args), n_jobs=args.jobs, progress=not args.quiet, ids=present
@@ -60,13 +212,19 @@ def _cmd_submit(args) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         sub, status = submission_with_report(results, test)
-    write_submission(sub, args.out)
     if args.summary:
         summ = results.summary.set_index("id")
         status = status.set_index("id")
         for col in ("quality_pass", "failed_stage", "seconds"):
             status[col] = [summ[col].get(i) if i in summ.index else None for i in status.index]
-        status.reset_index().to_csv(args.summary, index=False)
+        status = status.reset_index()
+    try:
+        write_submission(sub, args.out)
+        if args.summary:
+            write_atomic(args.summary, lambda tmp: status.to_csv(tmp, index=False))
+    except OSError as exc:  # a full disk, a folder made read-only meanwhile
+        print(f"ecgprep submit: error: cannot write the output: {exc}", file=sys.stderr)
+        return 2
     n_bad = int((status["status"] != "ok").sum()) if "status" in status else 0
     for w in [*read_warnings, *caught]:
         print(f"warning: {w.message}", file=sys.stderr)
@@ -77,11 +235,89 @@ def _cmd_submit(args) -> int:
     return 0
 
 
+def _expected_ids(test):
+    """Every ``{id}_{row}_{lead}`` a ``test.csv`` asks for."""
+    import numpy as np
+    import pandas as pd
+
+    n = test["number_of_rows"].to_numpy(dtype=np.int64)
+    rows = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    prefix = np.repeat(test["id"].astype(str).to_numpy(dtype=object), n)
+    suffix = np.repeat(test["lead"].astype(str).to_numpy(dtype=object), n)
+    return pd.Index(prefix + "_" + rows.astype(str).astype(object) + "_" + suffix, dtype=object)
+
+
+def _check_score_inputs(args, solution, submission) -> None:
+    """Refuse what looks like swapped arguments, or a test.csv that disagrees.
+
+    A solution holds every id the competition asks for; a submission holds those
+    and nothing else. So a "solution" whose ids are a strict part of the
+    "submission"'s, or a test.csv that matches the submission but not the
+    solution, means the two were given the other way round. So does a "solution"
+    record that is all zeros: that is a submission's fallback, never an ECG. With
+    the same ids on both sides and no fallback record, the two cannot be told apart.
+    """
+    import pandas as pd
+
+    sol = pd.Index(solution["id"].astype(str), dtype=object)
+    sub = pd.Index(submission["id"].astype(str), dtype=object)
+    swapped = "; the arguments look swapped (expected: ecgprep score SOLUTION SUBMISSION)"
+    only_sub = sub.difference(sol)
+    only_sol = sol.difference(sub)
+    if args.test_csv:
+        from .submission import read_test_csv
+
+        want = _expected_ids(read_test_csv(args.test_csv))
+        lacking = want.difference(sol)
+        extra = sol.difference(want)
+        if len(lacking) or len(extra):
+            looks_swapped = not len(want.difference(sub)) and not len(sub.difference(want))
+            raise _Refused(
+                f"--test-csv {args.test_csv} asks for {len(want)} ids; SOLUTION {args.solution} "
+                f"lacks {len(lacking)} of them and has {len(extra)} others (e.g. "
+                f"{(lacking[:1].tolist() or extra[:1].tolist())[0]!r})"
+                + (swapped if looks_swapped else "; expected the solution of this test.csv")
+            )
+    if "value" in solution.columns and len(solution):
+        values = pd.to_numeric(solution["value"], errors="coerce")
+        record = solution["id"].astype(str).str.split("_", n=1).str[0]
+        flat = (values.fillna(0) == 0).groupby(record.to_numpy(), sort=False).all()
+        if flat.any():
+            raise _Refused(
+                f"SOLUTION {args.solution} holds only zeros for record {flat.index[flat][0]!r}, "
+                "as a submission's fallback does, never a recorded ECG" + swapped
+            )
+    if len(only_sub) and not len(only_sol):
+        raise _Refused(
+            f"SUBMISSION {args.submission} has {len(only_sub)} ids that SOLUTION "
+            f"{args.solution} lacks (e.g. {only_sub[0]!r}), while it has every SOLUTION id"
+            + swapped
+        )
+
+
 def _cmd_score(args) -> int:
+    import pandas as pd
+
     from .metrics import score_frames
 
-    res = score_frames(args.solution, args.submission, args.test_csv)
-    import pandas as pd
+    def read(path, what):
+        try:
+            return pd.read_csv(path, dtype={"id": str})
+        except (
+            OSError,
+            pd.errors.ParserError,
+            pd.errors.EmptyDataError,
+            UnicodeDecodeError,
+        ) as exc:
+            raise _Refused(f"{what} expects a CSV file with columns id,value: {exc}") from None
+
+    solution = read(args.solution, "SOLUTION")
+    submission = read(args.submission, "SUBMISSION")
+    for what, frame in (("SOLUTION", solution), ("SUBMISSION", submission)):
+        if "id" not in frame.columns:
+            raise _Refused(f"{what} expects columns id,value, found {list(frame.columns)}")
+    _check_score_inputs(args, solution, submission)
+    res = score_frames(solution, submission, args.test_csv)
 
     with pd.option_context("display.width", 160):
         print(res.per_record.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
@@ -90,19 +326,24 @@ def _cmd_score(args) -> int:
 
 
 def _cmd_eval(args) -> int:
+    from ._atomic import write_atomic
     from .evaluate import evaluate_folder
 
+    if args.out:
+        out = Path(args.out)
+        try:
+            out.mkdir(parents=True, exist_ok=True)  # before the work, not after
+        except OSError as exc:
+            raise _Refused(f"--out expects a folder it can create or write in: {exc}") from None
+        _check_output("--out", out / "summary.csv")
     ev = evaluate_folder(
         args.folder, _options(args), n_jobs=args.jobs, progress=not args.quiet, limit=args.limit
     )
     print(ev.report())
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        ev.per_record.to_csv(out / "per_record.csv", index=False)
-        ev.by_difficulty.to_csv(out / "by_difficulty.csv", index=False)
-        ev.per_lead.to_csv(out / "per_lead.csv", index=False)
-        ev.summary.to_csv(out / "summary.csv", index=False)
+        for name in ("per_record", "by_difficulty", "per_lead", "summary"):
+            table = getattr(ev, name)
+            write_atomic(out / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
         from .viz import write_gallery
 
         # The evaluation holds its results; the options say how to draw them (gain).
@@ -114,7 +355,13 @@ def _cmd_eval(args) -> int:
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
-    return run_demo(out_dir=args.out, n=args.n, n_jobs=args.jobs, progress=not args.quiet)
+    return run_demo(
+        out_dir=args.out,
+        n=args.n,
+        n_jobs=args.jobs,
+        progress=not args.quiet,
+        options=_options(args),
+    )
 
 
 def _cmd_inspect(args) -> int:
@@ -177,6 +424,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--test-csv", required=True)
     s.add_argument("--out", required=True)
     s.add_argument("--summary", help="per-image summary CSV (one row per test.csv id)")
+    s.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="write fallback values even when no test.csv id has an image in IMAGES_DIR",
+    )
     common(s)
     s.set_defaults(func=_cmd_submit)
 
@@ -221,11 +473,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``ecgprep`` command."""
+    """Entry point of the ``ecgprep`` command.
+
+    Caller mistakes (bad arguments, options or input files) print one line on
+    stderr and return 2, before any work. SIGTERM is handled as Ctrl-C: outputs
+    are left as they were (see :mod:`ecgprep._atomic`), workers are stopped, and
+    the exit code is 128 + the signal number (130 for Ctrl-C, 143 for SIGTERM).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with _sigterm_as_interrupt():
+            _check_args(args)
+            return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError) as exc:
         print(f"ecgprep {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:
+        term = isinstance(exc, _Terminated)
+        print(
+            f"ecgprep {args.command}: interrupted by {'SIGTERM' if term else 'Ctrl-C'}; "
+            "outputs left as they were",
+            file=sys.stderr,
+        )
+        return 128 + (signal.SIGTERM if term else signal.SIGINT)

@@ -10,7 +10,11 @@ competition score against the rendered truth. Offline, no downloads.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from .options import Options, as_options
 
 __all__ = ["run_demo"]
 
@@ -22,6 +26,7 @@ def run_demo(
     n_jobs: int | None = -1,
     progress: bool = True,
     seed: int = 0,
+    options: Options | Mapping[str, Any] | None = None,
 ) -> int:
     """Render ``n`` printouts, digitize them, score them; returns a process exit code.
 
@@ -38,11 +43,20 @@ def run_demo(
         Show progress bars.
     seed : int
         Seed of the rendered set.
+    options : Options or dict, optional
+        Pipeline options the printouts are read with (validated before anything is
+        rendered). The set is drawn in the 3x4+1 layout at 10 mm/mV and 25 mm/s,
+        so options that say otherwise lower the score.
     """
+    from ._atomic import write_atomic
     from .evaluate import evaluate_folder
     from .submission import write_submission
     from .synth import write_dataset
 
+    from .batch import _check_n_jobs
+
+    opts = as_options(options)
+    n_jobs = _check_n_jobs(n_jobs)  # caller mistakes before anything is rendered
     out = Path(out_dir)
     data = out / "data"
     t0 = time.perf_counter()
@@ -51,15 +65,15 @@ def run_demo(
     t_render = time.perf_counter() - t0
     print(f"digitizing them (n_jobs={n_jobs}) ...")
     t1 = time.perf_counter()
-    ev = evaluate_folder(data, n_jobs=n_jobs, progress=progress)
+    ev = evaluate_folder(data, opts, n_jobs=n_jobs, progress=progress)
     t_run = time.perf_counter() - t1
     write_submission(ev.submission, out / "submission.csv")
-    ev.summary.to_csv(out / "summary.csv", index=False)
+    write_atomic(out / "summary.csv", lambda tmp: ev.summary.to_csv(tmp, index=False))
     gallery = None
     try:
         from .viz import write_gallery
 
-        gallery = write_gallery(ev, data, out / "gallery.html")
+        gallery = write_gallery(ev, data, out / "gallery.html", options=opts)
     except ImportError:  # viz needs nothing beyond the core deps; guard anyway
         gallery = None
     print()

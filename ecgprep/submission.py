@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._atomic import write_atomic
 from ._validate import check_number, check_positive, pick
 from .errors import TestCsvError
 from .signals import LeadSignal
@@ -673,8 +674,9 @@ def write_submission(df: pd.DataFrame, path: str | os.PathLike, *, decimals: int
     path : str or os.PathLike
         Destination. ``.gz`` is gzip-compressed; ``.parquet`` is written with
         :meth:`pandas.DataFrame.to_parquet` (needs pyarrow or fastparquet). The file
-        is written beside the destination and renamed into place, so an interrupted
-        write never leaves a truncated submission.
+        is written to a fresh temporary file beside the destination (created
+        exclusively, so a planted file or link is never followed) and renamed into
+        place, so an interrupted write leaves the previous file, never a truncated one.
     decimals : int
         Digits after the decimal point (4 = 0.1 uV).
 
@@ -708,25 +710,23 @@ def write_submission(df: pd.DataFrame, path: str | os.PathLike, *, decimals: int
     if bad.any():
         raise ValueError(f"submission: {int(bad.sum())} values are NaN, inf or not numbers")
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
     ids = df["id"].astype(str).to_numpy(dtype=object)
     _check_csv_ids(ids)
     values = np.round(values, int(decimals)) + 0.0  # no '-0.0000'
-    try:
+
+    def write(tmp: Path) -> None:
         if path.suffix == ".parquet":
             pd.DataFrame({"id": ids, "value": values}).to_parquet(tmp, index=False)
-        else:
-            opener = gzip.open if path.suffix == ".gz" else open
-            fmt = f"{{}},{{:.{int(decimals)}f}}".format
-            chunk = 1_000_000
-            with opener(tmp, "wt", encoding="utf-8", newline="\n") as fh:
-                fh.write("id,value\n")
-                for s in range(0, ids.size, chunk):
-                    lines = map(fmt, ids[s : s + chunk].tolist(), values[s : s + chunk].tolist())
-                    fh.write("\n".join(lines))
-                    fh.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+            return
+        opener = gzip.open if path.suffix == ".gz" else open
+        fmt = f"{{}},{{:.{int(decimals)}f}}".format
+        chunk = 1_000_000
+        with opener(tmp, "wt", encoding="utf-8", newline="\n") as fh:
+            fh.write("id,value\n")
+            for s in range(0, ids.size, chunk):
+                lines = map(fmt, ids[s : s + chunk].tolist(), values[s : s + chunk].tolist())
+                fh.write("\n".join(lines))
+                fh.write("\n")
+
+    write_atomic(path, write)
     return path

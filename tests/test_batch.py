@@ -189,3 +189,53 @@ def test_keep_freed_memory_in_a_fresh_process():
     code = "from ecgprep._memory import keep_freed_memory as k; print(k())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("n_jobs", [0, True, False, 2.0, "4", [2]])
+def test_bad_n_jobs_is_refused_before_any_work(monkeypatch, paths, n_jobs):
+    from ecgprep import batch
+    from ecgprep.errors import OptionsError
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the batch ran")
+
+    monkeypatch.setattr(batch, "_run", no_work)
+    with pytest.raises(OptionsError, match="n_jobs"):
+        process_batch_for_submission(paths, n_jobs=n_jobs, progress=False)
+    with pytest.raises(ValueError, match="n_jobs"):  # OptionsError is a ValueError
+        process_batch_for_submission([], n_jobs=n_jobs, progress=False)
+
+
+@pytest.mark.parametrize(
+    "n_jobs, n_images, expected",
+    [(64, 24, 24), (3, 5, 3), (5, 5, 5), (64, 1, 2), (1, 1, 1), (1, 50, 1), (8, 0, 8)],
+)
+def test_workers_never_outnumber_images(n_jobs, n_images, expected):
+    from ecgprep.batch import _capped_n_jobs
+
+    assert _capped_n_jobs(n_jobs, n_images) == expected
+
+
+def test_all_cores_resolve_to_the_cpu_count_then_cap():
+    from joblib import cpu_count
+
+    from ecgprep.batch import _capped_n_jobs
+
+    assert _capped_n_jobs(-1, 10**6) == -1  # fewer cores than images: joblib's own -1
+    n = cpu_count()
+    if n > 2:
+        assert _capped_n_jobs(-1, 2) == 2
+
+
+def test_batch_asks_joblib_for_no_more_workers_than_images(monkeypatch, paths):
+    from ecgprep import batch
+
+    asked = []
+
+    def run(tasks, opts, n_jobs, on_done):
+        asked.append(n_jobs)
+        return {t[0]: batch._failed_in_worker(t, RuntimeError("x"), None) for t in tasks}, None
+
+    monkeypatch.setattr(batch, "_run", run)
+    res = process_batch_for_submission(paths, n_jobs=64, progress=False)
+    assert len(res) == len(paths) and asked == [len(paths)]

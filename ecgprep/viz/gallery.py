@@ -22,6 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .._atomic import write_atomic
 from ..io import find_image
 from ..options import Options, as_options
 from .overlay import (
@@ -298,10 +299,10 @@ class Gallery:
         )
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write :meth:`page` to ``path`` (UTF-8); returns the path."""
-        out = Path(path)
-        out.write_text(self.page(), encoding="utf-8")
-        return out
+        """Write :meth:`page` to ``path`` (UTF-8, whole or not at all: see
+        :func:`ecgprep._atomic.atomic_output`); returns the path."""
+        text = self.page()
+        return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _header(results: list, scores: dict[str, _Score], evaluation: Any, title: str) -> str:
