@@ -241,7 +241,13 @@ def read_test_csv(path_or_df: Any) -> pd.DataFrame:
             # Every column as text, nothing as NaN: an id "NA", "null" or "00123" stays
             # itself, an empty one stays "" (and is refused below); fs and
             # number_of_rows are parsed as numbers and validated below.
-            raw = pd.read_csv(path_or_df, dtype=str, keep_default_na=False)
+            with open(path_or_df, "rb") as fh:
+                has_nul = b"\0" in fh.read()
+            # pandas' C parser (before 3.0) cuts a field at a NUL byte, turning a
+            # hostile id into a harmless-looking one: such files are read whole by
+            # the Python parser, and the id is refused by name below.
+            engine = "python" if has_nul else None
+            raw = pd.read_csv(path_or_df, dtype=str, keep_default_na=False, engine=engine)
         except (
             OSError,
             pd.errors.ParserError,
