@@ -14,6 +14,7 @@ from ecgprep.layout import LAYOUTS, find_layout, layout_rows
 from ecgprep.metrics import score_leads
 from ecgprep.synth import render_ecg
 from ecgprep.trace import column_runs, follow_trace, trace_points
+from regen_fingerprints import random_band  # the seeded bands of the fingerprints
 
 
 def _ink(render):
@@ -323,39 +324,11 @@ def test_column_runs_of_any_layout_and_dtype():
     assert m.sum() == int((bot - top).sum())
 
 
-def _random_band(rng):
-    """A wavy trace of random size and thickness, with specks, strokes of another
-    row and gaps: many short and long strokes, in all the tracker's situations."""
-    h, w = int(rng.integers(8, 120)), int(rng.integers(30, 400))
-    m = np.zeros((h, w), bool)
-    y0 = rng.uniform(0.2, 0.8) * h
-    y = y0 + rng.uniform(0, h / 3) * np.sin(2 * np.pi * np.arange(w) / rng.uniform(20, 300))
-    thick = int(rng.integers(1, 4))
-    last = None
-    for x in range(w):
-        if rng.random() < 0.01:
-            continue
-        yi = int(round(y[x]))
-        lo, hi = (yi, yi + thick) if last is None else (min(yi, last), max(yi, last) + thick)
-        m[max(0, lo) : max(0, min(h, hi)), x] = True
-        last = yi
-    for _ in range(int(rng.integers(0, 20))):
-        yy, xx = rng.integers(0, h), rng.integers(0, w)
-        m[yy : yy + rng.integers(1, 4), xx : xx + rng.integers(1, 6)] = True
-    for _ in range(int(rng.integers(0, 4))):
-        yy, xx = rng.integers(0, h), rng.integers(0, w)
-        m[yy : yy + thick, xx : xx + rng.integers(10, 80)] = True
-    for _ in range(int(rng.integers(0, 3))):
-        xx = rng.integers(0, w)
-        m[:, xx : xx + rng.integers(1, 30)] = False
-    return m, float(y0)
-
-
 @pytest.mark.parametrize("seed", range(3))
 def test_follow_trace_equals_the_plain_programme_on_random_bands(seed):
     rng = np.random.default_rng(seed)
     for _ in range(40):
-        m, y0 = _random_band(rng)
+        m, y0 = random_band(rng)
         got = follow_trace(m, y_ref=y0)
         ref = _reference_chain(m, y0)
         assert all(np.array_equal(a, b) for a, b in zip(got, ref, strict=True))
