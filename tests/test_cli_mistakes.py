@@ -276,11 +276,12 @@ def test_sigterm_during_submit_leaves_no_worker_and_no_partial_output(data, tmp_
     import time
 
     psutil = pytest.importorskip("psutil")
-    # Eight images (four copies of each) so that the batch is still running when
-    # the signal comes.
+    # Forty images (twenty copies of each): the batch runs for seconds after its
+    # workers appear, so the signal comes mid-batch (with eight, an idle machine
+    # could finish the batch between the workers showing and the signal).
     test = pd.read_csv(data / "test.csv", dtype={"id": str})
     rows = []
-    for k in range(4):
+    for k in range(20):
         for image_id in test["id"].unique():
             src = next((data / "images").glob(f"{image_id}.*"))
             shutil.copy(src, data / "images" / f"{image_id}{k}{src.suffix}")
