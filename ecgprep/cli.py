@@ -325,6 +325,28 @@ def _cmd_score(args) -> int:
     return 0
 
 
+def _write_worst_leads(ev, folder: Path, n: int = 10) -> None:
+    """PNGs of the ``n`` worst leads: truth, reading (aligned as the metric aligns it)."""
+    import cv2
+
+    from ._atomic import write_atomic
+    from .metrics import align_lead
+    from .viz.leadplot import lead_plot
+
+    folder.mkdir(exist_ok=True)
+    for k, w in enumerate(ev.worst_leads(n).itertuples(), 1):
+        truth, reading, fs = ev.lead(w.id, w.lead)
+        aligned, _, _ = align_lead(truth, reading, fs)
+        title = (
+            f"{w.id} {w.lead}: {w.snr_db:.1f} dB, lag {w.lag_ms:+.1f} ms, scale {w.scale:.3f} "
+            "(black truth, red reading, blue difference)"
+        )
+        img = lead_plot(truth, aligned, fs, title=title)
+        _, png = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+        name = f"{k:02d}_{w.id}_{w.lead}.png"
+        write_atomic(folder / name, lambda tmp, b=png: tmp.write_bytes(b.tobytes()))
+
+
 def _cmd_eval(args) -> int:
     from ._atomic import write_atomic
     from .evaluate import evaluate_folder
@@ -341,9 +363,11 @@ def _cmd_eval(args) -> int:
     )
     print(ev.report())
     if args.out:
-        for name in ("per_record", "by_difficulty", "per_lead", "summary"):
+        tables = ("per_record", "by_difficulty", "per_lead", "summary", "diagnostics")
+        for name in tables + ("errors_by_difficulty", "by_fs"):
             table = getattr(ev, name)
             write_atomic(out / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
+        _write_worst_leads(ev, out / "worst")
         from .viz import write_gallery
 
         # The evaluation holds its results; the options say how to draw them (gain).

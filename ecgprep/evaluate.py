@@ -46,10 +46,22 @@ class Evaluation:
         ``lead, mean_db, median_db, min_db`` of the per-lead SNRs over records.
     summary : DataFrame
         The batch's :func:`~ecgprep.batch.summary_frame`.
+    diagnostics : DataFrame
+        One row per scored lead (:func:`ecgprep.diagnostics.diagnose_frames`,
+        with ``difficulty``): lag, scale, edge errors and SNR with each removed.
+    by_fs : DataFrame
+        The error components pooled by sampling rate (as ``errors_by_difficulty``).
+    errors_by_difficulty : DataFrame
+        ``n, score_db, score_db_lag, score_db_lag_scale`` (the score as read, with
+        the fractional lag removed, and with lag and scale removed), the median and
+        spread of ``lag_ms`` and ``scale``, and the median RMS error at panel
+        starts, middles and ends (mV).
     submission : DataFrame
         The ``id,value`` submission that was scored.
     results : BatchResults
         The pipeline's results, in ``test.csv`` order of the images found.
+    solution : DataFrame
+        The ``id,value`` truth the submission was scored against.
     """
 
     score_db: float
@@ -59,6 +71,35 @@ class Evaluation:
     summary: pd.DataFrame
     submission: pd.DataFrame
     results: BatchResults
+    diagnostics: pd.DataFrame
+    errors_by_difficulty: pd.DataFrame
+    by_fs: pd.DataFrame
+    solution: pd.DataFrame
+
+    def lead(self, image_id: str, lead: str) -> tuple[np.ndarray, np.ndarray, float]:
+        """Truth and reading of one scored lead: ``(truth, reading, fs)`` in row order."""
+        from .metrics import split_ids
+
+        prefix = f"{image_id}_"
+        sol = self.solution[self.solution["id"].str.startswith(prefix)]
+        img, row, ld = split_ids(sol["id"].to_numpy(dtype=object))
+        keep = (img == image_id) & (ld == lead)
+        if not keep.any():
+            raise KeyError(f"no scored lead {lead!r} of image {image_id!r}")
+        sol = sol[keep].iloc[np.argsort(row[keep], kind="stable")]
+        sub = self.submission.set_index("id")["value"].reindex(sol["id"])
+        fs = float(
+            self.diagnostics.loc[
+                (self.diagnostics["id"] == image_id) & (self.diagnostics["lead"] == lead), "fs"
+            ].iloc[0]
+        )
+        return sol["value"].to_numpy(np.float64), sub.to_numpy(np.float64), fs
+
+    def worst_leads(self, n: int = 10) -> pd.DataFrame:
+        """The ``n`` leads with the lowest SNR, with their error components."""
+        cols = ["id", "lead", "difficulty", "fs", "snr_db", "snr_db_lag_scale", "lag_ms", "scale"]
+        cols += ["rmse_start_mv", "rmse_mid_mv", "rmse_end_mv"]
+        return self.diagnostics.nsmallest(n, "snr_db")[cols].reset_index(drop=True)
 
     def report(self) -> str:
         """A plain-text report (what ``ecgprep eval`` prints)."""
@@ -72,6 +113,16 @@ class Evaluation:
                 "per lead (dB over records):",
                 self.per_lead.to_string(index=False, float_format=lambda v: f"{v:.2f}"),
                 "",
+                "error components by difficulty (lag: reading later than truth, ms; "
+                "scale: truth / reading; rmse: mV at panel start, middle, end):",
+                self.errors_by_difficulty.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
+                "",
+                "error components by fs:",
+                self.by_fs.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
+                "",
+                "worst leads:",
+                self.worst_leads().to_string(index=False, float_format=lambda v: f"{v:.2f}"),
+                "",
                 "per image:",
                 self.per_record.drop(columns=["error"]).to_string(
                     index=False, float_format=lambda v: f"{v:.2f}"
@@ -81,6 +132,24 @@ class Evaluation:
             if len(failed):
                 lines += ["", "failures:"] + [f"  {r.id}: {r.error}" for r in failed.itertuples()]
         return "\n".join(lines)
+
+
+def _error_table(diag: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Error components of ``diag`` pooled per value of column ``by`` and over all."""
+    from .diagnostics import pooled_scores
+
+    groups = [(k, g) for k, g in diag.groupby(by, sort=True)] if len(diag) else []
+    groups.append(("ALL", diag))
+    rows = []
+    for key, g in groups:
+        row = {by: key, "n": int(g["id"].nunique()) if len(g) else 0, **pooled_scores(g)}
+        for col, name in (("lag_ms", "lag_ms"), ("scale", "scale")):
+            row[f"{name}_median"] = float(g[col].median()) if len(g) else float("nan")
+            row[f"{name}_sd"] = float(g[col].std()) if len(g) > 1 else float("nan")
+        for col in ("rmse_start_mv", "rmse_mid_mv", "rmse_end_mv"):
+            row[col] = float(g[col].median()) if len(g) else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def evaluate_folder(
@@ -190,6 +259,13 @@ def evaluate_folder(
             "min_db": [float(scored.per_lead[c].min()) for c in lead_cols],
         }
     )
+    from .diagnostics import diagnose_frames
+
+    diag = diagnose_frames(solution, submission, test)
+    if len(diag):
+        diag.insert(2, "difficulty", [diff.get(i, "-") for i in diag["id"]])
+    else:
+        diag["difficulty"] = []
     return Evaluation(
         score_db=float(scored.score_db),
         per_record=per_record.drop(columns=["snr"]),
@@ -198,4 +274,8 @@ def evaluate_folder(
         summary=results.summary,
         submission=submission,
         results=results,
+        diagnostics=diag,
+        solution=solution.reset_index(drop=True),
+        errors_by_difficulty=_error_table(diag, "difficulty"),
+        by_fs=_error_table(diag, "fs"),
     )

@@ -55,8 +55,11 @@ def test_eval_writes_tables_and_gallery(folder, tmp_path, capsys):
     assert main(["eval", str(folder), "--jobs", "1", "--quiet", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "by difficulty" in text and "per lead" in text
+    assert "error components by fs" in text and "worst leads" in text
     for name in (
         "per_record.csv",
+        "diagnostics.csv",
+        "errors_by_difficulty.csv",
         "by_difficulty.csv",
         "per_lead.csv",
         "summary.csv",
@@ -64,6 +67,11 @@ def test_eval_writes_tables_and_gallery(folder, tmp_path, capsys):
     ):
         assert (out / name).is_file()
     assert "<img" in (out / "gallery.html").read_text()
+    worst = sorted((out / "worst").glob("*.png"))
+    assert 1 <= len(worst) <= 10
+    import cv2
+
+    assert cv2.imread(str(worst[0])).shape[1] >= 900
 
 
 def test_bad_option_is_a_clear_error(folder, capsys):
