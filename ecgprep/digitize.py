@@ -387,6 +387,7 @@ def digitize(
     paper_speed: float = PAPER_SPEED_MM_S,
     gain: float = GAIN_MM_PER_MV,
     signal_fs: float = 500.0,
+    grid_lines_x: tuple[float, float] | None = None,
 ) -> Digitization:
     """Read the 12 leads off a deskewed ECG page.
 
@@ -404,6 +405,9 @@ def digitize(
         mm/s and mm/mV.
     signal_fs : float
         Sampling rate of the returned signals.
+    grid_lines_x : (float, float), optional
+        ``(phase_px, period_px)`` of the vertical grid lines on which rows may
+        start (:func:`ecgprep.layout.find_layout`).
 
     Returns
     -------
@@ -439,6 +443,7 @@ def digitize(
         px_per_mm_y=px_per_mm_y,
         layout=layout,
         paper_speed=paper_speed,
+        grid_lines_x=grid_lines_x,
     )
     pulses = find_calibration_pulses(
         mask, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y, gain=gain
@@ -513,8 +518,16 @@ def digitize_station(page: Page, opts: Options) -> tuple[Page, Digitization]:
     from .orient import read_upright
 
     g = page.grid
+    lines = None
+    if g is not None and np.isfinite(g.phase_x):
+        period = (5.0 if g.major_found else 1.0) * g.px_per_mm_x
+        lines = (float(g.phase_x), float(period))
 
     def read(image: np.ndarray, mask: np.ndarray) -> Digitization:
+        grid_lines_x = lines
+        if lines is not None and image is not page.image:
+            # read turned by 180 degrees: column x of the page is W - x there
+            grid_lines_x = ((image.shape[1] - lines[0]) % lines[1], lines[1])
         return digitize(
             image,
             mask,
@@ -524,6 +537,7 @@ def digitize_station(page: Page, opts: Options) -> tuple[Page, Digitization]:
             paper_speed=opts.paper_speed,
             gain=opts.gain,
             signal_fs=opts.signal_fs,
+            grid_lines_x=grid_lines_x,
         )
 
     dig, turns, r0, r1 = read_upright(read, page.image, page.trace_mask)

@@ -38,7 +38,10 @@ Page furniture, measured on the competition renders: paper tint = 80 % white +
 20 % minor-line colour; 1 mm minor and 5 mm major lines about 0.2 mm wide over
 the whole page, vertical lines at whole mm from the left edge, horizontal lines
 at whole mm from the bottom edge (so baselines do not sit on grid lines), snapped
-to whole pixels; a 1 px dark frame; separator bars 0.76 mm x 7 mm centred on the
+to whole pixels as matplotlib snaps them: a line at ``x`` lands on pixel
+``round(x + 0.5)``, half a pixel right of (and below) its exact place on average,
+so a trace that starts on a grid line starts half a pixel left of the line as
+printed; a 1 px dark frame; separator bars 0.76 mm x 7 mm centred on the
 baseline where columns 2-4 start; lead names with their left edge at the panel
 start and their foot 7.5 mm below the baseline; "25mm/s" and "10mm/mV" 5.3 mm
 above the bottom edge at x = 50 and 100 mm.
@@ -328,10 +331,15 @@ def _rgb(value, name: str) -> tuple[int, int, int]:
 
 
 def _line_coverage(n: int, centres: np.ndarray, width: float, snap: bool) -> np.ndarray:
-    """(n,) float32 fraction of each pixel covered by lines of ``width`` px at ``centres``."""
+    """(n,) float32 fraction of each pixel covered by lines of ``width`` px at ``centres``.
+
+    ``snap``: each line is moved onto the pixel matplotlib's Agg snapping puts it
+    on, ``round(centre + 0.5)`` (it rounds the position measured from the pixels'
+    edges; measured on ecg-image-kit renders, both axes).
+    """
     cov = np.zeros(n, np.float32)
     if snap:
-        centres = np.round(centres)
+        centres = np.round(centres + 0.5)
     lo = centres - width / 2.0
     hi = centres + width / 2.0
     first = np.floor(lo + 0.5).astype(int)
@@ -495,6 +503,7 @@ def render_ecg(
     dpi: float = 200.0,
     layout: str = "3x4+1",
     calibration_pulse: bool = True,
+    x_start_mm: float | None = None,
     grid_color: str | tuple = "red",
     trace_color: tuple = (0, 0, 0),
     line_width_mm: float = 0.265,
@@ -530,6 +539,10 @@ def render_ecg(
     calibration_pulse : bool
         Draw a 1 mV x 0.2 s pulse at the left of every row (traces then start at
         15 mm instead of 10 mm).
+    x_start_mm : float, optional
+        Where the traces start, mm from the left edge (default 10 mm, or 15 mm
+        after a pulse: on a 5 mm grid line, as printers place them). Any other
+        value puts the time origin off the grid.
     grid_color : str or (r, g, b)
         One of :data:`GRID_COLORS` or a major-line colour (the minor colour is a
         lighter tint). ``'bw'`` is a gray grid with a black trace.
@@ -550,7 +563,8 @@ def render_ecg(
     frame : bool
         One-pixel dark frame around the page (present in the competition renders).
     snap_grid : bool
-        Snap grid lines to whole pixels as matplotlib does (their period stays exact
+        Snap grid lines to whole pixels as matplotlib does (half a pixel right of
+        and below their exact place on average; their period stays exact
         on average); False draws them anti-aliased at their exact positions.
     paper_size_mm : (float, float)
         Page width and height in mm (US letter landscape by default).
@@ -621,7 +635,11 @@ def render_ecg(
     ppm = dpi / 25.4
     w = int(round(pw_mm / 25.4 * dpi))
     h = int(round(ph_mm / 25.4 * dpi))
-    x_start_mm = _X_START_MM + (_PULSE_MM if calibration_pulse else 0.0)
+    if x_start_mm is None:
+        x_start_mm = _X_START_MM + (_PULSE_MM if calibration_pulse else 0.0)
+    elif not (math.isfinite(x_start_mm) and 0.0 <= x_start_mm <= 60.0):
+        raise ValueError(f"x_start_mm must be within 0-60 mm, got {x_start_mm!r}")
+    x_start_mm = float(x_start_mm)
     leads, baselines = _layout_panels(layout, sig_len, fs, ppm, x_start_mm)
     if max(lt.x1_px for lt in leads) > w:
         warnings.warn(
