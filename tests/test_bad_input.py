@@ -531,6 +531,33 @@ def test_non_raster_files_fail_at_load_running_nothing(kind, no_ghostscript_run,
         assert w in res.error.lower(), res.error
 
 
+def test_submit_with_an_eps_named_like_a_png_runs_nothing(no_ghostscript_run, tmp_path, capsys):
+    # The report: an EPS file named 12345.png in the images folder made
+    # `ecgprep submit` run Ghostscript. Now: that image fails at load, named, and gets
+    # the fallback; the submission is complete (exit 0); gs never runs (the fixture).
+    images = tmp_path / "images"
+    images.mkdir()
+    eps = images / "12345.png"
+    eps.write_bytes(_EPS)
+    test = tmp_path / "test.csv"
+    pd.DataFrame(_test_rows(["12345"]), columns=["id", "lead", "fs", "number_of_rows"]).to_csv(
+        test, index=False
+    )
+    out, summary = tmp_path / "submission.csv", tmp_path / "summary.csv"
+    args = ["submit", str(images), "--test-csv", str(test), "--out", str(out), "--quiet"]
+    code = cli_main([*args, "--summary", str(summary), "--jobs", "1"])  # in this process
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "1 failed" in captured.err
+    row = pd.read_csv(summary, dtype={"id": str}).set_index("id").loc["12345"]
+    assert row["status"] == "failed" and row["failed_stage"] == "load"
+    assert row["error"].startswith(f"{eps}: load failed: not a readable image: found "), row
+    assert "eps/postscript" in row["error"].lower()
+    assert "expected a raster image" in row["error"].lower()
+    sub = pd.read_csv(out, dtype={"id": str})
+    assert len(sub) == 11 * 1250 + 5000 and (sub["value"] == 0).all()
+
+
 def test_a_20_by_60000_image_fails_at_load_not_in_opencv(tmp_path):
     p = tmp_path / "strip.png"
     p.write_bytes(encode(np.full((20, 60000, 3), 255, np.uint8), "PNG"))

@@ -153,13 +153,36 @@ def test_bad_option_is_refused_on_every_command(
     assert not (data / "demo").exists()
 
 
-def test_demo_passes_its_options_on(monkeypatch, tmp_path):
+@pytest.mark.parametrize(
+    "pair, options",
+    [("gain=5", {"gain": 5}), ("layout=12x1", {"layout": "12x1"})],  # issue 12: was ignored
+    ids=["gain=5", "layout=12x1"],
+)
+def test_demo_passes_its_options_on(monkeypatch, tmp_path, pair, options):
     import ecgprep.demo
 
     seen = {}
     monkeypatch.setattr(ecgprep.demo, "run_demo", lambda **kw: seen.update(kw) or 0)
-    assert main(["demo", "--out", str(tmp_path / "d"), "--quiet", "--option", "gain=5"]) == 0
-    assert seen["options"] == {"gain": 5}
+    assert main(["demo", "--out", str(tmp_path / "d"), "--quiet", "--option", pair]) == 0
+    assert seen["options"] == options
+
+
+def test_parquet_out_without_an_engine_is_refused_before_any_work(
+    data, no_batch, monkeypatch, capsys
+):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    engines = ("pyarrow", "fastparquet")
+    monkeypatch.setattr(  # as on a machine with neither installed
+        importlib.util,
+        "find_spec",
+        lambda name, *a, **k: None if name in engines else real_find_spec(name, *a, **k),
+    )
+    out = data / "sub.parquet"
+    rc = main(_submit(data, out=out))
+    _one_line_exit_2(rc, capsys, f"--out {out} is a .parquet file", "pyarrow or fastparquet")
+    assert not out.exists()
 
 
 def test_second_submit_on_one_out_fails_at_once(data, no_batch, capsys):

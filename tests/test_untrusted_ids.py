@@ -343,3 +343,70 @@ def test_links_inside_the_folder_and_a_linked_folder_are_accepted(tmp_path):
         assert present == ["1", "2"] and missing == []
         assert [p.name for p in paths] == ["1.png", "2.png"]
         assert all(p.resolve().parent == real.resolve() for p in paths)
+
+
+# ------------------------------------------ the same ids and sizes given to `ecgprep submit`
+
+SUBMIT_REFUSED = [
+    ("../elsewhere/x", SEPARATOR),
+    ("/abs/path/x", ABSOLUTE),
+    ("a,b", QUOTING),
+    ('a"b', QUOTING),
+    ("a\nb", CONTROL),
+    ("x" * 300, LONG),  # no file name can be that long: was an OSError traceback
+]
+
+
+def _submit(tmp_path, monkeypatch, rows):
+    """``ecgprep submit`` on ``rows``, with the batch made to fail the test if it starts;
+    returns the exit code, the stderr text and the output path."""
+    from ecgprep import batch
+    from ecgprep.cli import main
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the batch ran before the hostile test.csv was refused")
+
+    monkeypatch.setattr(batch, "process_batch_for_submission", refuse)
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "11.png").write_bytes(b"x")
+    # the file an id "../elsewhere/x" joined onto the folder as it is would reach
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "x.png").write_bytes(b"outside the images folder")
+    out = tmp_path / "submission.csv"
+    test = write_csv(tmp_path, rows)
+    args = ["submit", str(images), "--test-csv", str(test), "--out", str(out), "--quiet"]
+    return main([*args, "--jobs", "1"]), out
+
+
+@pytest.mark.parametrize(
+    ("bad", "cause"), SUBMIT_REFUSED, ids=[repr(b)[:20] for b, _ in SUBMIT_REFUSED]
+)
+def test_submit_refuses_a_hostile_id_before_reading_any_image(
+    tmp_path, monkeypatch, capsys, bad, cause
+):
+    rc, out = _submit(tmp_path, monkeypatch, rows_for(["11", bad]))
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    shown = repr(bad) if len(bad) <= 60 else f"{bad[:60]!r}... ({len(bad)} characters)"
+    # "test.csv: <cause>: row 12 (id=<the id, escaped>, lead='I', ...), ... and 2 more"
+    head, _, rows = err.partition(": row 12 (")
+    assert head.startswith("ecgprep submit: error: test.csv: ") and cause in head, err
+    assert rows.startswith(f"id={shown}, lead='I', ") and "row 11 " not in err, err
+    assert not out.exists()
+
+
+def test_submit_refuses_an_absurd_number_of_rows_before_any_work(tmp_path, monkeypatch, capsys):
+    rows = rows_for(["11", "12"])
+    rows[20] = ("12", rows[20][1], 500.0, 10**9)  # was "Unable to allocate 7.45 GiB"
+    rc, out = _submit(tmp_path, monkeypatch, rows)
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith(
+        "ecgprep submit: error: test.csv: number_of_rows more than 600 s of signal at the "
+        "row's fs (> 600 * fs): row 20 (id='12', lead='V3', "
+    ), err
+    assert "1000000000" in err
+    assert not out.exists()
