@@ -16,7 +16,7 @@ measurement says the reading is wrong (or incomplete), not merely imperfect.
 :data:`SUSPECT_MAX_CONFIDENCE`.
 
 Every threshold below was set on measured readings, not guessed:
-``benchmarks/verdict_calibration.py`` reads 61 synthetic pages with exact truth
+``benchmarks/verdict_calibration.py`` reads 55 synthetic readings with exact truth
 (clean, photo-like, low resolution, and spoiled: inverted, mirrored, two pages
 side by side, bilevel, heavy blur, wrong layout or gain), the 24 renders of an
 evaluation folder with truth, and real printouts without truth, and prints each
