@@ -312,6 +312,21 @@ def test_summary_frame_has_the_verdict_columns():
     assert np.isnan(df.loc[2, "gain"])
 
 
+def test_verdict_report_names_the_suspect_readings_weakest_first():
+    from ecgprep.cli import verdict_report
+
+    dig, kw = _reading(einthoven=0.92)
+    results = [ImageResult("1", "a.png", True, verdict=_judge())]
+    results += [ImageResult("2", "b.png", True, verdict=judge(dig, **kw))]
+    results += [ImageResult("3", "c.png", True, verdict=_judge(grid=_grid(0.31)))]
+    results += [ImageResult("4", "d.png", False, error="d.png: load failed", failed_stage="load")]
+    text = verdict_report(summary_frame(results), limit=1)
+    lines = text.splitlines()
+    assert lines[0] == "verdict: 3 read, 2 of them suspect, 1 failed"
+    assert lines[1] == "suspect 3 (confidence 0.00): grid confidence 0.31"  # 2 has 0.09
+    assert "1 more" in lines[2] and len(lines) == 3
+
+
 # ----------------------------------------------------------------- pages read wrong
 
 
