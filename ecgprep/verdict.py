@@ -44,6 +44,7 @@ __all__ = [
     "GRID_SUSPECT",
     "COVERAGE_SUSPECT",
     "SPAN_SUSPECT",
+    "INK_EXCESS_SUSPECT",
     "LAYOUT_SUSPECT",
     "QUALITY_FAR_BELOW",
     "SUSPECT_MAX_CONFIDENCE",
@@ -66,9 +67,19 @@ GRID_SUSPECT = 0.5
 #: pages 0.81, blur that ruins the reading 0.87-0.90, real scans read wrong 0.12-0.74.
 COVERAGE_SUSPECT = 0.9
 #: Fraction of the page's width the rows span, below which much of the page was not
-#: read (another ECG beside the one read, or a wide margin). A 10 s row spans
-#: 250 mm: 0.83-0.92 of every page measured, 0.45 of two pages side by side.
+#: read. A 10 s row spans 250 mm: 0.83-0.92 of every page measured, 0.45 of two
+#: pages side by side, but also 0.55 of a page read right inside a wide white border
+#: (23 dB): so the page must also hold far more trace ink than the rows explain
+#: (:data:`INK_EXCESS_SUSPECT`).
 SPAN_SUSPECT = 0.6
+#: Trace ink pixels on the page per pixel of pen along the rows read (rows x row
+#: length x stroke width): slopes, QRS complexes, labels and pulses make it about 5
+#: (3.6-8.1 on the right readings measured, median 5.0).
+INK_PER_ROW_TYPICAL = 5.0
+#: Trace ink over :data:`INK_PER_ROW_TYPICAL` times what the rows explain, above
+#: which ink stands outside the rows read (two pages side by side: 1.9-2.0; a page
+#: inside a white border: 0.9).
+INK_EXCESS_SUSPECT = 1.5
 #: Layout confidence (0-1, :attr:`~ecgprep.layout.LayoutResult.confidence`: the weakest
 #: row's ink against a quarter of a full row) below which a "row" may be text or a
 #: gap. Every reading measured had 1.0; half a row's worth of ink is the bound.
@@ -101,8 +112,6 @@ EINTHOVEN_UNTESTED = 0.8
 GRID_RAMP = (0.35, 0.8)
 #: Row coverage ramp: factor 0 at half the row followed, 1 at 95 % (right readings: 0.96+).
 COVERAGE_RAMP = (0.5, 0.95)
-#: Row span ramp (fraction of the page width): factor 0 at 0.4, 1 at 0.8.
-SPAN_RAMP = (0.4, 0.8)
 #: Layout confidence ramp: factor 0 at 0.25, 1 at 0.75.
 LAYOUT_RAMP = (0.25, 0.75)
 #: Factor per quality gate failed (by less than :data:`QUALITY_FAR_BELOW`).
@@ -243,6 +252,25 @@ def _pulses(digitization: Any, grid: Any, gain: float) -> tuple[float, list[str]
     return NO_PULSE, []
 
 
+def _ink_beside(digitization: Any, layout: Any, colors: Any, page_shape: Any) -> str | None:
+    """The reason when the rows span a small part of a page holding much more trace ink."""
+    if not page_shape or len(page_shape) < 2 or not layout.rows or colors is None:
+        return None
+    height, width = (float(v) for v in page_shape[:2])
+    x0 = min(r.x_start for r in layout.rows)
+    row_len = max(r.x_end for r in layout.rows) - x0
+    span = row_len / width if width > 0 else math.nan
+    pen = len(layout.rows) * row_len * max(float(digitization.line_width_px), 1.0)
+    ink = float(colors.trace_fraction) * height * width
+    excess = ink / (INK_PER_ROW_TYPICAL * pen) if pen > 0 else math.nan
+    if span < SPAN_SUSPECT and excess > INK_EXCESS_SUSPECT:
+        return (
+            f"rows span {100 * span:.0f} % of the page width, which holds {excess:.1f}x "
+            "the trace ink they explain (another ECG beside them?)"
+        )
+    return None
+
+
 def _lead_rows(layout: Any) -> dict[str, int]:
     """Row of the panel each lead was read from (its longest; the first of equals)."""
     best: dict[str, tuple[float, int]] = {}
@@ -258,6 +286,7 @@ def judge(
     grid: Any = None,
     quality: Any = None,
     leads: Mapping[str, Any] | None = None,
+    colors: Any = None,
     page_shape: tuple[int, ...] | None = None,
     gain: float = GAIN_MM_PER_MV,
 ) -> Verdict:
@@ -274,6 +303,8 @@ def judge(
         The quality station's result (gates).
     leads : dict of str to LeadSignal, optional
         The leads read (``ImageResult.signals``); missing leads are named.
+    colors : ColorSummary, optional
+        The colours station's result (the page's share of trace ink).
     page_shape : tuple of int, optional
         ``(height, width)`` of the page the rows were read on.
     gain : float
@@ -288,7 +319,8 @@ def judge(
     Suspect when any of: the Einthoven residual is above :data:`EINTHOVEN_SUSPECT`;
     the grid confidence is below :data:`GRID_SUSPECT`; the tracker followed less
     than :data:`COVERAGE_SUSPECT` of some row; the rows span less than
-    :data:`SPAN_SUSPECT` of the page's width; the layout's confidence is below
+    :data:`SPAN_SUSPECT` of the page's width while the page holds over
+    :data:`INK_EXCESS_SUSPECT` times the trace ink they explain; the layout's confidence is below
     :data:`LAYOUT_SUSPECT`; a quality gate failed by more than
     :data:`QUALITY_FAR_BELOW`; pulse-wide ink stands at the start of most rows but
     none is 1 mV tall at ``gain``; a lead is missing. A page printed without
@@ -334,14 +366,9 @@ def judge(
         if lconf < LAYOUT_SUSPECT:
             reasons.append(f"layout {layout.name} matched weakly (confidence {lconf:.2f})")
         factors.append(_ramp(lconf, *LAYOUT_RAMP))
-        if page_shape and len(page_shape) >= 2 and layout.rows and page_shape[1] > 0:
-            x0 = min(r.x_start for r in layout.rows)
-            span = (max(r.x_end for r in layout.rows) - x0) / float(page_shape[1])
-            if span < SPAN_SUSPECT:
-                reasons.append(
-                    f"rows span {100 * span:.0f} % of the page width (another ECG beside them?)"
-                )
-            factors.append(_ramp(span, *SPAN_RAMP))
+        reason = _ink_beside(digitization, layout, colors, page_shape)
+        if reason:
+            reasons.append(reason)
 
     coverage = tuple(float(c) for c in getattr(digitization, "coverage", ()) or ())
     row_factor = [_ramp(c, *COVERAGE_RAMP) for c in coverage]
@@ -424,6 +451,7 @@ def judge_result(result: Any, *, gain: float = GAIN_MM_PER_MV) -> Verdict:
         grid=result.stage("grid"),
         quality=result.stage("quality"),
         leads=result.signals,
+        colors=result.stage("colors"),
         page_shape=None if mapped is None else mapped[1],
         gain=gain,
     )

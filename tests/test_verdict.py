@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -213,10 +214,25 @@ def test_several_rows_lost_name_the_worst():
     assert not _judge(coverage=(COVERAGE_SUSPECT,) * 4).suspect
 
 
-def test_rows_span_part_of_a_wide_page():
-    v = _judge(page_shape=(PAGE[0], 2 * PAGE[1]))
+def _colors(pages: float, page_shape) -> SimpleNamespace:
+    """The colours station's summary of a page holding ``pages`` pages' worth of trace ink."""
+    pen = 4 * 250 * PPM * 2.0  # rows x row length x stroke width of _reading()
+    return SimpleNamespace(trace_fraction=pages * 5.0 * pen / (page_shape[0] * page_shape[1]))
+
+
+def test_rows_span_part_of_a_page_holding_another_ecg():
+    wide = (PAGE[0], 2 * PAGE[1])
+    v = _judge(page_shape=wide, colors=_colors(2.0, wide))
     assert v.suspect
-    assert any(r.startswith("rows span 45 % of the page width") for r in v.reasons)
+    (reason,) = v.reasons
+    assert reason.startswith("rows span 45 % of the page width, which holds 2.0x the trace ink")
+
+
+def test_a_page_inside_a_white_border_is_not_suspect():
+    """The rows span half the image, but no ink stands beside them (read at 23 dB)."""
+    wide = (2 * PAGE[0], 2 * PAGE[1])
+    assert not _judge(page_shape=wide, colors=_colors(1.0, wide)).suspect
+    assert not _judge(colors=_colors(2.0, PAGE)).suspect  # dense ink, rows span the page
 
 
 def test_layout_matched_weakly():
