@@ -40,6 +40,7 @@ __all__ = [
     "judge",
     "judge_result",
     "verdict_of",
+    "lead_confidence_frame",
     "EINTHOVEN_SUSPECT",
     "GRID_SUSPECT",
     "COVERAGE_SUSPECT",
@@ -468,3 +469,38 @@ def verdict_of(result: Any) -> Verdict:
     if v is not None:
         return v
     return judge_result(result)
+
+
+def lead_confidence_frame(results: Any) -> Any:
+    """The per-lead verdict of a batch: one row per image, one column per lead.
+
+    Parameters
+    ----------
+    results : iterable of ImageResult
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id``, ``suspect`` and the confidence of each of the 12 leads
+        (:data:`ecgprep.standards.LEADS`, 0 for a lead not read), in input order.
+
+    Examples
+    --------
+    >>> from ecgprep.result import ImageResult
+    >>> failed = ImageResult("7", "x.png", False, error="x.png: load failed")
+    >>> df = lead_confidence_frame([failed])
+    >>> df.loc[0, "id"], bool(df.loc[0, "suspect"]), float(df.loc[0, "V1"])
+    ('7', True, 0.0)
+    """
+    import pandas as pd
+
+    rows = []
+    for r in results:
+        v = verdict_of(r)
+        rows.append(
+            {"id": r.image_id, "suspect": v.suspect}
+            | {lead: float(v.lead_confidence.get(lead, 0.0)) for lead in LEADS}
+        )
+    df = pd.DataFrame(rows, columns=["id", "suspect", *LEADS])
+    df["suspect"] = df["suspect"].astype(bool)
+    return df

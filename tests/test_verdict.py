@@ -328,6 +328,17 @@ def test_summary_frame_has_the_verdict_columns():
     assert np.isnan(df.loc[2, "gain"])
 
 
+def test_lead_confidence_frame():
+    from ecgprep.verdict import lead_confidence_frame
+
+    good = ImageResult("1", "a.png", True, verdict=_judge(coverage=(0.98, 0.54, 0.97, 0.98)))
+    failed = ImageResult("3", "c.png", False, error="c.png: load failed", failed_stage="load")
+    df = lead_confidence_frame([good, failed])
+    assert list(df.columns) == ["id", "suspect", *LEADS]
+    assert df["id"].tolist() == ["1", "3"] and df["suspect"].tolist() == [True, True]
+    assert df.loc[0, "V2"] < df.loc[0, "V1"] and (df.loc[1, list(LEADS)] == 0.0).all()
+
+
 def test_verdict_report_names_the_suspect_readings_weakest_first():
     from ecgprep.cli import verdict_report
 
