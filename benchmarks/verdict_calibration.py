@@ -229,12 +229,13 @@ def report(rows: list) -> None:
             f"{features(res):86s} {flag:7s} {v.confidence:4.2f} {'; '.join(v.reasons)}"
         )
     print()
-    print("confusion (readings with truth): suspect vs SNR")
-    print(f"{'':10s} {'suspect':>8s} {'not':>5s}")
+    print("confusion (readings with truth): suspect vs SNR (a failed image counts as below 5 dB)")
+    print(f"{'':10s} {'suspect':>8s} {'(failed)':>9s} {'not':>5s}")
     for lo, hi, label in BINS:
         sel = [r for r in rows if lo <= r["snr_db"] < hi]
         n_s = sum(judged(r["res"]).suspect for r in sel)
-        print(f"{label:10s} {n_s:8d} {len(sel) - n_s:5d}")
+        n_f = sum(not r["res"].ok for r in sel)
+        print(f"{label:10s} {n_s:8d} {f'({n_f})':>9s} {len(sel) - n_s:5d}")
     real = [r for r in rows if r["source"] == "real-dev"]
     if real:
         n_ok = sum(r["res"].ok for r in real)
