@@ -16,7 +16,7 @@ measurement says the reading is wrong (or incomplete), not merely imperfect.
 :data:`SUSPECT_MAX_CONFIDENCE`.
 
 Every threshold below was set on measured readings, not guessed:
-``benchmarks/verdict_calibration.py`` reads 55 synthetic readings with exact truth
+``benchmarks/verdict_calibration.py`` reads 64 synthetic readings with exact truth
 (clean, photo-like, low resolution, and spoiled: inverted, mirrored, two pages
 side by side, bilevel, heavy blur, wrong layout or gain), the 24 renders of an
 evaluation folder with truth, and real printouts without truth, and prints each
@@ -55,17 +55,20 @@ __all__ = [
 
 #: Einthoven residual (:func:`~ecgprep.signals.einthoven_residual`, unitless: residual
 #: rms over signal rms) above which the limb leads contradict each other. Measured:
-#: right readings 0.01-0.24 (0.41 on a rotated render read at 9 dB); wrong ones
-#: (mirrored, bilevel, wrong layout, real printouts) 0.75-1.4. The same bound makes
-#: the digitize station try the page upside down.
+#: readings above 15 dB 0.01-0.20 (up to 0.45 at 7-13 dB); readings below 5 dB
+#: (mirrored, inverted, bilevel, wrong layout) and the real printouts read wrong
+#: 0.70-1.42 (the rest, 0.02-0.45, are caught by the other rules). The same bound
+#: makes the digitize station try the page upside down
+#: (:data:`ecgprep.orient.EINTHOVEN_SUSPECT`).
 EINTHOVEN_SUSPECT = 0.5
 #: Grid confidence (0-1, :attr:`~ecgprep.grid.GridResult.confidence`) below which the
-#: scale is doubtful. The grid counts as found from 0.35; every right reading
-#: measured had 1.0, a page blurred beyond reading 0.44.
+#: scale is doubtful. The grid counts as found from 0.35; readings above 15 dB had
+#: 0.92-1.0 (two pages side by side 0.65), a page blurred beyond reading 0.44.
 GRID_SUSPECT = 0.5
 #: Fraction of a row's columns where the tracker followed ink, below which that row
-#: was not read. Measured: right readings 0.96-0.99 in every row; colour-inverted
-#: pages 0.81, blur that ruins the reading 0.87-0.90, real scans read wrong 0.12-0.74.
+#: was not read. Measured: readings above 15 dB 0.98-0.99 in every row; colour-inverted
+#: pages 0.81, a 0.1 mm pen 0.67 (2 dB), blur that ruins the reading 0.87-0.90, real
+#: scans read wrong 0.12-0.74.
 COVERAGE_SUSPECT = 0.9
 #: Fraction of the page's width the rows span, below which much of the page was not
 #: read. A 10 s row spans 250 mm: 0.83-0.92 of every page measured, 0.45 of two
@@ -88,7 +91,7 @@ LAYOUT_SUSPECT = 0.5
 #: A quality gate failed by this factor (the measure under this fraction of its
 #: limit) makes the reading suspect; a gate failed by less only lowers the
 #: confidence. Measured: renders with sharpness 0.21-0.35 (limit 0.35) and 100-130
-#: dpi (limit 150) read at 11-22 dB; sharpness 0.11 read at 0-3 dB.
+#: dpi (limit 150) read at 11-22 dB; sharpness 0.11-0.17 at 0-10 dB, 75 dpi at 7.6 dB.
 QUALITY_FAR_BELOW = 0.5
 #: Calibration pulse: the finder's own width window, mm (a 0.2 s pulse is 5 mm at
 #: 25 mm/s, plus the strokes), for "pulse-wide ink" that failed its height test.
@@ -104,14 +107,14 @@ PULSE_ROWS_SUSPECT = 0.5
 #: every reading with a reason to doubt it in the lower half.
 SUSPECT_MAX_CONFIDENCE = 0.5
 #: Einthoven residual ramp: factor 1 at or under the first value (the noise of right
-#: readings, 0.01-0.24 measured), 0 at or over the second (unrelated limb leads, ~1).
+#: readings, 0.01-0.20 measured), 0 at or over the second (unrelated limb leads, ~1).
 EINTHOVEN_RAMP = (0.15, 1.0)
 #: Factor when no Einthoven relation could be tested (limb leads not printed at the
 #: same time): nothing confirms the reading.
 EINTHOVEN_UNTESTED = 0.8
 #: Grid confidence ramp: factor 0 at the detector's "found" bound, 1 at 0.8.
 GRID_RAMP = (0.35, 0.8)
-#: Row coverage ramp: factor 0 at half the row followed, 1 at 95 % (right readings: 0.96+).
+#: Row coverage ramp: factor 0 at half the row followed, 1 at 95 % (right readings: 0.98+).
 COVERAGE_RAMP = (0.5, 0.95)
 #: Layout confidence ramp: factor 0 at 0.25, 1 at 0.75.
 LAYOUT_RAMP = (0.25, 0.75)
