@@ -15,6 +15,7 @@ SLOW_DOCTESTS = frozenset(
     {
         "measure",  # runs the benchmark on rendered pages
         "process_image_for_submission",
+        "judge",  # reads a rendered page
         "rectify_from_grid",
         "overlay",
         "write_dataset",

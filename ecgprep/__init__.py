@@ -90,6 +90,7 @@ _SUBMODULES = frozenset(
         "submission",
         "synth",
         "trace",
+        "verdict",
         "viz",
     }
 )

@@ -30,6 +30,7 @@ from .errors import OptionsError
 from .io import describe_source, image_id_of
 from .options import Options, as_options
 from .pipeline import STAGES, ImageResult, process_image_for_submission
+from .verdict import verdict_of
 
 __all__ = [
     "BatchResults",
@@ -352,14 +353,21 @@ def process_batch_for_submission(
 def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
     """One row per image, in input order.
 
-    Columns: ``id, source, ok, error, failed_stage, attempts, quality_pass,
-    quality_reasons, sharpness, contrast, dpi, px_per_mm_x, px_per_mm_y, angle_deg,
-    quarter_turns, grid_confidence, paper_found, perspective_applied, pulses_found, height, width,
-    seconds`` and ``t_<stage>`` (seconds)
-    for every stage of :data:`ecgprep.pipeline.STAGES`.
+    Columns: ``id, source, ok, error, failed_stage, attempts, confidence, suspect,
+    suspect_reasons, layout, paper_speed, gain, quality_pass, quality_reasons,
+    sharpness, contrast, dpi, px_per_mm_x, px_per_mm_y, angle_deg, quarter_turns,
+    grid_confidence, paper_found, perspective_applied, pulses_found, height, width,
+    seconds`` and ``t_<stage>`` (seconds) for every stage of
+    :data:`ecgprep.pipeline.STAGES`.
+
+    ``confidence``, ``suspect`` and ``suspect_reasons`` (joined by ``"; "``) are the
+    verdict (:mod:`ecgprep.verdict`): a failed image has confidence 0, is suspect,
+    and its error is the reason. ``layout``, ``paper_speed`` (mm/s) and ``gain``
+    (mm/mV) are what the leads were read with (empty for a failed image).
     """
     rows = []
     for r in results:
+        v = verdict_of(r)
         q = r.stage("quality")
         g = r.stage("grid")
         d = r.stage("deskew")
@@ -372,6 +380,12 @@ def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
             "error": r.error,
             "failed_stage": r.failed_stage,
             "attempts": int(getattr(r, "attempts", 1)),
+            "confidence": v.confidence,
+            "suspect": v.suspect,
+            "suspect_reasons": "; ".join(v.reasons),
+            "layout": v.layout,
+            "paper_speed": v.paper_speed,
+            "gain": v.gain,
             "quality_pass": None if q is None else bool(q.passed),
             "quality_reasons": None if q is None else "; ".join(q.reasons),
             "sharpness": None if q is None else float(q.sharpness),
@@ -402,6 +416,12 @@ def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
         "error",
         "failed_stage",
         "attempts",
+        "confidence",
+        "suspect",
+        "suspect_reasons",
+        "layout",
+        "paper_speed",
+        "gain",
         "quality_pass",
         "quality_reasons",
         "sharpness",
@@ -424,6 +444,9 @@ def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
     for c in ("quality_pass", "paper_found", "perspective_applied"):
         df[c] = df[c].astype("boolean")
     df["attempts"] = df["attempts"].astype(np.int64)
+    df["suspect"] = df["suspect"].astype(bool)
+    for c in ("confidence", "paper_speed", "gain"):
+        df[c] = df[c].astype(np.float64)
     df["quarter_turns"] = df["quarter_turns"].astype("Int64")
     return df
 

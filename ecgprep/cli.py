@@ -215,7 +215,7 @@ def _submit(args) -> int:
     if args.summary:
         summ = results.summary.set_index("id")
         status = status.set_index("id")
-        for col in ("quality_pass", "failed_stage", "seconds"):
+        for col in ("quality_pass", "failed_stage", "seconds", *VERDICT_COLUMNS):
             status[col] = [summ[col].get(i) if i in summ.index else None for i in status.index]
         status = status.reset_index()
     try:
@@ -228,11 +228,59 @@ def _submit(args) -> int:
     n_bad = int((status["status"] != "ok").sum()) if "status" in status else 0
     for w in [*read_warnings, *caught]:
         print(f"warning: {w.message}", file=sys.stderr)
+    summary = results.summary
+    n_suspect = int((summary["ok"] & summary["suspect"]).sum()) if len(summary) else 0
     print(
         f"wrote {args.out}: {len(sub)} rows for {len(ids)} images "
-        f"({len(present)} found, {n_bad} with fallback values) in {time.perf_counter() - t0:.1f} s"
+        f"({len(present)} found, {n_bad} with fallback values, {n_suspect} read but suspect) "
+        f"in {time.perf_counter() - t0:.1f} s"
     )
+    if n_suspect:
+        print(verdict_report(summary, header=False))
     return 0
+
+
+#: Columns of the verdict that ``submit --summary`` adds to each image's row.
+VERDICT_COLUMNS = ("layout", "paper_speed", "gain", "confidence", "suspect", "suspect_reasons")
+#: Suspect readings ``verdict_report`` names one by one (the rest are counted).
+VERDICT_LIST_LIMIT = 10
+
+
+def verdict_report(summary, *, header: bool = True, limit: int = VERDICT_LIST_LIMIT) -> str:
+    """The verdicts of a batch in a few lines: counts, then the suspect readings named.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        :func:`ecgprep.batch.summary_frame` of the batch.
+    header : bool
+        Start with the counts (read, suspect, failed).
+    limit : int
+        Suspect readings named one by one, weakest first; the others are counted.
+
+    Returns
+    -------
+    str
+        Lines such as ``"suspect 0042 (confidence 0.00): Einthoven's law broken
+        (residual 0.92)"``; failed images are not listed (their error is reported
+        with them).
+    """
+    ok = summary["ok"].astype(bool)
+    suspect = ok & summary["suspect"].astype(bool)
+    lines = []
+    if header:
+        lines.append(
+            f"verdict: {int(ok.sum())} read, {int(suspect.sum())} of them suspect, "
+            f"{int((~ok).sum())} failed"
+        )
+    flagged = summary[suspect].sort_values("confidence", kind="stable")
+    for _, row in flagged.head(limit).iterrows():
+        lines.append(
+            f"suspect {row['id']} (confidence {row['confidence']:.2f}): {row['suspect_reasons']}"
+        )
+    if len(flagged) > limit:
+        lines.append(f"... and {len(flagged) - limit} more suspect readings (see the summary)")
+    return "\n".join(lines)
 
 
 def _expected_ids(test):
@@ -362,6 +410,7 @@ def _cmd_eval(args) -> int:
         args.folder, _options(args), n_jobs=args.jobs, progress=not args.quiet, limit=args.limit
     )
     print(ev.report())
+    print(verdict_report(ev.summary))
     if args.out:
         tables = ("per_record", "by_difficulty", "per_lead", "summary", "diagnostics")
         for name in tables + ("errors_by_difficulty", "by_fs"):
@@ -395,6 +444,13 @@ def _cmd_inspect(args) -> int:
     print(f"{res.image_id}: ok={res.ok} error={res.error}")
     for rec in res.stages:
         print(f"  {rec.name:9s} {rec.seconds * 1000:8.1f} ms  {rec.result!r}"[:300])
+    if res.ok:
+        print(
+            f"verdict: confidence {res.confidence:.2f}, "
+            + (f"suspect: {'; '.join(res.suspect_reasons)}" if res.suspect else "not suspect")
+        )
+        leads = " ".join(f"{k} {v:.2f}" for k, v in res.lead_confidence.items())
+        print(f"  lead confidence: {leads}")
     if args.out:
         from .viz import save_overlay
 

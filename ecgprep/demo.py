@@ -49,6 +49,7 @@ def run_demo(
         so options that say otherwise lower the score.
     """
     from ._atomic import write_atomic
+    from .cli import verdict_report
     from .evaluate import evaluate_folder
     from .submission import write_submission
     from .synth import write_dataset
@@ -78,6 +79,7 @@ def run_demo(
         gallery = None
     print()
     print(ev.report())
+    print(verdict_report(ev.summary))
     print()
     print(f"rendered in {t_render:.1f} s, digitized in {t_run:.1f} s")
     print(

@@ -10,6 +10,7 @@ station's name and the cause.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 import warnings
@@ -24,12 +25,14 @@ from .page import Page
 from .result import ImageResult, StageRecord
 from .signals import einthoven_residual
 from .standards import LEADS
+from .verdict import Verdict, judge_result
 
 __all__ = [
     "STATIONS",
     "STAGES",
     "ImageResult",
     "StageRecord",
+    "Verdict",
     "einthoven_residual",
     "process_image_for_submission",
 ]
@@ -76,14 +79,16 @@ def process_image_for_submission(
     Returns
     -------
     ImageResult
-        ``ok`` False with ``error`` and ``failed_stage`` when a station failed.
+        ``ok`` False with ``error`` and ``failed_stage`` when a station failed;
+        ``verdict`` (:class:`~ecgprep.verdict.Verdict`) says how far the reading may
+        be trusted.
 
     Examples
     --------
     >>> from ecgprep.synth import render_ecg
     >>> res = process_image_for_submission(render_ecg(seed=1).image, image_id="demo")
-    >>> res.ok, list(res.signals)[:3]
-    (True, ['I', 'II', 'III'])
+    >>> res.ok, list(res.signals)[:3], res.suspect
+    (True, ['I', 'II', 'III'], False)
     """
     opts = as_options(options)
     source = io.describe_source(image)
@@ -99,14 +104,24 @@ def process_image_for_submission(
             except Exception as exc:  # noqa: BLE001 - one bad image must not sink a batch
                 error = f"{source}: {_failure(name, exc, source)}"
                 return ImageResult(
-                    iid, source, False, error, name, tuple(records), shape=_loaded_shape(records)
+                    iid,
+                    source,
+                    False,
+                    error,
+                    name,
+                    tuple(records),
+                    shape=_loaded_shape(records),
+                    verdict=Verdict.failure(error),
                 )
         messages = tuple(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
         records.append(StageRecord(name, time.perf_counter() - t0, result, messages))
     signals = {lead: page.leads[lead] for lead in LEADS if lead in page.leads}
-    return ImageResult(
+    result = ImageResult(
         iid, source, True, stages=tuple(records), signals=signals, shape=_loaded_shape(records)
     )
+    # The verdict reads every station's result, so it is given where they are
+    # gathered rather than by a station (a station sees only the page).
+    return dataclasses.replace(result, verdict=judge_result(result, gain=opts.gain))
 
 
 def _failure(station: str, exc: BaseException, source: str) -> str:

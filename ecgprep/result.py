@@ -68,6 +68,12 @@ class ImageResult:
     attempts : int
         Times the image was sent for processing: 1, or 2 when a batch retried it
         alone after the worker process holding it died.
+    verdict : Verdict or None
+        How far the reading may be trusted (:func:`ecgprep.verdict.judge`), set by
+        :func:`~ecgprep.pipeline.process_image_for_submission`. Read it through
+        :attr:`confidence`, :attr:`suspect`, :attr:`suspect_reasons` and
+        :attr:`lead_confidence`, which also answer for a result made without one (a
+        failure recorded by a batch).
     """
 
     image_id: str
@@ -79,10 +85,15 @@ class ImageResult:
     signals: Mapping[str, Any] = field(default_factory=dict)
     shape: tuple[int, ...] = ()
     attempts: int = 1
+    verdict: Any = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         if self.ok:
             what = f"ok, {len(self.signals)} leads"
+            if self.suspect:
+                what += f", suspect: {'; '.join(self.suspect_reasons)}"
+                if len(what) > 120:
+                    what = what[:117] + "..."
         else:
             what = f"failed at {self.failed_stage}: {self.error}"
             if len(what) > 120:
@@ -95,6 +106,31 @@ class ImageResult:
             if rec.name == name:
                 return rec.result
         return None
+
+    def _verdict(self) -> Any:
+        from .verdict import verdict_of
+
+        return verdict_of(self)
+
+    @property
+    def confidence(self) -> float:
+        """How far the reading may be trusted, 0-1 (0 when the image failed)."""
+        return self._verdict().confidence
+
+    @property
+    def suspect(self) -> bool:
+        """True when the reading should not be used unchecked (always, when the image failed)."""
+        return self._verdict().suspect
+
+    @property
+    def suspect_reasons(self) -> tuple[str, ...]:
+        """Why the reading is suspect (the error, when the image failed); empty otherwise."""
+        return self._verdict().reasons
+
+    @property
+    def lead_confidence(self) -> dict[str, float]:
+        """Confidence of each of the 12 leads, 0-1 (0 for a lead not read)."""
+        return dict(self._verdict().lead_confidence)
 
     @property
     def seconds(self) -> float:

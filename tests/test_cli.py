@@ -4,7 +4,7 @@ import cv2
 import pandas as pd
 import pytest
 
-from ecgprep.cli import main
+from ecgprep.cli import VERDICT_COLUMNS, main
 from ecgprep.colors import COLOR_BACKENDS, COLOR_SPACES
 from ecgprep.edges import EDGE_METHODS
 from ecgprep.synth import render_ecg
@@ -38,8 +38,11 @@ def test_submit_then_score(folder, tmp_path, capsys):
     test = pd.read_csv(folder / "test.csv", dtype={"id": str})
     df = pd.read_csv(sub, dtype={"id": str})
     assert len(df) == test["number_of_rows"].sum() and df["id"].is_unique
-    assert len(pd.read_csv(summ)) == test["id"].nunique()
-    capsys.readouterr()
+    table = pd.read_csv(summ)
+    assert len(table) == test["id"].nunique()
+    assert set(VERDICT_COLUMNS) <= set(table.columns)
+    assert table["confidence"].between(0, 1).all()
+    assert "read but suspect" in capsys.readouterr().out
     rc = main(
         ["score", str(folder / "solution.csv"), str(sub), "--test-csv", str(folder / "test.csv")]
     )

@@ -286,6 +286,40 @@ def test_gallery_object_and_write_gallery_from_evaluation(failed, tmp_path):
     assert not (tmp_path / "none.html").exists()
 
 
+def test_gallery_shows_the_verdict(clean, failed):
+    """A suspect reading gets a badge and its reasons; a clean one its confidence only."""
+    import dataclasses
+
+    from ecgprep.verdict import Verdict
+
+    (r, res), (img, bad) = clean, failed
+    why = ("Einthoven's law broken (residual 0.92)", "grid confidence 0.31")
+    doubted = dataclasses.replace(res, image_id="doubted", verdict=Verdict(0.12, True, why))
+    page = viz.gallery_html([res, doubted, bad], images=[r.image, r.image, img])
+    cards = re.findall(
+        r'<div class="eg-card\b.*?(?=<div class="eg-card\b|</div></div><script)', page
+    )
+    assert len(cards) == 3
+    good, flagged, failed_card = cards
+    assert "eg-suspect" not in good and "eg-b-suspect" not in good
+    assert "confidence</dt><dd>1.00" in good and "3x4+1" in good and "25 mm/s / 10 mm/mV" in good
+    assert 'class="eg-card eg-ok eg-suspect"' in flagged
+    assert '<span class="eg-badge eg-b-suspect"' in flagged and ">suspect</span>" in flagged
+    assert (
+        "Einthoven&#x27;s law broken (residual 0.92)" in flagged
+        and "grid confidence 0.31" in flagged
+    )
+    assert "confidence</dt><dd>0.12" in flagged
+    assert "eg-b-suspect" not in failed_card  # a failure is marked failed, with its error
+    assert '<button data-filter="suspect">suspect (1)</button>' in page
+    assert "<b>1</b> of them suspect" in page
+    # The overlay's banner says it too.
+    from ecgprep.viz.overlay import _status_lines
+
+    assert _status_lines(doubted)[0][1] == "SUSPECT: " + "; ".join(why)
+    assert not any("SUSPECT" in line for line in _status_lines(res)[0])
+
+
 def _chromium():
     for name in ("chromium", "chromium-browser"):
         path = shutil.which(name)

@@ -25,6 +25,7 @@ import numpy as np
 from .._atomic import write_atomic
 from ..io import find_image
 from ..options import Options, as_options
+from ..verdict import verdict_of
 from .overlay import (
     _LEGEND,
     COLORS,
@@ -156,6 +157,10 @@ def _card(res, i: int, src: Any, score: _Score | None, options, width: int, qual
     qpass = None if q is None else bool(q.passed)
     if qpass is False:
         classes.append("eg-qfail")
+    verdict = verdict_of(res)
+    suspect = bool(res.ok and verdict.suspect)  # a failure says why in its error
+    if suspect:
+        classes.append("eg-suspect")
     db = score.snr_db if score is not None else None
     uri, why, (tw, th) = _thumb(res, src, options, width, quality)
     parts = [
@@ -178,6 +183,9 @@ def _card(res, i: int, src: Any, score: _Score | None, options, width: int, qual
         f'<span class="eg-id" title="{e(str(res.source))}">{e(str(res.image_id))}</span>',
         badge,
     ]
+    if suspect:
+        why = "; ".join(verdict.reasons)
+        head.append(f'<span class="eg-badge eg-b-suspect" title="{e(why)}">suspect</span>')
     if score is not None:
         txt = "-" if db is None else ("-inf dB" if db == -math.inf else f"{db:.1f} dB")
         head.append(f'<span class="eg-badge eg-score {_score_class(db)}">{txt}</span>')
@@ -186,6 +194,9 @@ def _card(res, i: int, src: Any, score: _Score | None, options, width: int, qual
     parts.append(f'<div class="eg-head">{" ".join(head)}</div>')
     if not res.ok and res.error:
         parts.append(f'<div class="eg-err">{e(str(res.error))}</div>')
+    if suspect:
+        items = "".join(f"<li>{e(r)}</li>" for r in verdict.reasons)
+        parts.append(f'<div class="eg-suspect-why">suspect:<ul>{items}</ul></div>')
     if q is None:
         parts.append('<div class="eg-q">quality: not judged</div>')
     elif q.passed:
@@ -194,6 +205,13 @@ def _card(res, i: int, src: Any, score: _Score | None, options, width: int, qual
         reasons = "; ".join(q.reasons)
         parts.append(f'<div class="eg-q">quality: <b class="eg-fail">fail</b> ({e(reasons)})</div>')
     kv = []
+    if res.ok:
+        kv.append(("confidence", f"{verdict.confidence:.2f}"))
+        weakest = min(verdict.lead_confidence.items(), key=lambda kv_: kv_[1], default=None)
+        if weakest is not None:
+            kv.append(("weakest lead", f"{e(weakest[0])} {weakest[1]:.2f}"))
+        kv.append(("layout", e(str(verdict.layout))))
+        kv.append(("speed / gain", f"{verdict.paper_speed:g} mm/s / {verdict.gain:g} mm/mV"))
     if g is not None and math.isfinite(float(g.px_per_mm_x)):
         kv.append(("px/mm", f"{g.px_per_mm_x:.2f} x {g.px_per_mm_y:.2f}"))
         kv.append(("grid conf.", f"{g.confidence:.2f}"))
@@ -310,6 +328,7 @@ def _header(results: list, scores: dict[str, _Score], evaluation: Any, title: st
     n = len(results)
     n_ok = sum(bool(r.ok) for r in results)
     n_q = sum(r.stage("quality") is not None and not r.stage("quality").passed for r in results)
+    n_s = sum(bool(r.ok) and verdict_of(r).suspect for r in results)
     secs = [r.seconds for r in results if r.stages]
     bits = []
     if evaluation is not None:
@@ -325,6 +344,7 @@ def _header(results: list, scores: dict[str, _Score], evaluation: Any, title: st
             )
     bits.append(f"<span><b>{n}</b> images</span>")
     bits.append(f"<span><b>{n_ok}</b> ok</span>")
+    bits.append(f"<span><b>{n_s}</b> of them suspect</span>")
     bits.append(f"<span><b>{n - n_ok}</b> failed</span>")
     bits.append(f"<span><b>{n_q}</b> failed a quality gate</span>")
     if secs:
@@ -458,10 +478,12 @@ def gallery(
     gid = f"ecgprep-gallery-{digest:08x}"
     n_fail = sum(not r.ok for r in res_list)
     n_q = sum("eg-qfail" in c.split(">", 1)[0] for c in cards)
+    n_s = sum("eg-suspect" in c.split(">", 1)[0] for c in cards)
     bar = (
         '<div class="eg-bar">show: '
         f'<button class="eg-on" data-filter="all">all ({len(res_list)})</button>'
         f'<button data-filter="failed">failed ({n_fail})</button>'
+        f'<button data-filter="suspect">suspect ({n_s})</button>'
         f'<button data-filter="qfail">quality fail ({n_q})</button>'
     )
     if score_map:

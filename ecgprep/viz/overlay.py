@@ -454,12 +454,13 @@ def _status_lines(result) -> tuple[list[str], tuple[int, int, int], tuple[int, i
     if not result.ok:
         head = f"FAILED at {result.failed_stage}: " if result.failed_stage else "FAILED: "
         return [" | ".join(bits), head + str(result.error or "")], COLORS["failed"], (255, 255, 255)
+    lines = [" | ".join(bits)]
+    if result.suspect:
+        lines.append("SUSPECT: " + "; ".join(result.suspect_reasons))
     if q is not None and not q.passed:
-        return (
-            [" | ".join(bits), "quality gate failed: " + "; ".join(q.reasons)],
-            COLORS["warn"],
-            (0, 0, 0),
-        )
+        lines.append("quality gate failed: " + "; ".join(q.reasons))
+    if len(lines) > 1:
+        return lines, COLORS["warn"], (0, 0, 0)
     bits.append("ok")
     return [" | ".join(bits)], (255, 255, 255), COLORS["ok"]
 
