@@ -19,7 +19,7 @@ from ._validate import check_image, check_mask, check_positive, line_fit, to_gra
 from .errors import StageError
 from .layout import LayoutResult, find_layout
 from .signals import LeadSignal
-from .standards import GAIN_MM_PER_MV, PAPER_SPEED_MM_S, PULSE_MV
+from .standards import GAIN_MM_PER_MV, PAPER_SPEED_MM_S, PULSE_MV, RECORD_SECONDS
 from .trace import trace_points
 
 if TYPE_CHECKING:
@@ -488,13 +488,18 @@ def digitize(
         baselines.append(base)
         coverage.append(pts.coverage)
         widths.append(pts.line_width)
+        guard_s = (0.5 * pts.line_width + 0.5) / px_per_s
         # Pixel (column) c covers [c, c + 1): its centre is c + 0.5.
         t = (pts.x + 0.5 + xa - row.x_start) / px_per_s
         v = (base - y_abs) / px_per_mv
         for p in panels:
             n = int(round(p.duration_s * signal_fs))
             ts = p.t0_s + np.arange(n) / signal_fs
-            sel = (t >= p.t0_s) & (t < p.t0_s + p.duration_s)
+            # Columns within half a stroke of a boundary between two panels
+            # hold ink of both leads: left out (the ends are extrapolated).
+            g0 = guard_s if p.t0_s > 0 else 0.0
+            g1 = guard_s if p.t0_s + p.duration_s < RECORD_SECONDS - 1e-9 else 0.0
+            sel = (t >= p.t0_s + g0) & (t < p.t0_s + p.duration_s - g1)
             vals = _panel_values(ts, t[sel], v[sel], p.t0_s, p.t0_s + p.duration_s, px_per_s)
             sig = LeadSignal(p.lead, vals, float(signal_fs), float(p.t0_s))
             if p.lead not in best or best[p.lead].values.size < n:

@@ -445,3 +445,28 @@ def test_find_layout_snaps_to_the_grid_given(standard):
     assert np.isnan(plain.origin_shift_px)
     assert snapped.rows[0].x_start == pytest.approx(x0)
     assert snapped.panels[1].x0 == pytest.approx(x0 + 2.5 * snapped.px_per_s)
+
+
+@pytest.mark.parametrize("dpi", [100, 200])
+def test_panel_end_keeps_its_own_lead_where_the_next_starts_steep(dpi):
+    """A flat end of I beside aVR's steep first stroke: I's last samples stay flat."""
+    from ecgprep.synth import synthetic_signals
+
+    sig = {k: np.asarray(v, dtype=np.float64).copy() for k, v in synthetic_signals(seed=5).items()}
+    n = sig["I"].size
+    sig["I"][: n // 4] = 0.8  # I is printed over the first quarter, aVR over the second
+    sig["aVR"][n // 4 : n // 2] = -1.0
+    sig["aVR"][n // 4 : n // 4 + 10] = np.linspace(0.8, -1.0, 10)  # from I's level, down
+    r = render_ecg(sig, dpi=dpi, seed=5)
+    ppm = r.truth.px_per_mm
+    x0 = r.truth.lead("I").x0_px + 0.5
+    d = digitize(
+        r.image,
+        _ink(r),
+        px_per_mm_x=ppm,
+        px_per_mm_y=ppm,
+        grid_lines_x=(x0 % (5 * ppm), 5 * ppm),
+    )
+    values = d.leads["I"].values
+    # (read 0.1-0.17 mV low when the boundary column's ink counted for I)
+    assert np.all(np.abs(values[-10:] - np.median(values)) < 0.05)
