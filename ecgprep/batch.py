@@ -356,9 +356,12 @@ def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
     Columns: ``id, source, ok, error, failed_stage, attempts, confidence, suspect,
     suspect_reasons, layout, paper_speed, gain, quality_pass, quality_reasons,
     sharpness, contrast, dpi, px_per_mm_x, px_per_mm_y, angle_deg, quarter_turns,
-    grid_confidence, paper_found, perspective_applied, pulses_found, height, width,
+    grid_confidence, paper_found, perspective_applied, pulses_found, bridged_ms_max, height, width,
     seconds`` and ``t_<stage>`` (seconds) for every stage of
     :data:`ecgprep.pipeline.STAGES`.
+
+    ``bridged_ms_max`` is the most any lead had bridged rather than read
+    (:attr:`ecgprep.signals.LeadSignal.bridged_s`, in ms).
 
     ``confidence``, ``suspect`` and ``suspect_reasons`` (joined by ``"; "``) are the
     verdict (:mod:`ecgprep.verdict`): a failed image has confidence 0, is suspect,
@@ -401,6 +404,11 @@ def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
             if r.stage("perspective") is None
             else bool(r.stage("perspective").applied),
             "pulses_found": None if dig is None else int(sum(p.found for p in dig.pulses)),
+            "bridged_ms_max": (
+                max(1000.0 * float(getattr(s, "bridged_s", 0.0)) for s in r.signals.values())
+                if r.signals
+                else None
+            ),
             "height": r.shape[0] if len(r.shape) == 2 else None,
             "width": r.shape[1] if len(r.shape) == 2 else None,
             "seconds": r.seconds,
@@ -435,6 +443,7 @@ def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
         "paper_found",
         "perspective_applied",
         "pulses_found",
+        "bridged_ms_max",
         "height",
         "width",
         "seconds",

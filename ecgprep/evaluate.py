@@ -11,7 +11,7 @@ lead.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +71,10 @@ class Evaluation:
     summary: pd.DataFrame
     submission: pd.DataFrame
     results: BatchResults
-    diagnostics: pd.DataFrame
-    errors_by_difficulty: pd.DataFrame
-    by_fs: pd.DataFrame
-    solution: pd.DataFrame
+    diagnostics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    errors_by_difficulty: pd.DataFrame = field(default_factory=pd.DataFrame)
+    by_fs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    solution: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def lead(self, image_id: str, lead: str) -> tuple[np.ndarray, np.ndarray, float]:
         """Truth and reading of one scored lead: ``(truth, reading, fs)`` in row order."""
@@ -99,6 +99,8 @@ class Evaluation:
         """The ``n`` leads with the lowest SNR, with their error components."""
         cols = ["id", "lead", "difficulty", "fs", "snr_db", "snr_db_lag_scale", "lag_ms", "scale"]
         cols += ["rmse_start_mv", "rmse_mid_mv", "rmse_end_mv"]
+        if not len(self.diagnostics):
+            return pd.DataFrame(columns=cols)
         return self.diagnostics.nsmallest(n, "snr_db")[cols].reset_index(drop=True)
 
     def report(self) -> str:

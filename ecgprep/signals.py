@@ -29,6 +29,10 @@ class LeadSignal:
         Sampling rate of ``values`` in Hz (finite, > 0).
     start_s : float
         Time (s) of ``values[0]`` within the 10 s record.
+    bridged_s : float
+        How much of the lead (s) was not read from ink but bridged: extrapolated
+        at the panel's ends or interpolated across a gap in the trace wider than
+        a pixel (0 when all was read, or when the lead was not digitized).
 
     Raises
     ------
@@ -46,6 +50,7 @@ class LeadSignal:
     values: np.ndarray
     fs: float
     start_s: float = 0.0
+    bridged_s: float = 0.0
 
     def __post_init__(self) -> None:
         values = np.array(self.values, dtype=np.float64)
@@ -60,6 +65,10 @@ class LeadSignal:
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "fs", fs)
         object.__setattr__(self, "start_s", start)
+        bridged = check_number(self.bridged_s, f"LeadSignal {self.name!r}: bridged_s")
+        if bridged < 0:
+            raise ValueError(f"LeadSignal {self.name!r}: bridged_s must be >= 0, got {bridged}")
+        object.__setattr__(self, "bridged_s", bridged)
 
     @property
     def duration_s(self) -> float:

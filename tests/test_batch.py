@@ -4,6 +4,7 @@ import os
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -79,8 +80,11 @@ def test_summary_frame_columns(two_jobs):
         "confidence",
         "suspect",
         "suspect_reasons",
+        "bridged_ms_max",
     }
     assert need <= set(df.columns)
+    # a clean render: a few ms bridged at row starts and separators; nothing for a failure
+    assert 0 < df.loc[0, "bridged_ms_max"] < 60 and pd.isna(df.loc[1, "bridged_ms_max"])
     # The verdict: two clean renders trusted, the file that is not an image failed.
     assert df["suspect"].tolist() == [False, True, False]
     assert df.loc[1, "confidence"] == 0.0 and df.loc[1, "suspect_reasons"] == df.loc[1, "error"]

@@ -470,3 +470,33 @@ def test_panel_end_keeps_its_own_lead_where_the_next_starts_steep(dpi):
     values = d.leads["I"].values
     # (read 0.1-0.17 mV low when the boundary column's ink counted for I)
     assert np.all(np.abs(values[-10:] - np.median(values)) < 0.05)
+
+
+def test_bridged_time_reported_per_lead(standard):
+    """Every lead says how much of it was bridged rather than read; a blanked stretch counts."""
+    r, d = standard
+    for name, sig in d.leads.items():
+        # the row's first 0.35 mm and the columns beside separators: a few ms, never 0.1 s
+        assert 0.0 <= sig.bridged_s < 0.06, (name, sig.bridged_s)
+    ppm = r.truth.px_per_mm
+    ink = _ink(r).copy()
+    lead = r.truth.lead("V2")
+    x0 = int(lead.x0_px + 0.5 * 2.5 * 25 * ppm)
+    y0 = int(lead.baseline_y_px - 12 * ppm)
+    ink[y0 : y0 + int(24 * ppm), x0 : x0 + int(0.2 * 25 * ppm)] = False  # 0.2 s of V2 erased
+    x_grid = r.truth.lead("II", rhythm=True).x0_px + 0.5
+    cut = digitize(
+        r.image,
+        ink,
+        px_per_mm_x=ppm,
+        px_per_mm_y=ppm,
+        grid_lines_x=(x_grid % (5 * ppm), 5 * ppm),
+    )
+    assert cut.leads["V2"].bridged_s == pytest.approx(d.leads["V2"].bridged_s + 0.2, abs=0.02)
+
+
+def test_lead_signal_refuses_a_negative_bridge():
+    from ecgprep.signals import LeadSignal
+
+    with pytest.raises(ValueError, match="bridged_s"):
+        LeadSignal("II", [0.0, 1.0], fs=500.0, bridged_s=-1.0)
