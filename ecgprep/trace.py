@@ -308,6 +308,7 @@ def follow_trace(
     *,
     y_ref: float,
     ref_weight: float = 0.02,
+    ref_free: float = 0.0,
     gap_weight: float = 1.0,
     skip_cost: float = 4.0,
     max_skip: int = 40,
@@ -323,7 +324,11 @@ def follow_trace(
     y_ref : float
         Row of the baseline in band coordinates (weak prior).
     ref_weight : float
-        Cost per pixel of distance from ``y_ref``.
+        Cost per pixel of distance from ``y_ref`` (of a run's nearest pixel)
+        beyond ``ref_free``.
+    ref_free : float
+        Distance from ``y_ref`` (px) a run may stand at no cost: the reach of the
+        lead's own waves.
     gap_weight : float
         Cost per pixel of vertical gap between the runs of consecutive chosen columns.
     skip_cost : float
@@ -358,7 +363,11 @@ def follow_trace(
     starts_a = np.concatenate(([0], bounds))
     ends_a = np.concatenate((bounds, [xs.size]))
     centres = (tops + bots - 1) * 0.5
-    extra = np.abs(centres - y_ref) * ref_weight
+    # A run's distance from the baseline is that of its nearest pixel (the long
+    # run of a deep S wave starts at the baseline), and the first ``ref_free``
+    # pixels of it are free (the waves of the lead itself).
+    dist = np.maximum(np.maximum(tops - y_ref, y_ref - (bots - 1)), 0.0)
+    extra = np.maximum(dist - ref_free, 0.0) * ref_weight
     for zx0, zx1, zy0, zy1, zc in zones:
         extra += zc * ((xs >= zx0) & (xs < zx1) & (centres >= zy0) & (centres < zy1))
     link = _stroke_links(xs, tops, bots, starts_a, ends_a - starts_a, extra, skip_cost)
@@ -386,6 +395,8 @@ def trace_points(
     y_ref: float,
     line_width: float | None = None,
     zones: tuple = (),
+    ref_free: float = 0.0,
+    ref_weight: float = 0.02,
 ) -> TracePoints:
     """Follow the trace in ``mask`` and turn it into sub-pixel points.
 
@@ -401,12 +412,16 @@ def trace_points(
         Stroke thickness in pixels; estimated from flat runs when omitted.
     zones : tuple
         Label zones, as in :func:`follow_trace`.
+    ref_free, ref_weight : float
+        The baseline prior, as in :func:`follow_trace`.
 
     Returns
     -------
     TracePoints
     """
-    x, top, bot = follow_trace(mask, y_ref=y_ref, zones=zones)
+    x, top, bot = follow_trace(
+        mask, y_ref=y_ref, zones=zones, ref_free=ref_free, ref_weight=ref_weight
+    )
     if x.size == 0:
         z = np.zeros(0)
         return TracePoints(z, z, 0.0, 0.0)
