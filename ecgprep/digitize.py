@@ -592,8 +592,9 @@ def digitize_station(page: Page, opts: Options) -> tuple[Page, Digitization]:
     def read(image: np.ndarray, mask: np.ndarray) -> Digitization:
         grid_lines_x = lines
         if lines is not None and image is not page.image:
-            # read turned by 180 degrees: column x of the page is W - x there
-            grid_lines_x = ((image.shape[1] - lines[0]) % lines[1], lines[1])
+            # read turned by 180 degrees: the line on pixel column p stands on
+            # column W - 1 - p there (the phase is a pixel index)
+            grid_lines_x = ((image.shape[1] - 1 - lines[0]) % lines[1], lines[1])
         return digitize(
             image,
             mask,

@@ -531,3 +531,16 @@ def test_deep_s_wave_through_the_lead_label_is_followed(t0):
     # Read to within 0.25 mV of its depth (before the tracker's baseline prior
     # let a lead's own waves reach 2 mV freely, it stopped at -1.3 mV).
     assert read_min < true_min + 0.25
+
+
+def test_upside_down_page_gets_the_same_time_origin():
+    """Read turned by 180 degrees, the grid's phase is turned with the page: same origin."""
+    from ecgprep import process_image_for_submission
+
+    r = render_ecg(seed=6, dpi=150)
+    up = process_image_for_submission(r.image)
+    down = process_image_for_submission(np.ascontiguousarray(r.image[::-1, ::-1]))
+    assert down.quarter_turns == 2
+    a = up.stage("digitize").layout.rows[0].x_start
+    b = down.stage("digitize").layout.rows[0].x_start
+    assert abs(a - b) < 0.1  # (a pixel apart when the phase was turned as an edge)
