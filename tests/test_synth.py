@@ -756,3 +756,20 @@ def test_write_dataset_other_fs_and_determinism(tmp_path):
     with pytest.raises(ValueError, match="kind"):
         write_dataset(tmp_path / "c", n=1, kinds=("glossy",))
 
+
+def test_write_dataset_realistic_kind(tmp_path):
+    assert "realistic" in synth.DATASET_KINDS
+    m = write_dataset(tmp_path, n=2, seed=4, fs=250, kinds=("realistic", "clean"))
+    assert list(m.difficulty) == ["realistic", "clean"]
+    opts = [json.loads(o) for o in m.options]
+    assert opts[0]["signals"] == {"style": "realistic"} and "signals" not in opts[1]
+    # the truth is what synthetic_signals(style="realistic") gives, to 1 uV
+    truth = pd.read_csv(tmp_path / "truth" / f"{m.id[0]}.csv")
+    want = synthetic_signals(
+        fs=250, heart_rate=opts[0]["heart_rate"], seed=opts[0]["seed"], style="realistic"
+    )
+    textbook = synthetic_signals(fs=250, heart_rate=opts[0]["heart_rate"], seed=opts[0]["seed"])
+    assert np.abs(truth["V2"].to_numpy() - want["V2"]).max() <= 0.0005 + 1e-9
+    assert np.abs(truth["V2"].to_numpy() - textbook["V2"]).max() > 0.01
+    meta = json.loads((tmp_path / "truth" / f"{m.id[0]}.json").read_text())
+    assert meta["signals"] == {"style": "realistic"} and meta["difficulty"] == "realistic"
