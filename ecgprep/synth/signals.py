@@ -105,6 +105,7 @@ def _style_realistic(rng):
     }
     u = rng.random()
     opts["paced"] = str(rng.choice(PACING_MODES)) if u < 0.15 else None
+    opts["spike_mv"] = float(rng.uniform(0.5, 4.0))
     opts["qrs_ms"] = float(rng.uniform(120.0, 200.0)) if 0.15 <= u < 0.45 else None
     return opts
 
@@ -213,7 +214,7 @@ def synthetic_signals(
     amplitude_scale: float | None = None,
     qrs_ms: float | None = None,
     paced: str | None = None,
-    spike_mv: float = 3.0,
+    spike_mv: float | None = None,
     spike_ms: float = 1.0,
 ) -> dict[str, np.ndarray]:
     """Make a plausible synthetic 12-lead ECG.
@@ -246,7 +247,8 @@ def synthetic_signals(
         Defaults of the options below (:data:`SIGNAL_STYLES`). ``'realistic'``
         draws per recording: noise 5-40 uV RMS, wander 0.05-0.4 mV, mains hum
         (5-30 uV at 50 or 60 Hz) in 30 % of recordings, amplitude scale 1.0-1.8,
-        and a wide QRS (120-200 ms) in 30 % or pacing in 15 % of them.
+        and a wide QRS (120-200 ms) in 30 % or pacing (spikes of 0.5-4 mV) in
+        15 % of them.
     noise_mv : float, optional
         RMS (mV) of muscle-like noise added to I, II and V1-V6: white noise shaped
         by :func:`noise_spectrum` (most power at 10-60 Hz, little below 3 Hz or
@@ -270,9 +272,10 @@ def synthetic_signals(
     paced : {'atrial', 'ventricular', 'dual'}, optional
         Pacing spikes (:data:`PACING_MODES`) before the P wave (atrial), the QRS
         (ventricular; the QRS is then wide, 160 ms unless ``qrs_ms`` says) or both.
-    spike_mv : float
-        Size (mV, 0.1-20) of a pacing spike's vector: the limb lead best aligned
-        with it shows 0.87-1 times this, V1-V6 up to this.
+    spike_mv : float, optional
+        Size (mV, 0.1-20; default 3, ``'realistic'``: 0.5-4) of a pacing spike's
+        vector: the limb lead best aligned with it shows 0.87-1 times this, V1-V6
+        up to this.
     spike_ms : float
         Width of a pacing spike (0.1-5 ms), at least one sample.
 
@@ -480,7 +483,8 @@ def _extras(seed, fs: float, *, style: str, **given) -> dict:
         raise ValueError(f"mains_hz must be below fs / 2 = {fs / 2.0} Hz, got {mains_hz!r}")
     if opts["paced"] is not None:
         pick(dict.fromkeys(PACING_MODES), opts["paced"], "pacing mode")
-    opts["spike_mv"] = check_number(opts["spike_mv"], "spike_mv", lo=0.1, hi=20.0)
+    spike_mv = 3.0 if opts["spike_mv"] is None else opts["spike_mv"]
+    opts["spike_mv"] = check_number(spike_mv, "spike_mv", lo=0.1, hi=20.0)
     opts["spike_ms"] = check_number(opts["spike_ms"], "spike_ms", lo=0.1, hi=5.0)
     if opts["qrs_ms"] is None and opts["paced"] in ("ventricular", "dual"):
         opts["qrs_ms"] = 160.0
