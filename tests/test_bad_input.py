@@ -70,6 +70,24 @@ PROCESSED = [k for k, v in EXPECTED.items() if v is None]
 FAILING = [k for k, v in EXPECTED.items() if v is not None]
 # Quarter turns (np.rot90) the pipeline must apply to put each kind upright.
 TURNS = {"rotated_90": 3, "rotated_180": 2, "rotated_270": 1}
+# Score floors of the kinds read (dB): the score measured when set (issue 11; the
+# lowest over numpy 1.26-2.4 / OpenCV 4.8-5.1) minus about 1 dB, rounded down to
+# half a dB. Measured: 21.61 (plain, 16-bit RGB, rotated_270), 18.12 (gray: the
+# trace loses its colour contrast), 21.73, 21.35, 21.52, 15.43 (the EXIF page is a
+# JPEG), 21.91 (rotated_90 and _180).
+FLOOR_DB = {
+    "plain_png": 20.5,
+    "gray16_png": 17.0,
+    "rgb16_png": 20.5,
+    "gray_png": 17.0,
+    "palette_png": 20.5,
+    "rgba_transparent_png": 20.0,
+    "cmyk_jpeg": 20.5,
+    "exif_rotated_jpeg": 14.0,
+    "rotated_90": 20.5,
+    "rotated_180": 20.5,
+    "rotated_270": 20.5,
+}
 
 
 def png_header_claiming(width: int, height: int) -> bytes:
@@ -199,7 +217,7 @@ def test_processed_correctly(kind, by_kind, render):
     assert g.px_per_mm_x == pytest.approx(render.truth.px_per_mm, rel=0.01)
     assert g.px_per_mm_y == pytest.approx(render.truth.px_per_mm, rel=0.01)
     assert res.quarter_turns == TURNS.get(kind, 0)
-    assert score_leads(res.signals, render.truth.signals, render.truth.fs) > 9.0
+    assert score_leads(res.signals, render.truth.signals, render.truth.fs) > FLOOR_DB[kind]
 
 
 def test_exif_rotation_is_undone_at_load(corpus, render):
@@ -597,4 +615,5 @@ def test_every_raster_format_reads_the_page_correctly(fmt, kw, render, tmp_path)
     p.write_bytes(encode(render.image, fmt, **kw))
     res = process_image_for_submission(p)
     assert res.ok, res.error
-    assert score_leads(res.signals, render.truth.signals, render.truth.fs) > 9.0
+    # the same pixels as plain_png: the same floor (21.61 dB measured)
+    assert score_leads(res.signals, render.truth.signals, render.truth.fs) > FLOOR_DB["plain_png"]

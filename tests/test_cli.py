@@ -49,7 +49,9 @@ def test_submit_then_score(folder, tmp_path, capsys):
     assert rc == 0
     out = capsys.readouterr().out
     score = float(out.strip().splitlines()[-1].split()[1])
-    assert score > 12.0
+    # 21.95 dB (OpenCV 5.1), 21.67 dB (4.8, 4.13) when set (issue 11): the lower
+    # minus about 1 dB
+    assert score > 20.5
 
 
 @pytest.mark.slow

@@ -203,7 +203,8 @@ def test_kaggle_notebook_with_no_inputs_renders_examples_and_submits(tmp_path):
     assert float(sub["value"].abs().max()) > 0.1  # digitized, not only the zero fallback
     # scored against the examples' truth: a real reading, not a fallback (about 0 dB)
     score = float(re.search(r"score: (-?[\d.]+) dB over 3 records", text).group(1))
-    assert score > 10.0, text
+    # 17.84 dB when set (issue 11: numpy 2.4, OpenCV 5.1), minus about 1 dB
+    assert score > 16.5, text
     assert not (work / "submission.csv").exists()  # a real submission there is never replaced
 
 

@@ -76,6 +76,245 @@ def test_signals_bad_arguments(kwargs):
         synthetic_signals(**kwargs)
 
 
+# ------------------------------------------------------------- realistic signals
+
+COMPETITION_FS = (250, 256, 500, 512, 1000, 1025)
+INDEPENDENT = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
+
+
+def _assert_einthoven(sig):
+    i, ii = sig["I"], sig["II"]
+    assert np.array_equal(sig["III"], ii - i)
+    assert np.array_equal(sig["aVR"], -(i + ii) / 2)
+    assert np.array_equal(sig["aVL"], i - ii / 2)
+    assert np.array_equal(sig["aVF"], ii - i / 2)
+
+
+def _qrs_widths_ms(sig, fs):
+    """QRS durations (ms): spans where the spatial velocity of the independent leads
+    (smoothed over 8 ms) exceeds 20 % of its peak, gaps under 40 ms bridged.
+    This ruler reads a textbook QRS (Q to S, about 90 ms) as 74-80 ms."""
+    k = max(1, int(round(0.008 * fs)))
+    box = np.ones(k) / k
+    v = sum(np.abs(np.gradient(np.convolve(sig[n], box, mode="same"))) for n in INDEPENDENT)
+    idx = np.flatnonzero(v > 0.2 * np.percentile(v, 99.5))
+    cuts = np.flatnonzero(np.diff(idx) > 0.04 * fs)
+    starts = idx[np.r_[0, cuts + 1]]
+    ends = idx[np.r_[cuts, idx.size - 1]]
+    return starts, (ends - starts + 1) / fs * 1000.0
+
+
+def _runs(mask):
+    """(start, length) of the runs of True in a 1-D bool array."""
+    d = np.diff(np.r_[0, mask.astype(np.int8), 0])
+    starts = np.flatnonzero(d == 1)
+    return starts, np.flatnonzero(d == -1) - starts
+
+
+@pytest.mark.parametrize("fs", COMPETITION_FS)
+def test_every_competition_rate_with_every_feature(fs):
+    opts = dict(noise_mv=0.03, wander_mv=0.3, mains_mv=0.02, amplitude_scale=1.5)
+    for extra in ({"qrs_ms": 150}, {"paced": "dual"}, {"style": "realistic"}):
+        sig = synthetic_signals(fs=fs, seed=2, **opts, **extra)
+        assert tuple(sig) == LEAD_NAMES
+        for v in sig.values():
+            assert v.shape == (10 * fs,) and v.dtype == np.float64 and np.isfinite(v).all()
+        _assert_einthoven(sig)
+
+
+def test_default_output_is_the_textbook_style_and_options_off():
+    a = synthetic_signals(seed=5)
+    for b in (
+        synthetic_signals(seed=5, style="textbook"),
+        synthetic_signals(seed=5, noise_mv=0, wander_mv=0, mains_mv=0, amplitude_scale=1),
+    ):
+        assert all(np.array_equal(a[k], b[k]) for k in LEAD_NAMES)
+
+
+@pytest.mark.parametrize("fs", [250, 1000])
+def test_noise_has_the_rms_asked_and_an_ecg_like_spectrum(fs):
+    clean = synthetic_signals(fs=fs, seed=4, duration=20)
+    noisy = synthetic_signals(fs=fs, seed=4, duration=20, noise_mv=0.05)
+    # the textbook signal is untouched: the difference is the noise alone
+    for name in INDEPENDENT:
+        x = noisy[name] - clean[name]
+        assert np.sqrt(np.mean(x * x)) == pytest.approx(0.05, rel=1e-6)
+    x = noisy["II"] - clean["II"]
+    f = np.fft.rfftfreq(x.size, 1 / fs)
+    p = np.abs(np.fft.rfft(x)) ** 2
+
+    def density(lo, hi):
+        band = (f >= lo) & (f < hi)
+        return p[band].mean()
+
+    total = p.sum()
+    assert p[f < 3].sum() < 0.02 * total  # no wander in it
+    assert p[(f >= 8) & (f < 80)].sum() > 0.7 * total  # muscle band
+    # not white: 30-50 Hz is far denser than 2-4 Hz and than the top of the band
+    assert density(30, 50) > 20 * density(2, 4)
+    assert density(30, 50) > 4 * density(0.9 * fs / 2, fs / 2)
+    # the ruler tells white noise apart: flat density
+    white = np.abs(np.fft.rfft(np.random.default_rng(0).standard_normal(x.size))) ** 2
+    assert white[(f >= 30) & (f < 50)].mean() < 1.5 * white[f >= 0.9 * fs / 2].mean()
+
+
+def test_wander_and_mains_have_the_size_and_frequency_asked():
+    fs = 500
+    clean = synthetic_signals(fs=fs, seed=6)
+    w = synthetic_signals(fs=fs, seed=6, wander_mv=0.4)
+    m = synthetic_signals(fs=fs, seed=6, mains_mv=0.02, mains_hz=60)
+    f = np.fft.rfftfreq(clean["I"].size, 1 / fs)
+    for name in INDEPENDENT:
+        x = w[name] - clean[name]
+        assert np.abs(x).max() == pytest.approx(0.4, rel=1e-9)
+        p = np.abs(np.fft.rfft(x)) ** 2
+        assert p[f < 1.0].sum() > 0.95 * p.sum()  # (the rest: leakage of a 10 s window)
+        h = m[name] - clean[name]
+        assert 0.01 - 1e-9 <= np.abs(h).max() <= 0.02 + 1e-9
+        ph = np.abs(np.fft.rfft(h))
+        assert f[np.argmax(ph)] == pytest.approx(60.0, abs=0.2)
+    with pytest.raises(ValueError, match="mains_hz must be below fs / 2"):
+        synthetic_signals(fs=100, mains_mv=0.01, mains_hz=60)
+
+
+def test_amplitude_scale_scales_the_beats_and_reaches_the_next_row():
+    for seed in range(3):
+        a = synthetic_signals(seed=seed)
+        b = synthetic_signals(seed=seed, amplitude_scale=2.0)
+        for name in LEAD_NAMES:
+            # b = 2 * beats + wander, a = beats + wander: 2a - b is the textbook
+            # wander and noise alone (under 0.1 mV + 5 sigma of 4 uV each)
+            assert np.abs(2 * a[name] - b[name]).max() < 0.2
+        assert np.ptp(b["II"]) > 1.8 * np.ptp(a["II"])
+    # 1.8 makes 3-4 mV peaks: on a 3x4+1 page (rows 36 mm = 3.6 mV apart) a
+    # panel's ink reaches past the middle between rows, most of the way to the
+    # neighbouring baseline
+    peaks = []
+    for seed in range(6):
+        sig = synthetic_signals(seed=seed, amplitude_scale=1.8)
+        peaks.append(max(np.abs(v).max() for v in sig.values()))
+    assert 3.0 <= max(peaks) <= 5.0 and np.median(peaks) > 2.5
+    seed = int(np.argmax(peaks))
+    r = render_ecg(synthetic_signals(seed=seed, amplitude_scale=1.8), seed=seed, dpi=50)
+    t = r.truth
+    rows = sorted({lt.baseline_y_px for lt in t.leads})
+    gap = rows[1] - rows[0]
+    reach = max(
+        np.abs(t.lead_xy(lt, distorted=False)[:, 1] - lt.baseline_y_px).max() for lt in t.leads
+    )
+    assert reach > 0.8 * gap
+    # the realistic style draws such amplitudes now and then
+    top = [
+        max(np.abs(v).max() for v in synthetic_signals(seed=s, style="realistic").values())
+        for s in range(12)
+    ]
+    assert max(top) > 3.0
+
+
+@pytest.mark.parametrize("fs", COMPETITION_FS)
+def test_wide_qrs_has_the_width_asked(fs):
+    normal = np.median(_qrs_widths_ms(synthetic_signals(fs=fs, seed=1, heart_rate=60), fs)[1])
+    assert 65 <= normal <= 90
+    for qrs_ms in (120, 160, 200):
+        sig = synthetic_signals(fs=fs, seed=1, heart_rate=60, qrs_ms=qrs_ms)
+        _assert_einthoven(sig)
+        _, widths = _qrs_widths_ms(sig, fs)
+        assert widths.size >= 9  # one per beat (10 s at 60 bpm)
+        # the same ruler: the wide QRS is qrs_ms / 90 ms times the textbook one
+        assert np.median(widths) / normal == pytest.approx(qrs_ms / 90.0, rel=0.1)
+
+
+def test_wide_qrs_is_notched_somewhere():
+    """Two peaks of one sign within a QRS: a notch (M-shaped R or rSR')."""
+    fs = 1000
+    notched = 0
+    for seed in range(4):
+        sig = synthetic_signals(fs=fs, seed=seed, heart_rate=60, qrs_ms=160)
+        starts, widths = _qrs_widths_ms(sig, fs)
+        a, n = int(starts[3]), int(widths[3] * fs / 1000)
+        for name in INDEPENDENT:
+            x = sig[name][a : a + n]
+            for s in (x, -x):
+                peaks = np.flatnonzero((s[1:-1] > s[:-2]) & (s[1:-1] >= s[2:]) & (s[1:-1] > 0.2))
+                if peaks.size >= 2 and peaks[-1] - peaks[0] > 0.03 * fs:
+                    notched += 1
+    assert notched >= 4
+
+
+@pytest.mark.parametrize("fs", COMPETITION_FS)
+@pytest.mark.parametrize("spike_ms", [0.5, 2.0])
+def test_pacing_spikes_narrow_large_and_before_the_qrs(fs, spike_ms):
+    kw = dict(fs=fs, seed=3, heart_rate=70, paced="ventricular", spike_ms=spike_ms)
+    big = synthetic_signals(spike_mv=4.0, **kw)
+    small = synthetic_signals(spike_mv=2.0, **kw)
+    _assert_einthoven(big)
+    spikes = {name: big[name] - small[name] for name in LEAD_NAMES}  # 2 mV spikes alone
+    limb = np.max([np.abs(spikes[n]) for n in ("I", "II", "III")], axis=0)
+    starts, lengths = _runs(limb > 1e-9)
+    assert 10 <= starts.size <= 13  # one per beat
+    # as narrow as asked (at least one sample)
+    assert np.all(lengths == max(1, round(spike_ms * fs / 1000)))
+    # the limb lead best aligned sees 0.87-1 times the spike
+    assert np.all(limb[starts] >= 0.866 * 2.0) and limb.max() <= 2.0 + 1e-9
+    # just before each QRS (measured on the signal without its spikes)
+    clean = {n: small[n] - spikes[n] for n in LEAD_NAMES}
+    qrs_on, widths = _qrs_widths_ms(clean, fs)
+    assert np.median(widths) > 120  # ventricular pacing: a wide QRS
+    for s in starts[1:-1]:
+        lead_ms = (qrs_on[qrs_on >= s][0] - s) / fs * 1000
+        assert 0 <= lead_ms <= 40
+
+
+def test_atrial_spikes_come_before_the_p_wave_and_dual_has_both():
+    fs = 500
+    kw = dict(fs=fs, seed=8, heart_rate=60)
+    a4 = synthetic_signals(paced="atrial", spike_mv=4.0, **kw)
+    a2 = synthetic_signals(paced="atrial", spike_mv=2.0, **kw)
+    plain = synthetic_signals(**kw)
+    spike = np.abs(a4["II"] - a2["II"]) + np.abs(a4["I"] - a2["I"])
+    starts, _ = _runs(spike > 1e-9)
+    # atrial pacing leaves the beats as they were, spikes aside
+    assert np.allclose(a2["II"] - (a4["II"] - a2["II"]), plain["II"])
+    qrs_on, _ = _qrs_widths_ms(plain, fs)
+    gaps = [(qrs_on[qrs_on >= s][0] - s) / fs * 1000 for s in starts[1:-1]]
+    assert 150 <= np.median(gaps) <= 250  # a PR interval ahead: before the P wave
+    d4 = synthetic_signals(paced="dual", spike_mv=4.0, **kw)
+    d2 = synthetic_signals(paced="dual", spike_mv=2.0, **kw)
+    both, _ = _runs((np.abs(d4["I"] - d2["I"]) + np.abs(d4["II"] - d2["II"])) > 1e-9)
+    assert both.size == pytest.approx(2 * starts.size, abs=2)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"style": "fancy"}, r"unknown signal style 'fancy'; valid: 'textbook', 'realistic'"),
+        ({"paced": "sometimes"}, r"unknown pacing mode 'sometimes'; valid: 'atrial'"),
+        ({"noise_mv": -0.1}, "noise_mv"),
+        ({"wander_mv": float("nan")}, "wander_mv"),
+        ({"amplitude_scale": 0}, "amplitude_scale"),
+        ({"qrs_ms": 60}, "qrs_ms"),
+        ({"spike_ms": 10}, "spike_ms"),
+        ({"spike_mv": True}, "spike_mv"),
+    ],
+)
+def test_signal_options_bad_values_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        synthetic_signals(**kwargs)
+
+
+def test_realistic_style_is_seeded_and_varied():
+    a = synthetic_signals(seed=9, style="realistic")
+    b = synthetic_signals(seed=9, style="realistic")
+    assert all(np.array_equal(a[k], b[k]) for k in LEAD_NAMES)
+    _assert_einthoven(a)
+    clean = synthetic_signals(seed=9)
+    assert not np.allclose(a["II"], clean["II"])
+    # an option given overrides the style's draw, the others stay
+    c = synthetic_signals(seed=9, style="realistic", noise_mv=0.0)
+    assert not np.array_equal(a["II"], c["II"])
+    assert np.std(a["II"] - c["II"]) < 0.05
+
+
 # --------------------------------------------------------------------------- render
 
 
@@ -516,3 +755,21 @@ def test_write_dataset_other_fs_and_determinism(tmp_path):
     ).read_bytes()
     with pytest.raises(ValueError, match="kind"):
         write_dataset(tmp_path / "c", n=1, kinds=("glossy",))
+
+
+def test_write_dataset_realistic_kind(tmp_path):
+    assert "realistic" in synth.DATASET_KINDS
+    m = write_dataset(tmp_path, n=2, seed=4, fs=250, kinds=("realistic", "clean"))
+    assert list(m.difficulty) == ["realistic", "clean"]
+    opts = [json.loads(o) for o in m.options]
+    assert opts[0]["signals"] == {"style": "realistic"} and "signals" not in opts[1]
+    # the truth is what synthetic_signals(style="realistic") gives, to 1 uV
+    truth = pd.read_csv(tmp_path / "truth" / f"{m.id[0]}.csv")
+    want = synthetic_signals(
+        fs=250, heart_rate=opts[0]["heart_rate"], seed=opts[0]["seed"], style="realistic"
+    )
+    textbook = synthetic_signals(fs=250, heart_rate=opts[0]["heart_rate"], seed=opts[0]["seed"])
+    assert np.abs(truth["V2"].to_numpy() - want["V2"]).max() <= 0.0005 + 1e-9
+    assert np.abs(truth["V2"].to_numpy() - textbook["V2"]).max() > 0.01
+    meta = json.loads((tmp_path / "truth" / f"{m.id[0]}.json").read_text())
+    assert meta["signals"] == {"style": "realistic"} and meta["difficulty"] == "realistic"

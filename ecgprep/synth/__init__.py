@@ -2,12 +2,14 @@
 
 Tests, the demo and the benchmarks use this package instead of real data: it
 makes plausible 12-lead signals (:func:`synthetic_signals`, in
-:mod:`~ecgprep.synth.signals`), prints them on ECG paper the way the public
-ecg-image-kit generator used by the Kaggle competition does (:func:`render_ecg`,
-:mod:`~ecgprep.synth.render`, whose docstring gives the coordinates and page
-layouts), spoils the print like a scan or a phone photo would (:func:`distort`,
-:mod:`~ecgprep.synth.distort`), and writes whole competition-style data sets
-(:func:`write_dataset`, :mod:`~ecgprep.synth.dataset`).
+:mod:`~ecgprep.synth.signals`; textbook beats by default, or with the noise,
+wander, hum, large amplitudes, wide QRS and pacing spikes of recorded ECGs),
+prints them on ECG paper the way the public ecg-image-kit generator used by
+the Kaggle competition does (:func:`render_ecg`, :mod:`~ecgprep.synth.render`,
+whose docstring gives the coordinates and page layouts), spoils the print like
+a scan or a phone photo would (:func:`distort`, :mod:`~ecgprep.synth.distort`),
+and writes whole competition-style data sets (:func:`write_dataset`,
+:mod:`~ecgprep.synth.dataset`).
 
 Examples
 --------
@@ -22,7 +24,7 @@ from __future__ import annotations
 from .dataset import DATASET_KINDS, write_dataset
 from .distort import BACKGROUNDS, distort
 from .render import GRID_COLORS, LAYOUTS, LEAD_NAMES, LeadTruth, Render, RenderTruth, render_ecg
-from .signals import synthetic_signals
+from .signals import PACING_MODES, SIGNAL_STYLES, noise_spectrum, synthetic_signals
 
 __all__ = [
     "LEAD_NAMES",
@@ -30,10 +32,13 @@ __all__ = [
     "GRID_COLORS",
     "BACKGROUNDS",
     "DATASET_KINDS",
+    "SIGNAL_STYLES",
+    "PACING_MODES",
     "LeadTruth",
     "RenderTruth",
     "Render",
     "synthetic_signals",
+    "noise_spectrum",
     "render_ecg",
     "distort",
     "write_dataset",

@@ -91,6 +91,10 @@ def _kind_photo(rng):
     }
 
 
+def _kind_realistic(rng):
+    return {"calibration_pulse": bool(rng.random() < 0.8)}, None
+
+
 # kind -> function(rng) -> (render_ecg keywords, distort keywords or None)
 _KINDS = {
     "clean": _kind_clean,
@@ -107,8 +111,11 @@ _KINDS = {
     "noisy": _kind_noisy,
     "scan": _kind_scan,
     "photo": _kind_photo,
+    "realistic": _kind_realistic,
 }
 DATASET_KINDS = tuple(_KINDS)
+# kind -> keywords of synthetic_signals (default: the textbook signals)
+_KIND_SIGNALS = {"realistic": {"style": "realistic"}}
 
 
 def _pixel_affine(truth: RenderTruth, lt: LeadTruth) -> dict | None:
@@ -156,7 +163,10 @@ def write_dataset(
     - ``scan``: red, pink or bw grid, +-2 degrees, slight blur, noise, yellowish
       cast, JPEG 90;
     - ``photo``: on a dark, wood or desk background with perspective, rotation,
-      uneven shading, warm cast, blur, noise, JPEG 85.
+      uneven shading, warm cast, blur, noise, JPEG 85;
+    - ``realistic``: a clean red-grid print (pulse 80 %) of signals as recorded
+      ECGs are (``synthetic_signals(style="realistic")``: muscle noise, wander,
+      mains hum, large amplitudes, now and then a wide QRS or pacing spikes).
 
     Files written under ``out_dir``:
 
@@ -241,8 +251,13 @@ def write_dataset(
             # ecg-image-kit prints traces in a random dark gray (0-50).
             g = int(krng.integers(0, 51))
             render_kw = {**render_kw, "trace_color": (g, g, g)}
+        signal_kw = _KIND_SIGNALS.get(kind, {})
         raw = synthetic_signals(
-            fs=fs, duration=sig_len / fs, heart_rate=float(rates[i]), seed=int(seeds[i])
+            fs=fs,
+            duration=sig_len / fs,
+            heart_rate=float(rates[i]),
+            seed=int(seeds[i]),
+            **signal_kw,
         )
         # 1 uV resolution, as a 16-bit WFDB record at gain 1000 would store it.
         sig = {name: np.round(raw[name], 3) for name in LEAD_NAMES}
@@ -274,6 +289,7 @@ def write_dataset(
             "layout": t.layout,
             "dc_pulse": t.calibration_pulse,
             "difficulty": kind,
+            **({"signals": signal_kw} if signal_kw else {}),
             "render": render_kw,
             "distort": distort_kw,
             "angle_deg": t.angle_deg,
@@ -304,6 +320,7 @@ def write_dataset(
                 "kind": kind,
                 "seed": int(seeds[i]),
                 "heart_rate": round(float(rates[i]), 1),
+                **({"signals": signal_kw} if signal_kw else {}),
                 "render": render_kw,
                 "distort": distort_kw,
             },

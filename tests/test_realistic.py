@@ -1,0 +1,78 @@
+"""The whole pipeline on prints of realistic signals (issue 11, item 5).
+
+Competition signals carry muscle noise, baseline wander, mains hum, amplitudes
+that reach into the next row, wide and notched QRS complexes and pacing spikes,
+at 250-1025 Hz. Each test prints such signals (``ecgprep.synth.synthetic_signals``
+options) on a clean 3x4+1 page, reads it with the default options at the
+signal's rate and scores the reading against the truth.
+
+Each floor is the score measured when the test was written, minus about 1 dB,
+rounded down to half a dB (the measured value, numpy 2.4 / OpenCV 5.1, is in
+the comment). With numpy 1.26 / OpenCV 4.8 and numpy 2.0 / OpenCV 4.13 (Kaggle)
+every score was within 0.3 dB of it or higher (256 Hz: 16.3, 1000 Hz: 25.8 dB),
+and the scores moved by under 0.1 dB (0.4 dB for the atrial spikes) when the
+signals were offset by +-0.3 uV: the margin is for the digitizer. An
+all-zeros answer scores 0.1-1.8 dB on these pages: far below every floor.
+A page takes about half a second to render and read: none is in the slow lane.
+"""
+
+import numpy as np
+import pytest
+
+import ecgprep
+from ecgprep.metrics import score_leads
+from ecgprep.signals import LeadSignal
+from ecgprep.synth import render_ecg, synthetic_signals
+
+
+def _read_and_score(fs, seed, **signal_kw):
+    sig = synthetic_signals(fs=fs, seed=seed, **signal_kw)
+    r = render_ecg(sig, fs=fs, seed=seed)
+    res = ecgprep.process_image_for_submission(r.image, ecgprep.Options(signal_fs=fs))
+    assert res.ok, res.error
+    assert sorted(res.signals) == sorted(sig)
+    for lead in res.signals.values():
+        assert lead.fs == fs
+    zeros = {
+        k: LeadSignal(k, np.zeros(v.values.size), v.fs, v.start_s) for k, v in res.signals.items()
+    }
+    return (
+        score_leads(res.signals, r.truth.signals, fs),
+        score_leads(zeros, r.truth.signals, fs),
+    )
+
+
+@pytest.mark.parametrize(
+    "signal_kw, floor_db",
+    [
+        pytest.param({"noise_mv": 0.03}, 18.5, id="noise-30uV"),  # 19.85 dB
+        pytest.param({"wander_mv": 0.4}, 22.5, id="wander-0.4mV"),  # 23.78 dB
+        pytest.param({"mains_mv": 0.03, "mains_hz": 60.0}, 20.0, id="mains-60Hz"),  # 21.27 dB
+        # 4.3 mV peaks: QRS complexes cross the neighbouring rows (I 7 dB, V6 4 dB)
+        pytest.param({"amplitude_scale": 1.8}, 7.5, id="large-x1.8"),  # 8.96 dB
+        pytest.param({"qrs_ms": 160.0}, 18.0, id="wide-qrs-160ms"),  # 19.37 dB
+        pytest.param({"paced": "ventricular", "spike_mv": 2.0}, 11.0, id="paced-v"),  # 12.06 dB
+        pytest.param({"paced": "atrial", "spike_mv": 2.0}, 9.5, id="paced-a"),  # 10.90 dB
+    ],
+)
+def test_each_feature_read_at_500_hz(signal_kw, floor_db):
+    db, zeros_db = _read_and_score(500, 1, **signal_kw)
+    assert zeros_db < floor_db - 5.0  # the floor is out of reach of a flat answer
+    assert db > floor_db
+
+
+@pytest.mark.parametrize(
+    "fs, seed, floor_db",
+    [
+        (250, 4, 7.5),  # 8.89 dB: dual pacing (2.8 mV spikes), QRS 160 ms, 1.6 x amplitudes
+        (256, 3, 13.5),  # 14.90 dB: QRS 161 ms
+        (500, 5, 12.5),  # 13.55 dB: atrial pacing (1.6 mV spikes), mains hum
+        (512, 7, 22.0),  # 23.06 dB: QRS 178 ms
+        (1000, 9, 23.5),  # 24.65 dB: QRS 168 ms
+        (1025, 0, 19.0),  # 20.36 dB: noise 38 uV, 1.34 x amplitudes
+    ],
+)
+def test_realistic_style_at_every_competition_rate(fs, seed, floor_db):
+    db, zeros_db = _read_and_score(fs, seed, style="realistic")
+    assert zeros_db < floor_db - 5.0
+    assert db > floor_db
