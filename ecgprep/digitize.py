@@ -205,9 +205,20 @@ FREE_MV = 2.0
 #: ... as a share of the rows' spacing, at most.
 FREE_ROW_SHARE = 0.7
 #: Cost per pixel beyond that zone: ink at the next row's baseline (3.5 mV away)
-#: then costs more than leaving a column out (4), so a gap in the trace is
-#: bridged rather than filled with the neighbour's trace (at 0.02 it was).
-REF_WEIGHT = 0.04
+#: then costs twice as much as leaving a column out (4), so a gap in the trace
+#: is bridged rather than filled with the neighbour's trace (at 0.02 it was),
+#: and a trace starting in the label zone (2.5 a column) is not traded for the
+#: neighbour's (at 0.04 the rhythm strip of a page with 0.4 mV of baseline wander
+#: was read from the row above: -7.5 dB).
+REF_WEIGHT = 0.08
+#: Cost per column of a run centred where lead labels are printed (below the
+#: start of each panel). With a lead's own 2 mV free of the baseline prior, a
+#: label's glyph no longer paid for its distance; at 1.0 the tracker took the
+#: "V1" of a rotated render for the trace (13.7 dB). 2.0-3.0 scored alike on
+#: ecg-dev (22.9-23.1 dB); 3.5 lost a deep S wave running through a label on a
+#: competition render (kaggle-dev 22.2 -> 21.7 dB). Under the cost of leaving a
+#: column out (4), so ink there is still read when nothing else is.
+LABEL_ZONE_COST = 2.5
 
 
 def _bridged(ts: np.ndarray, t: np.ndarray, reach_s: float) -> np.ndarray:
@@ -521,7 +532,8 @@ def digitize(
         for p in panels[1:]:
             _remove_tick(band, p.x0 - xa, px_per_mm_x, px_per_mm_y)
         # Lead labels are printed below the start of each panel: discourage the
-        # tracker from wandering into them where they touch the trace.
+        # tracker from wandering into them where they touch the trace
+        # (LABEL_ZONE_COST).
         base_b = row.y - row.y_top
         zones = tuple(
             (
@@ -529,7 +541,7 @@ def digitize(
                 p.x0 - xa + 10 * px_per_mm_x,
                 base_b + 2.5 * px_per_mm_y,
                 base_b + 8.5 * px_per_mm_y,
-                1.0,
+                LABEL_ZONE_COST,
             )
             for p in panels
         )
