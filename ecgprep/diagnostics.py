@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ._validate import check_positive
-from .metrics import SNR_CAP, _align_batch, _as_1d, _max_lag, split_ids
+from .metrics import _align_batch, _as_1d, _capped_snr, _max_lag, _to_db, split_ids
 
 __all__ = ["LeadErrors", "lead_errors", "diagnose_frames", "pooled_scores", "shift_signal"]
 
@@ -209,11 +209,8 @@ def lead_errors(truth: Any, pred: Any, fs: float, *, edge_s: float = EDGE_S) -> 
 
 
 def _db(signal: Any, noise: Any) -> np.ndarray:
-    s = np.asarray(signal, dtype=np.float64)
-    e = np.asarray(noise, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        snr = np.where(e > 0, s / np.where(e > 0, e, 1.0), SNR_CAP)
-    return 10.0 * np.log10(np.minimum(snr, SNR_CAP))
+    """The metric's capped SNR, in dB."""
+    return _to_db(_capped_snr(signal, noise))
 
 
 def diagnose_frames(
