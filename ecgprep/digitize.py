@@ -211,14 +211,15 @@ FREE_ROW_SHARE = 0.7
 #: neighbour's (at 0.04 the rhythm strip of a page with 0.4 mV of baseline wander
 #: was read from the row above: -7.5 dB).
 REF_WEIGHT = 0.08
-#: Cost per column of a run centred where lead labels are printed (below the
-#: start of each panel). With a lead's own 2 mV free of the baseline prior, a
+#: Cost per column of a run lying wholly where lead labels are printed (below
+#: the start of each panel; a wave passing through is longer than the zone is
+#: tall and pays nothing). With a lead's own 2 mV free of the baseline prior, a
 #: label's glyph no longer paid for its distance; at 1.0 the tracker took the
-#: "V1" of a rotated render for the trace (13.7 dB). 2.0-3.0 scored alike on
-#: ecg-dev (22.9-23.1 dB); 3.5 lost a deep S wave running through a label on a
-#: competition render (kaggle-dev 22.2 -> 21.7 dB). Under the cost of leaving a
-#: column out (4), so ink there is still read when nothing else is.
-LABEL_ZONE_COST = 2.5
+#: "V1" of a rotated render for the trace (13.7 dB, now 22.3). On ecg-dev 2.0
+#: scored 23.24 dB, 2.5 23.16; a low-resolution render's deep S wave through its
+#: label is lost from 2.5 on (24.5 -> 18.4 dB). Under the cost of leaving a column
+#: out (4), so ink there is still read when nothing else is.
+LABEL_ZONE_COST = 2.0
 
 
 def _bridged(ts: np.ndarray, t: np.ndarray, reach_s: float) -> np.ndarray:

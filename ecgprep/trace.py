@@ -338,7 +338,9 @@ def follow_trace(
         Longest stretch of inked columns that may be left out.
     zones : tuple of (x0, x1, y0, y1, cost)
         Rectangles (band coordinates) where printed labels usually stand: a run
-        whose centre lies inside costs ``cost`` more per column.
+        lying wholly inside (rows ``y0 <= top`` and ``bottom <= y1``) costs
+        ``cost`` more per column; a stroke passing through, longer than the
+        rectangle is tall, does not.
     beam : float
         States costlier than the best by more than this are dropped.
 
@@ -362,14 +364,13 @@ def follow_trace(
     bounds = np.flatnonzero(np.diff(xs)) + 1
     starts_a = np.concatenate(([0], bounds))
     ends_a = np.concatenate((bounds, [xs.size]))
-    centres = (tops + bots - 1) * 0.5
     # A run's distance from the baseline is that of its nearest pixel (the long
     # run of a deep S wave starts at the baseline), and the first ``ref_free``
     # pixels of it are free (the waves of the lead itself).
     dist = np.maximum(np.maximum(tops - y_ref, y_ref - (bots - 1)), 0.0)
     extra = np.maximum(dist - ref_free, 0.0) * ref_weight
     for zx0, zx1, zy0, zy1, zc in zones:
-        extra += zc * ((xs >= zx0) & (xs < zx1) & (centres >= zy0) & (centres < zy1))
+        extra += zc * ((xs >= zx0) & (xs < zx1) & (tops >= zy0) & (bots <= zy1))
     link = _stroke_links(xs, tops, bots, starts_a, ends_a - starts_a, extra, skip_cost)
     chosen = _viterbi(
         starts_a.tolist(),

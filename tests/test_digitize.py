@@ -233,12 +233,11 @@ def _reference_chain(
 ):
     """The tracker's programme column by column, written plainly (the reference)."""
     xs, tops, bots = column_runs(mask)
-    centres = (tops + bots - 1) * 0.5
     # distance of a run's nearest pixel from y_ref, the first ``free`` pixels free
     near = np.array([max(t - y_ref, y_ref - (b - 1), 0.0) for t, b in zip(tops, bots, strict=True)])
     cc = np.maximum(near - free, 0.0) * rw
     for zx0, zx1, zy0, zy1, zc in zones:
-        cc += zc * ((xs >= zx0) & (xs < zx1) & (centres >= zy0) & (centres < zy1))
+        cc += zc * ((xs >= zx0) & (xs < zx1) & (tops >= zy0) & (bots <= zy1))
     history, prev = [], []
     for x in np.unique(xs):
         cur = []
