@@ -207,7 +207,7 @@ FREE_ROW_SHARE = 0.7
 #: Cost per pixel beyond that zone: ink at the next row's baseline (3.5 mV away)
 #: then costs twice as much as leaving a column out (4), so a gap in the trace
 #: is bridged rather than filled with the neighbour's trace (at 0.02 it was),
-#: and a trace starting in the label zone (2.5 a column) is not traded for the
+#: and a trace starting in a label zone (LABEL_ZONE_COST) is not traded for the
 #: neighbour's (at 0.04 the rhythm strip of a page with 0.4 mV of baseline wander
 #: was read from the row above: -7.5 dB).
 REF_WEIGHT = 0.08
