@@ -16,11 +16,28 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._validate import check_image, check_mask, check_positive, line_fit, to_gray
-from .errors import StageError
-from .layout import LayoutResult, find_layout
-from .signals import LeadSignal
-from .standards import GAIN_MM_PER_MV, PAPER_SPEED_MM_S, PULSE_MV, RECORD_SECONDS
-from .trace import trace_points
+from .errors import LayoutError, StageError
+from .layout import (
+    PULSE_EDGE_MM,
+    LayoutResult,
+    Panel,
+    candidate_layouts,
+    find_layout,
+    layout_rows,
+)
+from .rows import find_trace_rows
+from .signals import LeadSignal, einthoven_residual
+from .standards import (
+    AUTO,
+    GAIN_MM_PER_MV,
+    GAINS_MM_PER_MV,
+    PAPER_SPEED_MM_S,
+    PULSE_MV,
+    PULSE_SECONDS,
+    RECORD_SECONDS,
+    rhythm_count,
+)
+from .trace import column_runs, trace_points
 
 if TYPE_CHECKING:
     from .options import Options
@@ -32,6 +49,7 @@ __all__ = [
     "PulseInfo",
     "Digitization",
     "find_calibration_pulses",
+    "name_rhythm_strips",
     "remove_labels",
     "trace_core",
     "digitize",
@@ -48,7 +66,8 @@ class PulseInfo:
     """The calibration pulse at the left of one row, if found.
 
     ``height_mv`` is the pulse height converted with the grid's voltage scale: about
-    1.0 when the grid scale and the printed gain agree.
+    1.0 when the grid scale and the printed gain agree. ``gain`` is the mm/mV the
+    pulse shows (NaN when not found).
     """
 
     row: int
@@ -57,6 +76,7 @@ class PulseInfo:
     x1: float = 0.0
     height_px: float = 0.0
     height_mv: float = 0.0
+    gain: float = float("nan")
 
 
 @dataclass(frozen=True, repr=False)
@@ -84,6 +104,15 @@ class Digitization:
         Einthoven residuals (:func:`ecgprep.signals.einthoven_residual`) of the
         reading kept and of the page read turned by 180 degrees (NaN when not
         measured: only readings that break the law are read again turned).
+    paper_speed : float
+        mm/s the rows were read at.
+    gain : float
+        mm/mV the leads were read at (the rows' median).
+    row_gains : tuple of float
+        mm/mV of each row.
+    gain_found : bool
+        The gain was named, or read from the page's calibration pulses (False:
+        the standard 10 mm/mV was assumed).
     """
 
     leads: dict = field(repr=False)
@@ -95,6 +124,10 @@ class Digitization:
     quarter_turns: int = 0
     einthoven: float = float("nan")
     einthoven_turned: float = float("nan")
+    paper_speed: float = PAPER_SPEED_MM_S
+    gain: float = GAIN_MM_PER_MV
+    row_gains: tuple = ()
+    gain_found: bool = True
 
     def __repr__(self) -> str:
         found = sum(bool(p.found) for p in self.pulses)
@@ -382,13 +415,33 @@ def remove_labels(
     return out
 
 
+#: How far a pulse's measured height (mm, stroke included) may lie from a standard
+#: gain's 1 mV for the gain to be taken from it (share): the gains stand a factor
+#: 2 apart, so 0.2 never takes one for another.
+PULSE_GAIN_TOLERANCE = 0.2
+#: Widths a calibration pulse may measure, as shares of 0.2 s at the paper speed
+#: (the ink's extent includes the strokes and a little of the trace's start).
+PULSE_WIDTH_SHARE = (0.6, 1.6)
+#: How far left of a row's origin its calibration pulse is searched for (mm, beyond
+#: the pulse's own 0.2 s at the paper speed): printers leave 0-2 mm between them.
+PULSE_LEAD_MM = 3.0
+
+
+def _gain_of(height_mm: float) -> float:
+    """The standard gain whose 1 mV is ``height_mm`` tall (NaN when none is close)."""
+    for g in GAINS_MM_PER_MV:
+        if abs(height_mm / (PULSE_MV * g) - 1.0) <= PULSE_GAIN_TOLERANCE:
+            return float(g)
+    return float("nan")
+
+
 def find_calibration_pulses(
     trace_mask: np.ndarray,
     layout: LayoutResult,
     *,
     px_per_mm_x: float,
     px_per_mm_y: float,
-    gain: float = GAIN_MM_PER_MV,
+    gain: float | str = GAIN_MM_PER_MV,
 ) -> tuple[PulseInfo, ...]:
     """Find the 1 mV calibration pulse left of each row's first panel.
 
@@ -397,8 +450,9 @@ def find_calibration_pulses(
     trace_mask : (M, N) bool ndarray
     layout : LayoutResult
     px_per_mm_x, px_per_mm_y : float
-    gain : float
-        mm/mV.
+    gain : float or "auto"
+        mm/mV; ``"auto"`` takes each pulse's gain from its height (5, 10 or 20 mm/mV,
+        :data:`ecgprep.standards.GAINS_MM_PER_MV`).
 
     Returns
     -------
@@ -406,25 +460,49 @@ def find_calibration_pulses(
         One per row; ``found`` False where no pulse-shaped ink stands there.
     """
     mask = check_mask(trace_mask, "trace_mask")
+    auto = gain == AUTO
     out = []
-    expected = PULSE_MV * gain * px_per_mm_y
+    speed = float(layout.paper_speed)
+    pulse_px = PULSE_SECONDS * speed * px_per_mm_x
+    lo, hi = PULSE_WIDTH_SHARE
     for row in layout.rows:
+        g_search = max(GAINS_MM_PER_MV) if auto else float(gain)
+        reach = 1.6 * PULSE_MV * g_search * px_per_mm_y
+        if auto:
+            # never up to the row above (its pulse stands at the same columns)
+            reach = min(reach, 0.8 * (row.y - row.y_top) / 0.95)
         x1 = int(round(row.x_start + 0.5 * px_per_mm_x))
-        x0 = int(round(row.x_start - 8.0 * px_per_mm_x))
+        x0 = int(round(row.x_start - pulse_px - PULSE_LEAD_MM * px_per_mm_x))
         if x0 < 0 or x1 <= x0:
             out.append(PulseInfo(row.index, False))
             continue
-        y0 = max(0, int(row.y - 1.6 * expected))
-        y1 = min(mask.shape[0], int(row.y + 0.4 * expected))
+        y0 = max(0, int(row.y - reach))
+        below = 0.4 * PULSE_MV * (GAIN_MM_PER_MV if auto else float(gain)) * px_per_mm_y
+        y1 = min(mask.shape[0], int(row.y + below))
         sub = mask[y0:y1, x0:x1]
         cols = np.nonzero(sub.any(axis=0))[0]
         if cols.size == 0:
             out.append(PulseInfo(row.index, False))
             continue
-        rows_any = np.nonzero(sub[:, cols].any(axis=1))[0]
-        height = float(rows_any.max() - rows_any.min() + 1) if rows_any.size else 0.0
-        width_mm = (cols.max() - cols.min() + 1) / px_per_mm_x
-        found = 0.6 * expected < height < 1.4 * expected and 3.0 < width_mm < 8.0
+        # The pulse's height: its rising edge's unbroken vertical stroke, the first
+        # one at least PULSE_EDGE_MM tall, so neither ink above it that does not
+        # touch it (the row above, text) nor a tall first beat of the trace counts.
+        rx, tops, bottoms = column_runs(sub)
+        tall = (bottoms - tops) >= PULSE_EDGE_MM * px_per_mm_y
+        if tall.any():
+            first = rx[tall].min()
+            edge = tall & (rx <= first + 2)  # the edge's anti-aliased columns
+            height = float((bottoms - tops)[edge].max())
+        else:
+            height = float((bottoms - tops).max()) if tops.size else 0.0
+        width = float(cols.max() - cols.min() + 1)
+        g = _gain_of(height / px_per_mm_y) if auto else float(gain)
+        expected = PULSE_MV * g * px_per_mm_y
+        found = (
+            bool(np.isfinite(g))
+            and 0.6 * expected < height < 1.4 * expected
+            and lo * pulse_px < width < hi * pulse_px
+        )
         out.append(
             PulseInfo(
                 row.index,
@@ -433,9 +511,122 @@ def find_calibration_pulses(
                 float(x0 + cols.max() + 1),
                 height,
                 height / expected if found else 0.0,
+                g if found else float("nan"),
             )
         )
     return tuple(out)
+
+
+def _row_gains(pulses: tuple[PulseInfo, ...], gain: float | str) -> tuple[tuple[float, ...], bool]:
+    """mm/mV of each row, and whether the page's pulses gave them.
+
+    A named gain holds for every row. ``"auto"``: a row's own pulse's gain, else
+    the most common gain of the rows' pulses, else the standard 10 mm/mV.
+    """
+    if gain != AUTO:
+        return tuple(float(gain) for _ in pulses), True
+    seen = [p.gain for p in pulses if p.found]
+    if not seen:
+        return tuple(GAIN_MM_PER_MV for _ in pulses), False
+    values, counts = np.unique(seen, return_counts=True)
+    common = float(values[np.argmax(counts)])
+    return tuple(p.gain if p.found else common for p in pulses), True
+
+
+#: Largest relative squared difference (see :func:`_mismatch`) between a rhythm
+#: strip and a short panel over the panel's time for the strip to be named after
+#: the panel's lead: the same lead at the same time measures 0-0.25 on real
+#: prints (the ink is printed twice), other leads 0.03-2.6.
+RHYTHM_MISMATCH = 0.35
+#: How many times closer the best panel must be than the second best: similar
+#: leads (V1 and V2, V4 to V6) lie 2.4-5x farther than the lead itself on real
+#: prints and renders.
+RHYTHM_MARGIN = 2.0
+
+
+def _mismatch(a: np.ndarray, b: np.ndarray) -> float:
+    """Squared difference of two median-centred signals over the product of their norms.
+
+    0 for equal signals; about 2 for unrelated ones of equal power; NaN when
+    either is flat or shorter than 8 samples.
+    """
+    n = min(a.size, b.size)
+    if n < 8:
+        return float("nan")
+    a = a[:n] - np.median(a[:n])
+    b = b[:n] - np.median(b[:n])
+    den = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float(((a - b) ** 2).sum() / den) if den > 0 else float("nan")
+
+
+def name_rhythm_strips(
+    readings: list[tuple[Panel, LeadSignal]], n_rhythm: int
+) -> tuple[list[tuple[Panel, LeadSignal]], tuple[str, ...]]:
+    """Name each rhythm strip after the short panel it repeats.
+
+    A rhythm strip prints a lead over the whole record; the short panels print
+    each lead over a part of it, at the same times. The strip over a panel's
+    time is that panel's signal again, in shape and in size: the closest panel
+    (:func:`_mismatch` under :data:`RHYTHM_MISMATCH`, and :data:`RHYTHM_MARGIN`
+    times closer than the next) names the strip. Correlation would not do:
+    pacing spikes and beats fall at the same times in every lead.
+
+    Parameters
+    ----------
+    readings : list of (Panel, LeadSignal)
+        Every panel read, in layout order; the last ``n_rhythm`` are the strips.
+    n_rhythm : int
+
+    Returns
+    -------
+    readings : list of (Panel, LeadSignal)
+        With the strips renamed where a panel matched (unchanged elsewhere).
+    names : tuple of str
+        The strips' leads, top to bottom.
+    """
+    if n_rhythm <= 0:
+        return readings, ()
+    short = readings[: len(readings) - n_rhythm]
+    out = list(short)
+    names = []
+    for panel, sig in readings[len(readings) - n_rhythm :]:
+        scores: dict[str, float] = {}
+        for sp, ss in short:
+            i0 = int(round((sp.t0_s - sig.start_s) * sig.fs))
+            if i0 < 0 or i0 >= sig.values.size:
+                continue
+            d = _mismatch(np.asarray(sig.values[i0 : i0 + ss.values.size]), np.asarray(ss.values))
+            if np.isfinite(d):
+                scores[sp.lead] = min(d, scores.get(sp.lead, np.inf))
+        ranked = sorted(scores.items(), key=lambda kv: kv[1])
+        lead = panel.lead
+        if ranked and ranked[0][1] <= RHYTHM_MISMATCH:
+            second = ranked[1][1] if len(ranked) > 1 else np.inf
+            if second >= RHYTHM_MARGIN * ranked[0][1]:
+                lead = ranked[0][0]
+        names.append(lead)
+        out.append(
+            (
+                dataclasses.replace(panel, lead=lead),
+                dataclasses.replace(sig, name=lead),
+            )
+        )
+    return out, tuple(names)
+
+
+def _assemble(readings: list[tuple[Panel, LeadSignal]]) -> dict[str, LeadSignal]:
+    """Each lead's longest printed segment (the first of equal ones)."""
+    best: dict[str, LeadSignal] = {}
+    for _, sig in readings:
+        if sig.name not in best or best[sig.name].values.size < sig.values.size:
+            best[sig.name] = sig
+    return best
+
+
+def _score(reading: Digitization) -> float:
+    """How well a reading obeys Einthoven's law (lower is better; 1 when unmeasured)."""
+    r = einthoven_residual(reading.leads)
+    return float(r) if np.isfinite(r) else 1.0
 
 
 def digitize(
@@ -445,8 +636,8 @@ def digitize(
     px_per_mm_x: float,
     px_per_mm_y: float,
     layout: str = "3x4+1",
-    paper_speed: float = PAPER_SPEED_MM_S,
-    gain: float = GAIN_MM_PER_MV,
+    paper_speed: float | str = PAPER_SPEED_MM_S,
+    gain: float | str = GAIN_MM_PER_MV,
     signal_fs: float = 500.0,
     grid_lines_x: tuple[float, float] | None = None,
 ) -> Digitization:
@@ -461,9 +652,16 @@ def digitize(
     px_per_mm_x, px_per_mm_y : float
         Grid scale (:func:`ecgprep.grid.detect_grid`).
     layout : str
-        Printed layout, one of :data:`ecgprep.layout.LAYOUTS`.
-    paper_speed, gain : float
-        mm/s and mm/mV.
+        Printed layout (:func:`ecgprep.standards.layout_rows`), or ``"auto"``:
+        each layout printing as many trace rows as the page holds is read
+        (:func:`ecgprep.layout.candidate_layouts`) and the reading that best
+        obeys Einthoven's law kept. The rhythm strips of a ``+N`` layout named
+        without its leads are named after the short panel they repeat
+        (:func:`name_rhythm_strips`).
+    paper_speed : float or "auto"
+        mm/s, or found from the rows' length (:func:`ecgprep.layout.paper_speed_of`).
+    gain : float or "auto"
+        mm/mV, or found per row from its calibration pulse (10 where no row has one).
     signal_fs : float
         Sampling rate of the returned signals.
     grid_lines_x : (float, float), optional
@@ -484,46 +682,85 @@ def digitize(
         ``image`` or ``trace_mask`` is not a valid image / mask.
     ValueError
         A scale, ``paper_speed``, ``gain`` or ``signal_fs`` that is not a finite
-        number > 0, ``signal_fs`` above 100 kHz, or an unknown layout.
+        number > 0 (nor ``"auto"`` where allowed), ``signal_fs`` above 100 kHz, or
+        an unknown layout.
     """
     check_image(image, "image")
     mask = check_mask(trace_mask, "trace_mask")
     px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
     px_per_mm_y = check_positive(px_per_mm_y, "px_per_mm_y")
-    gain = check_positive(gain, "gain")
+    if gain != AUTO:
+        gain = check_positive(gain, "gain")
+    if paper_speed != AUTO:
+        paper_speed = check_positive(paper_speed, "paper_speed")
     signal_fs = check_positive(signal_fs, "signal_fs")
     if signal_fs > _MAX_SIGNAL_FS:
         raise ValueError(f"signal_fs must be at most {_MAX_SIGNAL_FS:g} Hz, got {signal_fs!r}")
+    if layout != AUTO:
+        layout_rows(layout)  # an unknown name is the caller's mistake: ValueError first
     if mask.shape != image.shape[:2]:
         raise StageError(
             f"trace_mask shape {mask.shape} differs from image shape {image.shape[:2]}"
         )
-    lay = find_layout(
-        mask,
-        px_per_mm_x=px_per_mm_x,
-        px_per_mm_y=px_per_mm_y,
-        layout=layout,
-        paper_speed=paper_speed,
-        grid_lines_x=grid_lines_x,
-    )
+    scan = find_trace_rows(mask, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
+    names = candidate_layouts(len(scan.rows)) if layout == AUTO else (layout,)
+    gray = to_gray(image)
+    core = trace_core(mask, gray, px_per_mm=0.5 * (px_per_mm_x + px_per_mm_y))
+    best: Digitization | None = None
+    error: LayoutError | None = None
+    for name in names:
+        try:
+            lay = find_layout(
+                mask,
+                px_per_mm_x=px_per_mm_x,
+                px_per_mm_y=px_per_mm_y,
+                layout=name,
+                paper_speed=paper_speed,
+                grid_lines_x=grid_lines_x,
+                scan=scan,
+            )
+        except LayoutError as exc:
+            error = error or exc
+            continue
+        reading = _read(
+            mask, core, gray, lay, gain, signal_fs, px_per_mm_x, px_per_mm_y, named=":" in name
+        )
+        if best is None or _score(reading) < _score(best):
+            best = reading
+    if best is None:
+        assert error is not None
+        raise error
+    return best
+
+
+def _read(
+    mask: np.ndarray,
+    core: np.ndarray,
+    gray: np.ndarray,
+    lay: LayoutResult,
+    gain: float | str,
+    signal_fs: float,
+    px_per_mm_x: float,
+    px_per_mm_y: float,
+    *,
+    named: bool,
+) -> Digitization:
+    """Pulses, traces and mV of one layout matched on the page."""
     pulses = find_calibration_pulses(
         mask, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y, gain=gain
     )
-    gray = to_gray(image)
-    mask = trace_core(mask, gray, px_per_mm=0.5 * (px_per_mm_x + px_per_mm_y))
-    mask = remove_labels(mask, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
-    px_per_mv = gain * px_per_mm_y
+    gains, gain_found = _row_gains(pulses, gain)
+    mask = remove_labels(core, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
     px_per_s = lay.px_per_s
     w = mask.shape[1]
-    best: dict[str, LeadSignal] = {}
-    free_px = FREE_MV * px_per_mv
-    if len(lay.rows) > 1:
-        spacing = float(np.min(np.diff([r.y for r in lay.rows])))
-        free_px = min(free_px, FREE_ROW_SHARE * spacing)
+    readings: list[tuple[Panel, LeadSignal]] = []
+    spacing = float(np.min(np.diff([r.y for r in lay.rows]))) if len(lay.rows) > 1 else float("inf")
     baselines = []
     coverage = []
     widths = []
-    for row in lay.rows:
+    for row, row_gain in zip(lay.rows, gains, strict=True):
+        px_per_mv = row_gain * px_per_mm_y
+        free_px = min(FREE_MV * px_per_mv, FREE_ROW_SHARE * spacing)
         panels = [p for p in lay.panels if p.row == row.index]
         xa = int(np.clip(np.floor(row.x_start + _START_MM * px_per_mm_x), 0, w - 1))
         xb = int(np.clip(np.ceil(row.x_end), xa + 1, w))
@@ -576,15 +813,26 @@ def digitize(
             vals = _panel_values(ts, t[sel], v[sel], p.t0_s, p.t0_s + p.duration_s, px_per_s)
             bridged = _bridged(ts, t[sel], _BRIDGE_PX / px_per_s).sum() / signal_fs
             sig = LeadSignal(p.lead, vals, float(signal_fs), float(p.t0_s), float(bridged))
-            if p.lead not in best or best[p.lead].values.size < n:
-                best[p.lead] = sig
+            readings.append((p, sig))
+    n_rhythm = 0 if named else rhythm_count(lay.name)
+    readings, strips = name_rhythm_strips(readings, n_rhythm)
+    if n_rhythm:
+        lay = dataclasses.replace(
+            lay,
+            name=f"{lay.name}:{','.join(strips)}",
+            panels=tuple(p for p, _ in readings),
+        )
     return Digitization(
-        leads=best,
+        leads=_assemble(readings),
         layout=lay,
         pulses=pulses,
         baselines=tuple(baselines),
         line_width_px=float(np.median(widths)),
         coverage=tuple(coverage),
+        paper_speed=float(lay.paper_speed),
+        gain=float(np.median(gains)) if gains else GAIN_MM_PER_MV,
+        row_gains=tuple(gains),
+        gain_found=gain_found,
     )
 
 

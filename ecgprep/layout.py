@@ -14,26 +14,111 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._profile import longest_run
-from ._profile import smooth as _smooth  # find_layout's ``smooth`` is the smoothed profile
-from ._validate import check_mask, check_positive, pick
+from ._validate import check_mask, check_positive
 from .errors import LayoutError
-from .standards import LAYOUTS, PAPER_SPEED_MM_S, RECORD_SECONDS  # LAYOUTS: re-exported
+from .rows import RowScan, find_trace_rows, ink_profile
+from .standards import AUTO, LAYOUTS, PAPER_SPEED_MM_S, PAPER_SPEEDS_MM_S, RECORD_SECONDS
+from .standards import layout_rows as _layout_rows
 from .trace import column_runs
 
 __all__ = [
     "LAYOUTS",
+    "LAYOUTS_BY_ROWS",
     "Panel",
     "RowInfo",
     "LayoutResult",
     "layout_rows",
     "find_layout",
     "snap_origin",
+    "candidate_layouts",
+    "paper_speed_of",
 ]
+
+#: Trace rows on a page -> the layouts that print that many, most common first.
+LAYOUTS_BY_ROWS: dict[int, tuple[str, ...]] = {
+    3: ("3x4",),
+    4: ("3x4+1",),
+    5: ("3x4+2",),
+    6: ("3x4+3", "6x2"),
+    7: ("6x2+1",),
+    12: ("12x1",),
+}
 
 
 def layout_rows(name: str) -> list[list[tuple[str, float, float]]]:
-    """The rows of the layout ``name`` (ValueError listing valid names when unknown)."""
-    return pick(LAYOUTS, name, "layout")
+    """The rows of the layout ``name`` (:func:`ecgprep.standards.layout_rows`)."""
+    return _layout_rows(name)
+
+
+def candidate_layouts(n_rows: int) -> tuple[str, ...]:
+    """The layouts printing ``n_rows`` trace rows, most common first.
+
+    When no layout prints that many, the layouts printing the nearest counts.
+
+    Raises
+    ------
+    LayoutError
+        ``n_rows`` is 0.
+
+    Examples
+    --------
+    >>> candidate_layouts(6), candidate_layouts(10)
+    (('3x4+3', '6x2'), ('12x1',))
+    """
+    n = int(n_rows)
+    if n in LAYOUTS_BY_ROWS:
+        return LAYOUTS_BY_ROWS[n]
+    if n <= 0:
+        raise LayoutError("no trace row found on the page")
+    # A row missed or a band of text taken for one: the layouts of the nearest
+    # counts (the reading that best obeys Einthoven's law is kept).
+    gap = min(abs(k - n) for k in LAYOUTS_BY_ROWS)
+    return tuple(
+        name for k, names in LAYOUTS_BY_ROWS.items() if abs(k - n) == gap for name in names
+    )
+
+
+#: How far a page's rows may run past 10 s of trace and still be taken for 10 s
+#: (share): the calibration pulse (0.2 s) and the gap after it are part of the ink.
+ROW_INK_OVERRUN = 0.2
+#: How far short of 10 s a page's rows may be and still be taken for 10 s (share):
+#: a row's first and last millimetres may be faint or cropped.
+ROW_INK_SHORTFALL = 0.1
+
+
+def paper_speed_of(row_ink_mm: float) -> float:
+    """The paper speed (mm/s) at which rows holding ``row_ink_mm`` of ink span 10 s.
+
+    Parameters
+    ----------
+    row_ink_mm : float
+        Length of the page's rows of trace ink (mm; the median row).
+
+    Returns
+    -------
+    float
+        One of :data:`ecgprep.standards.PAPER_SPEEDS_MM_S`.
+
+    Raises
+    ------
+    LayoutError
+        No standard speed makes the rows 10 s long (within
+        :data:`ROW_INK_SHORTFALL` short and :data:`ROW_INK_OVERRUN` over).
+
+    Examples
+    --------
+    >>> paper_speed_of(255.0), paper_speed_of(508.0)
+    (25.0, 50.0)
+    """
+    for speed in PAPER_SPEEDS_MM_S:
+        ratio = row_ink_mm / (RECORD_SECONDS * speed)
+        if 1.0 - ROW_INK_SHORTFALL <= ratio <= 1.0 + ROW_INK_OVERRUN:
+            return float(speed)
+    speeds = ", ".join(f"{v:g}" for v in PAPER_SPEEDS_MM_S)
+    raise LayoutError(
+        f"the rows hold {row_ink_mm:.0f} mm of trace: not 10 s at {speeds} mm/s "
+        "(a cut page or a layout of shorter rows; name paper_speed to read it)"
+    )
 
 
 @dataclass(frozen=True)
@@ -85,6 +170,14 @@ class LayoutResult:
     origin_shift_px : float
         How far the time origin found from the rows' ink was moved to lie on a
         grid line (see :func:`find_layout`); NaN when it was not moved.
+    paper_speed : float
+        mm/s the rows were read at (named, or found from their length).
+    speed_found : bool
+        The speed was named or found from the rows' length (False: the rows
+        match no standard speed and 25 mm/s was assumed).
+    trace_rows : int
+        Trace rows found on the page (:func:`ecgprep.rows.find_trace_rows`); the
+        layout's own count when they match.
     """
 
     name: str
@@ -93,6 +186,9 @@ class LayoutResult:
     px_per_s: float
     confidence: float
     origin_shift_px: float = float("nan")
+    paper_speed: float = PAPER_SPEED_MM_S
+    speed_found: bool = True
+    trace_rows: int = -1
 
 
 #: Farthest a time origin found from the ink may be moved onto a 5 mm grid line
@@ -167,23 +263,15 @@ def _stroke_width(band: np.ndarray) -> float:
     return float(np.median(bots - tops))
 
 
-def _row_sums(mask: np.ndarray) -> np.ndarray:
-    """Pixels of ink in each image row of a bool mask, (M,) float64."""
-    import cv2
-
-    m = np.ascontiguousarray(mask).view(np.uint8)
-    sums = cv2.reduce(m, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
-    return sums.ravel().astype(np.float64)
-
-
 def find_layout(
     trace_mask: np.ndarray,
     *,
     px_per_mm_x: float,
     px_per_mm_y: float,
     layout: str = "3x4+1",
-    paper_speed: float = PAPER_SPEED_MM_S,
+    paper_speed: float | str = PAPER_SPEED_MM_S,
     grid_lines_x: tuple[float, float] | None = None,
+    scan: RowScan | None = None,
 ) -> LayoutResult:
     """Find the printed rows and lead panels of ``layout`` on a deskewed page.
 
@@ -194,15 +282,21 @@ def find_layout(
     px_per_mm_x, px_per_mm_y : float
         Grid scale (from :func:`ecgprep.grid.detect_grid`).
     layout : str
-        One of :data:`LAYOUTS`.
-    paper_speed : float
-        mm/s.
+        A layout name (:func:`ecgprep.standards.layout_rows`), or ``"auto"``: the
+        most common layout printing as many rows as the page holds
+        (:func:`candidate_layouts`).
+    paper_speed : float or "auto"
+        mm/s, or ``"auto"``: the standard speed at which the page's rows hold 10 s
+        (:func:`paper_speed_of`).
     grid_lines_x : (float, float), optional
         ``(phase_px, period_px)`` of the vertical grid lines (5 mm lines, or 1 mm
         lines when those alone were resolved). The time origin found from the
         ink is moved onto the nearest line when it lies within
         :data:`ORIGIN_SNAP_MAJOR_MM` (:data:`ORIGIN_SNAP_MINOR_MM`) of it
         (:func:`snap_origin`).
+    scan : RowScan, optional
+        The page's trace rows (:func:`ecgprep.rows.find_trace_rows`; computed
+        when not given).
 
     Returns
     -------
@@ -211,43 +305,52 @@ def find_layout(
     Raises
     ------
     LayoutError
-        When fewer rows of ink than the layout needs are found, or the rows are too
-        short for their 10 s.
+        When fewer rows of ink than the layout needs are found, no layout prints
+        as many rows as the page holds (``"auto"``), or the rows are too short
+        for their 10 s.
     InvalidImageError
         ``trace_mask`` is not a 2-D mask of at least 2 x 2 pixels.
     ValueError
-        A scale or ``paper_speed`` that is not a finite number > 0, or an unknown layout.
+        A scale or ``paper_speed`` that is not a finite number > 0 (or
+        ``"auto"``), or an unknown layout.
+
+    Notes
+    -----
+    The rows are the page's trace rows when as many were found as the layout
+    prints (text and grid residue left out); otherwise the layout's count of
+    strongest bands of ink, and the confidence says how weak the weakest is.
     """
     mask = check_mask(trace_mask, "trace_mask")
     px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
     px_per_mm_y = check_positive(px_per_mm_y, "px_per_mm_y")
-    paper_speed = check_positive(paper_speed, "paper_speed")
+    if scan is None:
+        scan = find_trace_rows(mask, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
+    found = scan.rows
+    if layout == AUTO:
+        layout = candidate_layouts(len(found))[0]
     rows_spec = layout_rows(layout)
     n_rows = len(rows_spec)
     h, w = mask.shape
+    speed_found = True
+    if paper_speed == AUTO:
+        try:
+            paper_speed = paper_speed_of(float(np.median([r.length_mm for r in found])))
+        except (LayoutError, ValueError):  # no row, or rows of no standard length
+            paper_speed, speed_found = PAPER_SPEED_MM_S, False
+    paper_speed = check_positive(paper_speed, "paper_speed")
     px_per_s = paper_speed * px_per_mm_x
     row_len = RECORD_SECONDS * px_per_s
     if row_len > w * 1.02:
         raise LayoutError(
             f"a 10 s row needs {row_len:.0f} px at {px_per_mm_x:.2f} px/mm "
-            f"but the page is {w} px wide"
+            f"and {paper_speed:g} mm/s but the page is {w} px wide"
         )
-    # Ink per image row, counting only columns inside long horizontal extents: the
-    # flat parts of traces dominate, text and stray marks weigh little.
-    # Long straight horizontal lines (a page frame, a ruler) are not traces: keep
-    # them out of the profile (runs of ink longer than 40 mm along an image row).
-    profile = _row_sums(mask)
-    klen = int(round(40.0 * px_per_mm_x))
-    if klen < w:
-        # only image rows holding that much ink can hold such a run
-        full = np.flatnonzero(profile >= klen)
-        if full.size:
-            r, x0s, x1s = column_runs(mask[full].T)
-            long_run = (x1s - x0s) >= klen
-            np.subtract.at(profile, full[r[long_run]], (x1s - x0s)[long_run])
-    smooth = _smooth(profile, 1.5 * px_per_mm_y)
-    min_sep = max(8.0 * px_per_mm_y, 0.45 * h / (n_rows + 1))
-    peaks = _pick_peaks(smooth, n_rows, min_sep)
+    smooth = ink_profile(mask, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
+    if len(found) == n_rows:
+        peaks = [int(round(r.y)) for r in found]
+    else:
+        min_sep = max(8.0 * px_per_mm_y, 0.45 * h / (n_rows + 1))
+        peaks = _pick_peaks(smooth, n_rows, min_sep)
     if len(peaks) < n_rows:
         raise LayoutError(
             f"layout {layout!r} needs {n_rows} rows of trace but only {len(peaks)} were found"
@@ -259,6 +362,7 @@ def find_layout(
     rows: list[RowInfo] = []
     panels: list[Panel] = []
     ys = np.array(peaks, dtype=np.float64)
+    starts = []
     for i, y in enumerate(ys):
         up = (y - ys[i - 1]) if i > 0 else min(y, (ys[1] - ys[0]) if n_rows > 1 else y)
         down = (
@@ -275,10 +379,18 @@ def find_layout(
             raise LayoutError(f"row {i} of layout {layout!r} holds no trace")
         # The last inked column's right edge, less half a stroke: where the pen stopped.
         x_end = float(seg[1]) - 0.5 * _stroke_width(band)
+        starts.append(float(seg[0]))
         rows.append(RowInfo(i, float(y), y_top, y_bottom, x_end - row_len, x_end))
     # All rows of the standard layouts end at the same x: vote for it.
     x_end = float(np.median([r.x_end for r in rows]))
     x_start = x_end - row_len
+    x_ink = float(np.median(starts))
+    if x_start - x_ink > ROW_INK_OVERRUN * row_len:
+        # The rows' ink runs on past 10 s after their start (marks printed after
+        # the rows, a neighbouring page, the frame): their ends are not where the
+        # pen stopped. Start them after their calibration pulse instead.
+        x_start = _after_pulse(mask, rows, x_ink, px_per_mm_x, px_per_mm_y, paper_speed)
+        x_end = x_start + row_len
     shift = float("nan")
     if grid_lines_x is not None:
         x_start, shift = snap_origin(x_start, *grid_lines_x, px_per_mm=px_per_mm_x)
@@ -294,4 +406,55 @@ def find_layout(
             panels.append(
                 Panel(lead, i, t0, dur, x_start + t0 * px_per_s, x_start + (t0 + dur) * px_per_s)
             )
-    return LayoutResult(layout, tuple(rows), tuple(panels), px_per_s, confidence, shift)
+    return LayoutResult(
+        layout,
+        tuple(rows),
+        tuple(panels),
+        px_per_s,
+        confidence,
+        shift,
+        float(paper_speed),
+        speed_found,
+        len(found),
+    )
+
+
+#: Least height of a calibration pulse's edge above its row's baseline (mm): half
+#: of 1 mV at 5 mm/mV, taller than any flat trace's wobble.
+PULSE_EDGE_MM = 2.5
+
+
+def _after_pulse(
+    mask: np.ndarray,
+    rows: list[RowInfo],
+    x_ink: float,
+    px_per_mm_x: float,
+    px_per_mm_y: float,
+    paper_speed: float,
+) -> float:
+    """Where the rows' traces start: after the pulse at their ink's left end, or at it.
+
+    The pulse is the first columns (within 0.4 s of the ink's start) whose ink
+    stands at least :data:`PULSE_EDGE_MM` above the baseline; the trace starts
+    where the last of them ends.
+    """
+    reach = int(round(0.4 * paper_speed * px_per_mm_x))
+    x0 = int(max(0, np.floor(x_ink)))
+    ends = []
+    for r in rows:
+        y0 = int(max(0, r.y - 0.8 * (r.y - r.y_top)))
+        y1 = int(r.y - PULSE_EDGE_MM * px_per_mm_y)
+        if y1 <= y0:
+            continue
+        tall = mask[y0:y1, x0 : x0 + reach].any(axis=0)
+        # the pulse's columns: a run of tall columns at the start
+        idx = np.flatnonzero(tall)
+        if idx.size == 0:
+            continue
+        run_end = idx[0]
+        for k in idx[1:]:
+            if k - run_end > max(2, int(0.5 * px_per_mm_x)):
+                break
+            run_end = k
+        ends.append(x0 + run_end + 1)
+    return float(np.median(ends)) if ends else x_ink

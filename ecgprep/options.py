@@ -17,13 +17,14 @@ from typing import Any
 from .colors import COLOR_BACKENDS, COLOR_SPACES
 from .edges import EDGE_METHODS
 from .errors import OptionsError
+from .standards import AUTO, layout_rows
 from .standards import LAYOUTS as _LAYOUT_TABLE
 from .submission import FALLBACKS
 
 __all__ = ["Options", "as_options", "EDGE_METHODS", "COLOR_SPACES", "COLOR_BACKENDS", "LAYOUTS"]
 
-#: Layout names (:data:`ecgprep.standards.LAYOUTS`).
-LAYOUTS = tuple(_LAYOUT_TABLE)
+#: Layout names (:data:`ecgprep.standards.LAYOUTS`), and ``"auto"``.
+LAYOUTS = (AUTO, *_LAYOUT_TABLE)
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,18 @@ class Options:
         Quality gate: trace/paper contrast (0-1) below this fails.
     max_pixels : int
         Images claiming more pixels than this are refused before decoding.
-    layout : {'3x4+1', '3x4+3', '3x4', '6x2', '12x1'}
-        Lead layout printed on the page.
-    paper_speed : float
-        Paper speed in mm/s (25 by convention).
-    gain : float
-        Voltage scale in mm/mV (10 by convention).
+    layout : {'auto', '3x4+1', '3x4+2', '3x4+3', '3x4', '6x2', '6x2+1', '12x1'}
+        Lead layout printed on the page. ``'auto'`` (default) reads every layout
+        printing as many trace rows as the page holds and keeps the reading that
+        best obeys Einthoven's law; a named layout is read as named (a ``+N``
+        layout may name its rhythm strips' leads, ``'3x4+3:V1,II,V5'``; without
+        them each strip is named after the short panel it repeats).
+    paper_speed : float or 'auto'
+        Paper speed in mm/s; ``'auto'`` (default): 10, 25 or 50 mm/s, whichever
+        makes the rows 10 s long (25 when none does).
+    gain : float or 'auto'
+        Voltage scale in mm/mV; ``'auto'`` (default): 5, 10 or 20 mm/mV from each
+        row's calibration pulse (10 where the page has none).
     signal_fs : float
         Sampling rate (Hz) of the signals kept in each result; the submission
         resamples them to the rate ``test.csv`` requests.
@@ -85,9 +92,9 @@ class Options:
     min_sharpness: float = 0.35
     min_contrast: float = 0.25
     max_pixels: int = 100_000_000
-    layout: str = "3x4+1"
-    paper_speed: float = 25.0
-    gain: float = 10.0
+    layout: str = AUTO
+    paper_speed: float | str = AUTO
+    gain: float | str = AUTO
     signal_fs: float = 500.0
     fallback: str = "zeros"
     opencv_threads: int = 1
@@ -98,7 +105,6 @@ class Options:
             "edge_method": EDGE_METHODS,
             "color_space": COLOR_SPACES,
             "color_backend": COLOR_BACKENDS,
-            "layout": LAYOUTS,
             "fallback": FALLBACKS,
         }
         for name, valid in choices.items():
@@ -107,6 +113,15 @@ class Options:
                 raise OptionsError(
                     f"option {name}={value!r} is not valid; valid: {', '.join(map(repr, valid))}"
                 )
+        if self.layout != AUTO:
+            try:
+                layout_rows(self.layout)
+            except ValueError:
+                raise OptionsError(
+                    f"option layout={self.layout!r} is not valid; valid: "
+                    f"{', '.join(map(repr, LAYOUTS))}, or a '+N' layout with its rhythm "
+                    "leads after a colon ('3x4+3:V1,II,V5')"
+                ) from None
         for name in ("crop", "rectify", "reuse_memory"):
             if not isinstance(getattr(self, name), bool):
                 raise OptionsError(
@@ -116,8 +131,11 @@ class Options:
         nonneg = ("min_sharpness", "min_contrast")
         for name in positive + nonneg:
             value = getattr(self, name)
+            if name in ("paper_speed", "gain") and value == AUTO:
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise OptionsError(f"option {name} must be a number, got {value!r}")
+                what = "a number or 'auto'" if name in ("paper_speed", "gain") else "a number"
+                raise OptionsError(f"option {name} must be {what}, got {value!r}")
             if not math.isfinite(value):
                 raise OptionsError(f"option {name} must be finite, got {value!r}")
             if name in positive and value <= 0:

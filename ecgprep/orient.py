@@ -21,7 +21,7 @@ from ._geometry import as_tuple, rot90_matrix
 from ._profile import smooth
 from .errors import EcgprepError
 from .signals import einthoven_residual
-from .standards import LETTER_MM
+from .standards import AUTO, LETTER_MM, PAPER_SPEED_MM_S
 
 if TYPE_CHECKING:
     from .options import Options
@@ -196,7 +196,12 @@ def read_upright(
 def orient_station(page: Page, opts: Options) -> tuple[Page, OrientResult]:
     """Orient station: the page and its trace mask turned upright by a quarter turn if needed."""
     image, mask, res = orient_page(
-        page.image, page.trace_mask, px_per_mm=page.px_per_mm, paper_speed=opts.paper_speed
+        page.image,
+        page.trace_mask,
+        px_per_mm=page.px_per_mm,
+        # the speed is found later, on the upright page; 25 mm/s rows are the
+        # shortest that may only fit across the page turned
+        paper_speed=PAPER_SPEED_MM_S if opts.paper_speed == AUTO else opts.paper_speed,
     )
     # A grid measured before a turn no longer describes the image.
     grid = page.grid if res.quarter_turns == 0 else None

@@ -26,7 +26,12 @@ __all__ = [
     "PAGE_SIZES_MM",
     "LETTER_MM",
     "LAYOUTS",
+    "PAPER_SPEEDS_MM_S",
+    "GAINS_MM_PER_MV",
+    "AUTO",
     "Row",
+    "layout_rows",
+    "rhythm_count",
 ]
 
 #: The twelve leads, in the competition's order (the one name of the lead list).
@@ -46,6 +51,13 @@ MAJOR_MM = 5.0
 PULSE_MV = 1.0
 #: Width of the calibration pulse, s (5 mm at the standard speed).
 PULSE_SECONDS = 0.2
+
+#: Paper speeds ECG carts print at, mm/s (25 by convention; 50 for detail, 10 on some carts).
+PAPER_SPEEDS_MM_S: tuple[float, ...] = (10.0, 25.0, 50.0)
+#: Gains ECG carts print at, mm/mV (10 by convention; 5 for large, 20 for small signals).
+GAINS_MM_PER_MV: tuple[float, ...] = (5.0, 10.0, 20.0)
+#: The option value that asks a stage to find a setting on the page.
+AUTO = "auto"
 
 #: Paper sizes (long side, short side) in mm of the pages ECG carts print on.
 PAGE_SIZES_MM: dict[str, tuple[float, float]] = {
@@ -72,10 +84,67 @@ def _rhythm(*leads: str) -> list[Row]:
 
 
 #: name -> printed rows, top to bottom; each row a list of ``(lead, t0_s, duration_s)``.
+#: The rhythm strips of the ``+N`` layouts are printed in the order most carts use
+#: (II; V1, II as GE prints them; II, V1, V5); ``"3x4+3:V1,II,V5"`` names another
+#: order (:func:`layout_rows`).
 LAYOUTS: dict[str, list[Row]] = {
     "3x4+1": [_split(r) for r in _ROWS_3X4] + _rhythm("II"),
+    "3x4+2": [_split(r) for r in _ROWS_3X4] + _rhythm("V1", "II"),
     "3x4+3": [_split(r) for r in _ROWS_3X4] + _rhythm("II", "V1", "V5"),
     "3x4": [_split(r) for r in _ROWS_3X4],
     "6x2": [_split(r) for r in _ROWS_6X2],
+    "6x2+1": [_split(r) for r in _ROWS_6X2] + _rhythm("II"),
     "12x1": _rhythm(*LEADS),
 }
+
+
+def rhythm_count(name: str) -> int:
+    """How many 10 s rhythm strips the layout ``name`` prints under its short rows."""
+    base = name.split(":", 1)[0]
+    return int(base.split("+", 1)[1]) if "+" in base else 0
+
+
+def layout_rows(name: str) -> list[Row]:
+    """The printed rows of a layout name.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`LAYOUTS`, or a ``+N`` layout with its rhythm strips'
+        leads named after a colon, top to bottom: ``"3x4+3:V1,II,V5"``.
+
+    Returns
+    -------
+    list of Row
+
+    Raises
+    ------
+    ValueError
+        An unknown layout (the message lists the valid names), or rhythm leads
+        that are not N of the twelve leads.
+
+    Examples
+    --------
+    >>> [row[0][0] for row in layout_rows("3x4+2:II,V5")[3:]]
+    ['II', 'V5']
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"layout must be a name, got {name!r}")
+    base, sep, leads = name.partition(":")
+    if base not in LAYOUTS:
+        valid = ", ".join(repr(k) for k in LAYOUTS)
+        raise ValueError(
+            f"unknown layout {name!r}; valid: {valid}, or a '+N' layout with its rhythm "
+            "leads after a colon ('3x4+3:V1,II,V5')"
+        )
+    rows = LAYOUTS[base]
+    if not sep:
+        return rows
+    n = rhythm_count(base)
+    names = [lead.strip() for lead in leads.split(",")]
+    if n == 0 or len(names) != n or any(lead not in LEADS for lead in names):
+        raise ValueError(
+            f"layout {name!r}: {base!r} prints {n} rhythm strip(s); expected {n} of "
+            f"{', '.join(LEADS)} after the colon, got {leads!r}"
+        )
+    return rows[: len(rows) - n] + _rhythm(*names)

@@ -203,12 +203,14 @@ def _viterbi(
 
     Column by column, every state (see ``_State``) of the previous column is
     carried over at ``skip_cost``, every run is reached from its cheapest
-    predecessor, and states costlier than the best by more than ``beam`` are
-    dropped (at most 12 kept). Along an unbroken stroke (``link``) the states
-    follow in closed form once they hold the stroke's run and carried states
-    only (:func:`_steady`, :func:`_stroke_steps`): those columns are stepped
-    through array-wise and leave a one-number record for the backtrack. The chain
-    chosen is the same as column by column.
+    predecessor (or starts the chain, leaving out the inked columns before it at
+    ``skip_cost`` each, within the first ``max_skip``), and states costlier than
+    the best by more than ``beam`` are dropped (at most 12 kept). Along an
+    unbroken stroke (``link``) the states follow in closed form once they hold
+    the stroke's run and carried states only (:func:`_steady`,
+    :func:`_stroke_steps`): those columns are stepped through array-wise and
+    leave a one-number record for the backtrack. The chain chosen is the same as
+    column by column.
     """
     history: list = []
     prev: list[_State] = []
@@ -248,6 +250,11 @@ def _viterbi(
                     best = cost
                     arg = j
                 j += 1
+            # Or the trace starts here, every inked column before it left out
+            # (text or a pulse's edge may hold the first columns of a row).
+            if c <= max_skip and c * skip_cost < best:
+                best = c * skip_cost
+                arg = -1
             cur.append((best + centre_cost[i], ti, bi, i, 0, arg, xc))
         # Carry the previous states over this column, at a cost.
         j = 0
@@ -300,6 +307,8 @@ def _viterbi(
         if st[3] >= 0:
             chosen.append(st[3])
         k = st[5]
+        if k < 0:  # the chain started in this column
+            break
     return chosen[::-1]
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .signals import einthoven_residual
-from .standards import GAIN_MM_PER_MV, LEADS
+from .standards import AUTO, GAIN_MM_PER_MV, LEADS
 
 __all__ = [
     "Verdict",
@@ -120,6 +120,13 @@ COVERAGE_RAMP = (0.5, 0.95)
 LAYOUT_RAMP = (0.25, 0.75)
 #: Factor per quality gate failed (by less than :data:`QUALITY_FAR_BELOW`).
 QUALITY_FAILED = 0.8
+#: Factor when the page's trace rows are not the layout's rows (a named layout that
+#: does not match the page, or a row missed or a text band taken for one): the
+#: leads may come from the wrong rows.
+ROWS_MISMATCH = 0.5
+#: Factor when the rows' length matched no standard paper speed (a cut page, or
+#: rows shorter than 10 s): times and panel bounds may be off.
+SPEED_UNKNOWN = 0.5
 #: Factor when no calibration pulse confirmed the gain (pages printed without one).
 NO_PULSE = 0.9
 #: Peak-to-peak amplitude, mV, under which a lead is a flat line (no QRS complex
@@ -373,6 +380,18 @@ def judge(
         reason = _ink_beside(digitization, layout, colors, page_shape)
         if reason:
             reasons.append(reason)
+        found = int(getattr(layout, "trace_rows", -1))
+        if found >= 0 and found != len(layout.rows):
+            reasons.append(
+                f"the page holds {found} trace row(s), layout {layout.name} prints "
+                f"{len(layout.rows)}"
+            )
+            factors.append(ROWS_MISMATCH)
+        if not getattr(layout, "speed_found", True):
+            reasons.append(
+                f"rows match no standard paper speed ({layout.paper_speed:g} mm/s assumed)"
+            )
+            factors.append(SPEED_UNKNOWN)
 
     coverage = tuple(float(c) for c in getattr(digitization, "coverage", ()) or ())
     row_factor = [_ramp(c, *COVERAGE_RAMP) for c in coverage]
@@ -433,14 +452,15 @@ def judge(
     )
 
 
-def judge_result(result: Any, *, gain: float = GAIN_MM_PER_MV) -> Verdict:
+def judge_result(result: Any, *, gain: float | str = GAIN_MM_PER_MV) -> Verdict:
     """:func:`judge` on the stations' results of one :class:`~ecgprep.result.ImageResult`.
 
     Parameters
     ----------
     result : ImageResult
-    gain : float
-        mm/mV the leads were read with (``Options.gain``).
+    gain : float or "auto"
+        mm/mV the leads were read with (``Options.gain``; ``"auto"``: the gain
+        the digitizer found).
 
     Returns
     -------
@@ -449,6 +469,8 @@ def judge_result(result: Any, *, gain: float = GAIN_MM_PER_MV) -> Verdict:
     """
     if not result.ok:
         return Verdict.failure(result.error)
+    if gain == AUTO:  # the gain the digitizer found on the page
+        gain = float(getattr(result.stage("digitize"), "gain", GAIN_MM_PER_MV))
     mapped = result.working_map()
     return judge(
         result.stage("digitize"),

@@ -89,7 +89,8 @@ def test_summary_frame_columns(two_jobs):
     assert df["suspect"].tolist() == [False, True, False]
     assert df.loc[1, "confidence"] == 0.0 and df.loc[1, "suspect_reasons"] == df.loc[1, "error"]
     assert (df.loc[[0, 2], "confidence"] > 0.5).all()
-    assert df.loc[0, "layout"] == "3x4+1" and df.loc[0, "gain"] == 10.0
+    # found on the page: the layout with its rhythm strip's lead, and the gain
+    assert df.loc[0, "layout"] == "3x4+1:II" and df.loc[0, "gain"] == 10.0
     assert df.loc[0, "paper_speed"] == pytest.approx(25.0)
     assert list(df["id"]) == [r.image_id for r in two_jobs]
     assert df["ok"].tolist() == [True, False, True]

@@ -239,7 +239,7 @@ def _reference_chain(
     for zx0, zx1, zy0, zy1, zc in zones:
         cc += zc * ((xs >= zx0) & (xs < zx1) & (tops >= zy0) & (bots <= zy1))
     history, prev = [], []
-    for x in np.unique(xs):
+    for col, x in enumerate(np.unique(xs)):
         cur = []
         for i in np.flatnonzero(xs == x):
             t, b = int(tops[i]), int(bots[i])
@@ -251,6 +251,10 @@ def _reference_chain(
                 gap = max(t - st[2], st[1] - b)
                 options.append(st[0] + (gap * gw / (x - st[6]) if gap > 0 else 0.0))
             j = int(np.argmin(options))
+            # or the chain starts here, the inked columns before it left out
+            if col <= max_skip and col * skip < options[j]:
+                cur.append((col * skip + float(cc[i]), t, b, int(i), 0, -1, int(x)))
+                continue
             cur.append((options[j] + float(cc[i]), t, b, int(i), 0, j, int(x)))
         for j, st in enumerate(prev):
             if st[4] < max_skip:
@@ -267,6 +271,8 @@ def _reference_chain(
         if cur[k][3] >= 0:
             chosen.append(cur[k][3])
         k = cur[k][5]
+        if k < 0:
+            break
     idx = np.array(chosen[::-1], dtype=int)
     return xs[idx], tops[idx], bots[idx]
 
@@ -280,6 +286,21 @@ def test_follow_trace_equals_the_plain_programme(seed):
     ref = _reference_chain(m, 60, zones)
     assert got[0].size > 300
     assert all(np.array_equal(a, b) for a, b in zip(got, ref, strict=True))
+
+
+def test_follow_trace_starts_on_the_trace_under_text_at_a_row_start():
+    # A line of text 90 px above the baseline holds the row's first column, the
+    # trace starts one column later: the chain leaves the text out (it used to
+    # start on the text, the only ink of the first column, and follow it for 60
+    # columns, as on a GE print's "Under 18?:" above lead I).
+    m = np.zeros((200, 300), bool)
+    m[150:152, 1:300] = True  # the trace
+    for x0 in range(0, 62, 6):  # letters
+        m[55:65, x0 : x0 + 4] = True
+    x, top, bot = follow_trace(m, y_ref=150, ref_free=120.0, ref_weight=0.08)
+    assert x[0] == 1 and np.all(top == 150)
+    ref = _reference_chain(m, 150, rw=0.08, free=120.0)
+    assert all(np.array_equal(a, b) for a, b in zip((x, top, bot), ref, strict=True))
 
 
 def test_follow_trace_skips_a_stray_stroke_when_that_is_cheaper():
@@ -323,7 +344,7 @@ def test_follow_trace_equals_the_plain_programme_with_other_costs(seed):
 
 
 def test_layout_smoothing_keeps_the_profile_length():
-    from ecgprep.layout import _smooth
+    from ecgprep._profile import smooth as _smooth
 
     for size in (1, 2, 5, 40):
         out = _smooth(np.ones(size), 1e6)

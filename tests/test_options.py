@@ -7,9 +7,31 @@ from ecgprep import Options, OptionsError, as_options
 
 def test_defaults_are_valid_and_frozen():
     o = Options()
-    assert o.layout == "3x4+1"
+    # layout, speed and gain are found on the page unless named
+    assert (o.layout, o.paper_speed, o.gain) == ("auto", "auto", "auto")
     with pytest.raises(AttributeError):
         o.layout = "6x2"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "layout", ["3x4+1", "3x4+2", "3x4+3", "6x2+1", "12x1", "3x4+3:V1,II,V5", "3x4+1:V5"]
+)
+def test_named_layouts_and_rhythm_orders_are_accepted(layout):
+    assert Options(layout=layout).layout == layout
+
+
+@pytest.mark.parametrize("layout", ["3x5", "3x4:II", "3x4+2:II", "3x4+1:X", "auto:II", ""])
+def test_bad_layout_names_the_valid_ones(layout):
+    with pytest.raises(OptionsError, match="valid: 'auto', '3x4\\+1'.*after a colon"):
+        Options(layout=layout)
+
+
+@pytest.mark.parametrize("key", ["paper_speed", "gain"])
+def test_speed_and_gain_take_a_number_or_auto(key):
+    assert getattr(Options(**{key: 50.0}), key) == 50.0
+    assert getattr(Options(**{key: "auto"}), key) == "auto"
+    with pytest.raises(OptionsError, match=f"option {key} must be a number or 'auto', got 'fast'"):
+        Options(**{key: "fast"})
 
 
 def test_dict_and_options_are_equivalent():

@@ -24,7 +24,7 @@ import numpy as np
 
 from .._geometry import apply_homography
 from .._validate import check_image
-from ..standards import MAJOR_MM
+from ..standards import AUTO, GAIN_MM_PER_MV, MAJOR_MM
 from ..io import load_image
 from ..options import Options, as_options
 
@@ -405,13 +405,15 @@ def _draw_traces(cv: _Canvas, result, fr: _Frames, gain: float, color) -> None:
     rows, base_y, _ = _row_geometry(dig)
     layout = dig.layout
     px_per_s = float(layout.px_per_s)
-    px_per_mv = gain * float(g.px_per_mm_y)
+    row_gains = tuple(getattr(dig, "row_gains", ()) or ())
     pieces = []
     for name, sig in sigs.items():
         p = _lead_panel(layout, len(rows), name, sig)
         if p is None or sig.values.size < 2:
             continue
         row = rows[p.row]
+        row_gain = row_gains[p.row] if p.row < len(row_gains) else gain
+        px_per_mv = row_gain * float(g.px_per_mm_y)
         v = np.asarray(sig.values, dtype=np.float64)
         t = float(sig.start_s) + np.arange(v.size) / float(sig.fs)
         # Column c covers [c, c + 1): its centre is at t = (c + 0.5 - x_start) / px_per_s.
@@ -625,7 +627,8 @@ def overlay(
     _draw_layout(cv, result, fr, chosen)
     rgb = _trace_color(result) if trace_color is None else _check_rgb(trace_color)
     if "traces" in chosen:
-        _draw_traces(cv, result, fr, float(opts.gain), rgb)
+        gain = getattr(result.stage("digitize"), "gain", opts.gain)
+        _draw_traces(cv, result, fr, float(GAIN_MM_PER_MV if gain == AUTO else gain), rgb)
     if legend:
         _draw_legend(cv, rgb)
     if "banner" in chosen:

@@ -1,0 +1,353 @@
+"""Page understanding: which bands of ink are printed trace rows, and which are text.
+
+A trace row is a long, connected, ECG-like curve; a line of text is many short
+strokes; a page's frame, a fold or a scanner's edge is a straight line that holds
+little ink near a baseline. :func:`find_trace_rows` scans the ink profile of a
+deskewed page for every band that could be a row and says of each whether it is
+a trace and, if not, why. The layout stage matches the rows found against the
+known layouts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._profile import longest_run
+from ._profile import smooth as _smooth
+from ._validate import check_mask, check_positive
+from .trace import column_runs
+
+__all__ = ["TraceRow", "RowScan", "ink_profile", "find_trace_rows"]
+
+#: Longest straight run of ink along an image row that may still be trace (mm):
+#: longer runs are a page frame, a ruler or a grid line, and are kept out of the
+#: profile (a flat trace is broken by its beats well within 40 mm).
+STRAIGHT_RUN_MM = 40.0
+#: Smoothing of the ink profile (mm, Gaussian sigma): about a stroke's wobble on a
+#: flat segment, so one trace gives one peak.
+PROFILE_SIGMA_MM = 1.5
+#: Closest two printed rows' baselines may lie (mm): 12-lead-per-page prints set
+#: them 10-15 mm apart; closer peaks belong to one row (its P and T waves).
+ROW_MIN_SEP_MM = 6.0
+#: Least prominence of a row's profile peak, as a share of the most prominent
+#: row's: trace rows on real pages measure 0.58-1.0, grid residue and text
+#: between rows 0.1-0.32 (real-dev pages).
+ROW_PROMINENCE = 0.4
+#: Shortest row of trace (mm of connected ink along the row; a 2.5 s panel at
+#: 25 mm/s is 62.5 mm, so a row with one panel left is still a row).
+ROW_MIN_LENGTH_MM = 40.0
+#: Shortest row against the page's longest (share): a header line of text may be
+#: 50-100 mm long, rows of a page are much alike.
+ROW_LENGTH_SHARE = 0.3
+#: Half-height of the band around a row's local baseline whose inked columns make
+#: up the row (mm): a flat trace's wobble and stroke, not its beats.
+NEAR_MM = 1.5
+#: Blocks over which the local baseline is taken as the median of the ink's
+#: centre (mm), and how many blocks the running median spans: a baseline that
+#: wanders (0.4 mV over a few seconds) is followed, a QRS is not.
+BASELINE_BLOCK_MM = 5.0
+BASELINE_BLOCKS = 5
+#: How far from its local baseline a row's ink must reach for a beat (mm): a QRS
+#: of 0.1 mV or more (a low-voltage lead); a page's frame, a fold or a scanner's
+#: edge never does.
+BEAT_MM = 1.0
+#: Half-height of the band around the local baseline whose inked columns give the
+#: row's extent (mm): a T wave's 2-4 mm stay inside, so the extent runs on through
+#: it; text printed beside the row stays out.
+EXTENT_MM = 4.0
+#: Stretch of a row in which a beat is looked for (mm: 1.2 s at 25 mm/s, a heart
+#: rate of 50/min).
+BEAT_WINDOW_MM = 30.0
+#: Least share of a row's stretches holding a beat.
+BEAT_SHARE = 0.3
+#: Least width of a connected stroke that counts as a trace's (mm): letters and
+#: digits are under 5 mm, a trace's stretch between two beats is 15 mm or more.
+LONG_STROKE_MM = 15.0
+#: Least share of a row's length covered by such long strokes for it to be a trace
+#: whatever its count of pieces (clean traces measure 0.7-1.0, text 0).
+LONG_SHARE = 0.5
+#: Most connected pieces per 10 mm of a row whose strokes are broken (scans whose
+#: trace mask is fragmented measure 1-4.3, text lines 4.6-12).
+TEXT_PIECES_PER_10MM = 4.5
+#: Farthest above and below a baseline the connected pieces are counted (mm, and
+#: never past 45 % of the way to the next row): a QRS stays whole.
+PIECES_HALF_BAND_MM = 12.0
+
+
+@dataclass(frozen=True)
+class TraceRow:
+    """A band of ink that could be a printed row.
+
+    Attributes
+    ----------
+    y : float
+        Baseline estimate (px, the profile's peak).
+    x0, x1 : int
+        Its longest stretch of inked columns (px, ``[x0, x1)``), gaps under 3 mm bridged.
+    prominence : float
+        Its profile peak's prominence against the most prominent row's (0-1].
+    length_mm : float
+        ``(x1 - x0)`` in mm.
+    near_share : float
+        Share of ``[x0, x1)``'s columns with ink within :data:`NEAR_MM` of the
+        row's local baseline.
+    beat_share : float
+        Share of ``[x0, x1)``'s stretches of :data:`BEAT_WINDOW_MM` where the ink
+        reaches :data:`BEAT_MM` from the local baseline.
+    long_share : float
+        Share of ``[x0, x1)`` covered by connected strokes at least
+        :data:`LONG_STROKE_MM` wide.
+    pieces_per_10mm : float
+        Connected pieces of ink around the row per 10 mm of its length.
+    is_trace : bool
+        All tests passed.
+    why_not : str
+        Empty for a trace row; otherwise the first test it failed.
+    """
+
+    y: float
+    x0: int
+    x1: int
+    prominence: float
+    length_mm: float
+    near_share: float
+    beat_share: float
+    long_share: float
+    pieces_per_10mm: float
+    is_trace: bool
+    why_not: str = ""
+
+
+@dataclass(frozen=True)
+class RowScan:
+    """Every candidate row of a page, top to bottom, and the trace rows among them."""
+
+    candidates: tuple[TraceRow, ...]
+
+    @property
+    def rows(self) -> tuple[TraceRow, ...]:
+        """The candidates that are trace rows, top to bottom."""
+        return tuple(r for r in self.candidates if r.is_trace)
+
+
+def ink_profile(mask: np.ndarray, *, px_per_mm_x: float, px_per_mm_y: float) -> np.ndarray:
+    """Smoothed ink per image row, long straight lines left out.
+
+    Parameters
+    ----------
+    mask : (M, N) bool ndarray
+        Trace ink of a deskewed page.
+    px_per_mm_x, px_per_mm_y : float
+        Grid scale.
+
+    Returns
+    -------
+    (M,) float64 ndarray
+        Pixels of ink per image row, runs longer than :data:`STRAIGHT_RUN_MM` along
+        the row removed, Gaussian-smoothed over :data:`PROFILE_SIGMA_MM`.
+    """
+    import cv2
+
+    w = mask.shape[1]
+    m = np.ascontiguousarray(mask).view(np.uint8)
+    profile = cv2.reduce(m, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel().astype(np.float64)
+    klen = int(round(STRAIGHT_RUN_MM * px_per_mm_x))
+    if klen < w:
+        # only image rows holding that much ink can hold such a run
+        full = np.flatnonzero(profile >= klen)
+        if full.size:
+            r, x0s, x1s = column_runs(mask[full].T)
+            long_run = (x1s - x0s) >= klen
+            np.subtract.at(profile, full[r[long_run]], (x1s - x0s)[long_run])
+    return _smooth(profile, PROFILE_SIGMA_MM * px_per_mm_y)
+
+
+def _peaks(p: np.ndarray, min_sep: float) -> np.ndarray:
+    """Local maxima of ``p``, strongest first, each at least ``min_sep`` from a stronger one."""
+    interior = (p[1:-1] >= p[:-2]) & (p[1:-1] > p[2:])
+    cand = np.nonzero(interior)[0] + 1
+    chosen: list[int] = []
+    for c in cand[np.argsort(p[cand], kind="stable")[::-1]]:
+        if all(abs(c - o) >= min_sep for o in chosen):
+            chosen.append(int(c))
+    return np.array(sorted(chosen), dtype=np.intp)
+
+
+def _prominence(p: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Each peak's height over the higher of the lowest points between it and its neighbours."""
+    out = np.empty(ys.size)
+    for i, y in enumerate(ys):
+        lo = p[ys[i - 1] : y + 1].min() if i > 0 else p[: y + 1].min()
+        hi = p[y : ys[i + 1] + 1].min() if i < ys.size - 1 else p[y:].min()
+        out[i] = p[y] - max(lo, hi)
+    return out
+
+
+def _pieces(band: np.ndarray, long_px: float) -> tuple[float, int]:
+    """Share of the band's width covered by pieces at least ``long_px`` wide, and the count."""
+    import cv2
+
+    if band.size == 0 or not band.any():
+        return 0.0, 0
+    n, _, stats, _ = cv2.connectedComponentsWithStats(
+        np.ascontiguousarray(band).view(np.uint8), connectivity=8
+    )
+    left = stats[1:, cv2.CC_STAT_LEFT]
+    width = stats[1:, cv2.CC_STAT_WIDTH]
+    wide = width >= long_px
+    cover = np.zeros(band.shape[1] + 1, np.int32)
+    np.add.at(cover, left[wide], 1)
+    np.add.at(cover, left[wide] + width[wide], -1)
+    return float((np.cumsum(cover)[:-1] > 0).mean()), int(n - 1)
+
+
+def _along_baseline(
+    band: np.ndarray, gap: int, px_per_mm_x: float, px_per_mm_y: float
+) -> tuple[int, int, float, float]:
+    """A row's extent, and its ink's share near and away from its local baseline.
+
+    The local baseline is the running median (:data:`BASELINE_BLOCKS` blocks of
+    :data:`BASELINE_BLOCK_MM`) of the median centre of the band's ink per block.
+    The row is the longest stretch of columns with ink within :data:`EXTENT_MM` of
+    it, gaps under ``gap`` px bridged.
+
+    Returns
+    -------
+    x0, x1 : int
+        The stretch (``x1 <= x0`` when the band holds no ink).
+    near_share, beat_share : float
+    """
+    hb, wb = band.shape
+    counts = band.sum(axis=0)
+    inked = counts > 0
+    if not inked.any():
+        return 0, 0, 0.0, 0.0
+    rows = np.arange(hb, dtype=np.float64)
+    centre = np.full(wb, np.nan)
+    centre[inked] = (rows @ band[:, inked]) / counts[inked]
+    block = max(1, int(round(BASELINE_BLOCK_MM * px_per_mm_x)))
+    nb = -(-wb // block)
+    padded = np.full(nb * block, np.nan)
+    padded[:wb] = centre
+    blocks = padded.reshape(nb, block)
+    has = ~np.all(np.isnan(blocks), axis=1)
+    med = np.full(nb, np.nan)
+    med[has] = np.nanmedian(blocks[has], axis=1)
+    k = BASELINE_BLOCKS // 2
+    windows = np.lib.stride_tricks.sliding_window_view(
+        np.concatenate((np.full(k, np.nan), med, np.full(k, np.nan))), 2 * k + 1
+    )
+    ok = ~np.all(np.isnan(windows), axis=1)
+    smooth = np.full(nb, np.nan)
+    smooth[ok] = np.nanmedian(windows[ok], axis=1)
+    if not ok.any():
+        return 0, 0, 0.0, 0.0
+    idx = np.flatnonzero(ok)
+    smooth = np.interp(np.arange(nb), idx, smooth[idx])
+    base = np.repeat(smooth, block)[:wb]
+    # ink within NEAR_MM of the baseline, and reaching BEAT_MM from it, per column
+    top = np.where(inked, np.argmax(band, axis=0), hb)
+    bottom = np.where(inked, hb - 1 - np.argmax(band[::-1], axis=0), -1)
+    cum = np.vstack((np.zeros((1, wb), np.int32), np.cumsum(band, axis=0, dtype=np.int32)))
+    cols = np.arange(wb)
+
+    def within(half_mm: float) -> np.ndarray:
+        half = half_mm * px_per_mm_y
+        lo = np.clip(np.floor(base - half), 0, hb).astype(np.intp)
+        hi = np.clip(np.ceil(base + half) + 1, 0, hb).astype(np.intp)
+        return (cum[hi, cols] - cum[lo, cols]) > 0
+
+    near = within(NEAR_MM)
+    seg = longest_run(within(EXTENT_MM), max_gap=gap)
+    if seg is None:
+        return 0, 0, 0.0, 0.0
+    x0, x1 = int(seg[0]), int(seg[1])
+    beat_h = BEAT_MM * px_per_mm_y
+    beat = inked & ((base - top >= beat_h) | (bottom - base >= beat_h))
+    win = max(1, int(round(BEAT_WINDOW_MM * px_per_mm_x)))
+    n_win = max(1, (x1 - x0) // win)
+    hits = [beat[x0 + j * win : x0 + (j + 1) * win].any() for j in range(n_win)]
+    return x0, x1, float(near[x0:x1].mean()), float(np.mean(hits))
+
+
+def find_trace_rows(trace_mask: np.ndarray, *, px_per_mm_x: float, px_per_mm_y: float) -> RowScan:
+    """Find the printed trace rows of a deskewed page, and tell them from text.
+
+    Parameters
+    ----------
+    trace_mask : (M, N) bool ndarray
+        Trace ink (:func:`ecgprep.colors.separate_colors`), page deskewed.
+    px_per_mm_x, px_per_mm_y : float
+        Grid scale (:func:`ecgprep.grid.detect_grid`).
+
+    Returns
+    -------
+    RowScan
+        Every profile peak that could be a row, with its measures; ``.rows`` the
+        trace rows.
+
+    Raises
+    ------
+    InvalidImageError
+        ``trace_mask`` is not a 2-D mask of at least 2 x 2 pixels.
+    ValueError
+        A scale that is not a finite number > 0.
+
+    Notes
+    -----
+    A candidate is a trace row when its profile peak is prominent
+    (:data:`ROW_PROMINENCE`), its ink is long (:data:`ROW_MIN_LENGTH_MM`,
+    :data:`ROW_LENGTH_SHARE`) along its local baseline, leaves it in beats
+    (:data:`BEAT_SHARE`) and is made of long strokes (:data:`LONG_SHARE`) or of few pieces
+    (:data:`TEXT_PIECES_PER_10MM`).
+    """
+    mask = check_mask(trace_mask, "trace_mask")
+    px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
+    px_per_mm_y = check_positive(px_per_mm_y, "px_per_mm_y")
+    h, w = mask.shape
+    profile = ink_profile(mask, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
+    ys = _peaks(profile, ROW_MIN_SEP_MM * px_per_mm_y)
+    if ys.size == 0:
+        return RowScan(())
+    prom = _prominence(profile, ys)
+    prom = prom / max(float(prom.max()), 1e-9)
+    gap = int(3 * px_per_mm_x) + 1
+    measured = []
+    for i, y in enumerate(ys):
+        up = y - ys[i - 1] if i > 0 else y
+        down = ys[i + 1] - y if i < ys.size - 1 else h - y
+        reach = PIECES_HALF_BAND_MM * px_per_mm_y
+        p0 = max(0, int(y - min(0.45 * up, reach)))
+        p1 = min(h, int(y + min(0.45 * down, reach)) + 1)
+        band = mask[p0:p1]
+        x0, x1, near, beats = _along_baseline(band, gap, px_per_mm_x, px_per_mm_y)
+        if x1 <= x0:
+            measured.append((0, 0, 0.0, 0.0, 0.0, 0.0, 0.0))
+            continue
+        long_share, n = _pieces(band[:, x0:x1], LONG_STROKE_MM * px_per_mm_x)
+        length = (x1 - x0) / px_per_mm_x
+        measured.append((x0, x1, length, near, beats, long_share, 10.0 * n / max(length, 1e-9)))
+    prominent = [m[2] for m, p in zip(measured, prom, strict=True) if p >= ROW_PROMINENCE]
+    longest = max(prominent, default=0.0)
+    min_len = max(ROW_MIN_LENGTH_MM, ROW_LENGTH_SHARE * longest)
+    out = []
+    for y, p, m in zip(ys, prom, measured, strict=True):
+        x0, x1, length, near, beats, long_share, pieces = m
+        if p < ROW_PROMINENCE:
+            why = f"faint: prominence {p:.2f} < {ROW_PROMINENCE}"
+        elif length < min_len:
+            why = f"short: {length:.0f} mm of ink < {min_len:.0f} mm"
+        elif beats < BEAT_SHARE:
+            why = f"no beats: ink leaves its baseline in {beats:.0%} of its stretches"
+        elif long_share < LONG_SHARE and pieces > TEXT_PIECES_PER_10MM:
+            why = f"text: {pieces:.1f} pieces per 10 mm, no long stroke"
+        else:
+            why = ""
+        out.append(
+            TraceRow(
+                float(y), x0, x1, float(p), length, near, beats, long_share, pieces, not why, why
+            )
+        )
+    return RowScan(tuple(out))

@@ -1,0 +1,160 @@
+"""Page understanding and layout matching: trace rows told from text, layouts,
+rhythm strips, paper speed and gain found on the page (synthetic truth)."""
+
+import numpy as np
+import pytest
+
+from ecgprep import process_image_for_submission
+from ecgprep.colors import separate_colors
+from ecgprep.digitize import LeadSignal, name_rhythm_strips
+from ecgprep.errors import LayoutError
+from ecgprep.layout import Panel, candidate_layouts, find_layout, paper_speed_of
+from ecgprep.rows import find_trace_rows
+from ecgprep.standards import LAYOUTS, layout_rows
+from ecgprep.synth import render_ecg
+
+PX_MM = 200 / 25.4
+
+
+def _scan(render):
+    mask = separate_colors(render.image).trace_mask
+    return mask, find_trace_rows(mask, px_per_mm_x=PX_MM, px_per_mm_y=PX_MM)
+
+
+@pytest.mark.parametrize("layout", ["3x4", "3x4+1", "3x4+3", "6x2", "12x1"])
+def test_trace_rows_are_the_printed_rows_and_text_is_not(layout):
+    r = render_ecg(layout=layout, header_text=True, seed=2)
+    _, scan = _scan(r)
+    truth = sorted({lt.baseline_y_px for lt in r.truth.leads})
+    assert len(scan.rows) == len(truth) == len(layout_rows(layout))
+    # each found row lies on a printed baseline (the profile's peak: within 1.5 mm)
+    for row, y in zip(scan.rows, truth, strict=True):
+        assert abs(row.y - y) < 1.5 * PX_MM
+    # the header's lines of text were candidates and were refused
+    header = [c for c in scan.candidates if c.y < truth[0] - 8 * PX_MM and c.prominence > 0.1]
+    assert header and not any(c.is_trace for c in header)
+    assert all(c.why_not for c in scan.candidates if not c.is_trace)
+
+
+def test_a_text_line_as_long_as_a_row_is_told_from_a_trace():
+    # A 120 mm line of "text" as dark as the trace, above a 254 mm trace.
+    mask = np.zeros((400, 2200), bool)
+    y = 300
+    xs = np.arange(100, 2100)
+    trace = y + (8 * np.sin(xs / 40.0)).astype(int)
+    mask[trace, xs] = mask[trace + 1, xs] = True  # a trace ...
+    for x in range(150, 2100, 160):  # ... with a beat every 20 mm
+        mask[y - 60 : y, x : x + 2] = True
+    # letters 2 mm apart, each two strokes 2.5 mm tall (as 'n' or 'H' break up),
+    # and a bar across every third one
+    for k, x0 in enumerate(range(300, 300 + int(120 * PX_MM), int(2 * PX_MM))):
+        mask[100:120, x0 : x0 + 3] = mask[100:120, x0 + 7 : x0 + 10] = True
+        if k % 3 == 0:
+            mask[109:112, x0 : x0 + 10] = True
+    scan = find_trace_rows(mask, px_per_mm_x=PX_MM, px_per_mm_y=PX_MM)
+    assert [round(r.y) for r in scan.rows] == [pytest.approx(y, abs=10)]
+    text = [c for c in scan.candidates if abs(c.y - 112) < 20]
+    assert text and not text[0].is_trace and text[0].why_not
+
+
+def test_a_wandering_baseline_and_a_straight_edge():
+    # Rows whose baseline wanders by 0.4 mV are rows; a scanner's edge (a long
+    # straight line, slightly tilted) holds no beat and is not.
+    sig_kw = {"wander_mv": 0.4}
+    from ecgprep.synth import synthetic_signals
+
+    r = render_ecg(synthetic_signals(fs=500, seed=1, **sig_kw), fs=500, seed=1)
+    mask, scan = _scan(r)
+    assert len(scan.rows) == 4
+    edge = mask.copy()
+    xs = np.arange(50, 2150)
+    for k in range(3):  # as dark as a row of trace
+        edge[30 + k + xs // 100, xs] = True
+    scan = find_trace_rows(edge, px_per_mm_x=PX_MM, px_per_mm_y=PX_MM)
+    assert len(scan.rows) == 4
+    top = min(scan.candidates, key=lambda c: c.y)
+    assert not top.is_trace and "no beats" in top.why_not
+
+
+def test_candidate_layouts_by_row_count():
+    assert candidate_layouts(4) == ("3x4+1",)
+    assert candidate_layouts(6) == ("3x4+3", "6x2")
+    assert candidate_layouts(12) == ("12x1",)
+    assert candidate_layouts(11) == ("12x1",)  # a row missed: the nearest count
+    with pytest.raises(LayoutError, match="no trace row"):
+        candidate_layouts(0)
+    # every layout is reachable
+    reach = {name for names in (candidate_layouts(n) for n in range(1, 13)) for name in names}
+    assert reach == set(LAYOUTS)
+
+
+def test_paper_speed_from_the_rows_length():
+    assert paper_speed_of(255.0) == 25.0  # 10 s and the pulse
+    assert paper_speed_of(510.0) == 50.0
+    assert paper_speed_of(102.0) == 10.0
+    with pytest.raises(LayoutError, match="not 10 s at 10, 25, 50 mm/s"):
+        paper_speed_of(170.0)
+
+
+@pytest.mark.parametrize("layout", ["3x4", "3x4+1", "3x4+3", "6x2", "12x1"])
+def test_auto_layout_finds_each_layout(layout):
+    r = render_ecg(layout=layout, seed=5)
+    res = process_image_for_submission(r.image)  # defaults: layout, speed, gain found
+    dig = res.stage("digitize")
+    assert res.ok and not res.suspect, res.suspect_reasons
+    assert dig.layout.name.split(":")[0] == layout
+    assert dig.paper_speed == 25.0 and dig.gain == 10.0 and dig.gain_found
+    assert dig.layout.trace_rows == len(layout_rows(layout))
+
+
+def test_rhythm_strips_are_named_after_the_panel_they_repeat():
+    r = render_ecg(layout="3x4+3", seed=7)  # strips II, V1, V5
+    res = process_image_for_submission(r.image, {"layout": "3x4+3:V5,II,V1"})
+    # named with their leads: read as named, even when wrong
+    assert res.stage("digitize").layout.name == "3x4+3:V5,II,V1"
+    res = process_image_for_submission(r.image, {"layout": "3x4+3"})
+    assert res.stage("digitize").layout.name == "3x4+3:II,V1,V5"
+
+
+def _sig(lead, values, t0=0.0, fs=100.0):
+    return LeadSignal(lead, np.asarray(values, float), fs, t0)
+
+
+def test_name_rhythm_strips_takes_the_closest_panel_not_the_best_correlated():
+    rng = np.random.default_rng(0)
+    fs, n = 100.0, 1000
+    t = np.arange(n) / fs
+    spikes = (np.abs((t % 0.8) - 0.1) < 0.02).astype(float)  # paced beats, in every lead
+    leads = {
+        name: spikes * g + 0.1 * rng.standard_normal(n)
+        for name, g in (("I", 1.0), ("II", 1.6), ("III", 0.6), ("V1", -1.2))
+    }
+    readings = []
+    for k, name in enumerate(("I", "II", "III", "V1")):
+        t0 = 2.5 * k
+        sl = slice(int(t0 * fs), int((t0 + 2.5) * fs))
+        readings.append((Panel(name, 0, t0, 2.5, 0.0, 1.0), _sig(name, leads[name][sl], t0)))
+    # the strip is lead II, printed (default name) as V5
+    readings.append((Panel("V5", 1, 0.0, 10.0, 0.0, 1.0), _sig("V5", leads["II"])))
+    out, names = name_rhythm_strips(readings, 1)
+    assert names == ("II",) and out[-1][1].name == "II" and out[-1][0].lead == "II"
+    # a strip matching no panel keeps its printed name
+    readings[-1] = (readings[-1][0], _sig("V5", rng.standard_normal(n)))
+    assert name_rhythm_strips(readings, 1)[1] == ("V5",)
+
+
+def test_named_layout_that_does_not_match_the_page_is_flagged():
+    r = render_ecg(layout="3x4+3", seed=3)
+    res = process_image_for_submission(r.image, {"layout": "3x4+1"})
+    assert res.suspect
+    assert any("holds 6 trace row(s), layout 3x4+1" in s for s in res.suspect_reasons)
+
+
+def test_find_layout_auto_on_a_page_of_rows_refused_as_text():
+    r = render_ecg(layout="3x4+1", seed=1)
+    mask, scan = _scan(r)
+    lay = find_layout(
+        mask, px_per_mm_x=PX_MM, px_per_mm_y=PX_MM, layout="auto", paper_speed="auto", scan=scan
+    )
+    assert lay.name == "3x4+1" and lay.paper_speed == 25.0 and lay.speed_found
+    assert lay.trace_rows == 4
