@@ -1164,3 +1164,78 @@ def test_write_dataset_realistic_kind(tmp_path):
     assert np.abs(truth["V2"].to_numpy() - textbook["V2"]).max() > 0.01
     meta = json.loads((tmp_path / "truth" / f"{m.id[0]}.json").read_text())
     assert meta["signals"] == {"style": "realistic"} and meta["difficulty"] == "realistic"
+
+
+PAGE_COLUMNS = ["layout", "rhythm_leads", "paper_speed", "gain", "grid_style", "grid_color"]
+
+
+def _affine_hits(folder, image_file, meta, truth, lead_name, rhythm, step=50):
+    """Fraction of a panel's samples (every ``step``) on dark pixels, by its pixel_affine."""
+    img = cv2.imread(str(folder / image_file), cv2.IMREAD_GRAYSCALE)
+    lead = next(
+        ld
+        for ld in meta["leads"]
+        if ld["lead_name"] == lead_name and ld["is_rhythm_strip"] == rhythm
+    )
+    a_row, a_col = lead["pixel_affine"]["row"], lead["pixel_affine"]["col"]
+    hits = []
+    for k in range(0, lead["end_sample"] - lead["start_sample"], step):
+        v = truth[lead_name][lead["start_sample"] + k]
+        r = int(round(a_row[0] * k + a_row[1] * v + a_row[2]))
+        c = int(round(a_col[0] * k + a_col[1] * v + a_col[2]))
+        hits.append(img[r - 1 : r + 2, c - 1 : c + 2].min() < 120)
+    return np.mean(hits)
+
+
+def test_write_dataset_real_cases_records_the_page(tmp_path):
+    assert "real_cases" in synth.DATASET_KINDS
+    m = write_dataset(tmp_path, n=3, seed=3, fs=250, kinds=("real_cases", "clean"))
+    assert list(m.columns)[9:] == [*PAGE_COLUMNS, "binarize"]
+    assert list(m.layout) == ["3x4+2", "3x4+1", "3x4+3"]  # case 0, a clean page, case 1
+    assert list(m.rhythm_leads) == ["V1,II", "II", "II,V1,V5"]
+    assert list(m.grid_style) == ["lines", "lines", "dotted"]
+    assert list(m.grid_color) == ["red", "red", "gray"]
+    assert list(m.paper_speed) == [25.0] * 3 and list(m.gain) == [10.0] * 3
+    opts = json.loads(m.options[0])
+    assert opts["kind"] == "real_cases" and opts["render"]["layout"] == "3x4+2"
+    assert opts["render"]["header_text"].count("\n") == 5 and opts["render"]["footer_text"]
+    meta = json.loads((tmp_path / "truth" / f"{m.id[0]}.json").read_text())
+    assert meta["layout_spec"] == "3x4+2:V1,II" and meta["rhythm_leads"] == ["V1", "II"]
+    assert (meta["paper_speed"], meta["gain"], meta["grid_style"]) == (25.0, 10.0, "lines")
+    truth = pd.read_csv(tmp_path / "truth" / f"{m.id[0]}.csv")
+    for name, rhythm in (("V1", True), ("II", True), ("aVF", False)):
+        assert _affine_hits(tmp_path, m.image_file[0], meta, truth, name, rhythm) > 0.95
+    # a set without real_cases keeps its format
+    plain = write_dataset(tmp_path / "plain", n=1, seed=3, kinds=("clean",))
+    assert "layout" not in plain.columns
+    meta = json.loads((tmp_path / "plain" / "truth" / f"{plain.id[0]}.json").read_text())
+    assert "paper_speed" not in meta
+
+
+@pytest.mark.slow
+def test_write_dataset_real_cases_cycle_through_every_case(tmp_path):
+    from ecgprep.synth.dataset import _REAL_CASES
+
+    n = len(_REAL_CASES)
+    m = write_dataset(tmp_path, n=n, seed=1, fs=250, kinds=("real_cases",))
+    got = m[[*PAGE_COLUMNS, "binarize"]].to_dict("records")
+    layouts = [case["layout"].split(":")[0] for case in _REAL_CASES]
+    assert [g["layout"] for g in got] == layouts
+    assert {g["paper_speed"] for g in got} == {25.0, 50.0}
+    assert {g["gain"] for g in got} == {5.0, 10.0, 20.0}
+    assert {g["grid_style"] for g in got} == {"lines", "dotted", "major_only"}
+    assert {g["rhythm_leads"] for g in got} >= {"V1,II", "II,V1", "II,V1,V5", "V1,II,V5", "II"}
+    assert any(g["binarize"] for g in got) and "mono" in {g["grid_color"] for g in got}
+    for i, row in m.iterrows():
+        case = _REAL_CASES[i]
+        assert row.paper_speed == case.get("paper_speed", 25.0)
+        assert row.gain == case.get("gain", 10.0)
+        assert row.grid_style == case.get("grid_style", "lines")
+        if row.paper_speed == 50.0:
+            assert row.width_px == int(round(530 / 25.4 * 200))
+        if row.gain == 20.0:
+            assert row.height_px > 1700
+        meta = json.loads((tmp_path / "truth" / f"{row.id}.json").read_text())
+        truth = pd.read_csv(tmp_path / "truth" / f"{row.id}.csv")
+        assert _affine_hits(tmp_path, row.image_file, meta, truth, "II", True) > 0.95, case
+        assert _affine_hits(tmp_path, row.image_file, meta, truth, "V2", False) > 0.95, case
