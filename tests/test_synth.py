@@ -643,7 +643,6 @@ def test_rhythm_leads_keyword_equals_the_layout_spelling():
         ({"gain": -10}, "gain"),
         ({"gain": 400}, "gain"),
         ({"grid_style": "dashed"}, "grid_style.*'dotted'"),
-        ({"footer_text": 3}, "footer_text"),
     ],
 )
 def test_real_case_options_bad_values_named(kwargs, match):

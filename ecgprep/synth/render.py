@@ -678,7 +678,7 @@ _HEADER_FIELDS = (
 
 
 def _text_lines(text) -> list[str]:
-    """Lines of a header or footer block: none for False/True, the string's lines."""
+    """Lines of a header or footer text block: a string's lines, none for a flag."""
     return text.splitlines() if isinstance(text, str) else []
 
 
@@ -852,10 +852,6 @@ def render_ecg(
     named_grid = grid_color if isinstance(grid_color, str) else None
     black_trace = named_grid in _BLACK_TRACE_GRIDS
     trace_rgb = (0, 0, 0) if black_trace else _rgb(trace_color, "trace_color")
-    if header_text is not None and not isinstance(header_text, bool | str):
-        raise ValueError(f"header_text must be True, False or a string, got {header_text!r}")
-    if footer_text is not None and not isinstance(footer_text, bool | str):
-        raise ValueError(f"footer_text must be True, False or a string, got {footer_text!r}")
 
     if signals is None:
         signals = synthetic_signals(fs=fs, seed=seed)
@@ -879,7 +875,10 @@ def render_ecg(
     sig_len = lengths.pop()
 
     # Rows: the layout's, spread for a high gain and moved down under a tall header.
-    header_lines = 3 if header_text is True else len(_text_lines(header_text))
+    if isinstance(header_text, str):
+        header_lines = len(_text_lines(header_text))
+    else:
+        header_lines = 3 if header_text else 0  # the random patient fields
     top_mm = _PEAK_MV * gain + _TEXT_GAP_MM
     if header_lines:
         top_mm += _HEADER_Y_MM + _TEXT_LINE_MM * (header_lines - 1)
