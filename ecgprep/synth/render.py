@@ -493,6 +493,8 @@ def _parse_layout(layout, rhythm_leads) -> tuple[str, tuple[str, ...]]:
 
     ``rhythm_leads`` (None or a sequence of lead names) overrides the default
     strips; given with an explicit order in ``layout`` too, the two must agree.
+    Spelled as the layout names of :mod:`ecgprep.standards` (a lead may be
+    printed twice; only ``+N`` layouts take leads after a colon).
     """
     if not isinstance(layout, str):
         valid = ", ".join(repr(k) for k in _LAYOUTS)
@@ -503,7 +505,11 @@ def _parse_layout(layout, rhythm_leads) -> tuple[str, tuple[str, ...]]:
     default = _LAYOUTS[base][1]
     leads = None
     if sep:
-        leads = tuple(name.strip() for name in spec.split(",")) if spec.strip() else ()
+        if not default:
+            raise ValueError(
+                f"layout {layout!r}: {base!r} prints no rhythm strip, so no leads after a colon"
+            )
+        leads = tuple(name.strip() for name in spec.split(","))
     if rhythm_leads is not None:
         if isinstance(rhythm_leads, str):
             raise ValueError(
@@ -526,8 +532,6 @@ def _parse_layout(layout, rhythm_leads) -> tuple[str, tuple[str, ...]]:
     unknown = [name for name in leads if name not in LEAD_NAMES]
     if unknown:
         raise ValueError(f"unknown rhythm leads {unknown}; valid: {', '.join(LEAD_NAMES)}")
-    if len(set(leads)) != len(leads):
-        raise ValueError(f"rhythm leads must differ, got {leads!r}")
     return base, leads
 
 
@@ -787,7 +791,7 @@ def render_ecg(
         Seed for the default signals and the header fields.
     rhythm_leads : sequence of str, optional
         Leads of the 10 s rhythm strips of a ``+N`` layout, top to bottom (N
-        names among :data:`LEAD_NAMES`, all different). Default: the layout's
+        names among :data:`LEAD_NAMES`). Default: the layout's
         ('II' for 3x4+1 and 6x2+1; 'V1', 'II' for 3x4+2 as GE prints them; 'II',
         'V1', 'V5' for 3x4+3).
     paper_speed : float
