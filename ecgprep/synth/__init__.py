@@ -23,13 +23,23 @@ from __future__ import annotations
 
 from .dataset import DATASET_KINDS, write_dataset
 from .distort import BACKGROUNDS, distort
-from .render import GRID_COLORS, LAYOUTS, LEAD_NAMES, LeadTruth, Render, RenderTruth, render_ecg
+from .render import (
+    GRID_COLORS,
+    GRID_STYLES,
+    LAYOUTS,
+    LEAD_NAMES,
+    LeadTruth,
+    Render,
+    RenderTruth,
+    render_ecg,
+)
 from .signals import PACING_MODES, SIGNAL_STYLES, noise_spectrum, synthetic_signals
 
 __all__ = [
     "LEAD_NAMES",
     "LAYOUTS",
     "GRID_COLORS",
+    "GRID_STYLES",
     "BACKGROUNDS",
     "DATASET_KINDS",
     "SIGNAL_STYLES",

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from .._validate import check_number, pick
-from ..standards import GAIN_MM_PER_MV, PAPER_SPEED_MM_S, RECORD_SECONDS
+from ..standards import RECORD_SECONDS
 from .distort import BACKGROUNDS, distort
 from .render import _ROWS_3X4, LEAD_NAMES, LeadTruth, RenderTruth, render_ecg
 from .signals import synthetic_signals
@@ -95,6 +95,61 @@ def _kind_realistic(rng):
     return {"calibration_pulse": bool(rng.random() < 0.8)}, None
 
 
+def _ge_header(rng) -> str:
+    """A GE-like header block: patient line, rates, intervals, axes, statements."""
+    pr, qrs = int(rng.integers(120, 200)), int(rng.integers(70, 110))
+    qt = int(rng.integers(340, 440))
+    return "\n".join(
+        [
+            f"ID: {rng.integers(1000000, 10000000)}   {rng.integers(18, 95)} yrs   "
+            + str(rng.choice(["Male", "Female"])),
+            f"Vent. rate {rng.integers(50, 130)} BPM",
+            f"PR interval {pr} ms",
+            f"QRS duration {qrs} ms",
+            f"QT/QTc {qt}/{qt + int(rng.integers(0, 40))} ms",
+            f"P-R-T axes {rng.integers(-30, 90)} {rng.integers(-30, 90)} {rng.integers(-30, 90)}",
+        ]
+    )
+
+
+_INTERPRETATIONS = (
+    "Normal sinus rhythm\nNormal ECG",
+    "Sinus rhythm\nLeft axis deviation\nBorderline ECG",
+    "Sinus bradycardia\nOtherwise normal ECG\nUnconfirmed report",
+)
+#: Orange of plain-paper printouts with a dotted grid (as paper-ecg's scan).
+_ORANGE = (240, 130, 40)
+
+# The real-printout cases of issue 10, in the order real_cases cycles through them.
+# Every case prints lead II for 10 s, so the competition's solution is on the page.
+_REAL_CASES = (
+    {"layout": "3x4+2", "header": True, "interpretation": True},  # GE: V1, II strips
+    {"layout": "3x4+3", "grid_style": "dotted", "grid_color": "gray"},
+    {"layout": "3x4+3:V1,II,V5", "grid_style": "major_only"},
+    {"layout": "6x2+1", "grid_style": "dotted", "grid_color": _ORANGE},
+    {"layout": "3x4+1", "paper_speed": 50.0},
+    {"layout": "3x4+1", "gain": 20.0},
+    {"layout": "6x2+1", "gain": 5.0},
+    {"layout": "3x4+1", "grid_color": "mono", "binarize": True},
+    {"layout": "3x4+2", "grid_color": "mono", "grid_style": "dotted", "header": True},
+    {"layout": "3x4+3", "grid_color": "gray", "thin_trace": True},
+    {"layout": "3x4+2:II,V1", "paper_speed": 50.0, "gain": 5.0, "grid_style": "dotted"},
+    {"layout": "3x4+1", "gain": 20.0, "grid_color": "mono", "binarize": True, "thin_trace": True},
+)
+
+
+def _kind_real_cases(rng, index):
+    case = dict(_REAL_CASES[index % len(_REAL_CASES)])
+    kw = {"calibration_pulse": True}
+    if case.pop("header", False):
+        kw["header_text"] = _ge_header(rng)
+    if case.pop("interpretation", False):
+        kw["footer_text"] = str(rng.choice(_INTERPRETATIONS))
+    if case.pop("thin_trace", False):
+        kw["line_width_mm"] = 25.4 / 200.0  # one pixel at 200 dpi
+    return {**kw, **case}, None
+
+
 # kind -> function(rng) -> (render_ecg keywords, distort keywords or None)
 _KINDS = {
     "clean": _kind_clean,
@@ -112,8 +167,16 @@ _KINDS = {
     "scan": _kind_scan,
     "photo": _kind_photo,
     "realistic": _kind_realistic,
+    "real_cases": _kind_real_cases,
 }
 DATASET_KINDS = tuple(_KINDS)
+# Kinds whose maker takes the image's number among the images of its kind too
+# (to cycle through cases rather than draw them).
+_CYCLING_KINDS = {"real_cases"}
+# Kinds printing other pages than ecg-image-kit's 3x4+1 at 25 mm/s and 10 mm/mV: a
+# set holding one gets the page columns in manifest.csv and the page keys in its
+# truth JSON.
+_PAGE_KINDS = {"real_cases"}
 # kind -> keywords of synthetic_signals (default: the textbook signals)
 _KIND_SIGNALS = {"realistic": {"style": "realistic"}}
 
@@ -123,8 +186,8 @@ def _pixel_affine(truth: RenderTruth, lt: LeadTruth) -> dict | None:
     hm = truth.homography / truth.homography[2, 2]
     if not np.allclose(hm[2, :2], 0.0, atol=1e-12):
         return None
-    sx = PAPER_SPEED_MM_S * truth.px_per_mm / truth.fs  # px per sample
-    sy = -GAIN_MM_PER_MV * truth.px_per_mm  # px per mV
+    sx = truth.paper_speed * truth.px_per_mm / truth.fs  # px per sample
+    sy = -truth.gain * truth.px_per_mm  # px per mV
     # x = x0 + sx*k, y = b + sy*v  ->  image = hm @ (x, y, 1)
     col = [
         hm[0, 0] * sx,
@@ -137,6 +200,20 @@ def _pixel_affine(truth: RenderTruth, lt: LeadTruth) -> dict | None:
         hm[1, 0] * lt.x0_px + hm[1, 1] * lt.baseline_y_px + hm[1, 2],
     ]
     return {"row": [float(v) for v in row], "col": [float(v) for v in col]}
+
+
+def _page_columns(truth: RenderTruth, render_kw: dict) -> dict:
+    """The manifest's page columns of one image (see :func:`write_dataset`)."""
+    grid = render_kw.get("grid_color", "red")
+    return {
+        "layout": truth.layout,
+        "rhythm_leads": ",".join(truth.rhythm_leads),
+        "paper_speed": truth.paper_speed,
+        "gain": truth.gain,
+        "grid_style": truth.grid_style,
+        "grid_color": grid if isinstance(grid, str) else "#{:02x}{:02x}{:02x}".format(*grid),
+        "binarize": truth.binarized,
+    }
 
 
 def write_dataset(
@@ -166,7 +243,16 @@ def write_dataset(
       uneven shading, warm cast, blur, noise, JPEG 85;
     - ``realistic``: a clean red-grid print (pulse 80 %) of signals as recorded
       ECGs are (``synthetic_signals(style="realistic")``: muscle noise, wander,
-      mains hum, large amplitudes, now and then a wide QRS or pacing spikes).
+      mains hum, large amplitudes, now and then a wide QRS or pacing spikes);
+    - ``real_cases``: the real printouts of issue 10, clean and with exact truth,
+      cycling through (the n-th real_cases image gets case ``n % 12``): a GE page
+      (3x4+2 with V1, II strips, header block, interpretation), 3x4+3 on a dotted
+      gray grid, 3x4+3 with strips V1, II, V5 on a major-only grid, 6x2+1 on a
+      dotted orange grid, 3x4+1 at 50 mm/s, 3x4+1 at 20 mm/mV, 6x2+1 at 5 mm/mV,
+      a binarised black-and-white scan (grid as dark as the trace), a mono dotted
+      3x4+2 with a header, a one-pixel trace, 3x4+2 with strips II, V1 at 50 mm/s
+      and 5 mm/mV on a dotted grid, and a binarised 20 mm/mV page with a
+      one-pixel trace. Every case prints lead II for 10 s.
 
     Files written under ``out_dir``:
 
@@ -179,7 +265,14 @@ def write_dataset(
       the homography is affine) ``pixel_affine`` as in ecg-dev
       (``row = a0*k + a1*v + a2``, ``col = b0*k + b1*v + b2``, ``k`` = sample index
       minus ``start_sample``, ``v`` in mV);
-    - ``manifest.csv``: ``id,fs,sig_len,width_px,height_px,dpi,difficulty,options,image_file``;
+    - ``manifest.csv``: ``id,fs,sig_len,width_px,height_px,dpi,difficulty,options,image_file``
+      and, when ``kinds`` holds ``real_cases``, for every image the page it prints:
+      ``layout`` (e.g. ``3x4+2``), ``rhythm_leads`` (top to bottom, e.g. ``V1,II``;
+      empty when none), ``paper_speed`` (mm/s), ``gain`` (mm/mV), ``grid_style``
+      (:data:`~ecgprep.synth.GRID_STYLES`), ``grid_color`` (a name or ``#rrggbb``)
+      and ``binarize``; the truth JSON then also holds ``layout_spec`` (e.g.
+      ``3x4+2:V1,II``, the name :data:`ecgprep.standards.LAYOUTS` spells),
+      ``rhythm_leads``, ``paper_speed``, ``gain``, ``grid_style`` and ``binarized``;
     - ``test.csv``: ``id,lead,fs,number_of_rows`` (lead II: the 10 s strip, others
       one 2.5 s column);
     - ``solution.csv``: ``id,value`` with ``id = f"{image_id}_{row}_{lead}"``; lead II
@@ -242,12 +335,19 @@ def write_dataset(
         for name in names:
             short_start[name] = c * sig_len // 4
 
+    pages = any(k in _PAGE_KINDS for k in kinds)
+    seen = dict.fromkeys(kinds, 0)
     manifest, tests, sol_ids, sol_vals = [], [], [], []
     for i, image_id in enumerate(ids):
         kind = kinds[i % len(kinds)]
         krng = np.random.default_rng(int(seeds[i]))
-        render_kw, distort_kw = makers[i % len(kinds)](krng)
-        if render_kw.get("grid_color") != "bw":
+        maker = makers[i % len(kinds)]
+        if kind in _CYCLING_KINDS:
+            render_kw, distort_kw = maker(krng, seen[kind])
+        else:
+            render_kw, distort_kw = maker(krng)
+        seen[kind] += 1
+        if render_kw.get("grid_color") not in ("bw", "mono"):
             # ecg-image-kit prints traces in a random dark gray (0-50).
             g = int(krng.integers(0, 51))
             render_kw = {**render_kw, "trace_color": (g, g, g)}
@@ -299,6 +399,18 @@ def write_dataset(
             "grid_line_color_minor": list(t.grid_minor_rgb),
             "ecg_plot_color": list(t.trace_rgb),
             "geometry_valid": _pixel_affine(t, t.leads[0]) is not None,
+            **(
+                {
+                    "layout_spec": t.layout_spec,
+                    "rhythm_leads": list(t.rhythm_leads),
+                    "paper_speed": t.paper_speed,
+                    "gain": t.gain,
+                    "grid_style": t.grid_style,
+                    "binarized": t.binarized,
+                }
+                if pages
+                else {}
+            ),
             "leads": [
                 {
                     "lead_name": lt.name,
@@ -337,6 +449,7 @@ def write_dataset(
                 "difficulty": kind,
                 "options": options,
                 "image_file": image_file,
+                **(_page_columns(t, render_kw) if pages else {}),
             }
         )
         for name in LEAD_NAMES:

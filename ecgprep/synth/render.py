@@ -8,11 +8,11 @@ pixels, and the *centre* of pixel ``(row i, column j)`` is the point
 ``d * px_per_mm`` pixels, with ``px_per_mm = dpi / 25.4`` (7.874 at 200 dpi), and
 paper position ``(X, Y)`` mm (from the top-left corner of the page) is at pixel
 ``(X * px_per_mm, Y * px_per_mm)``. Sample ``j`` (0-based, counted from the lead's
-first printed sample) of value ``v`` mV of a lead printed at 25 mm/s and 10 mm/mV
-is drawn at::
+first printed sample) of value ``v`` mV of a lead printed at ``paper_speed`` mm/s
+(25 by default) and ``gain`` mm/mV (10 by default) is drawn at::
 
-    x = lead.x0_px + (j / fs) * 25 * px_per_mm
-    y = lead.baseline_y_px - v * 10 * px_per_mm
+    x = lead.x0_px + (j / fs) * paper_speed * px_per_mm
+    y = lead.baseline_y_px - v * gain * px_per_mm
 
 and after :func:`~ecgprep.synth.distort` at ``truth.homography`` applied to that point (see
 :meth:`RenderTruth.lead_xy`).
@@ -24,11 +24,22 @@ start at x = 10 mm, or 15 mm when a calibration pulse stands in the 5 mm
 - ``3x4+1``: rows I aVR V1 V4 / II aVL V2 V5 / III aVF V3 V6 (2.5 s each) and a 10 s
   lead II strip; baselines 89.96, 125.94, 161.93, 194.91 mm (those of ecg-image-kit).
 - ``3x4``: the three 2.5 s rows of 3x4+1 only.
+- ``3x4+2``: the three 2.5 s rows, then 10 s strips of V1 and II (as GE prints
+  them); baselines 71, 102, 133, 164, 195 mm.
 - ``3x4+3``: the three 2.5 s rows, then 10 s strips of II, V1 and V5; baselines 60, 87,
   114, 141, 168, 195 mm.
 - ``6x2``: rows I V1 / II V2 / III V3 / aVR V4 / aVL V5 / aVF V6 of 5 s each; baselines
   as 3x4+3.
+- ``6x2+1``: the six rows of 6x2, then a 10 s lead II strip; baselines 57, 80, ...,
+  195 mm (23 mm apart).
 - ``12x1``: one 10 s row per lead, I to V6; baselines 40, 54, ..., 194 mm (14 mm apart).
+
+The rhythm strips' leads and order can be chosen (``layout="3x4+3:V1,II,V5"`` or
+``rhythm_leads``). At another paper speed the pulse is 0.2 s wide and a row 10 s
+long, and the page is widened when a row does not fit (to 530 mm at 50 mm/s);
+above 10 mm/mV the rows are spread ``gain / 10`` times further apart and the page
+made taller, as it is made for text blocks that need the room (see
+:func:`render_ecg`).
 
 Column ``k`` of a row with ``c`` columns prints the samples
 ``[k * L // c, (k + 1) * L // c)`` of the ``L``-sample recording (for 3x4 at
@@ -57,7 +68,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .._validate import pick
+from .._validate import check_number, pick
 from ..standards import (
     GAIN_MM_PER_MV,
     LEADS,
@@ -67,6 +78,7 @@ from ..standards import (
     PAPER_SPEED_MM_S,
     PULSE_MV,
     PULSE_SECONDS,
+    RECORD_SECONDS,
 )
 from .signals import synthetic_signals
 
@@ -74,6 +86,7 @@ __all__ = [
     "LEAD_NAMES",
     "LAYOUTS",
     "GRID_COLORS",
+    "GRID_STYLES",
     "LeadTruth",
     "RenderTruth",
     "Render",
@@ -109,7 +122,8 @@ class LeadTruth:
     x0_px : float
         Column coordinate of the first printed sample.
     x1_px : float
-        ``x0_px + duration_s * 25 * px_per_mm`` (one sample period past the last sample).
+        ``x0_px + duration_s * paper_speed * px_per_mm`` (one sample period past the
+        last sample; paper_speed 25 mm/s by default).
     start_sample : int
         Index of the first printed sample in the recording.
     n_samples : int
@@ -177,6 +191,17 @@ class RenderTruth:
     homography : (3, 3) ndarray
         Maps undistorted render coordinates to image coordinates (identity for a
         clean render).
+    rhythm_leads : tuple of str
+        Leads of the rhythm strips, top to bottom (empty for layouts without).
+    paper_speed : float
+        Paper speed, mm/s: sample ``j`` of a panel is ``j / fs * paper_speed``
+        mm right of its first.
+    gain : float
+        Gain, mm/mV.
+    grid_style : str
+        Grid style (:data:`GRID_STYLES`).
+    binarized : bool
+        Whether the page was thresholded to black and white.
     """
 
     px_per_mm: float
@@ -196,6 +221,20 @@ class RenderTruth:
     layout: str
     calibration_pulse: bool
     homography: np.ndarray
+    rhythm_leads: tuple = ("II",)
+    paper_speed: float = PAPER_SPEED_MM_S
+    gain: float = GAIN_MM_PER_MV
+    grid_style: str = "lines"
+    binarized: bool = False
+
+    @property
+    def layout_spec(self) -> str:
+        """The layout with its rhythm leads, ``"3x4+3:II,V1,V5"`` (``layout`` alone
+        when it prints no rhythm strip): accepted by :func:`render_ecg` and by
+        :data:`ecgprep.standards.LAYOUTS` names."""
+        if not self.rhythm_leads:
+            return self.layout
+        return f"{self.layout}:{','.join(self.rhythm_leads)}"
 
     def lead(self, name: str, *, rhythm: bool | None = None) -> LeadTruth:
         """The first panel of lead ``name`` (``rhythm`` True/False restricts the kind)."""
@@ -227,8 +266,8 @@ class RenderTruth:
             lt.start_sample : lt.start_sample + lt.n_samples
         ]
         j = np.arange(v.size)
-        x = lt.x0_px + j / self.fs * PAPER_SPEED_MM_S * self.px_per_mm
-        y = lt.baseline_y_px - v * GAIN_MM_PER_MV * self.px_per_mm
+        x = lt.x0_px + j / self.fs * self.paper_speed * self.px_per_mm
+        y = lt.baseline_y_px - v * self.gain * self.px_per_mm
         xy = np.stack([x, y], axis=1)
         if distorted:
             xy = _apply_h(self.homography, xy)
@@ -268,24 +307,27 @@ def _apply_h(h: np.ndarray, xy: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 _ROWS_3X4 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
+_ROWS_6X2 = (("I", "V1"), ("II", "V2"), ("III", "V3"), ("aVR", "V4"), ("aVL", "V5"), ("aVF", "V6"))
 _SIX_ROWS = (60.0, 87.0, 114.0, 141.0, 168.0, 195.0)
+# Five rows 31 mm apart and seven rows 23 mm apart, ending on the 195 mm row of the
+# others: as far apart as the page allows, as GE and Philips carts space them.
+_FIVE_ROWS = (71.0, 102.0, 133.0, 164.0, 195.0)
+_SEVEN_ROWS = (57.0, 80.0, 103.0, 126.0, 149.0, 172.0, 195.0)
 
-# layout -> (short rows, rhythm leads, baselines in mm from the top)
+# layout -> (short rows, default rhythm leads, baselines in mm from the top)
 _LAYOUTS: dict[str, tuple[tuple, tuple, tuple]] = {
     "3x4+1": (_ROWS_3X4, ("II",), (89.96, 125.94, 161.93, 194.91)),
     "3x4": (_ROWS_3X4, (), (89.96, 125.94, 161.93)),
+    "3x4+2": (_ROWS_3X4, ("V1", "II"), _FIVE_ROWS),
     "3x4+3": (_ROWS_3X4, ("II", "V1", "V5"), _SIX_ROWS),
-    "6x2": (
-        (("I", "V1"), ("II", "V2"), ("III", "V3"), ("aVR", "V4"), ("aVL", "V5"), ("aVF", "V6")),
-        (),
-        _SIX_ROWS,
-    ),
+    "6x2": (_ROWS_6X2, (), _SIX_ROWS),
+    "6x2+1": (_ROWS_6X2, ("II",), _SEVEN_ROWS),
     "12x1": (tuple((name,) for name in LEAD_NAMES), (), tuple(40.0 + 14.0 * k for k in range(12))),
 }
 LAYOUTS = tuple(_LAYOUTS)
 
 # name -> (major line rgb, minor line rgb); the paper is 80 % white + 20 % minor colour,
-# as in ecg-image-kit renders.
+# as in ecg-image-kit renders ('mono': white paper, see _PAPER_RGB).
 GRID_COLORS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {
     "red": ((255, 0, 0), (254, 223, 219)),
     "pink": ((255, 203, 221), (254, 237, 248)),
@@ -294,14 +336,59 @@ GRID_COLORS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {
     "green": ((0, 120, 40), (150, 210, 160)),
     "gray": ((102, 102, 102), (191, 191, 191)),
     "bw": ((102, 102, 102), (191, 191, 191)),
+    "mono": ((0, 0, 0), (0, 0, 0)),
 }
+#: Grid colours printed with a black trace whatever ``trace_color`` says.
+_BLACK_TRACE_GRIDS = ("bw", "mono")
+# Paper colour where it is not the tint of the minor colour: a black-and-white
+# scan of a page whose grid came out as dark as the trace has white paper.
+_PAPER_RGB = {"mono": (255, 255, 255)}
+# (minor, major) line widths in mm where they differ from ecg-image-kit's: on a
+# black-and-white scan the thin lines differ from the thick ones by width alone.
+_LINE_WIDTHS_MM = {"mono": (0.1, 0.3)}
 
 _X_START_MM = 10.0
-_PULSE_MM = PULSE_SECONDS * PAPER_SPEED_MM_S  # 5 mm
 _MINOR_W_MM = 0.2
 _MAJOR_W_MM = 0.18
 _SEP_HALF_H_MM = 3.5
 _SEP_W_MM = 0.76
+#: Diameter of a dot of a dotted grid, mm (1-2 px dots at 100-200 dpi, as on GE and
+#: Schiller pages printed on plain paper).
+_DOT_MM = 0.25
+#: Right page margin, mm, when the page is widened for a fast paper speed (the
+#: left one is _X_START_MM).
+_RIGHT_MARGIN_MM = 10.0
+#: Room above the top row, mV: tall R waves reach about 1.5 mV above the baseline.
+_PEAK_MV = 1.5
+#: Room below the bottom row, mV: deep S waves reach about 1 mV below the baseline.
+_TROUGH_MV = 1.0
+#: Lead labels stand with their foot this far below the baseline, mm.
+_LABEL_FOOT_MM = 7.5
+#: Text lines of the header and footer blocks are this far apart, mm.
+_TEXT_LINE_MM = 5.0
+#: Left edge of the header and footer text blocks, mm.
+_TEXT_X_MM = 1.3
+#: First header line's foot, and the speed/gain line's foot above the bottom edge, mm.
+_HEADER_Y_MM = 4.5
+_FOOTER_Y_MM = 5.3
+#: Cap height of printed text, mm (see _put_text).
+_TEXT_H_MM = 3.0
+#: Clear space kept between text and the nearest wave, mm.
+_TEXT_GAP_MM = 2.0
+#: Grey level splitting black from white when ``binarize`` is asked (a fixed
+#: mid-scale threshold, as document scanners and fax machines apply).
+_BINARIZE_LEVEL = 128
+
+# Grid style -> (minor marks: 'lines', 'dots' or None, major lines drawn)
+_GRID_STYLES: dict[str, tuple[str | None, bool]] = {
+    "lines": ("lines", True),
+    "dotted": ("dots", True),
+    "major_only": (None, True),
+    "none": (None, False),
+}
+#: Grid styles of :func:`render_ecg`: 1 mm and 5 mm lines (ecg-image-kit); a dot
+#: at every 1 mm crossing and solid 5 mm lines; 5 mm lines only; no grid.
+GRID_STYLES = tuple(_GRID_STYLES)
 
 
 def _grid_colors(grid_color) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -351,32 +438,130 @@ def _line_coverage(n: int, centres: np.ndarray, width: float, snap: bool) -> np.
     return cov
 
 
-def _grid_layer(h: int, w: int, ppm: float, paper_h_mm: float, snap: bool):
-    """Alpha of the minor and major grid lines, (h, w) float32 each.
+def _grid_layer(
+    h: int,
+    w: int,
+    ppm: float,
+    paper_h_mm: float,
+    snap: bool,
+    *,
+    style: str = "lines",
+    minor_w_mm: float = _MINOR_W_MM,
+    major_w_mm: float = _MAJOR_W_MM,
+):
+    """Alpha of the minor and major grid lines, (h, w) float32 each, and the grid mask.
 
     Vertical lines stand at x = k mm from the left edge, horizontal lines at
-    k mm from the bottom edge (as matplotlib draws them in ecg-image-kit).
+    k mm from the bottom edge (as matplotlib draws them in ecg-image-kit). A
+    dotted grid's dots (at the 1 mm crossings, in the major colour) are returned
+    within the major alpha.
     """
+    minor_kind, with_major = _GRID_STYLES[style]
+    a_min = a_maj = np.zeros((h, w), np.float32)
+    mask = np.zeros((h, w), bool)
     xs_mm = np.arange(0, w / ppm + MINOR_MM, MINOR_MM)
     ys_mm = paper_h_mm - np.arange(0, h / ppm + MINOR_MM, MINOR_MM)
-    minor_w = max(_MINOR_W_MM * ppm, 0.35)
-    major_w = max(_MAJOR_W_MM * ppm, 0.35)
-    cx_min = _line_coverage(w, xs_mm * ppm, minor_w, snap)
-    cy_min = _line_coverage(h, ys_mm * ppm, minor_w, snap)
-    xs_maj = xs_mm[np.isclose(np.mod(xs_mm, MAJOR_MM), 0.0)]
-    k = np.arange(0, h / ppm / MAJOR_MM + 1.0)
-    cx_maj = _line_coverage(w, xs_maj * ppm, major_w, snap)
-    cy_maj = _line_coverage(h, (paper_h_mm - MAJOR_MM * k) * ppm, major_w, snap)
-    a_min = 1.0 - (1.0 - cy_min)[:, None] * (1.0 - cx_min)[None, :]
-    a_maj = 1.0 - (1.0 - cy_maj)[:, None] * (1.0 - cx_maj)[None, :]
+    minor_w = max(minor_w_mm * ppm, 0.35)
+    major_w = max(major_w_mm * ppm, 0.35)
     # Mask thresholds: half coverage, or the centre pixels of sub-pixel lines.
     thr_min = min(0.5, 0.9 * min(minor_w, 1.0))
     thr_maj = min(0.5, 0.9 * min(major_w, 1.0))
-    return a_min, a_maj, (a_min >= thr_min) | (a_maj >= thr_maj)
+    if minor_kind == "lines":
+        cx_min = _line_coverage(w, xs_mm * ppm, minor_w, snap)
+        cy_min = _line_coverage(h, ys_mm * ppm, minor_w, snap)
+        a_min = 1.0 - (1.0 - cy_min)[:, None] * (1.0 - cx_min)[None, :]
+        mask = a_min >= thr_min
+    if with_major:
+        xs_maj = xs_mm[np.isclose(np.mod(xs_mm, MAJOR_MM), 0.0)]
+        k = np.arange(0, h / ppm / MAJOR_MM + 1.0)
+        cx_maj = _line_coverage(w, xs_maj * ppm, major_w, snap)
+        cy_maj = _line_coverage(h, (paper_h_mm - MAJOR_MM * k) * ppm, major_w, snap)
+        a_maj = 1.0 - (1.0 - cy_maj)[:, None] * (1.0 - cx_maj)[None, :]
+        mask = mask | (a_maj >= thr_maj)
+    if minor_kind == "dots":
+        dot_w = max(_DOT_MM * ppm, 1.0)
+        cx_dot = _line_coverage(w, xs_mm * ppm, dot_w, snap)
+        cy_dot = _line_coverage(h, ys_mm * ppm, dot_w, snap)
+        a_dot = cy_dot[:, None] * cx_dot[None, :]
+        a_maj = 1.0 - (1.0 - a_maj) * (1.0 - a_dot)
+        mask = mask | ((cy_dot >= 0.5)[:, None] & (cx_dot >= 0.5)[None, :])
+    return a_min, a_maj, mask
 
 
-def _layout_panels(layout: str, sig_len: int, fs: float, ppm: float, x_start_mm: float):
-    rows, rhythm, baselines = _LAYOUTS[layout]
+def _parse_layout(layout, rhythm_leads) -> tuple[str, tuple[str, ...]]:
+    """``(base layout, rhythm leads)`` of ``layout`` (``"3x4+3"`` or ``"3x4+3:V1,II,V5"``).
+
+    ``rhythm_leads`` (None or a sequence of lead names) overrides the default
+    strips; given with an explicit order in ``layout`` too, the two must agree.
+    Spelled as the layout names of :mod:`ecgprep.standards` (a lead may be
+    printed twice; only ``+N`` layouts take leads after a colon).
+    """
+    if not isinstance(layout, str):
+        valid = ", ".join(repr(k) for k in _LAYOUTS)
+        raise ValueError(f"layout must be a string, got {layout!r}; valid: {valid}")
+    base, sep, spec = layout.partition(":")
+    base = base.strip()
+    pick(_LAYOUTS, base, "layout")
+    default = _LAYOUTS[base][1]
+    leads = None
+    if sep:
+        if not default:
+            raise ValueError(
+                f"layout {layout!r}: {base!r} prints no rhythm strip, so no leads after a colon"
+            )
+        leads = tuple(name.strip() for name in spec.split(","))
+    if rhythm_leads is not None:
+        if isinstance(rhythm_leads, str):
+            raise ValueError(
+                f"rhythm_leads must be a sequence of lead names such as ('V1', 'II'), "
+                f"got {rhythm_leads!r}"
+            )
+        given = tuple(rhythm_leads)
+        if leads is not None and leads != given:
+            raise ValueError(
+                f"layout {layout!r} and rhythm_leads {given!r} name different rhythm leads"
+            )
+        leads = given
+    if leads is None:
+        return base, default
+    if len(leads) != len(default):
+        raise ValueError(
+            f"layout {base!r} prints {len(default)} rhythm strip(s), "
+            f"got {len(leads)} rhythm leads {leads!r}"
+        )
+    unknown = [name for name in leads if name not in LEAD_NAMES]
+    if unknown:
+        raise ValueError(f"unknown rhythm leads {unknown}; valid: {', '.join(LEAD_NAMES)}")
+    return base, leads
+
+
+def _row_baselines(base: str, gain: float, top_mm: float) -> tuple[float, ...]:
+    """Row baselines in mm from the top of the page.
+
+    The layout's own rows (those of ecg-image-kit) unless the gain is above the
+    standard one or the header text needs the room: then the rows are spread
+    ``gain / 10`` times further apart (a 1 mV wave keeps its share of the row)
+    and all moved down by whole mm until the top row has ``top_mm`` above it.
+    """
+    rows = _LAYOUTS[base][2]
+    scale = max(1.0, gain / GAIN_MM_PER_MV)
+    shift = max(0.0, float(math.ceil(top_mm - rows[0] - 1e-9)))
+    if scale == 1.0 and shift == 0.0:
+        return rows
+    return tuple(rows[0] + shift + (b - rows[0]) * scale for b in rows)
+
+
+def _layout_panels(
+    base: str,
+    rhythm: tuple[str, ...],
+    baselines: tuple[float, ...],
+    sig_len: int,
+    fs: float,
+    ppm: float,
+    x_start_mm: float,
+    paper_speed: float = PAPER_SPEED_MM_S,
+):
+    rows = _LAYOUTS[base][0]
     leads = []
     ncols = len(rows[0])
     for r, names in enumerate(rows):
@@ -384,7 +569,7 @@ def _layout_panels(layout: str, sig_len: int, fs: float, ppm: float, x_start_mm:
             start = c * sig_len // ncols
             stop = (c + 1) * sig_len // ncols
             n = stop - start
-            x0 = (x_start_mm + start / fs * PAPER_SPEED_MM_S) * ppm
+            x0 = (x_start_mm + start / fs * paper_speed) * ppm
             leads.append(
                 LeadTruth(
                     name=name,
@@ -394,7 +579,7 @@ def _layout_panels(layout: str, sig_len: int, fs: float, ppm: float, x_start_mm:
                     duration_s=n / fs,
                     baseline_y_px=baselines[r] * ppm,
                     x0_px=x0,
-                    x1_px=x0 + n / fs * PAPER_SPEED_MM_S * ppm,
+                    x1_px=x0 + n / fs * paper_speed * ppm,
                     start_sample=start,
                     n_samples=n,
                     is_rhythm=False,
@@ -412,13 +597,13 @@ def _layout_panels(layout: str, sig_len: int, fs: float, ppm: float, x_start_mm:
                 duration_s=sig_len / fs,
                 baseline_y_px=baselines[r] * ppm,
                 x0_px=x0,
-                x1_px=x0 + sig_len / fs * PAPER_SPEED_MM_S * ppm,
+                x1_px=x0 + sig_len / fs * paper_speed * ppm,
                 start_sample=0,
                 n_samples=sig_len,
                 is_rhythm=True,
             )
         )
-    return tuple(leads), baselines
+    return tuple(leads)
 
 
 def _polyline_coverage(cov: np.ndarray, pts: np.ndarray, width: float) -> None:
@@ -496,6 +681,18 @@ _HEADER_FIELDS = (
 )
 
 
+def _text_lines(text) -> list[str]:
+    """Lines of a header or footer text block: a string's lines, none for a flag."""
+    return text.splitlines() if isinstance(text, str) else []
+
+
+def _binarize_rgb(rgb) -> tuple[int, int, int]:
+    """Black or white, as a fixed-threshold scanner prints the colour ``rgb``."""
+    r, g, b = (float(c) for c in rgb)
+    v = 0 if 0.299 * r + 0.587 * g + 0.114 * b < _BINARIZE_LEVEL else 255
+    return (v, v, v)
+
+
 def render_ecg(
     signals: Mapping[str, np.ndarray] | None = None,
     *,
@@ -510,11 +707,16 @@ def render_ecg(
     labels: bool = True,
     separators: bool = True,
     header_text: bool | str = False,
-    footer_text: bool = True,
+    footer_text: bool | str = True,
     frame: bool = True,
     snap_grid: bool = True,
-    paper_size_mm: tuple[float, float] = LETTER_MM,
+    paper_size_mm: tuple[float, float] | None = None,
     seed: int = 0,
+    rhythm_leads: tuple[str, ...] | None = None,
+    paper_speed: float = PAPER_SPEED_MM_S,
+    gain: float = GAIN_MM_PER_MV,
+    grid_style: str = "lines",
+    binarize: bool = False,
 ) -> Render:
     """Print a 12-lead ECG on synthetic ECG paper, with exact truth.
 
@@ -523,6 +725,8 @@ def render_ecg(
     optional 1 mV x 0.2 s calibration pulses, short vertical separator bars at the
     column boundaries, lead labels below each panel start, "25mm/s" and "10mm/mV"
     at the bottom, and a one-pixel frame. See the module docstring for the layouts.
+    Other pages seen in practice are options: GE's rhythm strips, 50 mm/s, 5 or
+    20 mm/mV, dotted or major-only grids, black-and-white scans, text blocks.
 
     Parameters
     ----------
@@ -534,42 +738,77 @@ def render_ecg(
     dpi : float
         Resolution; the page is ``round(paper_size_mm / 25.4 * dpi)`` pixels
         (2200 x 1700 at 200 dpi).
-    layout : {'3x4+1', '3x4', '3x4+3', '6x2', '12x1'}
-        Lead arrangement.
+    layout : str
+        Lead arrangement, one of :data:`LAYOUTS` ('3x4+1', '3x4', '3x4+2', '3x4+3',
+        '6x2', '6x2+1', '12x1'), optionally followed by the rhythm strips' leads
+        in printed order: ``"3x4+3:V1,II,V5"`` (the spelling of
+        :data:`ecgprep.standards.LAYOUTS` names; same as ``rhythm_leads``).
     calibration_pulse : bool
-        Draw a 1 mV x 0.2 s pulse at the left of every row (traces then start at
-        15 mm instead of 10 mm).
+        Draw a 1 mV x 0.2 s pulse at the left of every row (traces then start
+        0.2 s of paper later: at 15 mm instead of 10 mm at 25 mm/s).
     x_start_mm : float, optional
-        Where the traces start, mm from the left edge (default 10 mm, or 15 mm
-        after a pulse: on a 5 mm grid line, as printers place them). Any other
-        value puts the time origin off the grid.
+        Where the traces start, mm from the left edge (default 10 mm, plus the
+        pulse's width after a pulse: on a grid line, as printers place them). Any
+        other value puts the time origin off the grid.
     grid_color : str or (r, g, b)
         One of :data:`GRID_COLORS` or a major-line colour (the minor colour is a
-        lighter tint). ``'bw'`` is a gray grid with a black trace.
+        lighter tint). ``'bw'`` is a gray grid with a black trace; ``'mono'`` a
+        black grid on white paper with a black trace, the thin lines told from the
+        thick ones by width alone (0.1 and 0.2 mm), as a black-and-white scan
+        prints a page.
     trace_color : (r, g, b)
-        Trace, pulse, separator and text colour (forced to black with ``'bw'``).
+        Trace, pulse, separator and text colour (forced to black with ``'bw'``
+        and ``'mono'``).
     line_width_mm : float
-        Trace width (0.265 mm = 0.75 pt, as ecg-image-kit). The trace is drawn
-        anti-aliased at the exact sub-pixel position of every sample.
+        Trace width (0.265 mm = 0.75 pt, as ecg-image-kit; ``25.4 / dpi`` for a
+        one-pixel trace). The trace is drawn anti-aliased at the exact sub-pixel
+        position of every sample.
     labels : bool
         Print lead names.
     separators : bool
         Print the short vertical bars where a column starts (column >= 1).
     header_text : bool or str
         False, True (random patient fields at the top as ecg-image-kit prints them) or
-        a string printed at the top left (lines split on newlines).
-    footer_text : bool
-        Print "25mm/s" and "10mm/mV" near the bottom.
+        a block of text printed at the top left, one line per line of the string
+        (a GE header: patient, rates, intervals, interpretation). The rows move
+        down when the block needs the room.
+    footer_text : bool or str
+        True prints the speed and gain ("25mm/s", "10mm/mV") near the bottom; a
+        string prints them and, above them, its lines as a text block (an
+        interpretation); the page grows taller when the block needs the room.
     frame : bool
         One-pixel dark frame around the page (present in the competition renders).
     snap_grid : bool
         Snap grid lines to whole pixels as matplotlib does (half a pixel right of
         and below their exact place on average; their period stays exact
         on average); False draws them anti-aliased at their exact positions.
-    paper_size_mm : (float, float)
-        Page width and height in mm (US letter landscape by default).
+    paper_size_mm : (float, float), optional
+        Page width and height in mm. Default: US letter landscape (279.4 x 215.9
+        mm), widened to ``10 mm + pulse + 10 s of paper + 10 mm`` when a row does
+        not fit (530 mm at 50 mm/s) and made taller, by whole mm, when the rows
+        (at a high gain) or the text blocks do not.
     seed : int
         Seed for the default signals and the header fields.
+    rhythm_leads : sequence of str, optional
+        Leads of the 10 s rhythm strips of a ``+N`` layout, top to bottom (N
+        names among :data:`LEAD_NAMES`). Default: the layout's
+        ('II' for 3x4+1 and 6x2+1; 'V1', 'II' for 3x4+2 as GE prints them; 'II',
+        'V1', 'V5' for 3x4+3).
+    paper_speed : float
+        Paper speed, mm/s (10, 25 or 50 in practice; any value in [1, 100]).
+        A row holds 10 s, so ``10 * paper_speed`` mm of paper; the pulse is 0.2 s
+        wide.
+    gain : float
+        Gain, mm/mV (5, 10 or 20 in practice; any value in [1, 40]). The pulse is
+        1 mV tall; above 10 mm/mV the rows are spread ``gain / 10`` times further
+        apart (the page grows taller) so that the page looks as printed.
+    grid_style : str
+        One of :data:`GRID_STYLES`: 'lines' (1 mm and 5 mm lines), 'dotted' (a
+        dot at every 1 mm crossing, in the major colour, and solid 5 mm lines, as
+        on plain-paper printers), 'major_only' (5 mm lines only) or 'none'.
+    binarize : bool
+        Threshold the finished page to pure black and white (gray level < 128 is
+        black), as document scanners and fax machines do.
 
     Returns
     -------
@@ -579,8 +818,14 @@ def render_ecg(
     Raises
     ------
     ValueError
-        Unknown layout or grid colour, missing leads, signals of unequal length or
-        non-finite values, bad numbers.
+        Unknown layout, rhythm lead, grid colour or grid style, missing leads,
+        signals of unequal length or non-finite values, bad numbers.
+
+    Notes
+    -----
+    Sample ``j`` of a panel is drawn at ``x = x0_px + j / fs * paper_speed *
+    px_per_mm`` and ``y = baseline_y_px - v * gain * px_per_mm``
+    (:meth:`RenderTruth.lead_xy`).
 
     Example
     -------
@@ -590,6 +835,9 @@ def render_ecg(
     >>> lead = r.truth.lead("II", rhythm=True)
     >>> round(lead.x0_px, 2), round(lead.baseline_y_px, 1)
     (118.11, 1534.7)
+    >>> fast = render_ecg(seed=3, dpi=100, layout="3x4+2", paper_speed=50)
+    >>> fast.image.shape, fast.truth.rhythm_leads
+    ((850, 2087, 3), ('V1', 'II'))
     """
     fs = float(fs)
     dpi = float(dpi)
@@ -599,21 +847,19 @@ def render_ecg(
         raise ValueError(f"dpi must be within 20-1200, got {dpi!r}")
     if not (math.isfinite(line_width_mm) and 0 < line_width_mm < 5):
         raise ValueError(f"line_width_mm must be within (0, 5) mm, got {line_width_mm!r}")
-    pick(_LAYOUTS, layout, "layout")
+    paper_speed = check_number(paper_speed, "paper_speed", lo=1.0, hi=100.0)
+    gain = check_number(gain, "gain", lo=1.0, hi=40.0)
+    base, rhythm = _parse_layout(layout, rhythm_leads)
+    style_name = grid_style
+    pick(_GRID_STYLES, style_name, "grid_style")
     major_rgb, minor_rgb = _grid_colors(grid_color)
-    trace_rgb = (0, 0, 0) if grid_color == "bw" else _rgb(trace_color, "trace_color")
-    try:
-        pw_mm, ph_mm = (float(v) for v in paper_size_mm)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"paper_size_mm must be (width, height) in mm, got {paper_size_mm!r}"
-        ) from None
-    if not (50 <= pw_mm <= 2000 and 50 <= ph_mm <= 2000):
-        raise ValueError(f"paper_size_mm must be within 50-2000 mm, got {paper_size_mm!r}")
+    named_grid = grid_color if isinstance(grid_color, str) else None
+    black_trace = named_grid in _BLACK_TRACE_GRIDS
+    trace_rgb = (0, 0, 0) if black_trace else _rgb(trace_color, "trace_color")
 
     if signals is None:
         signals = synthetic_signals(fs=fs, seed=seed)
-    needed = {name for row in _LAYOUTS[layout][0] for name in row} | set(_LAYOUTS[layout][1])
+    needed = {name for row in _LAYOUTS[base][0] for name in row} | set(rhythm)
     missing = [name for name in LEAD_NAMES if name in needed and name not in signals]
     if missing:
         raise ValueError(f"signals lack leads {missing} needed by layout {layout!r}")
@@ -632,18 +878,57 @@ def render_ecg(
         raise ValueError(f"signals must have equal lengths, got {sorted(lengths)}")
     sig_len = lengths.pop()
 
+    # Rows: the layout's, spread for a high gain and moved down under a tall header.
+    if isinstance(header_text, str):
+        header_lines = len(_text_lines(header_text))
+    else:
+        header_lines = 3 if header_text else 0  # the random patient fields
+    top_mm = _PEAK_MV * gain + _TEXT_GAP_MM
+    if header_lines:
+        top_mm += _HEADER_Y_MM + _TEXT_LINE_MM * (header_lines - 1)
+    baselines = _row_baselines(base, gain, top_mm)
+    pulse_mm = PULSE_SECONDS * paper_speed
+    footer_lines = _text_lines(footer_text)
+
+    if paper_size_mm is None:
+        pw_mm, ph_mm = LETTER_MM
+        need_w = _X_START_MM + (pulse_mm if calibration_pulse else 0.0)
+        need_w += RECORD_SECONDS * paper_speed + _RIGHT_MARGIN_MM
+        if need_w > pw_mm:
+            pw_mm = float(math.ceil(need_w))
+        need_h = baselines[-1] + max(_LABEL_FOOT_MM, _TROUGH_MV * gain) + _TEXT_GAP_MM
+        need_h += _TEXT_LINE_MM * len(footer_lines) + _TEXT_H_MM + _FOOTER_Y_MM
+        if need_h > ph_mm:
+            # whole mm more, so horizontal grid lines keep their place under the rows
+            ph_mm += float(math.ceil(need_h - ph_mm))
+    else:
+        try:
+            pw_mm, ph_mm = (float(v) for v in paper_size_mm)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"paper_size_mm must be (width, height) in mm, got {paper_size_mm!r}"
+            ) from None
+    if not (50 <= pw_mm <= 2000 and 50 <= ph_mm <= 2000):
+        raise ValueError(f"paper_size_mm must be within 50-2000 mm, got {paper_size_mm!r}")
+
     ppm = dpi / 25.4
     w = int(round(pw_mm / 25.4 * dpi))
     h = int(round(ph_mm / 25.4 * dpi))
     if x_start_mm is None:
-        x_start_mm = _X_START_MM + (_PULSE_MM if calibration_pulse else 0.0)
+        x_start_mm = _X_START_MM + (pulse_mm if calibration_pulse else 0.0)
     elif not (math.isfinite(x_start_mm) and 0.0 <= x_start_mm <= 60.0):
         raise ValueError(f"x_start_mm must be within 0-60 mm, got {x_start_mm!r}")
     x_start_mm = float(x_start_mm)
-    leads, baselines = _layout_panels(layout, sig_len, fs, ppm, x_start_mm)
+    leads = _layout_panels(base, rhythm, baselines, sig_len, fs, ppm, x_start_mm, paper_speed)
     if max(lt.x1_px for lt in leads) > w:
         warnings.warn(
             f"the recording ({sig_len / fs:.2f} s) runs past the page edge and is clipped",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    if baselines[-1] * ppm >= h:
+        warnings.warn(
+            f"rows run past the bottom of the {ph_mm:g} mm page and are clipped",
             RuntimeWarning,
             stacklevel=2,
         )
@@ -654,15 +939,15 @@ def render_ecg(
     lw_px = line_width_mm * ppm
     for lt in leads:
         v = sig[lt.name][lt.start_sample : lt.start_sample + lt.n_samples]
-        x = lt.x0_px + np.arange(v.size) / fs * PAPER_SPEED_MM_S * ppm
-        y = lt.baseline_y_px - v * GAIN_MM_PER_MV * ppm
+        x = lt.x0_px + np.arange(v.size) / fs * paper_speed * ppm
+        y = lt.baseline_y_px - v * gain * ppm
         _polyline_coverage(trace_cov, np.stack([x, y], axis=1), lw_px)
     if calibration_pulse:
         for b in baselines:
             x1 = x_start_mm * ppm
-            x0 = x1 - _PULSE_MM * ppm
+            x0 = x1 - pulse_mm * ppm
             yb = b * ppm
-            yt = yb - PULSE_MV * GAIN_MM_PER_MV * ppm
+            yt = yb - PULSE_MV * gain * ppm
             _polyline_coverage(trace_cov, np.array([[x0, yb], [x0, yt], [x1, yt], [x1, yb]]), lw_px)
 
     if separators:
@@ -683,30 +968,51 @@ def render_ecg(
             cv2.fillConvexPoly(text_cov, _fixed(quad), 255, cv2.LINE_AA, _SHIFT)
     if labels:
         for lt in leads:
-            _put_text(text_cov, lt.name, (lt.x0_px / ppm, lt.baseline_y_px / ppm + 7.5), ppm)
+            _put_text(
+                text_cov, lt.name, (lt.x0_px / ppm, lt.baseline_y_px / ppm + _LABEL_FOOT_MM), ppm
+            )
     if footer_text:
-        _put_text(text_cov, "25mm/s", (50.0, ph_mm - 5.3), ppm)
-        _put_text(text_cov, "10mm/mV", (100.0, ph_mm - 5.3), ppm)
+        _put_text(text_cov, f"{paper_speed:g}mm/s", (50.0, ph_mm - _FOOTER_Y_MM), ppm)
+        _put_text(text_cov, f"{gain:g}mm/mV", (100.0, ph_mm - _FOOTER_Y_MM), ppm)
+        for i, line in enumerate(footer_lines):
+            y_mm = ph_mm - _FOOTER_Y_MM - _TEXT_LINE_MM * (len(footer_lines) - i)
+            _put_text(text_cov, line, (_TEXT_X_MM, y_mm), ppm)
     if header_text:
         if isinstance(header_text, str):
             for i, line in enumerate(header_text.splitlines()):
-                _put_text(text_cov, line, (1.3, 4.5 + 5.0 * i), ppm)
+                _put_text(text_cov, line, (_TEXT_X_MM, _HEADER_Y_MM + _TEXT_LINE_MM * i), ppm)
         else:
             rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 7])
             for i, (key, make) in enumerate(_HEADER_FIELDS):
                 col, line = divmod(i, 3) if i < 6 else (2, 0)
                 _put_text(
-                    text_cov, f"{key}: {make(rng)}", (1.3 + 75.0 * col, 4.5 + 5.0 * line), ppm
+                    text_cov,
+                    f"{key}: {make(rng)}",
+                    (_TEXT_X_MM + 75.0 * col, _HEADER_Y_MM + _TEXT_LINE_MM * line),
+                    ppm,
                 )
     if frame:
         text_cov[0, :] = text_cov[-1, :] = 255
         text_cov[:, 0] = text_cov[:, -1] = 255
 
     # Paper and grid.
-    a_min, a_maj, grid_ink = _grid_layer(h, w, ppm, ph_mm, snap_grid)
+    minor_w_mm, major_w_mm = _LINE_WIDTHS_MM.get(named_grid, (_MINOR_W_MM, _MAJOR_W_MM))
+    a_min, a_maj, grid_ink = _grid_layer(
+        h,
+        w,
+        ppm,
+        ph_mm,
+        snap_grid,
+        style=style_name,
+        minor_w_mm=minor_w_mm,
+        major_w_mm=major_w_mm,
+    )
     minor = np.asarray(minor_rgb, np.float32)
     major = np.asarray(major_rgb, np.float32)
-    paper = 0.8 * 255.0 + 0.2 * minor
+    if named_grid in _PAPER_RGB:
+        paper = np.asarray(_PAPER_RGB[named_grid], np.float32)
+    else:
+        paper = 0.8 * 255.0 + 0.2 * minor
     img = np.empty((h, w, 3), np.float32)
     for c in range(3):
         ch = paper[c] + a_min * (minor[c] - paper[c])
@@ -723,24 +1029,42 @@ def render_ecg(
     trace_mask = trace_cov >= 0.5
     text_mask = (text_cov >= 128) & ~trace_mask
     grid_mask = grid_ink & (ink < 0.5)
+    paper_rgb = tuple(int(round(c)) for c in paper)
+    major_rgb = tuple(int(c) for c in major_rgb)
+    minor_rgb = tuple(int(c) for c in minor_rgb)
+    trace_rgb = tuple(int(c) for c in trace_rgb)
+    if binarize:
+        black = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) < _BINARIZE_LEVEL
+        image = np.repeat(np.where(black, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
+        # Ink covering half a pixel or more is black whatever the paper; thin grid
+        # lines may have vanished.
+        grid_mask &= black
+        paper_rgb, major_rgb, minor_rgb, trace_rgb = (
+            _binarize_rgb(c) for c in (paper_rgb, major_rgb, minor_rgb, trace_rgb)
+        )
 
     truth = RenderTruth(
         px_per_mm=ppm,
         dpi=dpi,
         paper_quad=np.array([[0.0, 0.0], [w - 1.0, 0.0], [w - 1.0, h - 1.0], [0.0, h - 1.0]]),
         angle_deg=0.0,
-        grid_rgb=tuple(int(c) for c in major_rgb),
-        grid_minor_rgb=tuple(int(c) for c in minor_rgb),
-        paper_rgb=tuple(int(round(c)) for c in paper),
-        trace_rgb=tuple(int(c) for c in trace_rgb),
+        grid_rgb=major_rgb,
+        grid_minor_rgb=minor_rgb,
+        paper_rgb=paper_rgb,
+        trace_rgb=trace_rgb,
         trace_mask=trace_mask,
         grid_mask=grid_mask,
         text_mask=text_mask,
         leads=leads,
         signals=sig,
         fs=fs,
-        layout=layout,
+        layout=base,
         calibration_pulse=bool(calibration_pulse),
         homography=np.eye(3),
+        rhythm_leads=tuple(rhythm),
+        paper_speed=paper_speed,
+        gain=gain,
+        grid_style=style_name,
+        binarized=bool(binarize),
     )
     return Render(image=np.ascontiguousarray(image), truth=truth)
