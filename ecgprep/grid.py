@@ -643,7 +643,7 @@ def _refine_acf_period(acf: np.ndarray, t0: float, lag_max: float) -> float:
     return float(np.sum(w * ks * pos) / np.sum(w * ks * ks))
 
 
-def _skip_half_periods(acf: np.ndarray, t0: float, lag_max: float) -> float:
+def _skip_half_periods(acf: np.ndarray, t0: float, lag_max: float, length: int) -> float:
     """Double ``t0`` while its ACF peak is much lower than the one at ``2 * t0``.
 
     A true period correlates as well at one lag as at two; a lag at half the
@@ -651,16 +651,27 @@ def _skip_half_periods(acf: np.ndarray, t0: float, lag_max: float) -> float:
     profile) makes only a small bump, and the comb score of its multiples, half
     of which are true peaks, can still pass.
     """
+
+    def peak(lag: float) -> int:
+        # the highest integer lag within +-1 px: narrow peaks of short periods fall
+        # between integer lags, where interpolation would halve them
+        c = int(round(lag))
+        a, b = max(1, c - 1), min(acf.size - 2, c + 1)
+        return a + int(np.argmax(acf[a : b + 1]))
+
+    def contrast(t: float) -> float:
+        return _comb_contrast(acf, t, max(1, min(4, int(length / t / 4))))
+
     while 2.0 * t0 <= lag_max:
-        c = int(round(2.0 * t0))
-        half = max(1, int(0.1 * t0))
-        a, b = max(1, c - half), min(acf.size - 2, c + half)
-        if b <= a:
+        i = peak(2.0 * t0)
+        if not acf[peak(t0)] < _HALF_PERIOD_REL * acf[i]:
             break
-        i = a + int(np.argmax(acf[a : b + 1]))
-        if not float(_acf_at(acf, t0)) < _HALF_PERIOD_REL * acf[i]:
+        t2 = i + _parabola_offset(acf[i - 1], acf[i], acf[i + 1])
+        # and the doubled comb is the sharper one (half of a half period's
+        # multiples fall between peaks); a noisy lag at 2 x 5 mm is not
+        if not contrast(t2) > contrast(t0):
             break
-        t0 = i + _parabola_offset(acf[i - 1], acf[i], acf[i + 1])
+        t0 = t2
     return t0
 
 
@@ -709,7 +720,7 @@ def _dominant_period(spec: np.ndarray, nfft: int, length: int, tmin: float, tmax
         return None
     first = int(cand[np.nonzero(score >= _FIRST_PEAK * smax)[0][0]])
     t0 = first + _parabola_offset(acf[first - 1], acf[first], acf[first + 1])
-    t0 = _skip_half_periods(acf, t0, min(tmax, lag_lim / 2.0))
+    t0 = _skip_half_periods(acf, t0, min(tmax, lag_lim / 2.0), length)
     t0 = _refine_acf_period(acf, t0, min(length / 3.0, 8 * t0))
     # periodicity: the best ACF peak among the first multiples (pixel snapping can
     # make a multiple of the period match better than the period itself)
