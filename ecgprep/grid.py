@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -50,6 +51,8 @@ __all__ = [
     "deskew_page",
     "deskew_station",
     "grid_station",
+    "stroke_width",
+    "SCALE_EVIDENCE",
 ]
 
 # Size of a standard ECG page (US letter, landscape; A4 differs by < 7 %), used only
@@ -62,9 +65,39 @@ _ACF_SIGMA = 1.0
 _SUB_MIN = 0.03
 _SUB_REL = 0.06
 _FOUND_MIN = 0.35
+# When only one comb of lines is seen and both readings (1 mm or 5 mm apart) fit the
+# scale range, evidence decides:
+# - a picture covers at most this many times the page per side (a page with its
+#   surroundings); a reading that makes it larger is out
+_MAX_PAGE_RATIO = 2.0
+# - the darkest strokes (trace, text) print about this wide, mm (0.2-0.5 mm)
+_STROKE_MM = 0.33
+# - a stroke reading within this factor of the middle of the two readings decides nothing
+_STROKE_MARGIN = 1.4
+# - a pixel is ink when its brightest channel is below this fraction of the paper's
+_INK_LEVEL = 0.5
+# - and this many ridge pixels are needed to measure the ink's width
+_MIN_INK_RIDGE = 200
+# an undecided 1 mm / 5 mm reading keeps this fraction of its confidence
+_AMBIGUOUS_CONF = 0.6
+# rows of dots whose every fifth row is stronger, on both axes, are a dotted ECG grid
+# (a halftone screen has no 5 mm rows): their continuity counts as this
+_DOTTED_CONTINUITY = 0.7
 # the dominant period is the first ACF peak whose comb contrast is at least this
 # fraction of the best peak's
 _FIRST_PEAK = 0.5
+# a period whose ACF peak is below this fraction of the peak at twice the lag is half
+# the true period (a true period correlates about as well at one lag as at two)
+_HALF_PERIOD_REL = 0.5
+# every 5th line is a 5 mm line when its class of lines (n mod 5) stands above the
+# others by this many standard errors in height, or in mass (thickness x darkness);
+# the best of 5 classes of plain 1 mm lines reaches ~4.2 by chance in either
+_FIFTH_SIGNIF = 5.0
+_FIFTH_SIGNIF_MASS = 8.0
+
+
+#: Values of :attr:`GridResult.scale_evidence`, from the firmest to the weakest.
+SCALE_EVIDENCE: tuple[str, ...] = ("both", "range", "page", "stroke", "ambiguous")
 
 
 @dataclass(frozen=True)
@@ -99,13 +132,20 @@ class GridResult:
         is, how many lines were fitted and how much of the image they cover, how
         well they fall on one straight comb (rms residual), and whether they are
         continuous lines rather than rows of dots; halved when the x and y scales
-        differ by more than 1.43x. Below 0.3 on pages without a grid.
+        differ by more than 1.43x, times 0.6 when 1 mm could not be told from
+        5 mm lines (:attr:`scale_ambiguous`). Below 0.3 on pages without a grid.
     found : bool
         ``confidence >= 0.35``. Check this before using the numbers.
     n_lines_x, n_lines_y : int
         Number of grid lines used in the long-baseline fits.
     image_shape : tuple of int
         (M, N) of the analysed image, for :meth:`deskew_matrix`.
+    scale_evidence : int
+        What told 1 mm lines from 5 mm lines, an index into
+        :data:`SCALE_EVIDENCE` (its name is :attr:`scale_basis`).
+    dotted : bool
+        The lines are rows of dots (a dotted grid), accepted because every fifth
+        row of dots is stronger on both axes.
     """
 
     px_per_mm_x: float
@@ -121,6 +161,27 @@ class GridResult:
     n_lines_x: int = 0
     n_lines_y: int = 0
     image_shape: tuple[int, int] = (0, 0)
+    scale_evidence: int = 0
+    dotted: bool = False
+
+    @property
+    def scale_basis(self) -> str:
+        """What told 1 mm lines from 5 mm lines.
+
+        ``"both"``: 1 mm and 5 mm lines were seen (a weaker comb at 1/5 of the
+        period, or every fifth line stronger). ``"range"``: one comb, and only
+        one reading of it within the scale range. ``"page"``: the other reading
+        would make the picture more than twice a page per side. ``"stroke"``:
+        the width of the darkest strokes (trace, text; about 0.33 mm) decided.
+        ``"ambiguous"``: nothing did; the reading nearer a whole page was taken
+        and the confidence lowered.
+        """
+        return SCALE_EVIDENCE[self.scale_evidence]
+
+    @property
+    def scale_ambiguous(self) -> bool:
+        """True when nothing told 1 mm lines from 5 mm lines (a 5x scale error is possible)."""
+        return self.scale_basis == "ambiguous"
 
     @property
     def px_per_mm(self) -> float:
@@ -259,6 +320,51 @@ def grid_response(image: np.ndarray, *, line_size: int | None = None) -> np.ndar
     if cap > 0:
         resp = cv2.min(resp, cap, dst=resp)
     return resp
+
+
+def stroke_width(image: np.ndarray) -> float:
+    """Typical width, px, of the darkest strokes (trace, text): NaN when there are too few.
+
+    Ink is where the brightest channel is below half the paper's (its 90th
+    percentile), so coloured grid lines are not ink, black and dark grey strokes
+    are. The width is read on the ink's ridge (local maxima of its distance
+    transform) as ``2 * distance - 1`` (exact for an odd width, 1 px short for
+    an even one) and the median is taken.
+
+    Parameters
+    ----------
+    image : (M, N, 3) or (M, N) ndarray of uint8
+        RGB or gray image on pale paper.
+
+    Returns
+    -------
+    width : float
+        Pixels; NaN with fewer than 200 ridge pixels or on dark paper.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.full((100, 300, 3), 255, np.uint8)
+    >>> img[40:45, 10:290] = 0  # a stroke 5 px wide
+    >>> stroke_width(img)
+    5.0
+    """
+    image = check_image(image, "image")
+    if image.ndim == 3:
+        chans = cv2.split(np.ascontiguousarray(image))
+        bright = cv2.max(cv2.max(chans[0], chans[1]), chans[2])
+    else:
+        bright = np.ascontiguousarray(image)
+    paper = _hist_percentiles(bright, [90.0])[0]
+    if paper < 100:
+        return float("nan")
+    _, ink = cv2.threshold(bright, _INK_LEVEL * paper, 1, cv2.THRESH_BINARY_INV)
+    dist = cv2.distanceTransform(ink, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    ridge = (dist > 0) & (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8)))
+    values = dist[ridge]
+    if values.size < _MIN_INK_RIDGE:
+        return float("nan")
+    return float(2.0 * np.median(values) - 1.0)
 
 
 # --------------------------------------------------------------------------------------
@@ -537,6 +643,38 @@ def _refine_acf_period(acf: np.ndarray, t0: float, lag_max: float) -> float:
     return float(np.sum(w * ks * pos) / np.sum(w * ks * ks))
 
 
+def _skip_half_periods(acf: np.ndarray, t0: float, lag_max: float, length: int) -> float:
+    """Double ``t0`` while its ACF peak is much lower than the one at ``2 * t0``.
+
+    A true period correlates as well at one lag as at two; a lag at half the
+    period (the dots of dotted 5 mm lines, 0.5 mm apart, cross the other axis's
+    profile) makes only a small bump, and the comb score of its multiples, half
+    of which are true peaks, can still pass.
+    """
+
+    def peak(lag: float) -> int:
+        # the highest integer lag within +-1 px: narrow peaks of short periods fall
+        # between integer lags, where interpolation would halve them
+        c = int(round(lag))
+        a, b = max(1, c - 1), min(acf.size - 2, c + 1)
+        return a + int(np.argmax(acf[a : b + 1]))
+
+    def contrast(t: float) -> float:
+        return _comb_contrast(acf, t, max(1, min(4, int(length / t / 4))))
+
+    while 2.0 * t0 <= lag_max:
+        i = peak(2.0 * t0)
+        if not acf[peak(t0)] < _HALF_PERIOD_REL * acf[i]:
+            break
+        t2 = i + _parabola_offset(acf[i - 1], acf[i], acf[i + 1])
+        # and the doubled comb is the sharper one (half of a half period's
+        # multiples fall between peaks); a noisy lag at 2 x 5 mm is not
+        if not contrast(t2) > contrast(t0):
+            break
+        t0 = t2
+    return t0
+
+
 @dataclass(frozen=True)
 class _Period:
     t0: float  # dominant period (px)
@@ -582,6 +720,7 @@ def _dominant_period(spec: np.ndarray, nfft: int, length: int, tmin: float, tmax
         return None
     first = int(cand[np.nonzero(score >= _FIRST_PEAK * smax)[0][0]])
     t0 = first + _parabola_offset(acf[first - 1], acf[first], acf[first + 1])
+    t0 = _skip_half_periods(acf, t0, min(tmax, lag_lim / 2.0), length)
     t0 = _refine_acf_period(acf, t0, min(length / 3.0, 8 * t0))
     # periodicity: the best ACF peak among the first multiples (pixel snapping can
     # make a multiple of the period match better than the period itself)
@@ -609,6 +748,7 @@ class _LineFit:
     heights: np.ndarray
     rms: float
     se: float  # standard error of the period
+    masses: np.ndarray  # area of each line's peak (thickness x darkness)
 
     @property
     def regularity(self) -> float:
@@ -625,7 +765,11 @@ class _LineFit:
 
 
 def _locate_lines(hp: np.ndarray, idx: np.ndarray, period: float, phase: float):
-    """Sub-pixel positions and heights of the profile peaks nearest phase + idx * period."""
+    """Sub-pixel positions, heights and masses of the profile peaks nearest phase + idx * period.
+
+    The mass (summed over +-15 % of a period) tells a thicker line from a thinner
+    one of the same darkness, which the height does not once the response is capped.
+    """
     length = hp.size
     rows = np.arange(idx.size)
     half = max(2, int(0.45 * period))
@@ -655,7 +799,7 @@ def _locate_lines(hp: np.ndarray, idx: np.ndarray, period: float, phase: float):
     mass = cv.sum(axis=1)
     frac = np.where(mass > 0, (cv * cw[None, :]).sum(axis=1) / np.where(mass > 0, mass, 1.0), 0.0)
     ok = (j > 0) & (j < offs.size - 1) & inside[rows, j] & (heights > 0)
-    return pk + frac, heights, ok
+    return pk + frac, heights, mass, ok
 
 
 def _wfit(idx, pos, w):
@@ -696,7 +840,7 @@ def _fit_lines(profile: np.ndarray, period: float) -> _LineFit | None:
     radius = 8
     while True:
         idx = idx_all[np.abs(idx_all - nc) <= radius]
-        pos, h, ok = _locate_lines(hp, idx, p, ph)
+        pos, h, mass, ok = _locate_lines(hp, idx, p, ph)
         if ok.sum() >= 3:
             ok &= h > 0.25 * np.median(h[ok])
         if ok.sum() < 3:
@@ -721,7 +865,7 @@ def _fit_lines(profile: np.ndarray, period: float) -> _LineFit | None:
     used = idx[res_ok]
     spread = float(np.sum((used - used.mean()) ** 2))
     se = rms / math.sqrt(spread) if spread > 0 else float("inf")
-    return _LineFit(p, ph, used, h[res_ok], rms, se)
+    return _LineFit(p, ph, used, h[res_ok], rms, se, mass[res_ok])
 
 
 @dataclass(frozen=True)
@@ -741,15 +885,27 @@ class _Axis:
     combs: tuple  # ((spacing, phase, (first, last)), ...) of the fitted line combs, px, unscaled
     extent: tuple[float, float]  # first and last fitted line, px
     continuity: float = 1.0  # lines are continuous (not rows of dots), 0..1
+    dotted: bool = False  # rows of dots, accepted as a dotted ECG grid
 
 
 def _major_class(fit: _LineFit) -> tuple[int, float]:
-    """Residue class (n mod 5) of the strongest lines and a t-like significance."""
-    cls = fit.idx % 5
-    means = np.array([fit.heights[cls == r].mean() if np.any(cls == r) else 0.0 for r in range(5)])
+    """Residue class (n mod 5) of the strongest lines and a t-like significance.
+
+    Lines are compared by height (darker 5 mm lines) and by mass (thicker ones:
+    once the response is capped, a thick line is no taller than a thin one).
+    """
+    r, signif = _strongest_class(fit.idx % 5, fit.heights)
+    rm, signif_m = _strongest_class(fit.idx % 5, fit.masses)
+    # masses are noisier (a trace crossing adds area): they must stand out further
+    signif_m *= _FIFTH_SIGNIF / _FIFTH_SIGNIF_MASS
+    return (r, signif) if signif >= signif_m else (rm, signif_m)
+
+
+def _strongest_class(cls: np.ndarray, values: np.ndarray) -> tuple[int, float]:
+    means = np.array([values[cls == r].mean() if np.any(cls == r) else 0.0 for r in range(5)])
     r = int(np.argmax(means))
-    others = fit.heights[cls != r]
-    mine = fit.heights[cls == r]
+    others = values[cls != r]
+    mine = values[cls == r]
     if others.size < 2 or mine.size < 2:
         return r, 0.0
     diff = mine.mean() - others.mean()
@@ -768,7 +924,7 @@ def _analyse_axis(spec, nfft, profile, tmin, tmax) -> _Axis | None:
     one_mm = per.sub_comb
     if fit1 is not None and not one_mm and line_period >= 2.0:
         _, signif = _major_class(fit1)
-        one_mm = signif > 4.0  # every 5th line clearly stronger: these are 1 mm lines
+        one_mm = signif > _FIFTH_SIGNIF  # every 5th line clearly stronger: these are 1 mm lines
     fit5 = (
         _fit_lines(profile, 5.0 * line_period if fit1 is None else 5.0 * fit1.period)
         if one_mm
@@ -877,16 +1033,23 @@ def detect_grid(
     3. The dominant period of each profile comes from the autocorrelation of the
        line part of its spectrum (broadband part removed), scored by the
        contrast of its whole comb of multiples; a weaker comb at 1/5 of it, or
-       every 5th line being stronger, means 1 mm lines with 5 mm lines. When
-       only one comb is visible, the scale range, the other axis and the page
-       size (US letter, 279.4 x 215.9 mm) decide whether its lines are 1 or 5 mm apart.
+       every 5th line being stronger (darker, or thicker), means 1 mm lines
+       with 5 mm lines; a period whose ACF peak is under half the one at twice
+       the lag is taken as half the true period (dotted lines cross the other
+       axis's profile). When only one comb is visible and both readings fit the
+       scale range, the other axis, then the page size (a picture covers at most
+       twice a page per side), then the width of the darkest strokes (about
+       0.33 mm) decide whether its lines are 1 or 5 mm apart; when none does,
+       the reading nearer a whole US-letter page is taken with a lower
+       confidence (``scale_basis`` says which decided).
     4. Every line is located (centroid of its peak) and one straight line
        position = phase + n * period is fitted through all of them, growing
        from the centre outwards, with outlier rejection; the 1 mm and 5 mm
        combs are fitted separately and combined by their standard errors. The
        long baseline gives the period to ~0.01 %.
     5. The confidence also checks that the fitted lines are continuous along
-       their length (a lattice of dots, e.g. a halftone screen, is no grid).
+       their length (a lattice of dots, e.g. a halftone screen, is no grid),
+       unless every fifth row of dots is stronger on both axes: a dotted grid.
 
     Timing: about 40-70 ms for a 2200 x 1700 image (two cores).
 
@@ -918,7 +1081,13 @@ def detect_grid(
         resp = mask.astype(np.uint8) * np.uint8(255)
     else:
         resp = grid_response(image, line_size=line_size)
-    return _detect_from_response(resp, min_px_per_mm, max_px_per_mm, max_residual_angle_deg)
+    return _detect_from_response(
+        resp,
+        min_px_per_mm,
+        max_px_per_mm,
+        max_residual_angle_deg,
+        stroke=functools.partial(stroke_width, image),
+    )
 
 
 def _not_found(shape, angle=0.0) -> GridResult:
@@ -944,7 +1113,7 @@ def _strip_profiles(work: np.ndarray):
     return hprof, vprof, nfft_y, nfft_x
 
 
-def _detect_from_response(resp, min_ppmm, max_ppmm, max_res_deg) -> GridResult:
+def _detect_from_response(resp, min_ppmm, max_ppmm, max_res_deg, stroke=None) -> GridResult:
     m, n = resp.shape
     shape = (m, n)
     if min(m, n) < 16 or not resp.any():
@@ -999,7 +1168,7 @@ def _detect_from_response(resp, min_ppmm, max_ppmm, max_res_deg) -> GridResult:
     rest = math.cos(math.radians(0.5 * (dh + dv)))
     ax = _to_final_frame(ax, math.cos(math.radians(dv)), rest, (n - 1) / 2.0)
     ay = _to_final_frame(ay, math.cos(math.radians(dh)), rest, (m - 1) / 2.0)
-    return _combine(ax, ay, shape, angle, dv - dh, min_ppmm, max_ppmm)
+    return _combine(ax, ay, shape, angle, dv - dh, min_ppmm, max_ppmm, stroke)
 
 
 def _to_final_frame(a: _Axis, cos_tilt: float, cos_rest: float, centre: float) -> _Axis:
@@ -1099,24 +1268,60 @@ def _with_continuity(
     # (samples are gathered from the uint8 response and interpolated in float32)
     cy = max(_continuity(work, c, slope_h, ax, horizontal=True) for c in ay.combs)
     cx = max(_continuity(work, c, slope_v, ay, horizontal=False) for c in ax.combs)
+    if ax.one_mm and ay.one_mm:
+        # every fifth row of dots stronger on both axes: a dotted ECG grid, not a halftone
+        dx, dy = cx < _DOTTED_CONTINUITY, cy < _DOTTED_CONTINUITY
+        cx, cy = max(cx, _DOTTED_CONTINUITY), max(cy, _DOTTED_CONTINUITY)
+        return replace(ax, continuity=cx, dotted=dx), replace(ay, continuity=cy, dotted=dy)
     return replace(ax, continuity=cx), replace(ay, continuity=cy)
 
 
-def _combine(ax: _Axis, ay: _Axis, shape, angle, skew, lo, hi) -> GridResult:
+def _page_over(shape, px: float, py: float) -> float:
+    """How many times the page (per side, the larger) the picture covers at this scale."""
     m, n = shape
+    return max(n / px / _PAGE_WIDTH_MM, m / py / _PAGE_HEIGHT_MM)
+
+
+def _page_prior(shape, px: float, py: float) -> float:
+    m, n = shape
+    return abs(math.log(n / px / _PAGE_WIDTH_MM)) + abs(math.log(m / py / _PAGE_HEIGHT_MM))
+
+
+def _choose_reading(readings, shape, stroke) -> tuple[tuple, str]:
+    """Pick among (cost, px, x5, py, y5) readings; say what decided."""
+    best = min(readings, key=lambda r: r[0])
+    # readings as good as the best but for whether the lines are 1 or 5 mm apart
+    rivals = [r for r in readings if r[0] < best[0] + 1.0 and r[2] != best[2]]
+    if not rivals:
+        return best, "range"
+    pair = [best, min(rivals, key=lambda r: r[0])]
+    fits = [r for r in pair if _page_over(shape, r[1], r[3]) <= _MAX_PAGE_RATIO]
+    if len(fits) == 1:
+        return fits[0], "page"
+    width = stroke() if stroke is not None else float("nan")
+    if np.isfinite(width):
+        one, five = sorted(pair, key=lambda r: r[2])  # lines 1 mm apart first
+        w1 = width / math.sqrt(one[1] * one[3])  # stroke width (mm) if lines are 1 mm apart
+        # the readings differ 5x: the stroke decides when it is nearer one of them
+        lean = math.log(w1 * math.sqrt(5.0) / _STROKE_MM)
+        if abs(lean) > math.log(_STROKE_MARGIN):
+            return (one if lean > 0 else five), "stroke"
+    return min(pair, key=lambda r: r[0] + 0.25 * _page_prior(shape, r[1], r[3])), "ambiguous"
+
+
+def _combine(ax: _Axis, ay: _Axis, shape, angle, skew, lo, hi, stroke=None) -> GridResult:
     cx = _candidates(ax, lo, hi)
     cy = _candidates(ay, lo, hi)
     if not cx or not cy:
         return _not_found(shape, angle)
-    best = None
-    for px, x5 in cx:
-        for py, y5 in cy:
-            aniso = abs(math.log(px / py))
-            prior = abs(math.log(n / px / _PAGE_WIDTH_MM)) + abs(math.log(m / py / _PAGE_HEIGHT_MM))
-            cost = 4.0 * aniso + 0.25 * prior + (1.0 if x5 != y5 else 0.0)
-            if best is None or cost < best[0]:
-                best = (cost, px, x5, py, y5)
-    _, px, x5, py, y5 = best
+    readings = [
+        (4.0 * abs(math.log(px / py)) + (1.0 if x5 != y5 else 0.0), px, x5, py, y5)
+        for px, x5 in cx
+        for py, y5 in cy
+    ]
+    (_, px, x5, py, y5), evidence = _choose_reading(readings, shape, stroke)
+    if ax.one_mm or ay.one_mm:
+        evidence = "both" if evidence == "range" else evidence
 
     def phase_of(a: _Axis, is5: bool) -> tuple[float, bool]:
         if is5:
@@ -1136,6 +1341,8 @@ def _combine(ax: _Axis, ay: _Axis, shape, angle, skew, lo, hi) -> GridResult:
     ratio = px / py
     if not 0.7 <= ratio <= 1.43:
         conf *= 0.5
+    if evidence == "ambiguous":
+        conf *= _AMBIGUOUS_CONF
     found = conf >= _FOUND_MIN
     return GridResult(
         px_per_mm_x=float(px),
@@ -1151,6 +1358,8 @@ def _combine(ax: _Axis, ay: _Axis, shape, angle, skew, lo, hi) -> GridResult:
         n_lines_x=int(ax.n_lines),
         n_lines_y=int(ay.n_lines),
         image_shape=shape,
+        scale_evidence=SCALE_EVIDENCE.index(evidence),
+        dotted=bool(ax.dotted or ay.dotted),
     )
 
 
@@ -1240,5 +1449,14 @@ def grid_station(page: Page, opts: Options) -> tuple[Page, GridResult]:
         raise GridNotFoundError(
             f"no ECG grid found: expected regular 1 mm / 5 mm grid lines, found none "
             f"(grid confidence {g.confidence:.2f}); cannot set the scale"
+        )
+    if g.scale_ambiguous:
+        spacing = g.px_per_mm if g.minor_found else 5.0 * g.px_per_mm
+        warnings.warn(
+            f"grid scale ambiguous: one comb of lines {spacing:.1f} px apart, read as "
+            f"{'1' if g.minor_found else '5'} mm lines ({g.px_per_mm:.2f} px/mm); "
+            f"neither the other comb, the page size nor the stroke width told 1 mm from "
+            f"5 mm, so the scale may be off by 5x (grid confidence {g.confidence:.2f})",
+            stacklevel=2,
         )
     return dataclasses.replace(page, grid=g), g

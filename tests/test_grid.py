@@ -61,6 +61,76 @@ def draw_grid(
     return img
 
 
+def draw_dotted_grid(
+    shape=(900, 1200),
+    px_per_mm=(7.874, 7.874),
+    angle_deg=0.0,
+    *,
+    major="dotted",
+    dot_rgb=(150, 150, 150),
+    major_rgb=(110, 110, 110),
+    dot_mm=0.12,
+    major_pitch_mm=0.5,
+    major_width=1.5,
+    phase_mm=(0.37, 0.81),
+    trace=True,
+):
+    """White page with a dot at each 1 mm crossing, as :func:`draw_grid` places its lines.
+
+    ``major`` is "dotted" (5 mm lines drawn as dots every ``major_pitch_mm``),
+    "solid" (lines ``major_width`` px wide) or "none" (a uniform lattice of dots).
+    """
+    m, n = shape
+    sx, sy = px_per_mm
+    yy, xx = np.mgrid[0:m, 0:n].astype(np.float64)
+    cx, cy = (n - 1) / 2.0, (m - 1) / 2.0
+    a = np.deg2rad(angle_deg)
+    dx, dy = xx - cx, yy - cy
+    u = (dx * np.cos(a) - dy * np.sin(a)) / sx + phase_mm[0]
+    v = (dx * np.sin(a) + dy * np.cos(a)) / sy + phase_mm[1]
+    ku, kv = np.round(u), np.round(v)
+    du, dv = (u - ku) * sx, (v - kv) * sy
+    radius = max(0.5 * dot_mm * min(sx, sy), 0.5)
+    img = np.full((m, n, 3), 255.0)
+
+    def paint(img, cov, rgb):
+        cov = np.clip(cov, 0, 1)[..., None]
+        return img * (1 - cov) + np.asarray(rgb, float) * cov
+
+    img = paint(img, radius + 0.5 - np.hypot(du, dv), dot_rgb)
+    for across, k, along, s_along in ((du, ku, v, sy), (dv, kv, u, sx)):
+        on = (k % 5) == 0
+        if major == "solid":
+            img = paint(img, (major_width / 2 + 0.5 - np.abs(across)) * on, major_rgb)
+        elif major == "dotted":
+            w = along / major_pitch_mm
+            d_along = (w - np.round(w)) * major_pitch_mm * s_along
+            img = paint(img, (radius + 0.5 - np.hypot(across, d_along)) * on, major_rgb)
+    img = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+    if trace:
+        draw_trace(img, min(sx, sy))
+    return img
+
+
+def draw_trace(img, px_per_mm, width_mm=0.3):
+    """Three dark wavy "traces" ``width_mm`` wide across ``img`` (in place), as draw_grid."""
+    m, n = img.shape[:2]
+    for row in range(1, 4):
+        x = np.arange(0, n, 2)
+        y = m * row / 4 + 0.07 * m * np.sin(x / (0.03 * n))
+        pts = np.stack([x, y], 1).round().astype(np.int32)
+        width = max(1, int(round(width_mm * px_per_mm)))
+        cv2.polylines(img, [pts], False, (0, 0, 0), width, cv2.LINE_AA)
+    return img
+
+
+def assert_major_phase(g, shape, ppmm, phase_mm, tol=0.15):
+    cx, cy = (shape[1] - 1) / 2, (shape[0] - 1) / 2
+    assert g.major_found
+    assert circular_diff(g.phase_x, cx - phase_mm[0] * ppmm[0], 5 * ppmm[0]) < tol
+    assert circular_diff(g.phase_y, cy - phase_mm[1] * ppmm[1], 5 * ppmm[1]) < tol
+
+
 def circular_diff(a, b, period):
     d = (a - b) % period
     return min(d, period - d)
@@ -395,3 +465,174 @@ def test_phase_ramp_matches_the_exponential(axis):
     np.testing.assert_allclose(
         _phase_ramp(uneven, axis=axis), np.exp(2j * np.pi * uneven), atol=1e-12
     )
+
+
+# --------------------------------------------------------------------------- real paper
+
+
+@pytest.mark.parametrize(
+    "ppmm, angle, major",
+    [
+        # ~300 dpi PDF raster: dotted 5 mm lines, their dots 0.5 mm apart, cross the
+        # other axis's profile at half the 1 mm period
+        ((11.81, 11.81), 0.0, "dotted"),
+        ((7.874, 7.874), 1.2, "dotted"),
+        ((5.0, 5.0), -0.7, "solid"),
+        ((7.1, 7.6), 0.4, "dotted"),
+    ],
+)
+def test_dotted_grid(ppmm, angle, major):
+    shape = (int(75 * ppmm[1]), int(100 * ppmm[0]))
+    phase_mm = (2.1, 3.4)
+    g = detect_grid(draw_dotted_grid(shape, ppmm, angle, major=major, phase_mm=phase_mm))
+    assert g.found and g.confidence > 0.8
+    assert abs(g.px_per_mm_x / ppmm[0] - 1) < 3e-4
+    assert abs(g.px_per_mm_y / ppmm[1] - 1) < 3e-4
+    assert abs(g.angle_deg - angle) < 0.02
+    assert_major_phase(g, shape, ppmm, phase_mm, tol=0.2)
+    assert g.minor_found and g.scale_basis == "both"
+    # rows of dots accepted for their 5 mm rows (at lower zoom they blur into lines)
+    assert g.dotted == (ppmm[0] > 10) and not (major == "solid" and g.dotted)
+
+
+def test_uniform_dot_lattice_is_not_a_dotted_grid():
+    # dots at every 1 mm crossing and nothing every 5 mm: no different from a halftone
+    g = detect_grid(draw_dotted_grid((700, 900), major="none", dot_rgb=(110, 110, 110)))
+    assert not g.found and g.confidence < 0.3
+
+
+def test_faint_grid_with_speckle():
+    rng = np.random.default_rng(3)
+    shape, ppmm, phase_mm = (1000, 1300), 7.874, (1.3, 2.9)
+    img = draw_grid(
+        shape,
+        (ppmm, ppmm),
+        0.9,
+        minor_rgb=(250, 240, 240),
+        major_rgb=(245, 215, 215),
+        phase_mm=phase_mm,
+    ).astype(np.float64)
+    img += rng.normal(0, 6, img.shape)
+    speck = rng.random(shape) < 0.01  # dust and toner specks, 1 % of the pixels
+    img[speck] = rng.uniform(0, 160, (int(speck.sum()), 1))
+    g = detect_grid(np.clip(img, 0, 255).astype(np.uint8))
+    assert g.found and g.confidence > 0.8
+    assert abs(g.px_per_mm_x / ppmm - 1) < 3e-4
+    assert abs(g.px_per_mm_y / ppmm - 1) < 3e-4
+    assert abs(g.angle_deg - 0.9) < 0.02
+    assert_major_phase(g, shape, (ppmm, ppmm), phase_mm)
+
+
+def test_grid_with_folds():
+    shape, ppmm, phase_mm = (1000, 1300), 7.874, (0.6, 4.2)
+    img = draw_grid(shape, (ppmm, ppmm), -0.6, phase_mm=phase_mm).astype(np.float64)
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
+    d = (xx - 0.4 * shape[1]) * np.cos(0.3) + (yy - 0.5 * shape[0]) * np.sin(0.3)
+    img *= (1 - 0.35 * np.exp(-0.5 * (d / 25) ** 2))[..., None]  # a dark crease
+    bright = (np.abs(d - 300) < 40)[..., None]  # a fold catching the light
+    img = np.where(bright, np.minimum(img * 1.25 + 30, 255), img)
+    img[:, :, :] *= np.linspace(0.75, 1.0, shape[1])[None, :, None]  # uneven light
+    g = detect_grid(np.clip(img, 0, 255).astype(np.uint8))
+    assert g.found and g.confidence > 0.8
+    assert abs(g.px_per_mm_x / ppmm - 1) < 3e-4
+    assert abs(g.px_per_mm_y / ppmm - 1) < 3e-4
+    assert abs(g.angle_deg + 0.6) < 0.02
+    assert_major_phase(g, shape, (ppmm, ppmm), phase_mm)
+
+
+@pytest.mark.parametrize("ppmm", [16.0, 20.0])
+def test_crop_of_one_lead_uniform_lines_is_not_read_5x_too_small(ppmm):
+    # one lead's panel (62.5 x 35 mm) at high zoom; the 5 mm lines look like the 1 mm
+    # ones, so only one comb is seen: 1 mm at ppmm or 5 mm at ppmm / 5 are both in
+    # range. The trace, 0.3 mm wide, is 5-6 px: 1.5 mm if the lines were 5 mm apart.
+    shape = (int(35 * ppmm), int(62.5 * ppmm))
+    img = draw_grid(
+        shape,
+        (ppmm, ppmm),
+        0.4,
+        minor_rgb=(240, 150, 150),
+        major_rgb=(240, 150, 150),
+        minor_width=0.1 * ppmm,
+        major_width=0.1 * ppmm,
+    )
+    g = detect_grid(img)
+    assert g.found
+    assert abs(g.px_per_mm_x / ppmm - 1) < 3e-4
+    assert abs(g.px_per_mm_y / ppmm - 1) < 3e-4
+    assert g.minor_found and not g.major_found
+    assert g.scale_basis == "stroke" and not g.scale_ambiguous
+
+
+def test_crop_of_one_lead_with_thicker_5mm_lines():
+    # same darkness once the response is capped: the 5 mm lines stand out by thickness
+    ppmm, phase_mm = 24.0, (0.37, 0.81)
+    shape = (int(35 * ppmm), int(62.5 * ppmm))
+    img = draw_grid(shape, (ppmm, ppmm), 0.4, minor_width=0.1 * ppmm, major_width=0.2 * ppmm)
+    g = detect_grid(img)
+    assert g.found
+    assert abs(g.px_per_mm_x / ppmm - 1) < 3e-4
+    assert abs(g.px_per_mm_y / ppmm - 1) < 3e-4
+    assert_major_phase(g, shape, (ppmm, ppmm), phase_mm)
+    assert g.minor_found and g.scale_basis == "both"
+
+
+def test_major_only_low_resolution_page_read_by_stroke():
+    # a whole page at 3 px/mm with only the 5 mm lines: 15 px apart, which would also
+    # be 1 mm lines at 15 px/mm; the 1 px trace says 0.33 mm, not 0.07 mm
+    ppmm = 3.0
+    shape = (int(216 * ppmm), int(279 * ppmm))
+    g = detect_grid(draw_grid(shape, (ppmm, ppmm), 0.5, minors=False, major_width=2.0))
+    assert g.found
+    assert abs(g.px_per_mm_x / ppmm - 1) < 3e-4
+    assert abs(g.px_per_mm_y / ppmm - 1) < 3e-4
+    assert g.major_found and not g.minor_found
+    assert g.scale_basis == "stroke"
+
+
+def test_page_size_rules_out_the_5mm_reading():
+    # uniform lines 16 px apart on a picture 1800 px wide, with no ink: read as 5 mm
+    # lines it would be 562 mm wide, more than twice a page
+    ppmm = 16.0
+    img = draw_grid(
+        (1400, 1800),
+        (ppmm, ppmm),
+        0.0,
+        major_rgb=(255, 200, 200),
+        major_width=1.0,
+        trace=False,
+    )
+    g = detect_grid(img)
+    assert g.found and abs(g.px_per_mm / ppmm - 1) < 3e-4
+    assert g.scale_basis == "page" and g.minor_found
+
+
+def test_undecided_scale_lowers_confidence_and_warns():
+    from ecgprep.grid import grid_station
+    from ecgprep.options import Options
+    from ecgprep.page import Page
+
+    # one lead's panel of uniform lines and no ink: 1 mm at 16 px/mm or 5 mm at 3.2
+    ppmm = 16.0
+    shape = (int(35 * ppmm), int(62.5 * ppmm))
+    img = draw_grid(
+        shape, (ppmm, ppmm), 0.0, major_rgb=(255, 200, 200), major_width=1.0, trace=False
+    )
+    g = detect_grid(img)
+    assert g.scale_ambiguous and g.scale_basis == "ambiguous"
+    assert g.found and g.confidence <= 0.6
+    with pytest.warns(UserWarning, match="grid scale ambiguous"):
+        grid_station(Page(image=img), Options())
+
+
+def test_stroke_width():
+    from ecgprep.grid import stroke_width
+
+    img = np.full((300, 600, 3), 255, np.uint8)
+    for y in (40, 90, 140):
+        img[y : y + 5, 20:580] = 30  # strokes 5 px wide
+    assert stroke_width(img) == 5.0
+    cv2.line(img, (20, 200), (580, 260), (0, 0, 0), 5, cv2.LINE_AA)
+    assert stroke_width(img) == pytest.approx(5.0, abs=1.0)
+    img = np.full((300, 600, 3), 255, np.uint8)
+    img[::10] = (240, 120, 120)  # grid lines in colour are not ink
+    assert np.isnan(stroke_width(img))
