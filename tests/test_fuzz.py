@@ -38,6 +38,7 @@ from ecgprep.errors import (
     StageError,
 )
 from ecgprep.grid import detect_grid
+from ecgprep.standards import layout_rows
 from ecgprep.layout import LAYOUTS, find_layout
 from ecgprep.options import EDGE_METHODS
 from ecgprep.quality import assess_quality
@@ -92,7 +93,8 @@ LOAD_ERROR = (
 #: find_layout says which layout or row did not fit the page, and why.
 LAYOUT_ERROR = (
     LayoutError,
-    r"^(a [\d.]+ s row needs [\d.]+ px at [\d.]+ px/mm but the page is \d+ px wide"
+    r"^(a [\d.]+ s row needs [\d.]+ px at [\d.]+ px/mm and [\d.]+ mm/s but the page is \d+ px wide"
+    r"|no trace row found on the page"
     r"|layout '[^']+' needs \d+ rows of trace but only \d+ were found"
     r"|row \d+ of layout '[^']+' holds no trace"
     r"|rows end at x=-?\d+ px, too close to the left edge for 10 s at [\d.]+ px/s)",
@@ -446,9 +448,12 @@ def test_find_layout(mask, ppx, ppy, layout, speed):
 def _check_leads(res, layout: str, fs: float) -> None:
     """Every lead the layout prints comes back once, sampled at ``fs`` over the window
     of its longest panel: the number of samples and the start come from the layout,
-    not from the image (so a wrong scale cannot stretch or shift a lead)."""
+    not from the image (so a wrong scale cannot stretch or shift a lead). The
+    rhythm strips may have been named after the panel they repeat: the layout
+    the reading reports (``'3x4+1:V2'``) says which."""
+    assert res.layout.name.split(":")[0] == layout
     longest: dict[str, tuple[float, float]] = {}
-    for row in LAYOUTS[layout]:
+    for row in layout_rows(res.layout.name):
         for lead, t0, dur in row:
             if lead not in longest or dur > longest[lead][1]:
                 longest[lead] = (t0, dur)
