@@ -50,6 +50,7 @@ __all__ = [
     "Digitization",
     "find_calibration_pulses",
     "name_rhythm_strips",
+    "own_strokes",
     "remove_labels",
     "trace_core",
     "digitize",
@@ -733,6 +734,122 @@ def digitize(
     return best
 
 
+@dataclass(frozen=True)
+class _Track:
+    """One row's followed trace, page coordinates: point ``k`` at column ``x[k]``,
+    row ``y[k]``, read from the ink rows ``[top[k], bottom[k])``; ``base`` its 0 mV row."""
+
+    x: np.ndarray
+    y: np.ndarray
+    top: np.ndarray
+    bottom: np.ndarray
+    base: float
+
+
+#: Least distance from its own baseline at which a stroke two rows both follow
+#: counts as an excursion of the row (mm): a QRS, not a flat trace's wobble.
+SHARED_EXCURSION_MM = 3.0
+#: Farthest from its baseline a row's trace may lie just outside such a stretch
+#: for the stretch to be an isolated excursion (mm): its own flat trace.
+SHARED_FLAT_MM = 1.0
+#: Width of the neighbourhood looked at on each side of the stretch (mm).
+SHARED_CONTEXT_MM = 0.5
+
+
+def own_strokes(
+    tracks: list[_Track], *, px_per_mm_x: float, px_per_mm_y: float
+) -> list[np.ndarray]:
+    """Keep each row's points off the strokes that belong to its neighbour.
+
+    Where a tall wave of one row reaches the next row's baseline, the two
+    strokes merge into one run of ink, and both rows' tracks may follow it. The
+    stroke is the row's own when its track stands away from its baseline just
+    before and after the shared stretch (the QRS's flanks); it belongs to the
+    neighbour when the row's track is flat there and leaves its baseline only
+    inside the stretch. Such an isolated excursion is dropped from that row's
+    points (the gap is bridged as any other). Where both rows' waves meet in one
+    run (a deep S above a tall R), the run's ends are the other wave's: each
+    row's apex there is where its own flanks meet (``tracks``' ``y`` is changed
+    in place).
+
+    Parameters
+    ----------
+    tracks : list of _Track
+        The rows' tracks, top to bottom.
+    px_per_mm_x, px_per_mm_y : float
+
+    Returns
+    -------
+    list of (K,) bool ndarray
+        Per row, True for the points kept.
+    """
+    keep = [np.ones(t.x.size, dtype=bool) for t in tracks]
+    exc = SHARED_EXCURSION_MM * px_per_mm_y
+    flat = SHARED_FLAT_MM * px_per_mm_y
+    ctx = max(1, int(round(SHARED_CONTEXT_MM * px_per_mm_x)))
+    for r in range(len(tracks) - 1):
+        a, b = tracks[r], tracks[r + 1]
+        common, ia, ib = np.intersect1d(
+            np.round(a.x).astype(np.int64), np.round(b.x).astype(np.int64), return_indices=True
+        )
+        if common.size == 0:
+            continue
+        shared = (a.top[ia] < b.bottom[ib]) & (b.top[ib] < a.bottom[ia])
+        if not shared.any():
+            continue
+        cols = common[shared]
+        # stretches of consecutive shared columns (a one-column break joins)
+        breaks = np.flatnonzero(np.diff(cols) > 2) + 1
+        for seg in np.split(cols, breaks):
+            c0, c1 = int(seg[0]), int(seg[-1])
+            isolated: list[bool] = []
+            excursions: list[bool] = []
+            for t in (a, b):
+                xi = np.round(t.x).astype(np.int64)
+                inside = (xi >= c0) & (xi <= c1)
+                near = ((xi >= c0 - ctx) & (xi < c0)) | ((xi > c1) & (xi <= c1 + ctx))
+                off = np.abs(t.y - t.base)
+                # how far the runs it read there reach from its baseline
+                reach = np.maximum(np.abs(t.top - t.base), np.abs(t.bottom - 1 - t.base))
+                far = float(reach[inside].max(initial=0.0)) >= exc
+                excursions.append(far)
+                isolated.append(bool(near.any()) and far and float(off[near].max()) <= flat)
+            if isolated[0] != isolated[1]:
+                k = r if isolated[0] else r + 1
+                xi = np.round(tracks[k].x).astype(np.int64)
+                keep[k] &= ~((xi >= c0) & (xi <= c1))
+            elif not isolated[0] and all(excursions):
+                # Both rows' waves meet in one run (a deep S above a tall R): its
+                # ends are the other wave's. Each row's apex is where its own
+                # flanks, carried on, meet (within the run).
+                for t in (a, b):
+                    _apex_from_flanks(t, c0, c1)
+    return keep
+
+
+def _apex_from_flanks(t: _Track, c0: int, c1: int) -> None:
+    """Re-read ``t``'s points in columns ``[c0, c1]`` from its flanks on either side.
+
+    The flanks (3 points each side) are carried on as straight lines; the wave's
+    apex is where they meet, toward the wave's side of the baseline; each point
+    is kept within its run of ink. Points stay as read when a flank is missing.
+    """
+    xi = np.round(t.x)
+    inside = (xi >= c0) & (xi <= c1)
+    left = np.flatnonzero(xi < c0)[-3:]
+    right = np.flatnonzero(xi > c1)[:3]
+    if left.size < 2 or right.size < 2 or not inside.any():
+        return
+    sl, il = line_fit(t.x[left], t.y[left])
+    sr, ir = line_fit(t.x[right], t.y[right])
+    x = t.x[inside]
+    lines = np.stack((sl * x + il, sr * x + ir))
+    # the wave stands below the baseline (y grows) or above it
+    down = float(np.mean(t.y[np.concatenate((left, right))])) > t.base
+    y = lines.min(axis=0) if down else lines.max(axis=0)
+    t.y[inside] = np.clip(y, t.top[inside], t.bottom[inside] - 1)
+
+
 def _read(
     mask: np.ndarray,
     core: np.ndarray,
@@ -758,9 +875,9 @@ def _read(
     baselines = []
     coverage = []
     widths = []
+    tracks: list[_Track] = []
     for row, row_gain in zip(lay.rows, gains, strict=True):
-        px_per_mv = row_gain * px_per_mm_y
-        free_px = min(FREE_MV * px_per_mv, FREE_ROW_SHARE * spacing)
+        free_px = min(FREE_MV * row_gain * px_per_mm_y, FREE_ROW_SHARE * spacing)
         panels = [p for p in lay.panels if p.row == row.index]
         xa = int(np.clip(np.floor(row.x_start + _START_MM * px_per_mm_x), 0, w - 1))
         xb = int(np.clip(np.ceil(row.x_end), xa + 1, w))
@@ -771,17 +888,19 @@ def _read(
             _remove_tick(band, p.x0 - xa, px_per_mm_x, px_per_mm_y)
         # Lead labels are printed below the start of each panel: discourage the
         # tracker from wandering into them where they touch the trace
-        # (LABEL_ZONE_COST).
+        # (LABEL_ZONE_COST), its own row's and the row above's (which stand
+        # in this row's band, above its waves).
         base_b = row.y - row.y_top
+        above = [(p, lay.rows[p.row].y - row.y_top) for p in lay.panels if p.row == row.index - 1]
         zones = tuple(
             (
                 p.x0 - xa - 0.5 * px_per_mm_x,
                 p.x0 - xa + 10 * px_per_mm_x,
-                base_b + 2.5 * px_per_mm_y,
-                base_b + 8.5 * px_per_mm_y,
+                b + 2.5 * px_per_mm_y,
+                b + 8.5 * px_per_mm_y,
                 LABEL_ZONE_COST,
             )
-            for p in panels
+            for p, b in [(p, base_b) for p in panels] + above
         )
         pts = trace_points(
             band,
@@ -798,10 +917,15 @@ def _read(
         baselines.append(base)
         coverage.append(pts.coverage)
         widths.append(pts.line_width)
-        guard_s = (0.5 * pts.line_width + 0.5) / px_per_s
+        tracks.append(_Track(pts.x + xa, y_abs, pts.top + row.y_top, pts.bottom + row.y_top, base))
+    keep = own_strokes(tracks, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
+    for row, row_gain, track, kept, lw in zip(lay.rows, gains, tracks, keep, widths, strict=True):
+        px_per_mv = row_gain * px_per_mm_y
+        panels = [p for p in lay.panels if p.row == row.index]
+        guard_s = (0.5 * lw + 0.5) / px_per_s
         # Pixel (column) c covers [c, c + 1): its centre is c + 0.5.
-        t = (pts.x + 0.5 + xa - row.x_start) / px_per_s
-        v = (base - y_abs) / px_per_mv
+        t = (track.x[kept] + 0.5 - row.x_start) / px_per_s
+        v = (track.base - track.y[kept]) / px_per_mv
         for p in panels:
             n = int(round(p.duration_s * signal_fs))
             ts = p.t0_s + np.arange(n) / signal_fs

@@ -12,7 +12,7 @@ trace is steep (QRS), so peaks are kept rather than averaged away.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,12 +33,17 @@ class TracePoints:
         Estimated stroke thickness in pixels.
     coverage : float
         Fraction of columns of the band where the trace was found.
+    top, bottom : (K,) int ndarray
+        The run of ink each point was read from (rows ``[top, bottom)``), in the
+        points' order (empty when not given).
     """
 
     x: np.ndarray
     y: np.ndarray
     line_width: float
     coverage: float
+    top: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    bottom: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def column_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -472,4 +477,4 @@ def trace_points(
     px = x.astype(np.float64)
     order = np.argsort(px, kind="stable")
     coverage = float(x.size / mask.shape[1])
-    return TracePoints(px[order], py[order], lw, coverage)
+    return TracePoints(px[order], py[order], lw, coverage, top[order], bot[order])

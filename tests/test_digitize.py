@@ -578,3 +578,54 @@ def test_upside_down_page_gets_the_same_time_origin():
     a = up.stage("digitize").layout.rows[0].x_start
     b = down.stage("digitize").layout.rows[0].x_start
     assert abs(a - b) < 0.1  # (a pixel apart when the phase was turned as an edge)
+
+
+def _track(x, y, top, bottom, base):
+    from ecgprep.digitize import _Track
+
+    f = np.asarray
+    return _Track(f(x, float), f(y, float), f(top, np.int64), f(bottom, np.int64), float(base))
+
+
+def test_a_neighbours_wave_merged_into_a_flat_row_is_left_to_the_neighbour():
+    from ecgprep.digitize import own_strokes
+
+    # Row A (baseline 100) is flat; row B (baseline 200) has a tall R wave whose
+    # tip merges with A's stroke in columns 50-52 (one run, rows 101-170), so A's
+    # tracker read A's points there at the run's far end.
+    x = np.arange(100)
+    ya = np.full(100, 100.0)
+    ta, ba = np.full(100, 99), np.full(100, 102)
+    yb = 200.0 - np.clip(100 - 8 * np.abs(x - 51), 0, None)  # R apex at column 51
+    tb, bb = (yb - 1).astype(int), (yb + 2).astype(int)
+    for c in (50, 51, 52):
+        ta[c], ba[c], tb[c], bb[c] = 99, 171, 99, 171
+        ya[c] = 170.0
+    px_mm = 8.0
+    keep = own_strokes(
+        [_track(x, ya, ta, ba, 100), _track(x, yb, tb, bb, 200)],
+        px_per_mm_x=px_mm,
+        px_per_mm_y=px_mm,
+    )
+    assert not keep[0][50:53].any() and keep[0].sum() == 97  # A: bridged there
+    assert keep[1].all()  # B keeps its R wave
+
+
+def test_two_waves_meeting_in_one_run_read_their_apexes_from_their_flanks():
+    from ecgprep.digitize import own_strokes
+
+    # A deep S of row A (baseline 100, apex at 152) and a tall R of row B
+    # (baseline 200, apex at 148) cross in columns 49-53: one run 120-180.
+    x = np.arange(100)
+    ya = 100.0 + np.clip(52 - 8 * np.abs(x - 51), 0, None)
+    yb = 200.0 - np.clip(52 - 8 * np.abs(x - 51), 0, None)
+    ta, ba = (ya - 1).astype(int), (ya + 2).astype(int)
+    tb, bb = (yb - 1).astype(int), (yb + 2).astype(int)
+    for c in range(49, 54):
+        ta[c], ba[c], tb[c], bb[c] = 120, 181, 120, 181
+        ya[c], yb[c] = 180.0, 120.0  # both read the run's far end
+    tracks = [_track(x, ya, ta, ba, 100), _track(x, yb, tb, bb, 200)]
+    keep = own_strokes(tracks, px_per_mm_x=8.0, px_per_mm_y=8.0)
+    assert keep[0].all() and keep[1].all()
+    # the apexes, from the flanks: 152 for A (down), 148 for B (up), within 2 px
+    assert abs(tracks[0].y[51] - 152) <= 2 and abs(tracks[1].y[51] - 148) <= 2
