@@ -28,6 +28,9 @@ STRAIGHT_RUN_MM = 40.0
 #: Smoothing of the ink profile (mm, Gaussian sigma): about a stroke's wobble on a
 #: flat segment, so one trace gives one peak.
 PROFILE_SIGMA_MM = 1.5
+#: Resolution the rows' measures need (px/mm): strokes 1 mm apart stay apart;
+#: finer masks are pooled down to it (4x fewer pixels at 200 dpi).
+MEASURE_PX_PER_MM = 3.5
 #: Closest two printed rows' baselines may lie (mm): 12-lead-per-page prints set
 #: them 10-15 mm apart; closer peaks belong to one row (its P and T waves).
 ROW_MIN_SEP_MM = 6.0
@@ -98,9 +101,10 @@ class TraceRow:
         reaches :data:`BEAT_MM` from the local baseline.
     long_share : float
         Share of ``[x0, x1)`` covered by connected strokes at least
-        :data:`LONG_STROKE_MM` wide.
+        :data:`LONG_STROKE_MM` wide (NaN when an earlier test refused the row).
     pieces_per_10mm : float
-        Connected pieces of ink around the row per 10 mm of its length.
+        Connected pieces of ink around the row per 10 mm of its length (NaN
+        likewise).
     is_trace : bool
         All tests passed.
     why_not : str
@@ -162,6 +166,17 @@ def ink_profile(mask: np.ndarray, *, px_per_mm_x: float, px_per_mm_y: float) -> 
             long_run = (x1s - x0s) >= klen
             np.subtract.at(profile, full[r[long_run]], (x1s - x0s)[long_run])
     return _smooth(profile, PROFILE_SIGMA_MM * px_per_mm_y)
+
+
+def _pooled(mask: np.ndarray, f: int) -> np.ndarray:
+    """``mask`` shrunk by the whole factor ``f``: a pixel holds ink when its block does."""
+    if f <= 1:
+        return mask
+    import cv2
+
+    h, w = mask.shape
+    m = np.ascontiguousarray(mask[: h - h % f, : w - w % f]).view(np.uint8)
+    return cv2.resize(m, (m.shape[1] // f, m.shape[0] // f), interpolation=cv2.INTER_AREA) > 0
 
 
 def _peaks(p: np.ndarray, min_sep: float) -> np.ndarray:
@@ -313,28 +328,45 @@ def find_trace_rows(trace_mask: np.ndarray, *, px_per_mm_x: float, px_per_mm_y: 
         return RowScan(())
     prom = _prominence(profile, ys)
     prom = prom / max(float(prom.max()), 1e-9)
-    gap = int(3 * px_per_mm_x) + 1
+    # The measures need no more than MEASURE_PX_PER_MM: the mask is pooled
+    # (any ink in a block) by a whole factor, the rows' positions stay exact.
+    f = max(1, int(min(px_per_mm_x, px_per_mm_y) // MEASURE_PX_PER_MM))
+    small = _pooled(mask, f)
+    sx, sy = px_per_mm_x / f, px_per_mm_y / f
+    hs = small.shape[0]
+    gap = int(3 * sx) + 1
     measured = []
     for i, y in enumerate(ys):
-        up = y - ys[i - 1] if i > 0 else y
-        down = ys[i + 1] - y if i < ys.size - 1 else h - y
-        reach = PIECES_HALF_BAND_MM * px_per_mm_y
-        p0 = max(0, int(y - min(0.45 * up, reach)))
-        p1 = min(h, int(y + min(0.45 * down, reach)) + 1)
-        band = mask[p0:p1]
-        x0, x1, near, beats = _along_baseline(band, gap, px_per_mm_x, px_per_mm_y)
-        if x1 <= x0:
-            measured.append((0, 0, 0.0, 0.0, 0.0, 0.0, 0.0))
+        if prom[i] < ROW_PROMINENCE:  # refused whatever its ink: not measured
+            measured.append((0, 0, 0.0, 0.0, 0.0, None))
             continue
-        long_share, n = _pieces(band[:, x0:x1], LONG_STROKE_MM * px_per_mm_x)
-        length = (x1 - x0) / px_per_mm_x
-        measured.append((x0, x1, length, near, beats, long_share, 10.0 * n / max(length, 1e-9)))
+        up = (y - ys[i - 1] if i > 0 else y) / f
+        down = (ys[i + 1] - y if i < ys.size - 1 else h - y) / f
+        ys_ = y / f
+        reach = PIECES_HALF_BAND_MM * sy
+        p0 = max(0, int(ys_ - min(0.45 * up, reach)))
+        p1 = min(hs, int(ys_ + min(0.45 * down, reach)) + 1)
+        band = small[p0:p1]
+        x0, x1, near, beats = _along_baseline(band, gap, sx, sy)
+        if x1 <= x0:
+            measured.append((0, 0, 0.0, 0.0, 0.0, None))
+            continue
+        length = (x1 - x0) / sx
+        # pieces are counted at full resolution (pooling joins letters), and
+        # only for rows that pass the other tests (below)
+        band_full = (max(0, int(y - (ys_ - p0) * f)), min(h, int(y + (p1 - ys_) * f)))
+        measured.append((x0 * f, min(w, x1 * f), length, near, beats, band_full))
     prominent = [m[2] for m, p in zip(measured, prom, strict=True) if p >= ROW_PROMINENCE]
     longest = max(prominent, default=0.0)
     min_len = max(ROW_MIN_LENGTH_MM, ROW_LENGTH_SHARE * longest)
     out = []
     for y, p, m in zip(ys, prom, measured, strict=True):
-        x0, x1, length, near, beats, long_share, pieces = m
+        x0, x1, length, near, beats, band_full = m
+        long_share = pieces = float("nan")
+        if p >= ROW_PROMINENCE and length >= min_len and beats >= BEAT_SHARE:
+            b0, b1 = band_full
+            long_share, n = _pieces(mask[b0:b1, x0:x1], LONG_STROKE_MM * px_per_mm_x)
+            pieces = 10.0 * n / max(length, 1e-9)
         if p < ROW_PROMINENCE:
             why = f"faint: prominence {p:.2f} < {ROW_PROMINENCE}"
         elif length < min_len:
