@@ -38,10 +38,18 @@ __all__ = ["DegridResult", "remove_grid_lines", "degrid_station", "MIN_LINE_SHAR
 #: Width of one phase bin of the fold, px: grid lines 1-3 px wide are resolved
 #: at sub-pixel phase (pixel centres fall at every phase over a few periods).
 _BIN_PX = 0.25
+#: The ink density between the lines: this percentile of the phase bins' (the
+#: lines, blurred 1 mm lines too, cover up to half of the phases).
+_PAPER_PERCENTILE = 20.0
 #: A phase bin lies on a grid line when its ink density (share of its pixels in
-#: the mask) exceeds the median bin's by this: a dotted grid's rows of dots cover
-#: about 0.2-0.4 of their line, the trace about 0.02 of any phase.
+#: the mask) exceeds the paper's by this: a dotted grid's rows of dots cover
+#: about 0.2-0.4 of their line, blurred 1 mm lines 0.1, the trace about 0.02 of
+#: any phase.
 _LINE_EXCESS = 0.08
+#: ... and so do the bins beside a line's, up to this far (px), whose density
+#: exceeds the paper's by this (a blurred line's edges).
+_EDGE_EXCESS = 0.03
+_EDGE_PX = 1.0
 #: The mask holds the grid when, on each axis, this share of its pixels is line
 #: ink beyond the median density (black-and-white pages: 0.4-0.6; coloured pages,
 #: whose mask holds trace and text only: under 0.05).
@@ -131,9 +139,13 @@ def _fold(ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int], row, period: f
         y, x = np.mgrid[0:M, 0:N:_TOTAL_STEP]
     totals = np.bincount(phase_bins(x.ravel(), y.ravel()), minlength=bins) * float(_TOTAL_STEP)
     density = counts / np.maximum(totals, 1.0)
-    median = float(np.median(density))
-    on_line = density > median + _LINE_EXCESS
-    share = float(((density - median) * totals)[on_line].sum()) / max(len(xs), 1)
+    paper = float(np.percentile(density, _PAPER_PERCENTILE))
+    on_line = density > paper + _LINE_EXCESS
+    # a line's blurred edges: the bins beside it that are denser than paper
+    edge = density > paper + _EDGE_EXCESS
+    for _ in range(int(math.ceil(_EDGE_PX * scale))):
+        on_line |= (np.roll(on_line, 1) | np.roll(on_line, -1)) & edge
+    share = float(((density - paper) * totals)[on_line].sum()) / max(len(xs), 1)
     # widest run of line bins, the period being circular
     runs = np.diff(np.concatenate(([0], on_line, on_line, [0])).astype(np.int8))
     starts, ends = np.flatnonzero(runs == 1), np.flatnonzero(runs == -1)
