@@ -67,6 +67,8 @@ _STEEP_GAP_MM = 5.0
 _STEEP_MM = 1.0
 #: Directions of the strokes along which the trace is bridged across a band.
 _STROKE_DIRECTIONS = 8
+#: A phase bin is seen when it holds at least this share of the mean bin's pixels.
+_SEEN_SHARE = 0.25
 #: Periods shorter than this (px) have no room for a line and a gap.
 _MIN_PERIOD_PX = 3.0
 
@@ -139,10 +141,13 @@ def _fold(ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int], row, period: f
         y, x = np.mgrid[0:M, 0:N:_TOTAL_STEP]
     totals = np.bincount(phase_bins(x.ravel(), y.ravel()), minlength=bins) * float(_TOTAL_STEP)
     density = counts / np.maximum(totals, 1.0)
-    paper = float(np.percentile(density, _PAPER_PERCENTILE))
-    on_line = density > paper + _LINE_EXCESS
+    # Phases no pixel centre falls on (a period of a whole number of bins, with the
+    # grid upright) hold nothing: they neither set the paper level nor stop a band.
+    seen = totals > _SEEN_SHARE * float(totals.mean())
+    paper = float(np.percentile(density[seen], _PAPER_PERCENTILE))
+    on_line = seen & (density > paper + _LINE_EXCESS)
     # a line's blurred edges: the bins beside it that are denser than paper
-    edge = density > paper + _EDGE_EXCESS
+    edge = ~seen | (density > paper + _EDGE_EXCESS)
     for _ in range(int(math.ceil(_EDGE_PX * scale))):
         on_line |= (np.roll(on_line, 1) | np.roll(on_line, -1)) & edge
     share = float(((density - paper) * totals)[on_line].sum()) / max(len(xs), 1)
