@@ -69,6 +69,7 @@ _SUBMODULES = frozenset(
         "batch",
         "colors",
         "compare",
+        "degrid",
         "demo",
         "digitize",
         "edges",

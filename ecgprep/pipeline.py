@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import colors, digitize, edges, grid, io, orient, quality, rectify
+from . import colors, degrid, digitize, edges, grid, io, orient, quality, rectify
 from .errors import EcgprepError
 from .options import Options, as_options
 from .page import Page
@@ -48,6 +48,7 @@ STATIONS: tuple[tuple[str, Station], ...] = (
     ("colors", colors.colors_station),  # trace ink apart from grid and paper
     ("orient", orient.orient_station),  # a quarter turn when traces run down the page
     ("grid", grid.grid_station),  # px per mm in x and y
+    ("degrid", degrid.degrid_station),  # grid lines out of the trace mask (black-and-white pages)
     ("quality", quality.quality_station),  # resolution, sharpness, contrast gates
     ("digitize", digitize.digitize_station),  # layout, pulses, traces, mV (upright by Einthoven)
 )

@@ -1,0 +1,320 @@
+"""Grid lines out of the trace mask, when the grid is as dark as the trace.
+
+On black-and-white scans, document-scanner output, binarised fax-like pages and
+"mono" prints the grid lines have the trace's colour and darkness, so
+:func:`ecgprep.colors.separate_colors` keeps them in the trace mask, and every
+later step (rows, time origin, baselines) would read grid lines as trace.
+
+Once the grid's geometry is known (:class:`~ecgprep.grid.GridResult`: its period
+and rotation), the mask is folded onto one grid period along each axis: the
+share of mask pixels at each phase of the period. Trace ink falls at every phase
+alike; grid lines pile up at their own phases. When, on both axes, a large share
+of the mask lies on such phase bands, the mask holds the grid, and its pixels on
+the bands are removed, except where trace ink continues on both sides of a band
+(the trace crossing a line), which is filled back in. Pages whose mask does not
+hold the grid (coloured grids) are returned untouched: the very same array.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from ._validate import check_mask, check_number
+
+if TYPE_CHECKING:
+    from .grid import GridResult
+    from .options import Options
+    from .page import Page
+
+__all__ = ["DegridResult", "remove_grid_lines", "degrid_station", "MIN_LINE_SHARE"]
+
+#: Width of one phase bin of the fold, px: grid lines 1-3 px wide are resolved
+#: at sub-pixel phase (pixel centres fall at every phase over a few periods).
+_BIN_PX = 0.25
+#: The ink density between the lines: this percentile of the phase bins' (the
+#: lines, blurred 1 mm lines too, cover up to half of the phases).
+_PAPER_PERCENTILE = 20.0
+#: A phase bin lies on a grid line when its ink density (share of its pixels in
+#: the mask) exceeds the paper's by this: a dotted grid's rows of dots cover
+#: about 0.2-0.4 of their line, blurred 1 mm lines 0.1, the trace about 0.02 of
+#: any phase.
+_LINE_EXCESS = 0.08
+#: ... and so do the bins beside a line's, up to this far (px), whose density
+#: exceeds the paper's by this (a blurred line's edges).
+_EDGE_EXCESS = 0.03
+_EDGE_PX = 1.0
+#: The mask holds the grid when, on each axis, this share of its pixels is line
+#: ink beyond the median density (black-and-white pages: 0.4-0.6; coloured pages,
+#: whose mask holds trace and text only: under 0.05).
+MIN_LINE_SHARE = 0.2
+#: The fold's totals count every this many rows (columns) across the lines: the
+#: phases of the pixel centres repeat along a line, not across it.
+_TOTAL_STEP = 32
+#: The closing that fills the trace back across a band reaches this far past the
+#: widest band (px): a 1 px trace crossing a line at a shallow angle.
+_FILL_MARGIN_PX = 3
+#: Longest gap (mm) bridged down a vertical band: a QRS stroke that ran inside a
+#: vertical line for up to this far (half an R wave of 1 mV at 10 mm/mV).
+_STEEP_GAP_MM = 5.0
+#: Ink counts as steep where it runs straight down for this far (mm).
+_STEEP_MM = 1.0
+#: Directions of the strokes along which the trace is bridged across a band.
+_STROKE_DIRECTIONS = 8
+#: A phase bin is seen when it holds at least this share of the mean bin's pixels.
+_SEEN_SHARE = 0.25
+#: Periods shorter than this (px) have no room for a line and a gap.
+_MIN_PERIOD_PX = 3.0
+
+
+@dataclass(frozen=True)
+class DegridResult:
+    """What :func:`remove_grid_lines` found and did.
+
+    Attributes
+    ----------
+    applied : bool
+        True when the mask held the grid and its lines were removed.
+    line_share_x, line_share_y : float
+        Share of the mask's pixels that are ink of the vertical (x) and of the
+        horizontal (y) grid lines, beyond what the median phase holds (0 when
+        the grid's geometry was unknown).
+    band_px_x, band_px_y : float
+        Width, px, of the phase bands counted as line per grid period (all the
+        lines of one period: one 5 mm line and four 1 mm lines when the 5 mm
+        lines were found).
+    removed_px : int
+        Mask pixels removed (0 when not applied).
+    trace_fraction : float
+        Fraction of the image's pixels in the mask returned.
+    """
+
+    applied: bool
+    line_share_x: float = 0.0
+    line_share_y: float = 0.0
+    band_px_x: float = 0.0
+    band_px_y: float = 0.0
+    removed_px: int = 0
+    trace_fraction: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Fold:
+    """One axis' fold: the phase bin of every mask pixel and the bins on lines."""
+
+    index: np.ndarray  # (K,) phase bin of each mask pixel
+    on_line: np.ndarray  # (bins,) bool
+    share: float
+    band_px: float
+    width_px: int  # widest band, px (rounded up)
+
+
+def _fold(ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int], row, period: float) -> _Fold:
+    """Fold the mask pixels ``(ys, xs)`` onto one period of the coordinate ``row``.
+
+    ``row`` is ``(a, b, c)``: the coordinate across the lines is ``a x + b y + c``.
+    """
+    a, b, c = (float(v) for v in row)
+    bins = max(4, int(round(period / _BIN_PX)))
+    scale = bins / period
+
+    def phase_bins(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        u = x.astype(np.float32) * np.float32(a)
+        u += y.astype(np.float32) * np.float32(b)
+        u += np.float32(c)
+        u = np.mod(u, np.float32(period), out=u)
+        u *= np.float32(scale)
+        return u.astype(np.intp) % bins
+
+    index = phase_bins(xs, ys)
+    counts = np.bincount(index, minlength=bins).astype(float)
+    M, N = shape
+    if abs(a) >= abs(b):  # vertical lines: every pixel of sampled rows
+        y, x = np.mgrid[0:M:_TOTAL_STEP, 0:N]
+    else:
+        y, x = np.mgrid[0:M, 0:N:_TOTAL_STEP]
+    totals = np.bincount(phase_bins(x.ravel(), y.ravel()), minlength=bins) * float(_TOTAL_STEP)
+    density = counts / np.maximum(totals, 1.0)
+    # Phases no pixel centre falls on (a period of a whole number of bins, with the
+    # grid upright) hold nothing: they neither set the paper level nor stop a band.
+    seen = totals > _SEEN_SHARE * float(totals.mean())
+    paper = float(np.percentile(density[seen], _PAPER_PERCENTILE))
+    on_line = seen & (density > paper + _LINE_EXCESS)
+    # a line's blurred edges: the bins beside it that are denser than paper
+    edge = ~seen | (density > paper + _EDGE_EXCESS)
+    for _ in range(int(math.ceil(_EDGE_PX * scale))):
+        on_line |= (np.roll(on_line, 1) | np.roll(on_line, -1)) & edge
+    share = float(((density - paper) * totals)[on_line].sum()) / max(len(xs), 1)
+    # widest run of line bins, the period being circular
+    runs = np.diff(np.concatenate(([0], on_line, on_line, [0])).astype(np.int8))
+    starts, ends = np.flatnonzero(runs == 1), np.flatnonzero(runs == -1)
+    widest = int(min(bins, (ends - starts).max())) if starts.size else 0
+    return _Fold(
+        index,
+        on_line,
+        share,
+        float(on_line.sum()) / scale,
+        int(math.ceil(widest / scale)),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _strokes(length: int) -> tuple[np.ndarray, ...]:
+    """Straight one-pixel strokes of ``length`` px through the centre, every 22.5 degrees."""
+    half = length // 2
+    out = []
+    for k in range(_STROKE_DIRECTIONS):
+        t = math.pi * k / _STROKE_DIRECTIONS
+        dx, dy = math.cos(t), math.sin(t)
+        kernel = np.zeros((2 * half + 1, 2 * half + 1), np.uint8)
+        s = np.linspace(-half, half, 4 * half + 1)
+        kernel[np.rint(half + s * dy).astype(int), np.rint(half + s * dx).astype(int)] = 1
+        out.append(kernel)
+    return tuple(out)
+
+
+def remove_grid_lines(
+    trace_mask: np.ndarray,
+    grid: GridResult,
+    *,
+    min_share: float = MIN_LINE_SHARE,
+) -> tuple[np.ndarray, DegridResult]:
+    """Remove the grid's lines from a trace mask that holds them.
+
+    Parameters
+    ----------
+    trace_mask : (M, N) bool ndarray
+        Trace ink (:attr:`ecgprep.colors.ColorResult.trace_mask`).
+    grid : GridResult
+        The grid measured on the image of ``trace_mask``
+        (:func:`ecgprep.grid.detect_grid`); its period, 5 mm lines and rotation
+        place the lines.
+    min_share : float
+        The mask holds the grid when at least this share of its pixels, on each
+        axis, is grid-line ink (0-1; see :data:`MIN_LINE_SHARE`).
+
+    Returns
+    -------
+    mask : (M, N) bool ndarray
+        The trace mask without the grid lines; ``trace_mask`` itself (the same
+        object) when it did not hold the grid or the grid was not found.
+    DegridResult
+        Whether lines were removed, the line shares and how many pixels went.
+
+    Raises
+    ------
+    InvalidImageError
+        If ``trace_mask`` is not a 2-D mask.
+    ValueError
+        If the mask's shape differs from the grid's ``image_shape``, or
+        ``min_share`` is out of range.
+
+    Notes
+    -----
+    A mask pixel is on a line when its phase along x or y (in the grid's deskewed
+    frame, modulo one 5 mm period, or 1 mm when the 5 mm lines were not told
+    apart) falls in a band where the mask is denser than at the median phase by
+    0.08. Those pixels are removed; where the mask holds ink on both sides of a
+    band within the band's width (the trace crossing a line), a closing across
+    the band fills them back. A trace running inside a band (along a line) is
+    lost there; the trace follower bridges such short gaps. Rows of dots are
+    removed like lines. Everything is whole-array work (no loop over pixels):
+    about 0.1 s on a 2200 x 1700 px page whose mask holds the grid, a few ms on
+    one whose mask does not.
+
+    Examples
+    --------
+    >>> from ecgprep.synth import render_ecg
+    >>> from ecgprep.colors import separate_colors
+    >>> from ecgprep.grid import detect_grid
+    >>> r = render_ecg(grid_color="mono", seed=1)
+    >>> mask = separate_colors(r.image).trace_mask
+    >>> clean, res = remove_grid_lines(mask, detect_grid(r.image))
+    >>> res.applied, bool(clean.mean() < 0.1 * mask.mean())
+    (True, True)
+    """
+    mask = check_mask(trace_mask, "trace_mask")
+    min_share = check_number(min_share, "min_share", lo=0.0, hi=1.0)
+    shape = (int(mask.shape[0]), int(mask.shape[1]))
+    if grid.found and tuple(grid.image_shape) != shape:
+        raise ValueError(
+            f"trace_mask shape {shape} differs from the grid's image_shape {grid.image_shape}"
+        )
+    n_mask = int(cv2.countNonZero(mask.view(np.uint8)))
+    untouched = DegridResult(False, trace_fraction=n_mask / float(shape[0] * shape[1]))
+    periods = (5.0 if grid.major_found else 1.0) * np.array(
+        [grid.px_per_mm_x, grid.px_per_mm_y], float
+    )
+    if not grid.found or not np.isfinite(periods).all() or periods.min() < _MIN_PERIOD_PX:
+        return trace_mask, untouched
+    if n_mask == 0:
+        return trace_mask, untouched
+    ys, xs = np.nonzero(mask)
+    rows = grid.deskew_matrix()
+    fx = _fold(ys, xs, shape, rows[0], float(periods[0]))
+    fy = _fold(ys, xs, shape, rows[1], float(periods[1]))
+    found = dataclasses.replace(
+        untouched,
+        line_share_x=fx.share,
+        line_share_y=fy.share,
+        band_px_x=fx.band_px,
+        band_px_y=fy.band_px,
+    )
+    if min(fx.share, fy.share) < min_share:
+        return trace_mask, found
+
+    on_v = fx.on_line[fx.index]
+    on_h = fy.on_line[fy.index]
+    vertical = np.zeros(shape, np.uint8)
+    vertical[ys[on_v], xs[on_v]] = 255
+    horizontal = np.zeros(shape, np.uint8)
+    horizontal[ys[on_h], xs[on_h]] = 255
+    del ys, xs, on_v, on_h
+    lines = cv2.bitwise_or(vertical, horizontal)
+    keep = cv2.compare(mask.view(np.uint8), 0, cv2.CMP_GT)
+    keep = cv2.bitwise_and(keep, cv2.bitwise_not(lines), dst=keep)
+    # Keep a band's pixels where the ink through it sticks out of it (a trace
+    # running along a line is thicker than the line): grown back across the band
+    # from the ink beside it.
+    across_v, across_h = np.ones((1, 3), np.uint8), np.ones((3, 1), np.uint8)
+    for _ in range(max(fx.width_px, fy.width_px)):
+        grown = cv2.bitwise_and(cv2.dilate(keep, across_v), vertical)
+        grown = cv2.bitwise_or(grown, cv2.bitwise_and(cv2.dilate(keep, across_h), horizontal))
+        keep = cv2.bitwise_or(keep, grown, dst=keep)
+    # Fill back where ink continues on both sides of a band (the trace crossing a
+    # line, also at a shallow angle): closings along straight strokes of every
+    # direction, each bridging a gap a little longer than the widest band.
+    width = max(fx.width_px, fy.width_px)
+    fill = np.zeros_like(keep)
+    for stroke in _strokes(2 * width + _FILL_MARGIN_PX):
+        fill = cv2.bitwise_or(fill, cv2.morphologyEx(keep, cv2.MORPH_CLOSE, stroke), dst=fill)
+    keep = cv2.bitwise_or(keep, cv2.bitwise_and(fill, lines, dst=fill), dst=keep)
+    # A trace is one curve over time: steep ink above and below a gap in a
+    # vertical band is one steep stroke (a QRS) that ran inside the band. (Steep
+    # on both sides: a flat trace above a lead label is two strokes.)
+    ppmm_y = float(grid.px_per_mm_y)
+    steep = max(3, int(round(_STEEP_MM * ppmm_y)))
+    steep = cv2.morphologyEx(keep, cv2.MORPH_OPEN, np.ones((steep, 1), np.uint8))
+    reach = max(3, int(round(_STEEP_GAP_MM * ppmm_y)))
+    fill = cv2.morphologyEx(steep, cv2.MORPH_CLOSE, np.ones((reach, 1), np.uint8), dst=steep)
+    keep = cv2.bitwise_or(keep, cv2.bitwise_and(fill, vertical, dst=fill), dst=keep)
+    n_keep = int(cv2.countNonZero(keep))
+    out = cv2.bitwise_and(keep, 1, dst=keep).view(bool)
+    return out, dataclasses.replace(
+        found,
+        applied=True,
+        removed_px=n_mask - n_keep,
+        trace_fraction=n_keep / float(shape[0] * shape[1]),
+    )
+
+
+def degrid_station(page: Page, opts: Options) -> tuple[Page, DegridResult]:
+    """Degrid station: :func:`remove_grid_lines` on the page's trace mask, with its grid."""
+    mask, res = remove_grid_lines(page.trace_mask, page.grid)
+    return dataclasses.replace(page, trace_mask=mask), res
