@@ -255,7 +255,9 @@ def remove_grid_lines(
         return trace_mask, untouched
     if n_mask == 0:
         return trace_mask, untouched
-    ys, xs = np.nonzero(mask)
+    # cv2.findNonZero: a few times faster than np.nonzero on a page-sized mask
+    pts = cv2.findNonZero(np.ascontiguousarray(mask).view(np.uint8)).reshape(-1, 2)
+    xs, ys = pts[:, 0].astype(np.intp), pts[:, 1].astype(np.intp)
     rows = grid.deskew_matrix()
     fx = _fold(ys, xs, shape, rows[0], float(periods[0]))
     fy = _fold(ys, xs, shape, rows[1], float(periods[1]))
