@@ -1,8 +1,8 @@
 """Digitization: from a deskewed page, its trace mask and its grid scale to 12 leads in mV.
 
-Stations inside: :func:`ecgprep.layout.find_layout` (rows and panels),
+Stations inside: :func:`ecgprep.digitize.layout.find_layout` (rows and panels),
 :func:`find_calibration_pulses` (the 1 mV pulses, checked against the grid's
-scale and kept out of the signal), :func:`ecgprep.trace.trace_points` (the trace
+scale and kept out of the signal), :func:`ecgprep.digitize.trace.trace_points` (the trace
 of each row followed with sub-pixel precision), then conversion to mV on a
 uniform time axis at ``signal_fs``.
 """
@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._validate import check_image, check_mask, check_positive, line_fit, to_gray
-from .errors import LayoutError, StageError
+from .._validate import check_image, check_mask, check_positive, line_fit, to_gray
+from ..errors import LayoutError, StageError
 from .layout import (
     PULSE_EDGE_MM,
     LayoutResult,
@@ -25,9 +25,9 @@ from .layout import (
     find_layout,
     layout_rows,
 )
-from .rows import find_trace_rows
-from .signals import LeadSignal, einthoven_residual
-from .standards import (
+from .page import find_trace_rows
+from ..signals import LeadSignal, einthoven_residual
+from ..standards import (
     AUTO,
     GAIN_MM_PER_MV,
     GAINS_MM_PER_MV,
@@ -40,8 +40,8 @@ from .standards import (
 from .trace import column_runs, trace_points
 
 if TYPE_CHECKING:
-    from .options import Options
-    from .page import Page
+    from ..options import Options
+    from ..page import Page
 
 __all__ = [
     "digitize_station",
@@ -655,19 +655,19 @@ def digitize(
     layout : str
         Printed layout (:func:`ecgprep.standards.layout_rows`), or ``"auto"``:
         each layout printing as many trace rows as the page holds is read
-        (:func:`ecgprep.layout.candidate_layouts`) and the reading that best
+        (:func:`ecgprep.digitize.layout.candidate_layouts`) and the reading that best
         obeys Einthoven's law kept. The rhythm strips of a ``+N`` layout named
         without its leads are named after the short panel they repeat
         (:func:`name_rhythm_strips`).
     paper_speed : float or "auto"
-        mm/s, or found from the rows' length (:func:`ecgprep.layout.paper_speed_of`).
+        mm/s, or found from the rows' length (:func:`ecgprep.digitize.layout.paper_speed_of`).
     gain : float or "auto"
         mm/mV, or found per row from its calibration pulse (10 where no row has one).
     signal_fs : float
         Sampling rate of the returned signals.
     grid_lines_x : (float, float), optional
         ``(phase_px, period_px)`` of the vertical grid lines on which rows may
-        start (:func:`ecgprep.layout.find_layout`).
+        start (:func:`ecgprep.digitize.layout.find_layout`).
 
     Returns
     -------
@@ -966,7 +966,7 @@ def digitize_station(page: Page, opts: Options) -> tuple[Page, Digitization]:
     The recorded result is the :class:`Digitization` without its leads (they
     travel in the page, and from there in the image's result).
     """
-    from .orient import read_upright
+    from ..orient import read_upright
 
     g = page.grid
     lines = None

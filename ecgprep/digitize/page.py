@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._profile import longest_run
-from ._profile import smooth as _smooth
-from ._validate import check_mask, check_positive
+from .._profile import longest_run
+from .._profile import smooth as _smooth
+from .._validate import check_mask, check_positive
 from .trace import column_runs
 
 __all__ = ["TraceRow", "RowScan", "ink_profile", "find_trace_rows"]

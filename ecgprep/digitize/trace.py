@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import check_mask
+from .._validate import check_mask
 
 __all__ = ["TracePoints", "column_runs", "follow_trace", "trace_points"]
 

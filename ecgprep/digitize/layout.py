@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._profile import longest_run
-from ._validate import check_mask, check_positive
-from .errors import LayoutError
-from .rows import RowScan, find_trace_rows, ink_profile
-from .standards import AUTO, LAYOUTS, PAPER_SPEED_MM_S, PAPER_SPEEDS_MM_S, RECORD_SECONDS
-from .standards import layout_rows as _layout_rows
+from .._profile import longest_run
+from .._validate import check_mask, check_positive
+from ..errors import LayoutError
+from .page import RowScan, find_trace_rows, ink_profile
+from ..standards import AUTO, LAYOUTS, PAPER_SPEED_MM_S, PAPER_SPEEDS_MM_S, RECORD_SECONDS
+from ..standards import layout_rows as _layout_rows
 from .trace import column_runs
 
 __all__ = [
@@ -176,7 +176,7 @@ class LayoutResult:
         The speed was named or found from the rows' length (False: the rows
         match no standard speed and 25 mm/s was assumed).
     trace_rows : int
-        Trace rows found on the page (:func:`ecgprep.rows.find_trace_rows`); the
+        Trace rows found on the page (:func:`ecgprep.digitize.page.find_trace_rows`); the
         layout's own count when they match.
     """
 
@@ -295,7 +295,7 @@ def find_layout(
         :data:`ORIGIN_SNAP_MAJOR_MM` (:data:`ORIGIN_SNAP_MINOR_MM`) of it
         (:func:`snap_origin`).
     scan : RowScan, optional
-        The page's trace rows (:func:`ecgprep.rows.find_trace_rows`; computed
+        The page's trace rows (:func:`ecgprep.digitize.page.find_trace_rows`; computed
         when not given).
 
     Returns
