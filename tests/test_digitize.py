@@ -581,7 +581,7 @@ def test_upside_down_page_gets_the_same_time_origin():
 
 
 def _track(x, y, top, bottom, base):
-    from ecgprep.digitize.station import _Track
+    from ecgprep.digitize.convert import _Track
 
     f = np.asarray
     return _Track(f(x, float), f(y, float), f(top, np.int64), f(bottom, np.int64), float(base))

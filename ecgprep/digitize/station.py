@@ -1,10 +1,15 @@
-"""Digitization: from a deskewed page, its trace mask and its grid scale to 12 leads in mV.
+"""The digitize station: the digitizer's stations run in order on one page.
 
-Stations inside: :func:`ecgprep.digitize.layout.find_layout` (rows and panels),
-:func:`find_calibration_pulses` (the 1 mV pulses, checked against the grid's
-scale and kept out of the signal), :func:`ecgprep.digitize.trace.trace_points` (the trace
-of each row followed with sub-pixel precision), then conversion to mV on a
-uniform time axis at ``signal_fs``.
+:func:`digitize` finds the page's trace rows (:mod:`~ecgprep.digitize.page`), and
+for each layout that prints as many (:mod:`~ecgprep.digitize.layout`) reads the
+pulses (:mod:`~ecgprep.digitize.pulses`), prepares the ink
+(:mod:`~ecgprep.digitize.ink`), follows each row's trace
+(:mod:`~ecgprep.digitize.trace`) and converts it to mV
+(:mod:`~ecgprep.digitize.convert`) (:func:`_read`); the reading that best obeys
+Einthoven's law is kept (:func:`_score`). The tracker's priors that hold a row's
+trace near its baseline and off the lead labels are set here (:data:`FREE_MV`,
+:data:`REF_WEIGHT`, :data:`LABEL_ZONE_COST`). :func:`digitize_station` is the
+pipeline's station: it reads the page turned by 180 degrees when the law says so.
 """
 
 from __future__ import annotations
@@ -15,69 +20,43 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._validate import check_image, check_mask, check_positive, line_fit, to_gray
+from .._validate import check_image, check_mask, check_positive, to_gray
 from ..errors import LayoutError, StageError
-from .layout import (
-    PULSE_EDGE_MM,
-    LayoutResult,
-    Panel,
-    candidate_layouts,
-    find_layout,
-    layout_rows,
-)
-from .page import find_trace_rows
 from ..signals import LeadSignal, einthoven_residual
 from ..standards import (
     AUTO,
     GAIN_MM_PER_MV,
-    GAINS_MM_PER_MV,
     PAPER_SPEED_MM_S,
-    PULSE_MV,
-    PULSE_SECONDS,
     RECORD_SECONDS,
     rhythm_count,
 )
-from .trace import column_runs, trace_points
+from .convert import (
+    _BRIDGE_PX,
+    _assemble,
+    _bridged,
+    _mode,
+    _panel_values,
+    _Track,
+    name_rhythm_strips,
+    own_strokes,
+)
+from .ink import _remove_tick, remove_labels, trace_core
+from .layout import LayoutResult, Panel, candidate_layouts, find_layout, layout_rows
+from .page import find_trace_rows
+from .pulses import _row_gains, find_calibration_pulses
+from .trace import trace_points
 
 if TYPE_CHECKING:
     from ..options import Options
     from ..page import Page
 
-__all__ = [
-    "digitize_station",
-    "LeadSignal",
-    "PulseInfo",
-    "Digitization",
-    "find_calibration_pulses",
-    "name_rhythm_strips",
-    "own_strokes",
-    "remove_labels",
-    "trace_core",
-    "digitize",
-]
+
+__all__ = ["digitize_station", "LeadSignal", "Digitization", "digitize"]
 
 
 #: Highest sampling rate digitize produces (far above what a printed trace holds;
 #: the bound keeps an absurd rate from allocating gigabytes).
 _MAX_SIGNAL_FS = 100_000.0
-
-
-@dataclass(frozen=True)
-class PulseInfo:
-    """The calibration pulse at the left of one row, if found.
-
-    ``height_mv`` is the pulse height converted with the grid's voltage scale: about
-    1.0 when the grid scale and the printed gain agree. ``gain`` is the mm/mV the
-    pulse shows (NaN when not found).
-    """
-
-    row: int
-    found: bool
-    x0: float = 0.0
-    x1: float = 0.0
-    height_px: float = 0.0
-    height_mv: float = 0.0
-    gain: float = float("nan")
 
 
 @dataclass(frozen=True, repr=False)
@@ -139,95 +118,14 @@ class Digitization:
         )
 
 
-def _mode(values: np.ndarray, bin_px: float = 0.5) -> float:
-    """Most frequent value (histogram peak, lightly smoothed): the isoelectric line."""
-    if values.size == 0:
-        return 0.0
-    lo, hi = float(values.min()), float(values.max())
-    nb = max(int((hi - lo) / bin_px) + 1, 1)
-    hist, edges = np.histogram(values, bins=nb, range=(lo, hi + bin_px))
-    if nb >= 5:
-        hist = np.convolve(hist, np.ones(5) / 5, mode="same")
-    i = int(np.argmax(hist))
-    return float(0.5 * (edges[i] + edges[i + 1]))
-
-
-def _remove_tick(band: np.ndarray, xc: float, px_per_mm_x: float, px_per_mm_y: float) -> None:
-    """Erase, in place, a vertical separator bar standing at column ``xc`` of ``band``.
-
-    The bar fills (nearly) every column of its few-pixel width over the same rows; a
-    trace crossing it fills only a column or two there, so only rows inked in most
-    columns near ``xc`` are erased, and only when they span at least 1.5 mm.
-    """
-    half = 0.6 * px_per_mm_x
-    b0 = int(max(0, np.floor(xc - half)))
-    b1 = int(min(band.shape[1], np.ceil(xc + half)))
-    if b1 - b0 < 2:
-        return
-    sub = band[:, b0:b1]
-    frac = sub.mean(axis=1)
-    # The bar is at least ~3 columns wide: rows where >= 3 columns (or 40 %) are inked.
-    need = min(3, b1 - b0) / (b1 - b0)
-    full = frac >= max(need, 0.4) - 1e-9
-    idx = np.flatnonzero(full)
-    if idx.size < 1.5 * px_per_mm_y:
-        return
-    breaks = np.flatnonzero(np.diff(idx) > 2)
-    starts = np.concatenate(([0], breaks + 1))
-    stops = np.concatenate((breaks, [idx.size - 1]))
-    k = int(np.argmax(idx[stops] - idx[starts]))
-    y0, y1 = int(idx[starts[k]]), int(idx[stops[k]]) + 1
-    if y1 - y0 < 1.5 * px_per_mm_y:
-        return
-    sub[max(0, y0 - 1) : y1 + 1, :] = False
-
-
-def _panel_values(
-    ts: np.ndarray, t: np.ndarray, v: np.ndarray, t0: float, t1: float, px_per_s: float
-) -> np.ndarray:
-    """Values at times ``ts`` from points ``(t, v)`` of one panel.
-
-    Inside, linear interpolation. At the panel's ends, where a separator tick
-    hides the first and last few columns, the trace is extended along the slope
-    of its nearest 1.5 mm (clamped to the panel's own range) rather than held flat,
-    so a QRS cut by the tick keeps part of its edge (half the slope scored best
-    on the development renders, against holding flat or the full slope).
-    """
-    if t.size < 2:
-        return np.zeros(ts.size)
-    vals = np.interp(ts, t, v)
-    lo, hi = float(v.min()), float(v.max())
-    span = 0.06  # s: 1.5 mm at 25 mm/s
-    for edge, inside in ((t[0], ts < t[0]), (t[-1], ts > t[-1])):
-        if not inside.any():
-            continue
-        near = np.abs(t - edge) <= span
-        if near.sum() < 3:
-            continue
-        tn, vn = t[near], v[near]
-        # Slope of the stretch nearest the edge (a third of the window).
-        k = max(2, tn.size // 3)
-        seg_t = tn[:k] if edge == t[0] else tn[-k:]
-        seg_v = vn[:k] if edge == t[0] else vn[-k:]
-        if np.ptp(seg_t) <= 0:
-            continue
-        slope = line_fit(seg_t, seg_v)[0]
-        base = v[0] if edge == t[0] else v[-1]
-        # Half the slope: the hidden stretch is short and often turns (QRS apex).
-        vals[inside] = np.clip(base + 0.5 * slope * (ts[inside] - edge), lo, hi)
-    return vals
-
-
-#: A sample is bridged when no point read from the ink lies within this many
-#: pixels (along x) of it: a pixel column is read every pixel, so farther than
-#: one pixel means a gap, an extrapolated end or a column left out.
-_BRIDGE_PX = 1.0
 #: Where a row's trace is first read, mm after its time origin: past the
 #: calibration pulse's falling edge, which ecg-image-kit draws one or two samples
 #: after t = 0 with 1.5 times the trace's pen (about 0.15 mm wide). 0.3-0.45 mm
 #: scored alike on ecg-dev (22.0 dB); 0.2 mm let the edge in (21.6 dB); the
 #: 0.6 mm used before lost 10 ms of every row's start (21.8 dB).
 _START_MM = 0.35
+
+
 #: How far (mV) a run of ink may stand from its row's baseline before the
 #: tracker pays for the distance: ECG waves reach 2 mV routinely (deep S waves
 #: in V1-V3 run through the lead labels below the baseline, tall R waves in V5),
@@ -236,8 +134,12 @@ _START_MM = 0.35
 #: scored alike on ecg-dev (22.4 dB; none: 22.3); on a competition render with a
 #: deep S wave under the V2 label it took the record from 11.1 to 21.8 dB.
 FREE_MV = 2.0
+
+
 #: ... as a share of the rows' spacing, at most.
 FREE_ROW_SHARE = 0.7
+
+
 #: Cost per pixel beyond that zone: ink at the next row's baseline (3.5 mV away)
 #: then costs twice as much as leaving a column out (4), so a gap in the trace
 #: is bridged rather than filled with the neighbour's trace (at 0.02 it was),
@@ -245,6 +147,8 @@ FREE_ROW_SHARE = 0.7
 #: neighbour's (at 0.04 the rhythm strip of a page with 0.4 mV of baseline wander
 #: was read from the row above: -7.5 dB).
 REF_WEIGHT = 0.08
+
+
 #: Cost per column of a run lying wholly where lead labels are printed (below
 #: the start of each panel; a wave passing through is longer than the zone is
 #: tall and pays nothing). With a lead's own 2 mV free of the baseline prior, a
@@ -254,374 +158,6 @@ REF_WEIGHT = 0.08
 #: label is lost from 2.5 on (24.5 -> 18.4 dB). Under the cost of leaving a column
 #: out (4), so ink there is still read when nothing else is.
 LABEL_ZONE_COST = 2.0
-
-
-def _bridged(ts: np.ndarray, t: np.ndarray, reach_s: float) -> np.ndarray:
-    """Which times ``ts`` have no read point ``t`` (sorted) within ``reach_s``."""
-    if t.size == 0:
-        return np.ones(ts.size, dtype=bool)
-    i = np.clip(np.searchsorted(t, ts), 1, t.size - 1) if t.size > 1 else np.zeros(ts.size, int)
-    near = np.minimum(np.abs(ts - t[i]), np.abs(ts - t[np.maximum(i - 1, 0)]))
-    return near > reach_s
-
-
-def trace_core(trace_mask: np.ndarray, gray: np.ndarray, *, px_per_mm: float) -> np.ndarray:
-    """The dark core of the trace ink.
-
-    Colour separation keeps the anti-aliased (or blurred) fringe of a stroke, as
-    it must to find faint traces; the centre line is better read from the core. A
-    mask pixel is kept when it lies within a fraction of the way from the local
-    darkest ink (an erosion, about 1 mm) to the local paper level (a dilation then
-    blur of the luma, about 2 mm), whatever the contrast, blur or shading; so is
-    the darkest pixel of its image row (of three) when half as dark as the ink,
-    so that steep thin strokes stay unbroken. Columns where nothing would remain
-    keep the mask.
-
-    Parameters
-    ----------
-    trace_mask : (M, N) bool ndarray
-    gray : (M, N) uint8 ndarray
-        Luma of the same image.
-    px_per_mm : float
-        Scale, sizing the filters.
-
-    Returns
-    -------
-    (M, N) bool ndarray
-    """
-    import cv2
-
-    mask = check_mask(trace_mask, "trace_mask")
-    if not mask.any():
-        return mask
-    k = int(2 * round(1.0 * px_per_mm) + 1)
-    paper = cv2.dilate(gray, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    paper = cv2.blur(paper, (2 * k + 1, 2 * k + 1))
-    ki = int(2 * round(0.5 * px_per_mm) + 1)
-    ink = cv2.erode(gray, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (ki, ki)))
-    # How far from the ink towards the paper a pixel may be: a quarter of the
-    # way at 6 px/mm and finer; more at low resolution, where a stroke is only a
-    # pixel or two wide (0.45 at 4 px/mm). Tuned on the dev renders and checked on
-    # a synthetic set of every distortion kind (see README, Accuracy).
-    frac = float(np.clip(0.25 + 0.1 * (6.0 - px_per_mm), 0.25, 0.45))
-    # Kept where gray - ink < frac * (paper - ink), in whole numbers: the ink is
-    # a local minimum (gray - ink >= 0), so with span = paper - ink (0 where the
-    # paper is not lighter) the test is gray - ink < ceil(frac * span), a table
-    # (the product in float32, as the test was first written: ties stay decided
-    # the same way).
-    products = np.float32(frac) * np.arange(256, dtype=np.float32)
-    limit = np.ceil(products).astype(np.uint8)
-    span = cv2.subtract(paper, ink, dst=paper)
-    halves = np.ceil(np.float32(0.5) * np.arange(256, dtype=np.float32)).astype(np.uint8)
-    half = cv2.LUT(span, halves)
-    span = cv2.LUT(span, limit, dst=span)
-    above = cv2.subtract(gray, ink, dst=ink)
-    # Also kept: the darkest pixel of its image row (of three) when it is at
-    # least half as dark as the ink. Where a steep stroke's middle falls between
-    # two pixels, neither is within a quarter of the ink, and the stroke broke
-    # into pieces (the tracker then took a lead label for it); ecg-dev 22.0 ->
-    # 22.2 dB.
-    row_min = cv2.erode(gray, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 1)))
-    ridge = cv2.bitwise_and(
-        cv2.compare(gray, row_min, cv2.CMP_LE), cv2.compare(above, half, cv2.CMP_LT)
-    )
-    core = cv2.compare(above, span, cv2.CMP_LT, dst=above)
-    core = cv2.bitwise_or(core, ridge, dst=core)
-    # 255 & 1: a 0/1 mask, viewed as bool
-    core = cv2.bitwise_and(core, np.ascontiguousarray(mask).view(np.uint8), dst=core).view(bool)
-    lost = mask.any(axis=0) & ~core.any(axis=0)
-    if lost.any():
-        core[:, lost] = mask[:, lost]
-    return core
-
-
-def remove_labels(
-    trace_mask: np.ndarray, layout: LayoutResult, *, px_per_mm_x: float, px_per_mm_y: float
-) -> np.ndarray:
-    """Remove lead labels and other small marks standing near the start of each panel.
-
-    A connected component of ink is dropped when it lies wholly within 12 mm after
-    a panel's start, is under 6 mm tall and 8 mm wide, and stands 2.5-12 mm above
-    or below the row's baseline (a trace crosses its baseline; a label printed
-    beside it does not).
-
-    Parameters
-    ----------
-    trace_mask : (M, N) bool ndarray
-    layout : LayoutResult
-    px_per_mm_x, px_per_mm_y : float
-
-    Returns
-    -------
-    (M, N) bool ndarray
-        A cleaned copy of the mask.
-
-    Raises
-    ------
-    ValueError
-        A scale that is not a finite number > 0.
-    """
-    import cv2
-
-    px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
-    px_per_mm_y = check_positive(px_per_mm_y, "px_per_mm_y")
-    out = trace_mask
-    height, width = trace_mask.shape
-    # Row centres are estimated from the ink profile (within ~2 mm); labels
-    # stand 4 mm or more from the baseline.
-    clear = 2.5 * px_per_mm_y
-    reach = 12.0 * px_per_mm_y
-    # Only components inside a strip from 1 mm before to 12 mm after a panel start,
-    # and within 12 mm of a row's baseline, can be labels: label those strips, not
-    # the page (a component touching a strip's side runs on beyond it, so it is not
-    # wholly inside and is kept).
-    for x_start in sorted({round(p.x0, 3) for p in layout.panels}):
-        sx0 = max(0, int(np.floor(x_start - 1.0 * px_per_mm_x)) - 1)
-        sx1 = min(width, int(np.ceil(x_start + 12.0 * px_per_mm_x)) + 2)
-        bases = [layout.rows[p.row].y for p in layout.panels if round(p.x0, 3) == x_start]
-        bases = [b for b in bases if np.isfinite(b)]
-        if not bases:
-            continue
-        sy0 = max(0, int(np.floor(min(bases) - reach)) - 1)
-        sy1 = min(height, int(np.ceil(max(bases) + reach)) + 2)
-        if sx1 - sx0 < 3 or sy1 - sy0 < 3:
-            continue
-        strip = np.ascontiguousarray(trace_mask[sy0:sy1, sx0:sx1]).astype(np.uint8)
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(strip, connectivity=8)
-        if n <= 1:
-            continue
-        x, y, w, h = (stats[:, i].astype(np.float64) for i in range(4))
-        x = x + sx0
-        y = y + sy0
-        at_left = (stats[:, 0] == 0) & (sx0 > 0)
-        at_right = (stats[:, 0] + stats[:, 2] >= sx1 - sx0) & (sx1 < width)
-        at_top = (stats[:, 1] == 0) & (sy0 > 0)
-        at_bottom = (stats[:, 1] + stats[:, 3] >= sy1 - sy0) & (sy1 < height)
-        touches = at_left | at_right | at_top | at_bottom
-        drop = np.zeros(n, dtype=bool)
-        small = (h < 6.0 * px_per_mm_y) & (w < 8.0 * px_per_mm_x) & ~touches
-        for p in layout.panels:
-            if round(p.x0, 3) != x_start:
-                continue
-            base = layout.rows[p.row].y
-            inside = (x >= p.x0 - 1.0 * px_per_mm_x) & (x + w <= p.x0 + 12.0 * px_per_mm_x)
-            below = (y > base + clear) & (y + h < base + reach)
-            above = (y + h < base - clear) & (y > base - reach)
-            drop |= small & inside & (below | above)
-        drop[0] = False
-        if drop.any():
-            if out is trace_mask:
-                out = trace_mask.copy()
-            out[sy0:sy1, sx0:sx1] &= ~drop[labels]
-    return out
-
-
-#: How far a pulse's measured height (mm, stroke included) may lie from a standard
-#: gain's 1 mV for the gain to be taken from it (share): the gains stand a factor
-#: 2 apart, so 0.2 never takes one for another.
-PULSE_GAIN_TOLERANCE = 0.2
-#: Widths a calibration pulse may measure, as shares of 0.2 s at the paper speed
-#: (the ink's extent includes the strokes and a little of the trace's start).
-PULSE_WIDTH_SHARE = (0.6, 1.6)
-#: How far left of a row's origin its calibration pulse is searched for (mm, beyond
-#: the pulse's own 0.2 s at the paper speed): printers leave 0-2 mm between them.
-PULSE_LEAD_MM = 3.0
-
-
-def _gain_of(height_mm: float) -> float:
-    """The standard gain whose 1 mV is ``height_mm`` tall (NaN when none is close)."""
-    for g in GAINS_MM_PER_MV:
-        if abs(height_mm / (PULSE_MV * g) - 1.0) <= PULSE_GAIN_TOLERANCE:
-            return float(g)
-    return float("nan")
-
-
-def find_calibration_pulses(
-    trace_mask: np.ndarray,
-    layout: LayoutResult,
-    *,
-    px_per_mm_x: float,
-    px_per_mm_y: float,
-    gain: float | str = GAIN_MM_PER_MV,
-) -> tuple[PulseInfo, ...]:
-    """Find the 1 mV calibration pulse left of each row's first panel.
-
-    Parameters
-    ----------
-    trace_mask : (M, N) bool ndarray
-    layout : LayoutResult
-    px_per_mm_x, px_per_mm_y : float
-    gain : float or "auto"
-        mm/mV; ``"auto"`` takes each pulse's gain from its height (5, 10 or 20 mm/mV,
-        :data:`ecgprep.standards.GAINS_MM_PER_MV`).
-
-    Returns
-    -------
-    tuple of PulseInfo
-        One per row; ``found`` False where no pulse-shaped ink stands there.
-    """
-    mask = check_mask(trace_mask, "trace_mask")
-    auto = gain == AUTO
-    out = []
-    speed = float(layout.paper_speed)
-    pulse_px = PULSE_SECONDS * speed * px_per_mm_x
-    lo, hi = PULSE_WIDTH_SHARE
-    for row in layout.rows:
-        g_search = max(GAINS_MM_PER_MV) if auto else float(gain)
-        reach = 1.6 * PULSE_MV * g_search * px_per_mm_y
-        if auto:
-            # never up to the row above (its pulse stands at the same columns)
-            reach = min(reach, 0.8 * (row.y - row.y_top) / 0.95)
-        x1 = int(round(row.x_start + 0.5 * px_per_mm_x))
-        x0 = int(round(row.x_start - pulse_px - PULSE_LEAD_MM * px_per_mm_x))
-        if x0 < 0 or x1 <= x0:
-            out.append(PulseInfo(row.index, False))
-            continue
-        y0 = max(0, int(row.y - reach))
-        below = 0.4 * PULSE_MV * (GAIN_MM_PER_MV if auto else float(gain)) * px_per_mm_y
-        y1 = min(mask.shape[0], int(row.y + below))
-        sub = mask[y0:y1, x0:x1]
-        cols = np.nonzero(sub.any(axis=0))[0]
-        if cols.size == 0:
-            out.append(PulseInfo(row.index, False))
-            continue
-        # The pulse's height: its rising edge's unbroken vertical stroke, the first
-        # one at least PULSE_EDGE_MM tall, so neither ink above it that does not
-        # touch it (the row above, text) nor a tall first beat of the trace counts.
-        rx, tops, bottoms = column_runs(sub)
-        tall = (bottoms - tops) >= PULSE_EDGE_MM * px_per_mm_y
-        if tall.any():
-            first = rx[tall].min()
-            edge = tall & (rx <= first + 2)  # the edge's anti-aliased columns
-            height = float((bottoms - tops)[edge].max())
-        else:
-            height = float((bottoms - tops).max()) if tops.size else 0.0
-        width = float(cols.max() - cols.min() + 1)
-        g = _gain_of(height / px_per_mm_y) if auto else float(gain)
-        expected = PULSE_MV * g * px_per_mm_y
-        found = (
-            bool(np.isfinite(g))
-            and 0.6 * expected < height < 1.4 * expected
-            and lo * pulse_px < width < hi * pulse_px
-        )
-        out.append(
-            PulseInfo(
-                row.index,
-                bool(found),
-                float(x0 + cols.min()),
-                float(x0 + cols.max() + 1),
-                height,
-                height / expected if found else 0.0,
-                g if found else float("nan"),
-            )
-        )
-    return tuple(out)
-
-
-def _row_gains(pulses: tuple[PulseInfo, ...], gain: float | str) -> tuple[tuple[float, ...], bool]:
-    """mm/mV of each row, and whether the page's pulses gave them.
-
-    A named gain holds for every row. ``"auto"``: a row's own pulse's gain, else
-    the most common gain of the rows' pulses, else the standard 10 mm/mV.
-    """
-    if gain != AUTO:
-        return tuple(float(gain) for _ in pulses), True
-    seen = [p.gain for p in pulses if p.found]
-    if not seen:
-        return tuple(GAIN_MM_PER_MV for _ in pulses), False
-    values, counts = np.unique(seen, return_counts=True)
-    common = float(values[np.argmax(counts)])
-    return tuple(p.gain if p.found else common for p in pulses), True
-
-
-#: Largest relative squared difference (see :func:`_mismatch`) between a rhythm
-#: strip and a short panel over the panel's time for the strip to be named after
-#: the panel's lead: the same lead at the same time measures 0-0.25 on real
-#: prints (the ink is printed twice), other leads 0.03-2.6.
-RHYTHM_MISMATCH = 0.35
-#: How many times closer the best panel must be than the second best: similar
-#: leads (V1 and V2, V4 to V6) lie 2.4-5x farther than the lead itself on real
-#: prints and renders.
-RHYTHM_MARGIN = 2.0
-
-
-def _mismatch(a: np.ndarray, b: np.ndarray) -> float:
-    """Squared difference of two median-centred signals over the product of their norms.
-
-    0 for equal signals; about 2 for unrelated ones of equal power; NaN when
-    either is flat or shorter than 8 samples.
-    """
-    n = min(a.size, b.size)
-    if n < 8:
-        return float("nan")
-    a = a[:n] - np.median(a[:n])
-    b = b[:n] - np.median(b[:n])
-    den = float(np.sqrt((a * a).sum() * (b * b).sum()))
-    return float(((a - b) ** 2).sum() / den) if den > 0 else float("nan")
-
-
-def name_rhythm_strips(
-    readings: list[tuple[Panel, LeadSignal]], n_rhythm: int
-) -> tuple[list[tuple[Panel, LeadSignal]], tuple[str, ...]]:
-    """Name each rhythm strip after the short panel it repeats.
-
-    A rhythm strip prints a lead over the whole record; the short panels print
-    each lead over a part of it, at the same times. The strip over a panel's
-    time is that panel's signal again, in shape and in size: the closest panel
-    (:func:`_mismatch` under :data:`RHYTHM_MISMATCH`, and :data:`RHYTHM_MARGIN`
-    times closer than the next) names the strip. Correlation would not do:
-    pacing spikes and beats fall at the same times in every lead.
-
-    Parameters
-    ----------
-    readings : list of (Panel, LeadSignal)
-        Every panel read, in layout order; the last ``n_rhythm`` are the strips.
-    n_rhythm : int
-
-    Returns
-    -------
-    readings : list of (Panel, LeadSignal)
-        With the strips renamed where a panel matched (unchanged elsewhere).
-    names : tuple of str
-        The strips' leads, top to bottom.
-    """
-    if n_rhythm <= 0:
-        return readings, ()
-    short = readings[: len(readings) - n_rhythm]
-    out = list(short)
-    names = []
-    for panel, sig in readings[len(readings) - n_rhythm :]:
-        scores: dict[str, float] = {}
-        for sp, ss in short:
-            i0 = int(round((sp.t0_s - sig.start_s) * sig.fs))
-            if i0 < 0 or i0 >= sig.values.size:
-                continue
-            d = _mismatch(np.asarray(sig.values[i0 : i0 + ss.values.size]), np.asarray(ss.values))
-            if np.isfinite(d):
-                scores[sp.lead] = min(d, scores.get(sp.lead, np.inf))
-        ranked = sorted(scores.items(), key=lambda kv: kv[1])
-        lead = panel.lead
-        if ranked and ranked[0][1] <= RHYTHM_MISMATCH:
-            second = ranked[1][1] if len(ranked) > 1 else np.inf
-            if second >= RHYTHM_MARGIN * ranked[0][1]:
-                lead = ranked[0][0]
-        names.append(lead)
-        out.append(
-            (
-                dataclasses.replace(panel, lead=lead),
-                dataclasses.replace(sig, name=lead),
-            )
-        )
-    return out, tuple(names)
-
-
-def _assemble(readings: list[tuple[Panel, LeadSignal]]) -> dict[str, LeadSignal]:
-    """Each lead's longest printed segment (the first of equal ones)."""
-    best: dict[str, LeadSignal] = {}
-    for _, sig in readings:
-        if sig.name not in best or best[sig.name].values.size < sig.values.size:
-            best[sig.name] = sig
-    return best
 
 
 def _score(reading: Digitization) -> float:
@@ -658,7 +194,7 @@ def digitize(
         (:func:`ecgprep.digitize.layout.candidate_layouts`) and the reading that best
         obeys Einthoven's law kept. The rhythm strips of a ``+N`` layout named
         without its leads are named after the short panel they repeat
-        (:func:`name_rhythm_strips`).
+        (:func:`~ecgprep.digitize.convert.name_rhythm_strips`).
     paper_speed : float or "auto"
         mm/s, or found from the rows' length (:func:`ecgprep.digitize.layout.paper_speed_of`).
     gain : float or "auto"
@@ -732,122 +268,6 @@ def digitize(
         assert error is not None
         raise error
     return best
-
-
-@dataclass(frozen=True)
-class _Track:
-    """One row's followed trace, page coordinates: point ``k`` at column ``x[k]``,
-    row ``y[k]``, read from the ink rows ``[top[k], bottom[k])``; ``base`` its 0 mV row."""
-
-    x: np.ndarray
-    y: np.ndarray
-    top: np.ndarray
-    bottom: np.ndarray
-    base: float
-
-
-#: Least distance from its own baseline at which a stroke two rows both follow
-#: counts as an excursion of the row (mm): a QRS, not a flat trace's wobble.
-SHARED_EXCURSION_MM = 3.0
-#: Farthest from its baseline a row's trace may lie just outside such a stretch
-#: for the stretch to be an isolated excursion (mm): its own flat trace.
-SHARED_FLAT_MM = 1.0
-#: Width of the neighbourhood looked at on each side of the stretch (mm).
-SHARED_CONTEXT_MM = 0.5
-
-
-def own_strokes(
-    tracks: list[_Track], *, px_per_mm_x: float, px_per_mm_y: float
-) -> list[np.ndarray]:
-    """Keep each row's points off the strokes that belong to its neighbour.
-
-    Where a tall wave of one row reaches the next row's baseline, the two
-    strokes merge into one run of ink, and both rows' tracks may follow it. The
-    stroke is the row's own when its track stands away from its baseline just
-    before and after the shared stretch (the QRS's flanks); it belongs to the
-    neighbour when the row's track is flat there and leaves its baseline only
-    inside the stretch. Such an isolated excursion is dropped from that row's
-    points (the gap is bridged as any other). Where both rows' waves meet in one
-    run (a deep S above a tall R), the run's ends are the other wave's: each
-    row's apex there is where its own flanks meet (``tracks``' ``y`` is changed
-    in place).
-
-    Parameters
-    ----------
-    tracks : list of _Track
-        The rows' tracks, top to bottom.
-    px_per_mm_x, px_per_mm_y : float
-
-    Returns
-    -------
-    list of (K,) bool ndarray
-        Per row, True for the points kept.
-    """
-    keep = [np.ones(t.x.size, dtype=bool) for t in tracks]
-    exc = SHARED_EXCURSION_MM * px_per_mm_y
-    flat = SHARED_FLAT_MM * px_per_mm_y
-    ctx = max(1, int(round(SHARED_CONTEXT_MM * px_per_mm_x)))
-    for r in range(len(tracks) - 1):
-        a, b = tracks[r], tracks[r + 1]
-        common, ia, ib = np.intersect1d(
-            np.round(a.x).astype(np.int64), np.round(b.x).astype(np.int64), return_indices=True
-        )
-        if common.size == 0:
-            continue
-        shared = (a.top[ia] < b.bottom[ib]) & (b.top[ib] < a.bottom[ia])
-        if not shared.any():
-            continue
-        cols = common[shared]
-        # stretches of consecutive shared columns (a one-column break joins)
-        breaks = np.flatnonzero(np.diff(cols) > 2) + 1
-        for seg in np.split(cols, breaks):
-            c0, c1 = int(seg[0]), int(seg[-1])
-            isolated: list[bool] = []
-            excursions: list[bool] = []
-            for t in (a, b):
-                xi = np.round(t.x).astype(np.int64)
-                inside = (xi >= c0) & (xi <= c1)
-                near = ((xi >= c0 - ctx) & (xi < c0)) | ((xi > c1) & (xi <= c1 + ctx))
-                off = np.abs(t.y - t.base)
-                # how far the runs it read there reach from its baseline
-                reach = np.maximum(np.abs(t.top - t.base), np.abs(t.bottom - 1 - t.base))
-                far = float(reach[inside].max(initial=0.0)) >= exc
-                excursions.append(far)
-                isolated.append(bool(near.any()) and far and float(off[near].max()) <= flat)
-            if isolated[0] != isolated[1]:
-                k = r if isolated[0] else r + 1
-                xi = np.round(tracks[k].x).astype(np.int64)
-                keep[k] &= ~((xi >= c0) & (xi <= c1))
-            elif not isolated[0] and all(excursions):
-                # Both rows' waves meet in one run (a deep S above a tall R): its
-                # ends are the other wave's. Each row's apex is where its own
-                # flanks, carried on, meet (within the run).
-                for t in (a, b):
-                    _apex_from_flanks(t, c0, c1)
-    return keep
-
-
-def _apex_from_flanks(t: _Track, c0: int, c1: int) -> None:
-    """Re-read ``t``'s points in columns ``[c0, c1]`` from its flanks on either side.
-
-    The flanks (3 points each side) are carried on as straight lines; the wave's
-    apex is where they meet, toward the wave's side of the baseline; each point
-    is kept within its run of ink. Points stay as read when a flank is missing.
-    """
-    xi = np.round(t.x)
-    inside = (xi >= c0) & (xi <= c1)
-    left = np.flatnonzero(xi < c0)[-3:]
-    right = np.flatnonzero(xi > c1)[:3]
-    if left.size < 2 or right.size < 2 or not inside.any():
-        return
-    sl, il = line_fit(t.x[left], t.y[left])
-    sr, ir = line_fit(t.x[right], t.y[right])
-    x = t.x[inside]
-    lines = np.stack((sl * x + il, sr * x + ir))
-    # the wave stands below the baseline (y grows) or above it
-    down = float(np.mean(t.y[np.concatenate((left, right))])) > t.base
-    y = lines.min(axis=0) if down else lines.max(axis=0)
-    t.y[inside] = np.clip(y, t.top[inside], t.bottom[inside] - 1)
 
 
 def _read(
