@@ -20,19 +20,35 @@ from .._validate import line_fit
 from ..signals import LeadSignal
 from .layout import Panel
 
-
 __all__ = ["own_strokes", "name_rhythm_strips"]
 
+#: Bin of the histogram a row's baseline is the peak of (px): half a pixel, as
+#: the trace's points are read to a fraction of one.
+MODE_BIN_PX = 0.5
+#: Bins the histogram is smoothed over (a running mean) before its peak is taken.
+MODE_SMOOTH_BINS = 5
+#: Stretch of trace nearest a panel's end whose slope carries the trace on over
+#: the columns a separator tick hides (s: 1.5 mm at 25 mm/s) ...
+EDGE_SLOPE_S = 0.06
+#: ... when it holds this many points at least ...
+EDGE_MIN_POINTS = 3
+#: ... the slope fitted over the part of it (1 / this) nearest the end ...
+EDGE_SLOPE_PART = 3
+#: ... and carried on at this share of it: the hidden stretch is short and often
+#: turns (a QRS apex); half scored best on the development renders, against
+#: holding flat or the full slope.
+EDGE_SLOPE_SHARE = 0.5
 
-def _mode(values: np.ndarray, bin_px: float = 0.5) -> float:
+
+def _mode(values: np.ndarray, bin_px: float = MODE_BIN_PX) -> float:
     """Most frequent value (histogram peak, lightly smoothed): the isoelectric line."""
     if values.size == 0:
         return 0.0
     lo, hi = float(values.min()), float(values.max())
     nb = max(int((hi - lo) / bin_px) + 1, 1)
     hist, edges = np.histogram(values, bins=nb, range=(lo, hi + bin_px))
-    if nb >= 5:
-        hist = np.convolve(hist, np.ones(5) / 5, mode="same")
+    if nb >= MODE_SMOOTH_BINS:
+        hist = np.convolve(hist, np.ones(MODE_SMOOTH_BINS) / MODE_SMOOTH_BINS, mode="same")
     i = int(np.argmax(hist))
     return float(0.5 * (edges[i] + edges[i + 1]))
 
@@ -52,16 +68,16 @@ def _panel_values(
         return np.zeros(ts.size)
     vals = np.interp(ts, t, v)
     lo, hi = float(v.min()), float(v.max())
-    span = 0.06  # s: 1.5 mm at 25 mm/s
+    span = EDGE_SLOPE_S
     for edge, inside in ((t[0], ts < t[0]), (t[-1], ts > t[-1])):
         if not inside.any():
             continue
         near = np.abs(t - edge) <= span
-        if near.sum() < 3:
+        if near.sum() < EDGE_MIN_POINTS:
             continue
         tn, vn = t[near], v[near]
         # Slope of the stretch nearest the edge (a third of the window).
-        k = max(2, tn.size // 3)
+        k = max(2, tn.size // EDGE_SLOPE_PART)
         seg_t = tn[:k] if edge == t[0] else tn[-k:]
         seg_v = vn[:k] if edge == t[0] else vn[-k:]
         if np.ptp(seg_t) <= 0:
@@ -69,7 +85,7 @@ def _panel_values(
         slope = line_fit(seg_t, seg_v)[0]
         base = v[0] if edge == t[0] else v[-1]
         # Half the slope: the hidden stretch is short and often turns (QRS apex).
-        vals[inside] = np.clip(base + 0.5 * slope * (ts[inside] - edge), lo, hi)
+        vals[inside] = np.clip(base + EDGE_SLOPE_SHARE * slope * (ts[inside] - edge), lo, hi)
     return vals
 
 
@@ -103,15 +119,17 @@ class _Track:
 #: Least distance from its own baseline at which a stroke two rows both follow
 #: counts as an excursion of the row (mm): a QRS, not a flat trace's wobble.
 SHARED_EXCURSION_MM = 3.0
-
-
 #: Farthest from its baseline a row's trace may lie just outside such a stretch
 #: for the stretch to be an isolated excursion (mm): its own flat trace.
 SHARED_FLAT_MM = 1.0
-
-
 #: Width of the neighbourhood looked at on each side of the stretch (mm).
 SHARED_CONTEXT_MM = 0.5
+#: Largest step between two shared columns of one stretch (px): a one-column
+#: break joins.
+SHARED_JOIN_PX = 2
+#: Points of a row's track on each side of a shared stretch that make its
+#: flanks, carried on as straight lines to the wave's apex.
+FLANK_POINTS = 3
 
 
 def own_strokes(
@@ -157,7 +175,7 @@ def own_strokes(
             continue
         cols = common[shared]
         # stretches of consecutive shared columns (a one-column break joins)
-        breaks = np.flatnonzero(np.diff(cols) > 2) + 1
+        breaks = np.flatnonzero(np.diff(cols) > SHARED_JOIN_PX) + 1
         for seg in np.split(cols, breaks):
             c0, c1 = int(seg[0]), int(seg[-1])
             isolated: list[bool] = []
@@ -194,8 +212,8 @@ def _apex_from_flanks(t: _Track, c0: int, c1: int) -> None:
     """
     xi = np.round(t.x)
     inside = (xi >= c0) & (xi <= c1)
-    left = np.flatnonzero(xi < c0)[-3:]
-    right = np.flatnonzero(xi > c1)[:3]
+    left = np.flatnonzero(xi < c0)[-FLANK_POINTS:]
+    right = np.flatnonzero(xi > c1)[:FLANK_POINTS]
     if left.size < 2 or right.size < 2 or not inside.any():
         return
     sl, il = line_fit(t.x[left], t.y[left])
@@ -213,12 +231,13 @@ def _apex_from_flanks(t: _Track, c0: int, c1: int) -> None:
 #: the panel's lead: the same lead at the same time measures 0-0.25 on real
 #: prints (the ink is printed twice), other leads 0.03-2.6.
 RHYTHM_MISMATCH = 0.35
-
-
 #: How many times closer the best panel must be than the second best: similar
 #: leads (V1 and V2, V4 to V6) lie 2.4-5x farther than the lead itself on real
 #: prints and renders.
 RHYTHM_MARGIN = 2.0
+#: Fewest samples two signals are compared over (:func:`_mismatch`): fewer hold
+#: no shape.
+MISMATCH_MIN_SAMPLES = 8
 
 
 def _mismatch(a: np.ndarray, b: np.ndarray) -> float:
@@ -228,7 +247,7 @@ def _mismatch(a: np.ndarray, b: np.ndarray) -> float:
     either is flat or shorter than 8 samples.
     """
     n = min(a.size, b.size)
-    if n < 8:
+    if n < MISMATCH_MIN_SAMPLES:
         return float("nan")
     a = a[:n] - np.median(a[:n])
     b = b[:n] - np.median(b[:n])

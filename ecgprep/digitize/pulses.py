@@ -16,9 +16,8 @@ import numpy as np
 
 from .._validate import check_mask
 from ..standards import AUTO, GAIN_MM_PER_MV, GAINS_MM_PER_MV, PULSE_MV, PULSE_SECONDS
-from .layout import PULSE_EDGE_MM, LayoutResult
+from .layout import PULSE_EDGE_MM, ROW_BAND_SHARE, LayoutResult
 from .trace import column_runs
-
 
 __all__ = ["PulseInfo", "find_calibration_pulses"]
 
@@ -45,16 +44,30 @@ class PulseInfo:
 #: gain's 1 mV for the gain to be taken from it (share): the gains stand a factor
 #: 2 apart, so 0.2 never takes one for another.
 PULSE_GAIN_TOLERANCE = 0.2
-
-
 #: Widths a calibration pulse may measure, as shares of 0.2 s at the paper speed
 #: (the ink's extent includes the strokes and a little of the trace's start).
 PULSE_WIDTH_SHARE = (0.6, 1.6)
-
-
 #: How far left of a row's origin its calibration pulse is searched for (mm, beyond
 #: the pulse's own 0.2 s at the paper speed): printers leave 0-2 mm between them.
 PULSE_LEAD_MM = 3.0
+#: How far right of a row's time origin the pulse's window runs (mm): the pulse's
+#: falling edge stands on the origin or a sample after it.
+PULSE_PAST_ORIGIN_MM = 0.5
+#: How far above the baseline a pulse's ink is looked for (mV at the gain looked
+#: for; the tallest gain when it is ``"auto"``): the pulse's 1 mV and room to spare.
+PULSE_ABOVE_MV = 1.6
+#: ... and, when the gain is ``"auto"``, at most this share of the way to the row
+#: above (whose own pulse stands in the same columns).
+PULSE_ROW_ABOVE_SHARE = 0.8
+#: How far below the baseline the pulse's window reaches (mV at the gain): the
+#: baseline's stroke and wobble, not the waves under it.
+PULSE_BELOW_MV = 0.4
+#: Columns after the first tall one that are still the rising edge (px): its
+#: anti-aliased columns.
+PULSE_EDGE_COLS = 2
+#: Heights a pulse may measure, as shares of 1 mV at its gain (stroke included):
+#: looser than :data:`PULSE_GAIN_TOLERANCE`, for a gain named rather than found.
+PULSE_HEIGHT_SHARE = (0.6, 1.4)
 
 
 def _gain_of(height_mm: float) -> float:
@@ -95,19 +108,21 @@ def find_calibration_pulses(
     speed = float(layout.paper_speed)
     pulse_px = PULSE_SECONDS * speed * px_per_mm_x
     lo, hi = PULSE_WIDTH_SHARE
+    h_lo, h_hi = PULSE_HEIGHT_SHARE
     for row in layout.rows:
         g_search = max(GAINS_MM_PER_MV) if auto else float(gain)
-        reach = 1.6 * PULSE_MV * g_search * px_per_mm_y
+        reach = PULSE_ABOVE_MV * PULSE_MV * g_search * px_per_mm_y
         if auto:
             # never up to the row above (its pulse stands at the same columns)
-            reach = min(reach, 0.8 * (row.y - row.y_top) / 0.95)
-        x1 = int(round(row.x_start + 0.5 * px_per_mm_x))
+            # (row.y - row.y_top) / ROW_BAND_SHARE: the spacing to the row above
+            reach = min(reach, PULSE_ROW_ABOVE_SHARE * (row.y - row.y_top) / ROW_BAND_SHARE)
+        x1 = int(round(row.x_start + PULSE_PAST_ORIGIN_MM * px_per_mm_x))
         x0 = int(round(row.x_start - pulse_px - PULSE_LEAD_MM * px_per_mm_x))
         if x0 < 0 or x1 <= x0:
             out.append(PulseInfo(row.index, False))
             continue
         y0 = max(0, int(row.y - reach))
-        below = 0.4 * PULSE_MV * (GAIN_MM_PER_MV if auto else float(gain)) * px_per_mm_y
+        below = PULSE_BELOW_MV * PULSE_MV * (GAIN_MM_PER_MV if auto else float(gain)) * px_per_mm_y
         y1 = min(mask.shape[0], int(row.y + below))
         sub = mask[y0:y1, x0:x1]
         cols = np.nonzero(sub.any(axis=0))[0]
@@ -121,7 +136,7 @@ def find_calibration_pulses(
         tall = (bottoms - tops) >= PULSE_EDGE_MM * px_per_mm_y
         if tall.any():
             first = rx[tall].min()
-            edge = tall & (rx <= first + 2)  # the edge's anti-aliased columns
+            edge = tall & (rx <= first + PULSE_EDGE_COLS)  # the edge's anti-aliased columns
             height = float((bottoms - tops)[edge].max())
         else:
             height = float((bottoms - tops).max()) if tops.size else 0.0
@@ -130,7 +145,7 @@ def find_calibration_pulses(
         expected = PULSE_MV * g * px_per_mm_y
         found = (
             bool(np.isfinite(g))
-            and 0.6 * expected < height < 1.4 * expected
+            and h_lo * expected < height < h_hi * expected
             and lo * pulse_px < width < hi * pulse_px
         )
         out.append(

@@ -26,6 +26,8 @@ from ..signals import LeadSignal, einthoven_residual
 from ..standards import (
     AUTO,
     GAIN_MM_PER_MV,
+    MAJOR_MM,
+    MINOR_MM,
     PAPER_SPEED_MM_S,
     RECORD_SECONDS,
     rhythm_count,
@@ -50,13 +52,15 @@ if TYPE_CHECKING:
     from ..options import Options
     from ..page import Page
 
-
 __all__ = ["digitize_station", "LeadSignal", "Digitization", "digitize"]
 
 
 #: Highest sampling rate digitize produces (far above what a printed trace holds;
 #: the bound keeps an absurd rate from allocating gigabytes).
 _MAX_SIGNAL_FS = 100_000.0
+#: Sampling rate of the signals returned when none is named (Hz): the default of
+#: :class:`ecgprep.options.Options`.
+DEFAULT_SIGNAL_FS = 500.0
 
 
 @dataclass(frozen=True, repr=False)
@@ -124,8 +128,6 @@ class Digitization:
 #: scored alike on ecg-dev (22.0 dB); 0.2 mm let the edge in (21.6 dB); the
 #: 0.6 mm used before lost 10 ms of every row's start (21.8 dB).
 _START_MM = 0.35
-
-
 #: How far (mV) a run of ink may stand from its row's baseline before the
 #: tracker pays for the distance: ECG waves reach 2 mV routinely (deep S waves
 #: in V1-V3 run through the lead labels below the baseline, tall R waves in V5),
@@ -134,12 +136,8 @@ _START_MM = 0.35
 #: scored alike on ecg-dev (22.4 dB; none: 22.3); on a competition render with a
 #: deep S wave under the V2 label it took the record from 11.1 to 21.8 dB.
 FREE_MV = 2.0
-
-
 #: ... as a share of the rows' spacing, at most.
 FREE_ROW_SHARE = 0.7
-
-
 #: Cost per pixel beyond that zone: ink at the next row's baseline (3.5 mV away)
 #: then costs twice as much as leaving a column out (4), so a gap in the trace
 #: is bridged rather than filled with the neighbour's trace (at 0.02 it was),
@@ -147,8 +145,6 @@ FREE_ROW_SHARE = 0.7
 #: neighbour's (at 0.04 the rhythm strip of a page with 0.4 mV of baseline wander
 #: was read from the row above: -7.5 dB).
 REF_WEIGHT = 0.08
-
-
 #: Cost per column of a run lying wholly where lead labels are printed (below
 #: the start of each panel; a wave passing through is longer than the zone is
 #: tall and pays nothing). With a lead's own 2 mV free of the baseline prior, a
@@ -158,12 +154,26 @@ REF_WEIGHT = 0.08
 #: label is lost from 2.5 on (24.5 -> 18.4 dB). Under the cost of leaving a column
 #: out (4), so ink there is still read when nothing else is.
 LABEL_ZONE_COST = 2.0
+#: Where lead labels are printed, about each panel's start: from this far before
+#: it ... (mm)
+LABEL_ZONE_BEFORE_MM = 0.5
+#: ... to this far after it (mm) ...
+LABEL_ZONE_AFTER_MM = 10
+#: ... from this far below the row's baseline ... (mm; a label stands apart from
+#: its trace, which crosses the baseline)
+LABEL_ZONE_TOP_MM = 2.5
+#: ... to this far below it (mm).
+LABEL_ZONE_BOTTOM_MM = 8.5
+#: Score of a reading whose Einthoven residual cannot be measured
+#: (:func:`_score`): that of a reading with precordial leads in the limb leads'
+#: places, so a reading that obeys the law wins over it.
+UNMEASURED_SCORE = 1.0
 
 
 def _score(reading: Digitization) -> float:
     """How well a reading obeys Einthoven's law (lower is better; 1 when unmeasured)."""
     r = einthoven_residual(reading.leads)
-    return float(r) if np.isfinite(r) else 1.0
+    return float(r) if np.isfinite(r) else UNMEASURED_SCORE
 
 
 def digitize(
@@ -175,7 +185,7 @@ def digitize(
     layout: str = "3x4+1",
     paper_speed: float | str = PAPER_SPEED_MM_S,
     gain: float | str = GAIN_MM_PER_MV,
-    signal_fs: float = 500.0,
+    signal_fs: float = DEFAULT_SIGNAL_FS,
     grid_lines_x: tuple[float, float] | None = None,
 ) -> Digitization:
     """Read the 12 leads off a deskewed ECG page.
@@ -314,10 +324,10 @@ def _read(
         above = [(p, lay.rows[p.row].y - row.y_top) for p in lay.panels if p.row == row.index - 1]
         zones = tuple(
             (
-                p.x0 - xa - 0.5 * px_per_mm_x,
-                p.x0 - xa + 10 * px_per_mm_x,
-                b + 2.5 * px_per_mm_y,
-                b + 8.5 * px_per_mm_y,
+                p.x0 - xa - LABEL_ZONE_BEFORE_MM * px_per_mm_x,
+                p.x0 - xa + LABEL_ZONE_AFTER_MM * px_per_mm_x,
+                b + LABEL_ZONE_TOP_MM * px_per_mm_y,
+                b + LABEL_ZONE_BOTTOM_MM * px_per_mm_y,
                 LABEL_ZONE_COST,
             )
             for p, b in [(p, base_b) for p in panels] + above
@@ -391,7 +401,7 @@ def digitize_station(page: Page, opts: Options) -> tuple[Page, Digitization]:
     g = page.grid
     lines = None
     if g is not None and np.isfinite(g.phase_x):
-        period = (5.0 if g.major_found else 1.0) * g.px_per_mm_x
+        period = (MAJOR_MM if g.major_found else MINOR_MM) * g.px_per_mm_x
         lines = (float(g.phase_x), float(period))
 
     def read(image: np.ndarray, mask: np.ndarray) -> Digitization:
