@@ -76,7 +76,6 @@ _SUBMODULES = frozenset(
         "evaluate",
         "grid",
         "io",
-        "layout",
         "metrics",
         "options",
         "orient",
@@ -89,7 +88,6 @@ _SUBMODULES = frozenset(
         "standards",
         "submission",
         "synth",
-        "trace",
         "verdict",
         "viz",
     }
