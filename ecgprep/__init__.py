@@ -77,7 +77,6 @@ _SUBMODULES = frozenset(
         "evaluate",
         "grid",
         "io",
-        "layout",
         "metrics",
         "options",
         "orient",
@@ -90,7 +89,6 @@ _SUBMODULES = frozenset(
         "standards",
         "submission",
         "synth",
-        "trace",
         "verdict",
         "viz",
     }

@@ -84,7 +84,7 @@ INK_PER_ROW_TYPICAL = 5.0
 #: which ink stands outside the rows read (two pages side by side: 1.9-2.0; a page
 #: inside a white border: 0.9).
 INK_EXCESS_SUSPECT = 1.5
-#: Layout confidence (0-1, :attr:`~ecgprep.layout.LayoutResult.confidence`: the weakest
+#: Layout confidence (0-1, :attr:`~ecgprep.digitize.layout.LayoutResult.confidence`: the weakest
 #: row's ink against a quarter of a full row) below which a "row" may be text or a
 #: gap. Every reading measured had 1.0; half a row's worth of ink is the bound.
 LAYOUT_SUSPECT = 0.5

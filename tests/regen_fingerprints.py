@@ -1,6 +1,6 @@
 """Fingerprints of stage outputs on fixed synthetic inputs: the regression record.
 
-Speed work on :mod:`ecgprep.colors`, :mod:`ecgprep.grid` and :mod:`ecgprep.trace`
+Speed work on :mod:`ecgprep.colors`, :mod:`ecgprep.grid` and :mod:`ecgprep.digitize.trace`
 claims "same masks", "same summaries", "same grids", "same chains". This module
 makes those claims checkable: it computes small fingerprints of
 
@@ -8,7 +8,7 @@ makes those claims checkable: it computes small fingerprints of
   and thresholds) and :func:`ecgprep.grid.detect_grid` (scale, angle, phase,
   line counts) on seeded renders of :mod:`ecgprep.synth`, some spoiled by
   :func:`ecgprep.synth.distort`, in both colour spaces;
-* :func:`ecgprep.trace.follow_trace` chains on seeded random bands of ink;
+* :func:`ecgprep.digitize.trace.follow_trace` chains on seeded random bands of ink;
 
 and ``tests/test_fingerprints.py`` compares them with ``tests/data/fingerprints.json``.
 
@@ -178,7 +178,7 @@ def random_bands(n: int = N_BANDS, seed: int = BAND_SEED) -> list[tuple[np.ndarr
 
 def chain_fingerprint(mask: np.ndarray, y_ref: float) -> list[int]:
     """``[K, sum(x), sum(top), sum(bottom), crc32]`` of the chosen runs."""
-    from ecgprep.trace import follow_trace
+    from ecgprep.digitize.trace import follow_trace
 
     x, top, bottom = (np.asarray(a, dtype=np.int64) for a in follow_trace(mask, y_ref=y_ref))
     crc = zlib.crc32(np.concatenate([x, top, bottom]).tobytes())

@@ -10,11 +10,11 @@ import pytest
 
 from ecgprep.digitize import digitize, find_calibration_pulses
 from ecgprep.errors import LayoutError
-from ecgprep.layout import LAYOUTS, find_layout, layout_rows
+from ecgprep.digitize.layout import LAYOUTS, find_layout, layout_rows
 from ecgprep.metrics import score_leads
 from ecgprep.signals import LeadSignal
 from ecgprep.synth import render_ecg
-from ecgprep.trace import column_runs, follow_trace, trace_points
+from ecgprep.digitize.trace import column_runs, follow_trace, trace_points
 from regen_fingerprints import random_band  # the seeded bands of the fingerprints
 
 
@@ -453,7 +453,7 @@ def test_time_origin_off_the_grid_is_left_where_the_ink_puts_it():
 
 
 def test_snap_origin_tolerances():
-    from ecgprep.layout import ORIGIN_SNAP_MAJOR_MM, ORIGIN_SNAP_MINOR_MM, snap_origin
+    from ecgprep.digitize.layout import ORIGIN_SNAP_MAJOR_MM, ORIGIN_SNAP_MINOR_MM, snap_origin
 
     ppm = 8.0
     major = 5 * ppm
@@ -581,7 +581,7 @@ def test_upside_down_page_gets_the_same_time_origin():
 
 
 def _track(x, y, top, bottom, base):
-    from ecgprep.digitize import _Track
+    from ecgprep.digitize.convert import _Track
 
     f = np.asarray
     return _Track(f(x, float), f(y, float), f(top, np.int64), f(bottom, np.int64), float(base))

@@ -39,7 +39,7 @@ from ecgprep.errors import (
 )
 from ecgprep.grid import detect_grid
 from ecgprep.standards import layout_rows
-from ecgprep.layout import LAYOUTS, find_layout
+from ecgprep.digitize.layout import LAYOUTS, find_layout
 from ecgprep.options import EDGE_METHODS
 from ecgprep.quality import assess_quality
 from ecgprep.synth import render_ecg

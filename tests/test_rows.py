@@ -8,8 +8,8 @@ from ecgprep import process_image_for_submission
 from ecgprep.colors import separate_colors
 from ecgprep.digitize import LeadSignal, name_rhythm_strips
 from ecgprep.errors import LayoutError
-from ecgprep.layout import Panel, candidate_layouts, find_layout, paper_speed_of
-from ecgprep.rows import find_trace_rows
+from ecgprep.digitize.layout import Panel, candidate_layouts, find_layout, paper_speed_of
+from ecgprep.digitize.page import find_trace_rows
 from ecgprep.standards import LAYOUTS, layout_rows
 from ecgprep.synth import render_ecg
 

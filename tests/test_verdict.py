@@ -12,7 +12,7 @@ import pytest
 from ecgprep import process_image_for_submission, summary_frame
 from ecgprep.digitize import Digitization, PulseInfo
 from ecgprep.grid import GridResult
-from ecgprep.layout import LayoutResult, Panel, RowInfo
+from ecgprep.digitize.layout import LayoutResult, Panel, RowInfo
 from ecgprep.quality import QualityResult
 from ecgprep.result import ImageResult
 from ecgprep.signals import LeadSignal

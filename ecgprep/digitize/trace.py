@@ -16,9 +16,36 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import check_mask
+from .._validate import check_mask
 
 __all__ = ["TracePoints", "column_runs", "follow_trace", "trace_points"]
+
+#: Cost per pixel of vertical gap between the runs of consecutive chosen columns:
+#: the tracker's unit of cost.
+GAP_WEIGHT = 1.0
+#: Cost of leaving an inked column out (its ink a label's, a neighbour's or a
+#: speck's): as much as a 4 px jump between two columns' runs, so the tracker
+#: follows the ink it can reach and leaves out what stands far off.
+SKIP_COST = 4.0
+#: Longest stretch of inked columns that may be left out (px; 5 mm at 200 dpi):
+#: about a lead label's width.
+MAX_SKIP = 40
+#: States costlier than the best by more than this are dropped (cost): three
+#: skipped columns; pruning them cut the tracker's time by 3x, ecg-dev unchanged.
+BEAM = 12.0
+#: Most states kept per column (the cheapest): a cap on the tracker's work in a
+#: column crowded with ink.
+MAX_STATES = 12
+#: Cost per pixel of a run's distance from the baseline when the caller names
+#: none: a weak pull (the digitize station names its own,
+#: :data:`ecgprep.digitize.station.REF_WEIGHT`).
+DEFAULT_REF_WEIGHT = 0.02
+#: Largest step of a run's centre from the column before (px) for the run to
+#: measure the stroke's width: flat stretches only.
+FLAT_STEP_PX = 0.5
+#: A run taller than the stroke's width by more than this (px) is steep: read at
+#: its centre or at its apex, not as a centroid.
+STEEP_EXTRA_PX = 1.5
 
 
 @dataclass(frozen=True)
@@ -148,7 +175,7 @@ def _stroke_steps(
     programme are made, array-wise.
 
     Returns ``(J, run_costs, carried)``: the first ``J`` columns follow in closed
-    form (further on, more than 12 states would stay within the beam); the run
+    form (further on, more than :data:`MAX_STATES` states would stay within the beam); the run
     state's cost at each column, ``run_costs[0]`` being ``cur``'s; and the carried
     states after column ``J`` as ``(cost, age, origin)``: ``origin`` >= 0 is the
     column (0: ``cur``'s, j: the stroke's j-th) whose run the state last took,
@@ -179,8 +206,8 @@ def _stroke_steps(
             # carried costs rise with age, so the youngest is the cheapest: it must
             # not undercut the run (or the beam's reference would change)
             bad |= live[1:] & (nxt[1:] < run_costs[1:])
-        elif k == 12:
-            bad |= live[1:]  # 13 states within the beam: the cap would cut
+        elif k == MAX_STATES:
+            bad |= live[1:]  # MAX_STATES + 1 states within the beam: the cap would cut
         ages.append((nxt, live))
         cost, alive = nxt, live
     # columns 1..steps follow in closed form (bad[i] is column i + 1)
@@ -210,7 +237,7 @@ def _viterbi(
     carried over at ``skip_cost``, every run is reached from its cheapest
     predecessor (or starts the chain, leaving out the inked columns before it at
     ``skip_cost`` each, within the first ``max_skip``), and states costlier than
-    the best by more than ``beam`` are dropped (at most 12 kept). Along an
+    the best by more than ``beam`` are dropped (at most :data:`MAX_STATES` kept). Along an
     unbroken stroke (``link``) the states follow in closed form once they hold
     the stroke's run and carried states only (:func:`_steady`,
     :func:`_stroke_steps`): those columns are stepped through array-wise and
@@ -268,15 +295,15 @@ def _viterbi(
                 cur.append((cost + skip_cost, top, bottom, -1, age + 1, j, x_last))
             j += 1
         # Beam: states far costlier than the best cannot win (a carried state
-        # pays skip_cost per column), so drop them and keep at most 12.
+        # pays skip_cost per column), so drop them and keep at most MAX_STATES.
         if len(cur) > 1:
             costs = [st[0] for st in cur]
             limit = min(costs) + beam
-            if len(cur) > 12 or max(costs) > limit:
+            if len(cur) > MAX_STATES or max(costs) > limit:
                 cur = [st for st in cur if st[0] <= limit]
-                if len(cur) > 12:
+                if len(cur) > MAX_STATES:
                     cur.sort(key=lambda s: s[0])
-                    cur = cur[:12]
+                    cur = cur[:MAX_STATES]
         history.append(cur)
         prev = cur
         c += 1
@@ -321,13 +348,13 @@ def follow_trace(
     mask: np.ndarray,
     *,
     y_ref: float,
-    ref_weight: float = 0.02,
+    ref_weight: float = DEFAULT_REF_WEIGHT,
     ref_free: float = 0.0,
-    gap_weight: float = 1.0,
-    skip_cost: float = 4.0,
-    max_skip: int = 40,
+    gap_weight: float = GAP_WEIGHT,
+    skip_cost: float = SKIP_COST,
+    max_skip: int = MAX_SKIP,
     zones: tuple = (),
-    beam: float = 12.0,
+    beam: float = BEAM,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Choose at most one run of ink per column so that the chosen runs form one trace.
 
@@ -411,7 +438,7 @@ def trace_points(
     line_width: float | None = None,
     zones: tuple = (),
     ref_free: float = 0.0,
-    ref_weight: float = 0.02,
+    ref_weight: float = DEFAULT_REF_WEIGHT,
 ) -> TracePoints:
     """Follow the trace in ``mask`` and turn it into sub-pixel points.
 
@@ -443,11 +470,11 @@ def trace_points(
     height = (bot - top).astype(np.float64)
     centre = (top + bot - 1) * 0.5
     if line_width is None:
-        flat = np.abs(np.diff(centre, prepend=centre[0])) <= 0.5
+        flat = np.abs(np.diff(centre, prepend=centre[0])) <= FLAT_STEP_PX
         lw = float(np.median(height[flat])) if flat.any() else float(np.median(height))
     else:
         lw = float(line_width)
-    steep = height > lw + 1.5
+    steep = height > lw + STEEP_EXTRA_PX
     # Sub-pixel centroid of flat runs, weighted by darkness (steep runs use
     # their centre or an end, below).
     yc = centre.copy()

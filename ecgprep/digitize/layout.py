@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._profile import longest_run
-from ._validate import check_mask, check_positive
-from .errors import LayoutError
-from .rows import RowScan, find_trace_rows, ink_profile
-from .standards import AUTO, LAYOUTS, PAPER_SPEED_MM_S, PAPER_SPEEDS_MM_S, RECORD_SECONDS
-from .standards import layout_rows as _layout_rows
+from .._profile import longest_run
+from .._validate import check_mask, check_positive
+from ..errors import LayoutError
+from .page import ROW_GAP_MM, RowScan, find_trace_rows, ink_profile
+from ..standards import AUTO, LAYOUTS, PAPER_SPEED_MM_S, PAPER_SPEEDS_MM_S, RECORD_SECONDS
+from ..standards import layout_rows as _layout_rows
 from .trace import column_runs
 
 __all__ = [
@@ -176,7 +176,7 @@ class LayoutResult:
         The speed was named or found from the rows' length (False: the rows
         match no standard speed and 25 mm/s was assumed).
     trace_rows : int
-        Trace rows found on the page (:func:`ecgprep.rows.find_trace_rows`); the
+        Trace rows found on the page (:func:`ecgprep.digitize.page.find_trace_rows`); the
         layout's own count when they match.
     """
 
@@ -191,6 +191,31 @@ class LayoutResult:
     trace_rows: int = -1
 
 
+#: How far a row may run past the page's width, and start left of its edge (share
+#: of the width): a scan or a photo that cut a hair of the margin is still read.
+PAGE_OVERRUN_SHARE = 0.02
+#: Closest two rows' profile peaks may lie when the page's trace rows are not as
+#: many as the layout prints and the strongest bands are taken instead (mm): a
+#: row's P, QRS and T make one band.
+PEAK_MIN_SEP_MM = 8.0
+#: ... and as a share of an even spacing of the layout's rows over the page's
+#: height, at least: under half of it, so rows printed closer than even still count.
+PEAK_MIN_SEP_SHARE = 0.45
+#: Share of a full row's ink the weakest row's profile peak must carry for the
+#: layout's confidence to be 1: a row with panels missing or faint still counts.
+CONFIDENCE_INK_SHARE = 0.25
+#: Height over which a flat row's ink spreads in the smoothed ink profile (mm):
+#: ``N`` pixels of ink peak near ``N / 3.8 mm`` after a Gaussian of
+#: :data:`~ecgprep.digitize.page.PROFILE_SIGMA_MM`; 3 mm rounds that down.
+CONFIDENCE_SPREAD_MM = 3
+#: How far a row's search band reaches towards each neighbouring row (share of
+#: their spacing): generous, the tracker keeps the right trace where rows overlap.
+ROW_BAND_SHARE = 0.95
+#: Half-height of the band whose inked columns give a row's ends (share of the
+#: spacing to each neighbour): the row's own trace, not the neighbours' waves.
+ROW_ENDS_SHARE = 0.3
+
+
 #: Farthest a time origin found from the ink may be moved onto a 5 mm grid line
 #: (mm). Printers start their rows on a major line (ecg-image-kit, and so the
 #: competition's renders, always do); the ink's end gives the origin to within
@@ -200,6 +225,9 @@ ORIGIN_SNAP_MAJOR_MM = 0.6
 #: The same when only the 1 mm lines were resolved (mm): under a third of their
 #: period, so a wrong line is never taken.
 ORIGIN_SNAP_MINOR_MM = 0.3
+#: Grid period under which the lines given are the 1 mm ones, over which the 5 mm
+#: ones (mm): well clear of both, so a period measured a little off is told right.
+MINOR_PERIOD_MAX_MM = 2.0
 
 
 def snap_origin(
@@ -233,7 +261,7 @@ def snap_origin(
     if not (np.isfinite(phase_px) and np.isfinite(period_px) and period_px > 0):
         return float(x), float("nan")
     line = phase_px + round((x - phase_px) / period_px) * period_px
-    minor = period_px < 2.0 * px_per_mm
+    minor = period_px < MINOR_PERIOD_MAX_MM * px_per_mm
     tol = (ORIGIN_SNAP_MINOR_MM if minor else ORIGIN_SNAP_MAJOR_MM) * px_per_mm
     if abs(line - x) > tol:
         return float(x), float("nan")
@@ -295,7 +323,7 @@ def find_layout(
         :data:`ORIGIN_SNAP_MAJOR_MM` (:data:`ORIGIN_SNAP_MINOR_MM`) of it
         (:func:`snap_origin`).
     scan : RowScan, optional
-        The page's trace rows (:func:`ecgprep.rows.find_trace_rows`; computed
+        The page's trace rows (:func:`ecgprep.digitize.page.find_trace_rows`; computed
         when not given).
 
     Returns
@@ -340,7 +368,7 @@ def find_layout(
     paper_speed = check_positive(paper_speed, "paper_speed")
     px_per_s = paper_speed * px_per_mm_x
     row_len = RECORD_SECONDS * px_per_s
-    if row_len > w * 1.02:
+    if row_len > w * (1.0 + PAGE_OVERRUN_SHARE):
         raise LayoutError(
             f"a 10 s row needs {row_len:.0f} px at {px_per_mm_x:.2f} px/mm "
             f"and {paper_speed:g} mm/s but the page is {w} px wide"
@@ -349,7 +377,7 @@ def find_layout(
     if len(found) == n_rows:
         peaks = [int(round(r.y)) for r in found]
     else:
-        min_sep = max(8.0 * px_per_mm_y, 0.45 * h / (n_rows + 1))
+        min_sep = max(PEAK_MIN_SEP_MM * px_per_mm_y, PEAK_MIN_SEP_SHARE * h / (n_rows + 1))
         peaks = _pick_peaks(smooth, n_rows, min_sep)
     if len(peaks) < n_rows:
         raise LayoutError(
@@ -357,7 +385,8 @@ def find_layout(
         )
     # Confidence: each chosen peak should carry a sizeable share of a full row of ink.
     strength = np.array([smooth[p] for p in peaks])
-    confidence = float(np.clip(strength.min() / (0.25 * row_len / (3 * px_per_mm_y) + 1e-9), 0, 1))
+    full = CONFIDENCE_INK_SHARE * row_len / (CONFIDENCE_SPREAD_MM * px_per_mm_y)
+    confidence = float(np.clip(strength.min() / (full + 1e-9), 0, 1))
 
     rows: list[RowInfo] = []
     panels: list[Panel] = []
@@ -371,10 +400,12 @@ def find_layout(
             else min(h - y, (ys[-1] - ys[-2]) if n_rows > 1 else h - y)
         )
         # Search band: generous, the tracker keeps the right trace where rows overlap.
-        y_top = int(max(0, np.floor(y - 0.95 * up)))
-        y_bottom = int(min(h, np.ceil(y + 0.95 * down)))
-        band = mask[max(0, int(y - 0.3 * up)) : min(h, int(y + 0.3 * down) + 1)]
-        seg = longest_run(band.any(axis=0), max_gap=int(3 * px_per_mm_x) + 1)
+        y_top = int(max(0, np.floor(y - ROW_BAND_SHARE * up)))
+        y_bottom = int(min(h, np.ceil(y + ROW_BAND_SHARE * down)))
+        band = mask[
+            max(0, int(y - ROW_ENDS_SHARE * up)) : min(h, int(y + ROW_ENDS_SHARE * down) + 1)
+        ]
+        seg = longest_run(band.any(axis=0), max_gap=int(ROW_GAP_MM * px_per_mm_x) + 1)
         if seg is None:
             raise LayoutError(f"row {i} of layout {layout!r} holds no trace")
         # The last inked column's right edge, less half a stroke: where the pen stopped.
@@ -395,7 +426,7 @@ def find_layout(
     if grid_lines_x is not None:
         x_start, shift = snap_origin(x_start, *grid_lines_x, px_per_mm=px_per_mm_x)
         x_end = x_start + row_len
-    if x_start < -0.02 * w:
+    if x_start < -PAGE_OVERRUN_SHARE * w:
         raise LayoutError(
             f"rows end at x={x_end:.0f} px, too close to the left edge "
             f"for 10 s at {px_per_s:.1f} px/s"
@@ -422,6 +453,17 @@ def find_layout(
 #: Least height of a calibration pulse's edge above its row's baseline (mm): half
 #: of 1 mV at 5 mm/mV, taller than any flat trace's wobble.
 PULSE_EDGE_MM = 2.5
+#: How far after the rows' ink starts their pulse is looked for (s at the paper
+#: speed): twice the pulse's 0.2 s, the pulse and a gap as long after it.
+PULSE_SEARCH_S = 0.4
+#: How far above a row's baseline the pulse's edge is looked for (share of the
+#: row's band above it): the pulse's 1 mV, short of the row above's ink.
+PULSE_ABOVE_SHARE = 0.8
+#: Widest gap between two of a pulse's tall columns (mm, at least
+#: :data:`PULSE_GAP_MIN_PX`): a pulse whose ink is broken by a faint column or two
+#: is still one pulse.
+PULSE_GAP_MM = 0.5
+PULSE_GAP_MIN_PX = 2
 
 
 def _after_pulse(
@@ -434,15 +476,15 @@ def _after_pulse(
 ) -> float:
     """Where the rows' traces start: after the pulse at their ink's left end, or at it.
 
-    The pulse is the first columns (within 0.4 s of the ink's start) whose ink
+    The pulse is the first columns (within :data:`PULSE_SEARCH_S` of the ink's start) whose ink
     stands at least :data:`PULSE_EDGE_MM` above the baseline; the trace starts
     where the last of them ends.
     """
-    reach = int(round(0.4 * paper_speed * px_per_mm_x))
+    reach = int(round(PULSE_SEARCH_S * paper_speed * px_per_mm_x))
     x0 = int(max(0, np.floor(x_ink)))
     ends = []
     for r in rows:
-        y0 = int(max(0, r.y - 0.8 * (r.y - r.y_top)))
+        y0 = int(max(0, r.y - PULSE_ABOVE_SHARE * (r.y - r.y_top)))
         y1 = int(r.y - PULSE_EDGE_MM * px_per_mm_y)
         if y1 <= y0:
             continue
@@ -453,7 +495,7 @@ def _after_pulse(
             continue
         run_end = idx[0]
         for k in idx[1:]:
-            if k - run_end > max(2, int(0.5 * px_per_mm_x)):
+            if k - run_end > max(PULSE_GAP_MIN_PX, int(PULSE_GAP_MM * px_per_mm_x)):
                 break
             run_end = k
         ends.append(x0 + run_end + 1)

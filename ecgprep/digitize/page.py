@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._profile import longest_run
-from ._profile import smooth as _smooth
-from ._validate import check_mask, check_positive
+from .._profile import longest_run
+from .._profile import smooth as _smooth
+from .._validate import check_mask, check_positive
 from .trace import column_runs
 
 __all__ = ["TraceRow", "RowScan", "ink_profile", "find_trace_rows"]
@@ -77,6 +77,15 @@ TEXT_PIECES_PER_10MM = 4.5
 #: Farthest above and below a baseline the connected pieces are counted (mm, and
 #: never past 45 % of the way to the next row): a QRS stays whole.
 PIECES_HALF_BAND_MM = 12.0
+#: ... as a share of the way to the next row, at most: short of the next row's
+#: own waves, which reach towards this one.
+PIECES_ROW_SHARE = 0.45
+#: Length of row the pieces are counted per (mm): the unit of
+#: :data:`TEXT_PIECES_PER_10MM`.
+PIECES_SPAN_MM = 10.0
+#: Longest gap in a row's ink that is bridged (mm): a faded stretch, a blanked
+#: separator or a gap between two panels does not cut a row in two.
+ROW_GAP_MM = 3
 
 
 @dataclass(frozen=True)
@@ -88,7 +97,8 @@ class TraceRow:
     y : float
         Baseline estimate (px, the profile's peak).
     x0, x1 : int
-        Its longest stretch of inked columns (px, ``[x0, x1)``), gaps under 3 mm bridged.
+        Its longest stretch of inked columns (px, ``[x0, x1)``), gaps under
+        :data:`ROW_GAP_MM` bridged.
     prominence : float
         Its profile peak's prominence against the most prominent row's (0-1].
     length_mm : float
@@ -334,7 +344,7 @@ def find_trace_rows(trace_mask: np.ndarray, *, px_per_mm_x: float, px_per_mm_y: 
     small = _pooled(mask, f)
     sx, sy = px_per_mm_x / f, px_per_mm_y / f
     hs = small.shape[0]
-    gap = int(3 * sx) + 1
+    gap = int(ROW_GAP_MM * sx) + 1
     measured = []
     for i, y in enumerate(ys):
         if prom[i] < ROW_PROMINENCE:  # refused whatever its ink: not measured
@@ -344,8 +354,8 @@ def find_trace_rows(trace_mask: np.ndarray, *, px_per_mm_x: float, px_per_mm_y: 
         down = (ys[i + 1] - y if i < ys.size - 1 else h - y) / f
         ys_ = y / f
         reach = PIECES_HALF_BAND_MM * sy
-        p0 = max(0, int(ys_ - min(0.45 * up, reach)))
-        p1 = min(hs, int(ys_ + min(0.45 * down, reach)) + 1)
+        p0 = max(0, int(ys_ - min(PIECES_ROW_SHARE * up, reach)))
+        p1 = min(hs, int(ys_ + min(PIECES_ROW_SHARE * down, reach)) + 1)
         band = small[p0:p1]
         x0, x1, near, beats = _along_baseline(band, gap, sx, sy)
         if x1 <= x0:
@@ -366,7 +376,7 @@ def find_trace_rows(trace_mask: np.ndarray, *, px_per_mm_x: float, px_per_mm_y: 
         if p >= ROW_PROMINENCE and length >= min_len and beats >= BEAT_SHARE:
             b0, b1 = band_full
             long_share, n = _pieces(mask[b0:b1, x0:x1], LONG_STROKE_MM * px_per_mm_x)
-            pieces = 10.0 * n / max(length, 1e-9)
+            pieces = PIECES_SPAN_MM * n / max(length, 1e-9)
         if p < ROW_PROMINENCE:
             why = f"faint: prominence {p:.2f} < {ROW_PROMINENCE}"
         elif length < min_len:

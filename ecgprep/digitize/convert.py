@@ -1,0 +1,319 @@
+"""Conversion to mV: each row's followed trace into its panels' signals.
+
+The rows' points (:class:`_Track`) are cleared of strokes that belong to the
+neighbouring row (:func:`own_strokes`), measured in mV from the row's baseline
+(the mode of its trace, :func:`_mode`) and sampled per panel on a uniform time
+axis (:func:`_panel_values`, which also carries a panel's ends on; :func:`_bridged`
+counts the time bridged rather than read). The rhythm strips are named after the
+short panel they repeat (:func:`name_rhythm_strips`) and each lead keeps its
+longest segment (:func:`_assemble`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import line_fit
+from ..signals import LeadSignal
+from .layout import Panel
+
+__all__ = ["own_strokes", "name_rhythm_strips"]
+
+#: Bin of the histogram a row's baseline is the peak of (px): half a pixel, as
+#: the trace's points are read to a fraction of one.
+MODE_BIN_PX = 0.5
+#: Bins the histogram is smoothed over (a running mean) before its peak is taken.
+MODE_SMOOTH_BINS = 5
+#: Stretch of trace nearest a panel's end whose slope carries the trace on over
+#: the columns a separator tick hides (s: 1.5 mm at 25 mm/s) ...
+EDGE_SLOPE_S = 0.06
+#: ... when it holds this many points at least ...
+EDGE_MIN_POINTS = 3
+#: ... the slope fitted over the part of it (1 / this) nearest the end ...
+EDGE_SLOPE_PART = 3
+#: ... and carried on at this share of it: the hidden stretch is short and often
+#: turns (a QRS apex); half scored best on the development renders, against
+#: holding flat or the full slope.
+EDGE_SLOPE_SHARE = 0.5
+
+
+def _mode(values: np.ndarray, bin_px: float = MODE_BIN_PX) -> float:
+    """Most frequent value (histogram peak, lightly smoothed): the isoelectric line."""
+    if values.size == 0:
+        return 0.0
+    lo, hi = float(values.min()), float(values.max())
+    nb = max(int((hi - lo) / bin_px) + 1, 1)
+    hist, edges = np.histogram(values, bins=nb, range=(lo, hi + bin_px))
+    if nb >= MODE_SMOOTH_BINS:
+        hist = np.convolve(hist, np.ones(MODE_SMOOTH_BINS) / MODE_SMOOTH_BINS, mode="same")
+    i = int(np.argmax(hist))
+    return float(0.5 * (edges[i] + edges[i + 1]))
+
+
+def _panel_values(
+    ts: np.ndarray, t: np.ndarray, v: np.ndarray, t0: float, t1: float, px_per_s: float
+) -> np.ndarray:
+    """Values at times ``ts`` from points ``(t, v)`` of one panel.
+
+    Inside, linear interpolation. At the panel's ends, where a separator tick
+    hides the first and last few columns, the trace is extended along the slope
+    of its nearest 1.5 mm (clamped to the panel's own range) rather than held flat,
+    so a QRS cut by the tick keeps part of its edge (half the slope scored best
+    on the development renders, against holding flat or the full slope).
+    """
+    if t.size < 2:
+        return np.zeros(ts.size)
+    vals = np.interp(ts, t, v)
+    lo, hi = float(v.min()), float(v.max())
+    span = EDGE_SLOPE_S
+    for edge, inside in ((t[0], ts < t[0]), (t[-1], ts > t[-1])):
+        if not inside.any():
+            continue
+        near = np.abs(t - edge) <= span
+        if near.sum() < EDGE_MIN_POINTS:
+            continue
+        tn, vn = t[near], v[near]
+        # Slope of the stretch nearest the edge (a third of the window).
+        k = max(2, tn.size // EDGE_SLOPE_PART)
+        seg_t = tn[:k] if edge == t[0] else tn[-k:]
+        seg_v = vn[:k] if edge == t[0] else vn[-k:]
+        if np.ptp(seg_t) <= 0:
+            continue
+        slope = line_fit(seg_t, seg_v)[0]
+        base = v[0] if edge == t[0] else v[-1]
+        # Half the slope: the hidden stretch is short and often turns (QRS apex).
+        vals[inside] = np.clip(base + EDGE_SLOPE_SHARE * slope * (ts[inside] - edge), lo, hi)
+    return vals
+
+
+#: A sample is bridged when no point read from the ink lies within this many
+#: pixels (along x) of it: a pixel column is read every pixel, so farther than
+#: one pixel means a gap, an extrapolated end or a column left out.
+_BRIDGE_PX = 1.0
+
+
+def _bridged(ts: np.ndarray, t: np.ndarray, reach_s: float) -> np.ndarray:
+    """Which times ``ts`` have no read point ``t`` (sorted) within ``reach_s``."""
+    if t.size == 0:
+        return np.ones(ts.size, dtype=bool)
+    i = np.clip(np.searchsorted(t, ts), 1, t.size - 1) if t.size > 1 else np.zeros(ts.size, int)
+    near = np.minimum(np.abs(ts - t[i]), np.abs(ts - t[np.maximum(i - 1, 0)]))
+    return near > reach_s
+
+
+@dataclass(frozen=True)
+class _Track:
+    """One row's followed trace, page coordinates: point ``k`` at column ``x[k]``,
+    row ``y[k]``, read from the ink rows ``[top[k], bottom[k])``; ``base`` its 0 mV row."""
+
+    x: np.ndarray
+    y: np.ndarray
+    top: np.ndarray
+    bottom: np.ndarray
+    base: float
+
+
+#: Least distance from its own baseline at which a stroke two rows both follow
+#: counts as an excursion of the row (mm): a QRS, not a flat trace's wobble.
+SHARED_EXCURSION_MM = 3.0
+#: Farthest from its baseline a row's trace may lie just outside such a stretch
+#: for the stretch to be an isolated excursion (mm): its own flat trace.
+SHARED_FLAT_MM = 1.0
+#: Width of the neighbourhood looked at on each side of the stretch (mm).
+SHARED_CONTEXT_MM = 0.5
+#: Largest step between two shared columns of one stretch (px): a one-column
+#: break joins.
+SHARED_JOIN_PX = 2
+#: Points of a row's track on each side of a shared stretch that make its
+#: flanks, carried on as straight lines to the wave's apex.
+FLANK_POINTS = 3
+
+
+def own_strokes(
+    tracks: list[_Track], *, px_per_mm_x: float, px_per_mm_y: float
+) -> list[np.ndarray]:
+    """Keep each row's points off the strokes that belong to its neighbour.
+
+    Where a tall wave of one row reaches the next row's baseline, the two
+    strokes merge into one run of ink, and both rows' tracks may follow it. The
+    stroke is the row's own when its track stands away from its baseline just
+    before and after the shared stretch (the QRS's flanks); it belongs to the
+    neighbour when the row's track is flat there and leaves its baseline only
+    inside the stretch. Such an isolated excursion is dropped from that row's
+    points (the gap is bridged as any other). Where both rows' waves meet in one
+    run (a deep S above a tall R), the run's ends are the other wave's: each
+    row's apex there is where its own flanks meet (``tracks``' ``y`` is changed
+    in place).
+
+    Parameters
+    ----------
+    tracks : list of _Track
+        The rows' tracks, top to bottom.
+    px_per_mm_x, px_per_mm_y : float
+
+    Returns
+    -------
+    list of (K,) bool ndarray
+        Per row, True for the points kept.
+    """
+    keep = [np.ones(t.x.size, dtype=bool) for t in tracks]
+    exc = SHARED_EXCURSION_MM * px_per_mm_y
+    flat = SHARED_FLAT_MM * px_per_mm_y
+    ctx = max(1, int(round(SHARED_CONTEXT_MM * px_per_mm_x)))
+    for r in range(len(tracks) - 1):
+        a, b = tracks[r], tracks[r + 1]
+        common, ia, ib = np.intersect1d(
+            np.round(a.x).astype(np.int64), np.round(b.x).astype(np.int64), return_indices=True
+        )
+        if common.size == 0:
+            continue
+        shared = (a.top[ia] < b.bottom[ib]) & (b.top[ib] < a.bottom[ia])
+        if not shared.any():
+            continue
+        cols = common[shared]
+        # stretches of consecutive shared columns (a one-column break joins)
+        breaks = np.flatnonzero(np.diff(cols) > SHARED_JOIN_PX) + 1
+        for seg in np.split(cols, breaks):
+            c0, c1 = int(seg[0]), int(seg[-1])
+            isolated: list[bool] = []
+            excursions: list[bool] = []
+            for t in (a, b):
+                xi = np.round(t.x).astype(np.int64)
+                inside = (xi >= c0) & (xi <= c1)
+                near = ((xi >= c0 - ctx) & (xi < c0)) | ((xi > c1) & (xi <= c1 + ctx))
+                off = np.abs(t.y - t.base)
+                # how far the runs it read there reach from its baseline
+                reach = np.maximum(np.abs(t.top - t.base), np.abs(t.bottom - 1 - t.base))
+                far = float(reach[inside].max(initial=0.0)) >= exc
+                excursions.append(far)
+                isolated.append(bool(near.any()) and far and float(off[near].max()) <= flat)
+            if isolated[0] != isolated[1]:
+                k = r if isolated[0] else r + 1
+                xi = np.round(tracks[k].x).astype(np.int64)
+                keep[k] &= ~((xi >= c0) & (xi <= c1))
+            elif not isolated[0] and all(excursions):
+                # Both rows' waves meet in one run (a deep S above a tall R): its
+                # ends are the other wave's. Each row's apex is where its own
+                # flanks, carried on, meet (within the run).
+                for t in (a, b):
+                    _apex_from_flanks(t, c0, c1)
+    return keep
+
+
+def _apex_from_flanks(t: _Track, c0: int, c1: int) -> None:
+    """Re-read ``t``'s points in columns ``[c0, c1]`` from its flanks on either side.
+
+    The flanks (3 points each side) are carried on as straight lines; the wave's
+    apex is where they meet, toward the wave's side of the baseline; each point
+    is kept within its run of ink. Points stay as read when a flank is missing.
+    """
+    xi = np.round(t.x)
+    inside = (xi >= c0) & (xi <= c1)
+    left = np.flatnonzero(xi < c0)[-FLANK_POINTS:]
+    right = np.flatnonzero(xi > c1)[:FLANK_POINTS]
+    if left.size < 2 or right.size < 2 or not inside.any():
+        return
+    sl, il = line_fit(t.x[left], t.y[left])
+    sr, ir = line_fit(t.x[right], t.y[right])
+    x = t.x[inside]
+    lines = np.stack((sl * x + il, sr * x + ir))
+    # the wave stands below the baseline (y grows) or above it
+    down = float(np.mean(t.y[np.concatenate((left, right))])) > t.base
+    y = lines.min(axis=0) if down else lines.max(axis=0)
+    t.y[inside] = np.clip(y, t.top[inside], t.bottom[inside] - 1)
+
+
+#: Largest relative squared difference (see :func:`_mismatch`) between a rhythm
+#: strip and a short panel over the panel's time for the strip to be named after
+#: the panel's lead: the same lead at the same time measures 0-0.25 on real
+#: prints (the ink is printed twice), other leads 0.03-2.6.
+RHYTHM_MISMATCH = 0.35
+#: How many times closer the best panel must be than the second best: similar
+#: leads (V1 and V2, V4 to V6) lie 2.4-5x farther than the lead itself on real
+#: prints and renders.
+RHYTHM_MARGIN = 2.0
+#: Fewest samples two signals are compared over (:func:`_mismatch`): fewer hold
+#: no shape.
+MISMATCH_MIN_SAMPLES = 8
+
+
+def _mismatch(a: np.ndarray, b: np.ndarray) -> float:
+    """Squared difference of two median-centred signals over the product of their norms.
+
+    0 for equal signals; about 2 for unrelated ones of equal power; NaN when
+    either is flat or shorter than 8 samples.
+    """
+    n = min(a.size, b.size)
+    if n < MISMATCH_MIN_SAMPLES:
+        return float("nan")
+    a = a[:n] - np.median(a[:n])
+    b = b[:n] - np.median(b[:n])
+    den = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float(((a - b) ** 2).sum() / den) if den > 0 else float("nan")
+
+
+def name_rhythm_strips(
+    readings: list[tuple[Panel, LeadSignal]], n_rhythm: int
+) -> tuple[list[tuple[Panel, LeadSignal]], tuple[str, ...]]:
+    """Name each rhythm strip after the short panel it repeats.
+
+    A rhythm strip prints a lead over the whole record; the short panels print
+    each lead over a part of it, at the same times. The strip over a panel's
+    time is that panel's signal again, in shape and in size: the closest panel
+    (:func:`_mismatch` under :data:`RHYTHM_MISMATCH`, and :data:`RHYTHM_MARGIN`
+    times closer than the next) names the strip. Correlation would not do:
+    pacing spikes and beats fall at the same times in every lead.
+
+    Parameters
+    ----------
+    readings : list of (Panel, LeadSignal)
+        Every panel read, in layout order; the last ``n_rhythm`` are the strips.
+    n_rhythm : int
+
+    Returns
+    -------
+    readings : list of (Panel, LeadSignal)
+        With the strips renamed where a panel matched (unchanged elsewhere).
+    names : tuple of str
+        The strips' leads, top to bottom.
+    """
+    if n_rhythm <= 0:
+        return readings, ()
+    short = readings[: len(readings) - n_rhythm]
+    out = list(short)
+    names = []
+    for panel, sig in readings[len(readings) - n_rhythm :]:
+        scores: dict[str, float] = {}
+        for sp, ss in short:
+            i0 = int(round((sp.t0_s - sig.start_s) * sig.fs))
+            if i0 < 0 or i0 >= sig.values.size:
+                continue
+            d = _mismatch(np.asarray(sig.values[i0 : i0 + ss.values.size]), np.asarray(ss.values))
+            if np.isfinite(d):
+                scores[sp.lead] = min(d, scores.get(sp.lead, np.inf))
+        ranked = sorted(scores.items(), key=lambda kv: kv[1])
+        lead = panel.lead
+        if ranked and ranked[0][1] <= RHYTHM_MISMATCH:
+            second = ranked[1][1] if len(ranked) > 1 else np.inf
+            if second >= RHYTHM_MARGIN * ranked[0][1]:
+                lead = ranked[0][0]
+        names.append(lead)
+        out.append(
+            (
+                dataclasses.replace(panel, lead=lead),
+                dataclasses.replace(sig, name=lead),
+            )
+        )
+    return out, tuple(names)
+
+
+def _assemble(readings: list[tuple[Panel, LeadSignal]]) -> dict[str, LeadSignal]:
+    """Each lead's longest printed segment (the first of equal ones)."""
+    best: dict[str, LeadSignal] = {}
+    for _, sig in readings:
+        if sig.name not in best or best[sig.name].values.size < sig.values.size:
+            best[sig.name] = sig
+    return best

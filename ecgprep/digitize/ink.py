@@ -1,0 +1,258 @@
+"""Ink preparation: the trace mask made ready to follow.
+
+:func:`trace_core` keeps the dark core of the strokes (the centre line is read
+from it), :func:`remove_labels` drops lead labels and other small marks near the
+start of each panel, and :func:`_remove_tick` erases the separator bar standing
+between two panels of a row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validate import check_mask, check_positive
+from .layout import LayoutResult
+
+__all__ = ["trace_core", "remove_labels"]
+
+#: Half-width of the window a separator bar is looked for in, about a boundary
+#: between two panels (mm): the bar's few pixels and the boundary's rounding.
+TICK_HALF_WIDTH_MM = 0.6
+#: Least width of a separator bar (px): a row of the window inked in this many
+#: columns (or :data:`TICK_FILL_SHARE` of them) is the bar's, not a trace's.
+TICK_MIN_COLS = 3
+TICK_FILL_SHARE = 0.4
+#: Shortest bar erased (mm): a trace crossing the window fills a column or two
+#: over its stroke's height only.
+TICK_MIN_MM = 1.5
+#: Largest step between two of a bar's rows (px): a one-row break joins.
+TICK_ROW_STEP_PX = 2
+
+#: Half-size of the window the local paper level is taken over (mm; a dilation,
+#: then a blur twice as wide): wider than a stroke, so the paper beside it.
+CORE_PAPER_RADIUS_MM = 1.0
+#: Half-size of the window the local darkest ink is taken over (mm; an erosion):
+#: about a stroke's width.
+CORE_INK_RADIUS_MM = 0.5
+#: How far from the ink towards the paper a pixel may be and stay in the core
+#: (share of the way), at :data:`CORE_FINE_PX_PER_MM` and finer; more by
+#: :data:`CORE_FRAC_STEP` per px/mm below, up to :data:`CORE_FRAC_MAX`. Tuned on
+#: the dev renders and checked on a synthetic set of every distortion kind.
+CORE_FRAC = 0.25
+CORE_FINE_PX_PER_MM = 6.0
+CORE_FRAC_STEP = 0.1
+CORE_FRAC_MAX = 0.45
+#: The darkest pixel of its image row, over this many columns, is kept too ...
+CORE_RIDGE_COLS = 3
+#: ... when within this share of the way from the ink to the paper: a steep thin
+#: stroke whose middle falls between two pixels stays unbroken.
+CORE_RIDGE_SHARE = 0.5
+
+#: Farthest before a panel's start a lead label's ink may begin (mm).
+LABEL_BEFORE_MM = 1.0
+#: Farthest after a panel's start a lead label's ink may end (mm): a lead's name,
+#: a few characters, printed at the panel's start.
+LABEL_AFTER_MM = 12.0
+#: Least distance between a label's ink and its row's baseline (mm): row centres
+#: are estimated within ~2 mm, labels stand 4 mm or more from the baseline (a
+#: trace crosses its baseline; a label printed beside it does not).
+LABEL_CLEAR_MM = 2.5
+#: Farthest from its row's baseline a label's ink may reach (mm).
+LABEL_REACH_MM = 12.0
+#: Largest label (mm): a few characters; the trace's strokes are wider or taller.
+LABEL_MAX_HEIGHT_MM = 6.0
+LABEL_MAX_WIDTH_MM = 8.0
+#: Decimals (px) to which the panels' starts are rounded to group those that
+#: start in the same column.
+PANEL_X_DECIMALS = 3
+
+
+def _remove_tick(band: np.ndarray, xc: float, px_per_mm_x: float, px_per_mm_y: float) -> None:
+    """Erase, in place, a vertical separator bar standing at column ``xc`` of ``band``.
+
+    The bar fills (nearly) every column of its few-pixel width over the same rows; a
+    trace crossing it fills only a column or two there, so only rows inked in most
+    columns near ``xc`` are erased, and only when they span at least 1.5 mm.
+    """
+    half = TICK_HALF_WIDTH_MM * px_per_mm_x
+    b0 = int(max(0, np.floor(xc - half)))
+    b1 = int(min(band.shape[1], np.ceil(xc + half)))
+    if b1 - b0 < 2:
+        return
+    sub = band[:, b0:b1]
+    frac = sub.mean(axis=1)
+    # The bar is at least ~3 columns wide: rows where >= 3 columns (or 40 %) are inked.
+    need = min(TICK_MIN_COLS, b1 - b0) / (b1 - b0)
+    full = frac >= max(need, TICK_FILL_SHARE) - 1e-9
+    idx = np.flatnonzero(full)
+    if idx.size < TICK_MIN_MM * px_per_mm_y:
+        return
+    breaks = np.flatnonzero(np.diff(idx) > TICK_ROW_STEP_PX)
+    starts = np.concatenate(([0], breaks + 1))
+    stops = np.concatenate((breaks, [idx.size - 1]))
+    k = int(np.argmax(idx[stops] - idx[starts]))
+    y0, y1 = int(idx[starts[k]]), int(idx[stops[k]]) + 1
+    if y1 - y0 < TICK_MIN_MM * px_per_mm_y:
+        return
+    sub[max(0, y0 - 1) : y1 + 1, :] = False
+
+
+def trace_core(trace_mask: np.ndarray, gray: np.ndarray, *, px_per_mm: float) -> np.ndarray:
+    """The dark core of the trace ink.
+
+    Colour separation keeps the anti-aliased (or blurred) fringe of a stroke, as
+    it must to find faint traces; the centre line is better read from the core. A
+    mask pixel is kept when it lies within a fraction of the way from the local
+    darkest ink (an erosion, about 1 mm) to the local paper level (a dilation then
+    blur of the luma, about 2 mm), whatever the contrast, blur or shading; so is
+    the darkest pixel of its image row (of three) when half as dark as the ink,
+    so that steep thin strokes stay unbroken. Columns where nothing would remain
+    keep the mask.
+
+    Parameters
+    ----------
+    trace_mask : (M, N) bool ndarray
+    gray : (M, N) uint8 ndarray
+        Luma of the same image.
+    px_per_mm : float
+        Scale, sizing the filters.
+
+    Returns
+    -------
+    (M, N) bool ndarray
+    """
+    import cv2
+
+    mask = check_mask(trace_mask, "trace_mask")
+    if not mask.any():
+        return mask
+    k = int(2 * round(CORE_PAPER_RADIUS_MM * px_per_mm) + 1)
+    paper = cv2.dilate(gray, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    paper = cv2.blur(paper, (2 * k + 1, 2 * k + 1))
+    ki = int(2 * round(CORE_INK_RADIUS_MM * px_per_mm) + 1)
+    ink = cv2.erode(gray, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (ki, ki)))
+    # How far from the ink towards the paper a pixel may be: a quarter of the
+    # way at 6 px/mm and finer; more at low resolution, where a stroke is only a
+    # pixel or two wide (0.45 at 4 px/mm). Tuned on the dev renders and checked on
+    # a synthetic set of every distortion kind (see README, Accuracy).
+    frac = float(
+        np.clip(
+            CORE_FRAC + CORE_FRAC_STEP * (CORE_FINE_PX_PER_MM - px_per_mm), CORE_FRAC, CORE_FRAC_MAX
+        )
+    )
+    # Kept where gray - ink < frac * (paper - ink), in whole numbers: the ink is
+    # a local minimum (gray - ink >= 0), so with span = paper - ink (0 where the
+    # paper is not lighter) the test is gray - ink < ceil(frac * span), a table
+    # (the product in float32, as the test was first written: ties stay decided
+    # the same way).
+    products = np.float32(frac) * np.arange(256, dtype=np.float32)
+    limit = np.ceil(products).astype(np.uint8)
+    span = cv2.subtract(paper, ink, dst=paper)
+    levels = np.arange(256, dtype=np.float32)
+    halves = np.ceil(np.float32(CORE_RIDGE_SHARE) * levels).astype(np.uint8)
+    half = cv2.LUT(span, halves)
+    span = cv2.LUT(span, limit, dst=span)
+    above = cv2.subtract(gray, ink, dst=ink)
+    # Also kept: the darkest pixel of its image row (of three) when it is at
+    # least half as dark as the ink. Where a steep stroke's middle falls between
+    # two pixels, neither is within a quarter of the ink, and the stroke broke
+    # into pieces (the tracker then took a lead label for it); ecg-dev 22.0 ->
+    # 22.2 dB.
+    row_min = cv2.erode(gray, cv2.getStructuringElement(cv2.MORPH_RECT, (CORE_RIDGE_COLS, 1)))
+    ridge = cv2.bitwise_and(
+        cv2.compare(gray, row_min, cv2.CMP_LE), cv2.compare(above, half, cv2.CMP_LT)
+    )
+    core = cv2.compare(above, span, cv2.CMP_LT, dst=above)
+    core = cv2.bitwise_or(core, ridge, dst=core)
+    # 255 & 1: a 0/1 mask, viewed as bool
+    core = cv2.bitwise_and(core, np.ascontiguousarray(mask).view(np.uint8), dst=core).view(bool)
+    lost = mask.any(axis=0) & ~core.any(axis=0)
+    if lost.any():
+        core[:, lost] = mask[:, lost]
+    return core
+
+
+def remove_labels(
+    trace_mask: np.ndarray, layout: LayoutResult, *, px_per_mm_x: float, px_per_mm_y: float
+) -> np.ndarray:
+    """Remove lead labels and other small marks standing near the start of each panel.
+
+    A connected component of ink is dropped when it lies wholly within 12 mm after
+    a panel's start, is under 6 mm tall and 8 mm wide, and stands 2.5-12 mm above
+    or below the row's baseline (a trace crosses its baseline; a label printed
+    beside it does not).
+
+    Parameters
+    ----------
+    trace_mask : (M, N) bool ndarray
+    layout : LayoutResult
+    px_per_mm_x, px_per_mm_y : float
+
+    Returns
+    -------
+    (M, N) bool ndarray
+        A cleaned copy of the mask.
+
+    Raises
+    ------
+    ValueError
+        A scale that is not a finite number > 0.
+    """
+    import cv2
+
+    px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
+    px_per_mm_y = check_positive(px_per_mm_y, "px_per_mm_y")
+    out = trace_mask
+    height, width = trace_mask.shape
+    # Row centres are estimated from the ink profile (within ~2 mm); labels
+    # stand 4 mm or more from the baseline.
+    clear = LABEL_CLEAR_MM * px_per_mm_y
+    reach = LABEL_REACH_MM * px_per_mm_y
+    # Only components inside a strip from 1 mm before to 12 mm after a panel start,
+    # and within 12 mm of a row's baseline, can be labels: label those strips, not
+    # the page (a component touching a strip's side runs on beyond it, so it is not
+    # wholly inside and is kept).
+    for x_start in sorted({round(p.x0, PANEL_X_DECIMALS) for p in layout.panels}):
+        sx0 = max(0, int(np.floor(x_start - LABEL_BEFORE_MM * px_per_mm_x)) - 1)
+        sx1 = min(width, int(np.ceil(x_start + LABEL_AFTER_MM * px_per_mm_x)) + 2)
+        bases = [
+            layout.rows[p.row].y for p in layout.panels if round(p.x0, PANEL_X_DECIMALS) == x_start
+        ]
+        bases = [b for b in bases if np.isfinite(b)]
+        if not bases:
+            continue
+        sy0 = max(0, int(np.floor(min(bases) - reach)) - 1)
+        sy1 = min(height, int(np.ceil(max(bases) + reach)) + 2)
+        if sx1 - sx0 < 3 or sy1 - sy0 < 3:
+            continue
+        strip = np.ascontiguousarray(trace_mask[sy0:sy1, sx0:sx1]).astype(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(strip, connectivity=8)
+        if n <= 1:
+            continue
+        x, y, w, h = (stats[:, i].astype(np.float64) for i in range(4))
+        x = x + sx0
+        y = y + sy0
+        at_left = (stats[:, 0] == 0) & (sx0 > 0)
+        at_right = (stats[:, 0] + stats[:, 2] >= sx1 - sx0) & (sx1 < width)
+        at_top = (stats[:, 1] == 0) & (sy0 > 0)
+        at_bottom = (stats[:, 1] + stats[:, 3] >= sy1 - sy0) & (sy1 < height)
+        touches = at_left | at_right | at_top | at_bottom
+        drop = np.zeros(n, dtype=bool)
+        small = (h < LABEL_MAX_HEIGHT_MM * px_per_mm_y) & (w < LABEL_MAX_WIDTH_MM * px_per_mm_x)
+        small &= ~touches
+        for p in layout.panels:
+            if round(p.x0, PANEL_X_DECIMALS) != x_start:
+                continue
+            base = layout.rows[p.row].y
+            inside = (x >= p.x0 - LABEL_BEFORE_MM * px_per_mm_x) & (
+                x + w <= p.x0 + LABEL_AFTER_MM * px_per_mm_x
+            )
+            below = (y > base + clear) & (y + h < base + reach)
+            above = (y + h < base - clear) & (y > base - reach)
+            drop |= small & inside & (below | above)
+        drop[0] = False
+        if drop.any():
+            if out is trace_mask:
+                out = trace_mask.copy()
+            out[sy0:sy1, sx0:sx1] &= ~drop[labels]
+    return out

@@ -1,0 +1,178 @@
+"""Calibration pulses: the gain (mm/mV) each row was printed at, from its 1 mV pulse.
+
+:func:`find_calibration_pulses` looks left of each row's time origin for
+pulse-shaped ink and measures its rising edge: checked against the grid's scale
+when the gain is named, or matched to a standard gain
+(:data:`ecgprep.standards.GAINS_MM_PER_MV`) when it is ``"auto"``; :func:`_row_gains`
+then gives every row its gain. The paper speed is found with the layout, from the
+rows' length (:func:`ecgprep.digitize.layout.paper_speed_of`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import check_mask
+from ..standards import AUTO, GAIN_MM_PER_MV, GAINS_MM_PER_MV, PULSE_MV, PULSE_SECONDS
+from .layout import PULSE_EDGE_MM, ROW_BAND_SHARE, LayoutResult
+from .trace import column_runs
+
+__all__ = ["PulseInfo", "find_calibration_pulses"]
+
+
+@dataclass(frozen=True)
+class PulseInfo:
+    """The calibration pulse at the left of one row, if found.
+
+    ``height_mv`` is the pulse height converted with the grid's voltage scale: about
+    1.0 when the grid scale and the printed gain agree. ``gain`` is the mm/mV the
+    pulse shows (NaN when not found).
+    """
+
+    row: int
+    found: bool
+    x0: float = 0.0
+    x1: float = 0.0
+    height_px: float = 0.0
+    height_mv: float = 0.0
+    gain: float = float("nan")
+
+
+#: How far a pulse's measured height (mm, stroke included) may lie from a standard
+#: gain's 1 mV for the gain to be taken from it (share): the gains stand a factor
+#: 2 apart, so 0.2 never takes one for another.
+PULSE_GAIN_TOLERANCE = 0.2
+#: Widths a calibration pulse may measure, as shares of 0.2 s at the paper speed
+#: (the ink's extent includes the strokes and a little of the trace's start).
+PULSE_WIDTH_SHARE = (0.6, 1.6)
+#: How far left of a row's origin its calibration pulse is searched for (mm, beyond
+#: the pulse's own 0.2 s at the paper speed): printers leave 0-2 mm between them.
+PULSE_LEAD_MM = 3.0
+#: How far right of a row's time origin the pulse's window runs (mm): the pulse's
+#: falling edge stands on the origin or a sample after it.
+PULSE_PAST_ORIGIN_MM = 0.5
+#: How far above the baseline a pulse's ink is looked for (mV at the gain looked
+#: for; the tallest gain when it is ``"auto"``): the pulse's 1 mV and room to spare.
+PULSE_ABOVE_MV = 1.6
+#: ... and, when the gain is ``"auto"``, at most this share of the way to the row
+#: above (whose own pulse stands in the same columns).
+PULSE_ROW_ABOVE_SHARE = 0.8
+#: How far below the baseline the pulse's window reaches (mV at the gain): the
+#: baseline's stroke and wobble, not the waves under it.
+PULSE_BELOW_MV = 0.4
+#: Columns after the first tall one that are still the rising edge (px): its
+#: anti-aliased columns.
+PULSE_EDGE_COLS = 2
+#: Heights a pulse may measure, as shares of 1 mV at its gain (stroke included):
+#: looser than :data:`PULSE_GAIN_TOLERANCE`, for a gain named rather than found.
+PULSE_HEIGHT_SHARE = (0.6, 1.4)
+
+
+def _gain_of(height_mm: float) -> float:
+    """The standard gain whose 1 mV is ``height_mm`` tall (NaN when none is close)."""
+    for g in GAINS_MM_PER_MV:
+        if abs(height_mm / (PULSE_MV * g) - 1.0) <= PULSE_GAIN_TOLERANCE:
+            return float(g)
+    return float("nan")
+
+
+def find_calibration_pulses(
+    trace_mask: np.ndarray,
+    layout: LayoutResult,
+    *,
+    px_per_mm_x: float,
+    px_per_mm_y: float,
+    gain: float | str = GAIN_MM_PER_MV,
+) -> tuple[PulseInfo, ...]:
+    """Find the 1 mV calibration pulse left of each row's first panel.
+
+    Parameters
+    ----------
+    trace_mask : (M, N) bool ndarray
+    layout : LayoutResult
+    px_per_mm_x, px_per_mm_y : float
+    gain : float or "auto"
+        mm/mV; ``"auto"`` takes each pulse's gain from its height (5, 10 or 20 mm/mV,
+        :data:`ecgprep.standards.GAINS_MM_PER_MV`).
+
+    Returns
+    -------
+    tuple of PulseInfo
+        One per row; ``found`` False where no pulse-shaped ink stands there.
+    """
+    mask = check_mask(trace_mask, "trace_mask")
+    auto = gain == AUTO
+    out = []
+    speed = float(layout.paper_speed)
+    pulse_px = PULSE_SECONDS * speed * px_per_mm_x
+    lo, hi = PULSE_WIDTH_SHARE
+    h_lo, h_hi = PULSE_HEIGHT_SHARE
+    for row in layout.rows:
+        g_search = max(GAINS_MM_PER_MV) if auto else float(gain)
+        reach = PULSE_ABOVE_MV * PULSE_MV * g_search * px_per_mm_y
+        if auto:
+            # never up to the row above (its pulse stands at the same columns)
+            # (row.y - row.y_top) / ROW_BAND_SHARE: the spacing to the row above
+            reach = min(reach, PULSE_ROW_ABOVE_SHARE * (row.y - row.y_top) / ROW_BAND_SHARE)
+        x1 = int(round(row.x_start + PULSE_PAST_ORIGIN_MM * px_per_mm_x))
+        x0 = int(round(row.x_start - pulse_px - PULSE_LEAD_MM * px_per_mm_x))
+        if x0 < 0 or x1 <= x0:
+            out.append(PulseInfo(row.index, False))
+            continue
+        y0 = max(0, int(row.y - reach))
+        below = PULSE_BELOW_MV * PULSE_MV * (GAIN_MM_PER_MV if auto else float(gain)) * px_per_mm_y
+        y1 = min(mask.shape[0], int(row.y + below))
+        sub = mask[y0:y1, x0:x1]
+        cols = np.nonzero(sub.any(axis=0))[0]
+        if cols.size == 0:
+            out.append(PulseInfo(row.index, False))
+            continue
+        # The pulse's height: its rising edge's unbroken vertical stroke, the first
+        # one at least PULSE_EDGE_MM tall, so neither ink above it that does not
+        # touch it (the row above, text) nor a tall first beat of the trace counts.
+        rx, tops, bottoms = column_runs(sub)
+        tall = (bottoms - tops) >= PULSE_EDGE_MM * px_per_mm_y
+        if tall.any():
+            first = rx[tall].min()
+            edge = tall & (rx <= first + PULSE_EDGE_COLS)  # the edge's anti-aliased columns
+            height = float((bottoms - tops)[edge].max())
+        else:
+            height = float((bottoms - tops).max()) if tops.size else 0.0
+        width = float(cols.max() - cols.min() + 1)
+        g = _gain_of(height / px_per_mm_y) if auto else float(gain)
+        expected = PULSE_MV * g * px_per_mm_y
+        found = (
+            bool(np.isfinite(g))
+            and h_lo * expected < height < h_hi * expected
+            and lo * pulse_px < width < hi * pulse_px
+        )
+        out.append(
+            PulseInfo(
+                row.index,
+                bool(found),
+                float(x0 + cols.min()),
+                float(x0 + cols.max() + 1),
+                height,
+                height / expected if found else 0.0,
+                g if found else float("nan"),
+            )
+        )
+    return tuple(out)
+
+
+def _row_gains(pulses: tuple[PulseInfo, ...], gain: float | str) -> tuple[tuple[float, ...], bool]:
+    """mm/mV of each row, and whether the page's pulses gave them.
+
+    A named gain holds for every row. ``"auto"``: a row's own pulse's gain, else
+    the most common gain of the rows' pulses, else the standard 10 mm/mV.
+    """
+    if gain != AUTO:
+        return tuple(float(gain) for _ in pulses), True
+    seen = [p.gain for p in pulses if p.found]
+    if not seen:
+        return tuple(GAIN_MM_PER_MV for _ in pulses), False
+    values, counts = np.unique(seen, return_counts=True)
+    common = float(values[np.argmax(counts)])
+    return tuple(p.gain if p.found else common for p in pulses), True

@@ -1,0 +1,429 @@
+"""The digitize station: the digitizer's stations run in order on one page.
+
+:func:`digitize` finds the page's trace rows (:mod:`~ecgprep.digitize.page`), and
+for each layout that prints as many (:mod:`~ecgprep.digitize.layout`) reads the
+pulses (:mod:`~ecgprep.digitize.pulses`), prepares the ink
+(:mod:`~ecgprep.digitize.ink`), follows each row's trace
+(:mod:`~ecgprep.digitize.trace`) and converts it to mV
+(:mod:`~ecgprep.digitize.convert`) (:func:`_read`); the reading that best obeys
+Einthoven's law is kept (:func:`_score`). The tracker's priors that hold a row's
+trace near its baseline and off the lead labels are set here (:data:`FREE_MV`,
+:data:`REF_WEIGHT`, :data:`LABEL_ZONE_COST`). :func:`digitize_station` is the
+pipeline's station: it reads the page turned by 180 degrees when the law says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .._validate import check_image, check_mask, check_positive, to_gray
+from ..errors import LayoutError, StageError
+from ..signals import LeadSignal, einthoven_residual
+from ..standards import (
+    AUTO,
+    GAIN_MM_PER_MV,
+    MAJOR_MM,
+    MINOR_MM,
+    PAPER_SPEED_MM_S,
+    RECORD_SECONDS,
+    rhythm_count,
+)
+from .convert import (
+    _BRIDGE_PX,
+    _assemble,
+    _bridged,
+    _mode,
+    _panel_values,
+    _Track,
+    name_rhythm_strips,
+    own_strokes,
+)
+from .ink import _remove_tick, remove_labels, trace_core
+from .layout import LayoutResult, Panel, candidate_layouts, find_layout, layout_rows
+from .page import find_trace_rows
+from .pulses import _row_gains, find_calibration_pulses
+from .trace import trace_points
+
+if TYPE_CHECKING:
+    from ..options import Options
+    from ..page import Page
+
+__all__ = ["digitize_station", "LeadSignal", "Digitization", "digitize"]
+
+
+#: Highest sampling rate digitize produces (far above what a printed trace holds;
+#: the bound keeps an absurd rate from allocating gigabytes).
+_MAX_SIGNAL_FS = 100_000.0
+#: Sampling rate of the signals returned when none is named (Hz): the default of
+#: :class:`ecgprep.options.Options`.
+DEFAULT_SIGNAL_FS = 500.0
+
+
+@dataclass(frozen=True, repr=False)
+class Digitization:
+    """Result of :func:`digitize` (small: safe to send between processes).
+
+    Attributes
+    ----------
+    leads : dict of str to LeadSignal
+        The 12 leads (the longest printed segment of each).
+    layout : LayoutResult
+        Rows and panels found.
+    pulses : tuple of PulseInfo
+        Calibration pulse per row.
+    baselines : tuple of float
+        0 mV row (pixels) of each printed row.
+    line_width_px : float
+        Estimated trace thickness.
+    coverage : tuple of float
+        Fraction of each row's columns where ink was followed.
+    quarter_turns : int
+        0, or 2 when the page was read turned by 180 degrees
+        (:func:`ecgprep.orient.read_upright`; set by :func:`digitize_station`).
+    einthoven, einthoven_turned : float
+        Einthoven residuals (:func:`ecgprep.signals.einthoven_residual`) of the
+        reading kept and of the page read turned by 180 degrees (NaN when not
+        measured: only readings that break the law are read again turned).
+    paper_speed : float
+        mm/s the rows were read at.
+    gain : float
+        mm/mV the leads were read at (the rows' median).
+    row_gains : tuple of float
+        mm/mV of each row.
+    gain_found : bool
+        The gain was named, or read from the page's calibration pulses (False:
+        the standard 10 mm/mV was assumed).
+    """
+
+    leads: dict = field(repr=False)
+    layout: LayoutResult
+    pulses: tuple
+    baselines: tuple
+    line_width_px: float
+    coverage: tuple
+    quarter_turns: int = 0
+    einthoven: float = float("nan")
+    einthoven_turned: float = float("nan")
+    paper_speed: float = PAPER_SPEED_MM_S
+    gain: float = GAIN_MM_PER_MV
+    row_gains: tuple = ()
+    gain_found: bool = True
+
+    def __repr__(self) -> str:
+        found = sum(bool(p.found) for p in self.pulses)
+        return (
+            f"Digitization(layout={self.layout.name!r}, {len(self.layout.rows)} rows, "
+            f"{found}/{len(self.pulses)} pulses, line {self.line_width_px:.1f} px, "
+            f"einthoven {self.einthoven:.2f}, quarter_turns={self.quarter_turns})"
+        )
+
+
+#: Where a row's trace is first read, mm after its time origin: past the
+#: calibration pulse's falling edge, which ecg-image-kit draws one or two samples
+#: after t = 0 with 1.5 times the trace's pen (about 0.15 mm wide). 0.3-0.45 mm
+#: scored alike on ecg-dev (22.0 dB); 0.2 mm let the edge in (21.6 dB); the
+#: 0.6 mm used before lost 10 ms of every row's start (21.8 dB).
+_START_MM = 0.35
+#: How far (mV) a run of ink may stand from its row's baseline before the
+#: tracker pays for the distance: ECG waves reach 2 mV routinely (deep S waves
+#: in V1-V3 run through the lead labels below the baseline, tall R waves in V5),
+#: and the next row's trace stands 3.5 mV away in the standard layouts (the zone
+#: is kept under 70 % of the rows' spacing where they stand closer). 2.0-3.0 mV
+#: scored alike on ecg-dev (22.4 dB; none: 22.3); on a competition render with a
+#: deep S wave under the V2 label it took the record from 11.1 to 21.8 dB.
+FREE_MV = 2.0
+#: ... as a share of the rows' spacing, at most.
+FREE_ROW_SHARE = 0.7
+#: Cost per pixel beyond that zone: ink at the next row's baseline (3.5 mV away)
+#: then costs twice as much as leaving a column out (4), so a gap in the trace
+#: is bridged rather than filled with the neighbour's trace (at 0.02 it was),
+#: and a trace starting in a label zone (LABEL_ZONE_COST) is not traded for the
+#: neighbour's (at 0.04 the rhythm strip of a page with 0.4 mV of baseline wander
+#: was read from the row above: -7.5 dB).
+REF_WEIGHT = 0.08
+#: Cost per column of a run lying wholly where lead labels are printed (below
+#: the start of each panel; a wave passing through is longer than the zone is
+#: tall and pays nothing). With a lead's own 2 mV free of the baseline prior, a
+#: label's glyph no longer paid for its distance; at 1.0 the tracker took the
+#: "V1" of a rotated render for the trace (13.7 dB, now 22.3). On ecg-dev 2.0
+#: scored 23.24 dB, 2.5 23.16; a low-resolution render's deep S wave through its
+#: label is lost from 2.5 on (24.5 -> 18.4 dB). Under the cost of leaving a column
+#: out (4), so ink there is still read when nothing else is.
+LABEL_ZONE_COST = 2.0
+#: Where lead labels are printed, about each panel's start: from this far before
+#: it ... (mm)
+LABEL_ZONE_BEFORE_MM = 0.5
+#: ... to this far after it (mm) ...
+LABEL_ZONE_AFTER_MM = 10
+#: ... from this far below the row's baseline ... (mm; a label stands apart from
+#: its trace, which crosses the baseline)
+LABEL_ZONE_TOP_MM = 2.5
+#: ... to this far below it (mm).
+LABEL_ZONE_BOTTOM_MM = 8.5
+#: Score of a reading whose Einthoven residual cannot be measured
+#: (:func:`_score`): that of a reading with precordial leads in the limb leads'
+#: places, so a reading that obeys the law wins over it.
+UNMEASURED_SCORE = 1.0
+
+
+def _score(reading: Digitization) -> float:
+    """How well a reading obeys Einthoven's law (lower is better; 1 when unmeasured)."""
+    r = einthoven_residual(reading.leads)
+    return float(r) if np.isfinite(r) else UNMEASURED_SCORE
+
+
+def digitize(
+    image: np.ndarray,
+    trace_mask: np.ndarray,
+    *,
+    px_per_mm_x: float,
+    px_per_mm_y: float,
+    layout: str = "3x4+1",
+    paper_speed: float | str = PAPER_SPEED_MM_S,
+    gain: float | str = GAIN_MM_PER_MV,
+    signal_fs: float = DEFAULT_SIGNAL_FS,
+    grid_lines_x: tuple[float, float] | None = None,
+) -> Digitization:
+    """Read the 12 leads off a deskewed ECG page.
+
+    Parameters
+    ----------
+    image : (M, N, 3) or (M, N) uint8 ndarray
+        The deskewed page (RGB, or its luma); the luma refines trace positions.
+    trace_mask : (M, N) bool ndarray
+        Trace ink of the same page (:func:`ecgprep.colors.separate_colors`).
+    px_per_mm_x, px_per_mm_y : float
+        Grid scale (:func:`ecgprep.grid.detect_grid`).
+    layout : str
+        Printed layout (:func:`ecgprep.standards.layout_rows`), or ``"auto"``:
+        each layout printing as many trace rows as the page holds is read
+        (:func:`ecgprep.digitize.layout.candidate_layouts`) and the reading that best
+        obeys Einthoven's law kept. The rhythm strips of a ``+N`` layout named
+        without its leads are named after the short panel they repeat
+        (:func:`~ecgprep.digitize.convert.name_rhythm_strips`).
+    paper_speed : float or "auto"
+        mm/s, or found from the rows' length (:func:`ecgprep.digitize.layout.paper_speed_of`).
+    gain : float or "auto"
+        mm/mV, or found per row from its calibration pulse (10 where no row has one).
+    signal_fs : float
+        Sampling rate of the returned signals.
+    grid_lines_x : (float, float), optional
+        ``(phase_px, period_px)`` of the vertical grid lines on which rows may
+        start (:func:`ecgprep.digitize.layout.find_layout`).
+
+    Returns
+    -------
+    Digitization
+
+    Raises
+    ------
+    LayoutError
+        The layout cannot be matched.
+    StageError
+        No trace could be followed in some row, or ``trace_mask`` does not match ``image``.
+    InvalidImageError
+        ``image`` or ``trace_mask`` is not a valid image / mask.
+    ValueError
+        A scale, ``paper_speed``, ``gain`` or ``signal_fs`` that is not a finite
+        number > 0 (nor ``"auto"`` where allowed), ``signal_fs`` above 100 kHz, or
+        an unknown layout.
+    """
+    check_image(image, "image")
+    mask = check_mask(trace_mask, "trace_mask")
+    px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
+    px_per_mm_y = check_positive(px_per_mm_y, "px_per_mm_y")
+    if gain != AUTO:
+        gain = check_positive(gain, "gain")
+    if paper_speed != AUTO:
+        paper_speed = check_positive(paper_speed, "paper_speed")
+    signal_fs = check_positive(signal_fs, "signal_fs")
+    if signal_fs > _MAX_SIGNAL_FS:
+        raise ValueError(f"signal_fs must be at most {_MAX_SIGNAL_FS:g} Hz, got {signal_fs!r}")
+    if layout != AUTO:
+        layout_rows(layout)  # an unknown name is the caller's mistake: ValueError first
+    if mask.shape != image.shape[:2]:
+        raise StageError(
+            f"trace_mask shape {mask.shape} differs from image shape {image.shape[:2]}"
+        )
+    scan = find_trace_rows(mask, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
+    names = candidate_layouts(len(scan.rows)) if layout == AUTO else (layout,)
+    gray = to_gray(image)
+    core = trace_core(mask, gray, px_per_mm=0.5 * (px_per_mm_x + px_per_mm_y))
+    best: Digitization | None = None
+    error: LayoutError | None = None
+    for name in names:
+        try:
+            lay = find_layout(
+                mask,
+                px_per_mm_x=px_per_mm_x,
+                px_per_mm_y=px_per_mm_y,
+                layout=name,
+                paper_speed=paper_speed,
+                grid_lines_x=grid_lines_x,
+                scan=scan,
+            )
+        except LayoutError as exc:
+            error = error or exc
+            continue
+        reading = _read(
+            mask, core, gray, lay, gain, signal_fs, px_per_mm_x, px_per_mm_y, named=":" in name
+        )
+        if best is None or _score(reading) < _score(best):
+            best = reading
+    if best is None:
+        assert error is not None
+        raise error
+    return best
+
+
+def _read(
+    mask: np.ndarray,
+    core: np.ndarray,
+    gray: np.ndarray,
+    lay: LayoutResult,
+    gain: float | str,
+    signal_fs: float,
+    px_per_mm_x: float,
+    px_per_mm_y: float,
+    *,
+    named: bool,
+) -> Digitization:
+    """Pulses, traces and mV of one layout matched on the page."""
+    pulses = find_calibration_pulses(
+        mask, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y, gain=gain
+    )
+    gains, gain_found = _row_gains(pulses, gain)
+    mask = remove_labels(core, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
+    px_per_s = lay.px_per_s
+    w = mask.shape[1]
+    readings: list[tuple[Panel, LeadSignal]] = []
+    spacing = float(np.min(np.diff([r.y for r in lay.rows]))) if len(lay.rows) > 1 else float("inf")
+    baselines = []
+    coverage = []
+    widths = []
+    tracks: list[_Track] = []
+    for row, row_gain in zip(lay.rows, gains, strict=True):
+        free_px = min(FREE_MV * row_gain * px_per_mm_y, FREE_ROW_SHARE * spacing)
+        panels = [p for p in lay.panels if p.row == row.index]
+        xa = int(np.clip(np.floor(row.x_start + _START_MM * px_per_mm_x), 0, w - 1))
+        xb = int(np.clip(np.ceil(row.x_end), xa + 1, w))
+        band = mask[row.y_top : row.y_bottom, xa:xb].copy()
+        # Separator ticks stand on the boundaries between panels: remove them,
+        # keeping the trace that passes above or below.
+        for p in panels[1:]:
+            _remove_tick(band, p.x0 - xa, px_per_mm_x, px_per_mm_y)
+        # Lead labels are printed below the start of each panel: discourage the
+        # tracker from wandering into them where they touch the trace
+        # (LABEL_ZONE_COST), its own row's and the row above's (which stand
+        # in this row's band, above its waves).
+        base_b = row.y - row.y_top
+        above = [(p, lay.rows[p.row].y - row.y_top) for p in lay.panels if p.row == row.index - 1]
+        zones = tuple(
+            (
+                p.x0 - xa - LABEL_ZONE_BEFORE_MM * px_per_mm_x,
+                p.x0 - xa + LABEL_ZONE_AFTER_MM * px_per_mm_x,
+                b + LABEL_ZONE_TOP_MM * px_per_mm_y,
+                b + LABEL_ZONE_BOTTOM_MM * px_per_mm_y,
+                LABEL_ZONE_COST,
+            )
+            for p, b in [(p, base_b) for p in panels] + above
+        )
+        pts = trace_points(
+            band,
+            gray[row.y_top : row.y_bottom, xa:xb],
+            y_ref=base_b,
+            zones=zones,
+            ref_free=free_px,
+            ref_weight=REF_WEIGHT,
+        )
+        if pts.x.size < 2:
+            raise StageError(f"no trace could be followed in row {row.index} (y = {row.y:.0f} px)")
+        y_abs = pts.y + row.y_top
+        base = _mode(y_abs)
+        baselines.append(base)
+        coverage.append(pts.coverage)
+        widths.append(pts.line_width)
+        tracks.append(_Track(pts.x + xa, y_abs, pts.top + row.y_top, pts.bottom + row.y_top, base))
+    keep = own_strokes(tracks, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
+    for row, row_gain, track, kept, lw in zip(lay.rows, gains, tracks, keep, widths, strict=True):
+        px_per_mv = row_gain * px_per_mm_y
+        panels = [p for p in lay.panels if p.row == row.index]
+        guard_s = (0.5 * lw + 0.5) / px_per_s
+        # Pixel (column) c covers [c, c + 1): its centre is c + 0.5.
+        t = (track.x[kept] + 0.5 - row.x_start) / px_per_s
+        v = (track.base - track.y[kept]) / px_per_mv
+        for p in panels:
+            n = int(round(p.duration_s * signal_fs))
+            ts = p.t0_s + np.arange(n) / signal_fs
+            # Columns within half a stroke of a boundary between two panels
+            # hold ink of both leads: left out (the ends are extrapolated).
+            g0 = guard_s if p.t0_s > 0 else 0.0
+            g1 = guard_s if p.t0_s + p.duration_s < RECORD_SECONDS - 1e-9 else 0.0
+            sel = (t >= p.t0_s + g0) & (t < p.t0_s + p.duration_s - g1)
+            vals = _panel_values(ts, t[sel], v[sel], p.t0_s, p.t0_s + p.duration_s, px_per_s)
+            bridged = _bridged(ts, t[sel], _BRIDGE_PX / px_per_s).sum() / signal_fs
+            sig = LeadSignal(p.lead, vals, float(signal_fs), float(p.t0_s), float(bridged))
+            readings.append((p, sig))
+    n_rhythm = 0 if named else rhythm_count(lay.name)
+    readings, strips = name_rhythm_strips(readings, n_rhythm)
+    if n_rhythm:
+        lay = dataclasses.replace(
+            lay,
+            name=f"{lay.name}:{','.join(strips)}",
+            panels=tuple(p for p, _ in readings),
+        )
+    return Digitization(
+        leads=_assemble(readings),
+        layout=lay,
+        pulses=pulses,
+        baselines=tuple(baselines),
+        line_width_px=float(np.median(widths)),
+        coverage=tuple(coverage),
+        paper_speed=float(lay.paper_speed),
+        gain=float(np.median(gains)) if gains else GAIN_MM_PER_MV,
+        row_gains=tuple(gains),
+        gain_found=gain_found,
+    )
+
+
+def digitize_station(page: Page, opts: Options) -> tuple[Page, Digitization]:
+    """Digitize station: the 12 leads of the upright page (read turned by 180 degrees if need be).
+
+    The recorded result is the :class:`Digitization` without its leads (they
+    travel in the page, and from there in the image's result).
+    """
+    from ..orient import read_upright
+
+    g = page.grid
+    lines = None
+    if g is not None and np.isfinite(g.phase_x):
+        period = (MAJOR_MM if g.major_found else MINOR_MM) * g.px_per_mm_x
+        lines = (float(g.phase_x), float(period))
+
+    def read(image: np.ndarray, mask: np.ndarray) -> Digitization:
+        grid_lines_x = lines
+        if lines is not None and image is not page.image:
+            # read turned by 180 degrees: the line on pixel column p stands on
+            # column W - 1 - p there (the phase is a pixel index)
+            grid_lines_x = ((image.shape[1] - 1 - lines[0]) % lines[1], lines[1])
+        return digitize(
+            image,
+            mask,
+            px_per_mm_x=g.px_per_mm_x,
+            px_per_mm_y=g.px_per_mm_y,
+            layout=opts.layout,
+            paper_speed=opts.paper_speed,
+            gain=opts.gain,
+            signal_fs=opts.signal_fs,
+            grid_lines_x=grid_lines_x,
+        )
+
+    dig, turns, r0, r1 = read_upright(read, page.image, page.trace_mask)
+    small = dataclasses.replace(
+        dig, leads={}, quarter_turns=turns, einthoven=r1 if turns else r0, einthoven_turned=r1
+    )
+    return dataclasses.replace(page, leads=dict(dig.leads)), small
