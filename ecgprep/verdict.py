@@ -387,6 +387,12 @@ def judge(
                 f"{len(layout.rows)}"
             )
             factors.append(ROWS_MISMATCH)
+        record_s = float(getattr(layout, "record_s", 10.0))
+        if record_s < 9.0:
+            reasons.append(
+                f"rows hold {record_s:.1f} s, not 10 s: the layout's panels were scaled to them"
+            )
+            factors.append(SPEED_UNKNOWN)
         if not getattr(layout, "speed_found", True):
             reasons.append(
                 f"rows match no standard paper speed ({layout.paper_speed:g} mm/s assumed)"

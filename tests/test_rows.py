@@ -8,6 +8,7 @@ from ecgprep import process_image_for_submission
 from ecgprep.colors import separate_colors
 from ecgprep.digitize import LeadSignal, name_rhythm_strips
 from ecgprep.errors import LayoutError
+from ecgprep.metrics import score_leads
 from ecgprep.digitize.layout import Panel, candidate_layouts, find_layout, paper_speed_of
 from ecgprep.digitize.page import find_trace_rows
 from ecgprep.standards import LAYOUTS, layout_rows
@@ -158,3 +159,38 @@ def test_find_layout_auto_on_a_page_of_rows_refused_as_text():
     )
     assert lay.name == "3x4+1" and lay.paper_speed == 25.0 and lay.speed_found
     assert lay.trace_rows == 4
+
+
+def test_marks_after_the_rows_do_not_move_the_time_origin():
+    # 20 mm of ink after every row's end (a neighbouring page, end marks): the
+    # rows' ends are not where the pen stopped, so the rows start after their
+    # calibration pulse (the ends would put the origin 20 mm late).
+    r = render_ecg(layout="3x4+1", seed=4, calibration_pulse=True)
+    img = r.image.copy()
+    px = r.truth.px_per_mm
+    for lt in r.truth.leads:
+        if lt.col == 3 or lt.is_rhythm:
+            y, x1 = int(round(lt.baseline_y_px)), int(lt.x1_px)
+            img[y - 1 : y + 2, x1 + int(2 * px) : x1 + int(22 * px)] = 0
+    res = process_image_for_submission(img)
+    dig = res.stage("digitize")
+    assert abs(dig.layout.rows[0].x_start - r.truth.leads[0].x0_px) < 0.5 * px
+    assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 23.0  # 24.28 dB
+
+
+def test_rows_shorter_than_10_s_are_read_as_far_as_they_go():
+    # A 12x1 page cut 7 s after the rows' start: 10 s rows do not fit, no
+    # standard speed makes the rows 10 s long. The leads are read over the 7 s
+    # printed, and the reading says so.
+    r = render_ecg(layout="12x1", seed=4, calibration_pulse=True)
+    x0 = r.truth.leads[0].x0_px
+    img = np.ascontiguousarray(r.image[:, : int(x0 + 7.0 * 25 * r.truth.px_per_mm)])
+    res = process_image_for_submission(img)
+    dig = res.stage("digitize")
+    assert res.ok and dig.layout.name == "12x1"
+    assert abs(dig.layout.record_s - 7.0) < 0.1
+    assert abs(dig.layout.rows[0].x_start - x0) < 0.2 * r.truth.px_per_mm
+    n = {k: v.values.size for k, v in res.signals.items()}
+    truth = {k: v[: n[k]] for k, v in r.truth.signals.items()}
+    assert score_leads(res.signals, truth, r.truth.fs) > 21.0  # 22.23 dB
+    assert res.suspect and any("rows hold 7.0 s, not 10 s" in s for s in res.suspect_reasons)

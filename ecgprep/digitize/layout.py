@@ -16,9 +16,16 @@ import numpy as np
 from .._profile import longest_run
 from .._validate import check_mask, check_positive
 from ..errors import LayoutError
-from .page import ROW_GAP_MM, RowScan, find_trace_rows, ink_profile
-from ..standards import AUTO, LAYOUTS, PAPER_SPEED_MM_S, PAPER_SPEEDS_MM_S, RECORD_SECONDS
+from ..standards import (
+    AUTO,
+    LAYOUTS,
+    PAPER_SPEED_MM_S,
+    PAPER_SPEEDS_MM_S,
+    PULSE_SECONDS,
+    RECORD_SECONDS,
+)
 from ..standards import layout_rows as _layout_rows
+from .page import ROW_GAP_MM, RowScan, find_trace_rows, ink_profile
 from .trace import column_runs
 
 __all__ = [
@@ -84,6 +91,23 @@ ROW_INK_OVERRUN = 0.2
 #: How far short of 10 s a page's rows may be and still be taken for 10 s (share):
 #: a row's first and last millimetres may be faint or cropped.
 ROW_INK_SHORTFALL = 0.1
+#: The same below the standard speed (share): a 10 mm/s row is only 100 mm long,
+#: as long as a 25 mm/s page cut after 4 s, so a slow speed needs rows of full length.
+SLOW_ROW_SHORTFALL = 0.03
+#: How far the rows' ink may start before the origin found from their ends, beyond
+#: the calibration pulse's 0.2 s (mm): the gap printers leave after the pulse.
+#: Ink starting earlier means the rows' ends are not where the pen stopped.
+ORIGIN_OVERRUN_MM = 4.0
+#: Share of the window above a baseline that a column's ink may fill and still be
+#: a pulse's edge (a pulse stands 5-20 mm, the window is most of the way to the
+#: row above); a page's frame fills it all.
+FRAME_SHARE = 0.9
+#: How far from the pulse's top its flat top's ink may lie (mm): a stroke and a
+#: little tilt.
+PULSE_TOP_MM = 1.0
+#: Widths a calibration pulse's run of tall columns may have, as shares of 0.2 s
+#: at the paper speed: the strokes add a little, a QRS is far narrower.
+PULSE_RUN_WIDTH_SHARE = (0.6, 1.6)
 
 
 def paper_speed_of(row_ink_mm: float) -> float:
@@ -112,7 +136,8 @@ def paper_speed_of(row_ink_mm: float) -> float:
     """
     for speed in PAPER_SPEEDS_MM_S:
         ratio = row_ink_mm / (RECORD_SECONDS * speed)
-        if 1.0 - ROW_INK_SHORTFALL <= ratio <= 1.0 + ROW_INK_OVERRUN:
+        short = SLOW_ROW_SHORTFALL if speed < PAPER_SPEED_MM_S else ROW_INK_SHORTFALL
+        if 1.0 - short <= ratio <= 1.0 + ROW_INK_OVERRUN:
             return float(speed)
     speeds = ", ".join(f"{v:g}" for v in PAPER_SPEEDS_MM_S)
     raise LayoutError(
@@ -178,6 +203,10 @@ class LayoutResult:
     trace_rows : int
         Trace rows found on the page (:func:`ecgprep.digitize.page.find_trace_rows`); the
         layout's own count when they match.
+    record_s : float
+        Seconds a row holds: 10, or less on a page whose rows are shorter (a cart
+        printing shorter rows, a cut page), where the layout's panels are scaled
+        to the rows.
     """
 
     name: str
@@ -189,6 +218,7 @@ class LayoutResult:
     paper_speed: float = PAPER_SPEED_MM_S
     speed_found: bool = True
     trace_rows: int = -1
+    record_s: float = RECORD_SECONDS
 
 
 #: How far a row may run past the page's width, and start left of its edge (share
@@ -368,7 +398,14 @@ def find_layout(
     paper_speed = check_positive(paper_speed, "paper_speed")
     px_per_s = paper_speed * px_per_mm_x
     row_len = RECORD_SECONDS * px_per_s
-    if row_len > w * (1.0 + PAGE_OVERRUN_SHARE):
+    ink_px = float(np.median([r.x1 - r.x0 for r in found])) if found else 0.0
+    # Rows holding less than 10 s at this speed, where 10 s do not fit (a cart
+    # printing shorter rows, a cut page) or no standard speed fits: read what
+    # is there, the layout's panels scaled to the rows.
+    too_wide = row_len > w * (1.0 + PAGE_OVERRUN_SHARE)
+    short = bool(found) and ink_px < (1.0 - ROW_INK_SHORTFALL) * row_len
+    short = short and (too_wide or not speed_found)
+    if too_wide and not short:
         raise LayoutError(
             f"a 10 s row needs {row_len:.0f} px at {px_per_mm_x:.2f} px/mm "
             f"and {paper_speed:g} mm/s but the page is {w} px wide"
@@ -416,12 +453,22 @@ def find_layout(
     x_end = float(np.median([r.x_end for r in rows]))
     x_start = x_end - row_len
     x_ink = float(np.median(starts))
-    if x_start - x_ink > ROW_INK_OVERRUN * row_len:
-        # The rows' ink runs on past 10 s after their start (marks printed after
-        # the rows, a neighbouring page, the frame): their ends are not where the
-        # pen stopped. Start them after their calibration pulse instead.
+    record_s = RECORD_SECONDS
+    overrun = (PULSE_SECONDS * paper_speed + ORIGIN_OVERRUN_MM) * px_per_mm_x
+    if short:
         x_start = _after_pulse(mask, rows, x_ink, px_per_mm_x, px_per_mm_y, paper_speed)
-        x_end = x_start + row_len
+        row_len = max(x_end - x_start, 1.0)
+        record_s = row_len / px_per_s
+    elif x_start - x_ink > overrun:
+        # The rows' ink starts well before the origin their ends give. When a
+        # calibration pulse ends there too, the ink runs on past 10 s after it
+        # (marks printed after the rows, a neighbouring page): the ends are not
+        # where the pen stopped, start the rows after their pulse. Otherwise
+        # the early ink is something else (a page edge, a wrinkle's shadow).
+        x_pulse = _after_pulse(mask, rows, x_ink, px_per_mm_x, px_per_mm_y, paper_speed)
+        if x_pulse != x_ink and x_start - x_pulse > overrun:
+            x_start = x_pulse
+            x_end = x_start + row_len
     shift = float("nan")
     if grid_lines_x is not None:
         x_start, shift = snap_origin(x_start, *grid_lines_x, px_per_mm=px_per_mm_x)
@@ -432,8 +479,10 @@ def find_layout(
             f"for 10 s at {px_per_s:.1f} px/s"
         )
     rows = [RowInfo(r.index, r.y, r.y_top, r.y_bottom, x_start, x_end) for r in rows]
+    k = record_s / RECORD_SECONDS
     for i, spec in enumerate(rows_spec):
         for lead, t0, dur in spec:
+            t0, dur = t0 * k, dur * k
             panels.append(
                 Panel(lead, i, t0, dur, x_start + t0 * px_per_s, x_start + (t0 + dur) * px_per_s)
             )
@@ -447,6 +496,7 @@ def find_layout(
         float(paper_speed),
         speed_found,
         len(found),
+        float(record_s),
     )
 
 
@@ -474,29 +524,48 @@ def _after_pulse(
     px_per_mm_y: float,
     paper_speed: float,
 ) -> float:
-    """Where the rows' traces start: after the pulse at their ink's left end, or at it.
+    """Where the rows' traces start: after the calibration pulse by their ink's start.
 
-    The pulse is the first columns (within :data:`PULSE_SEARCH_S` of the ink's start) whose ink
-    stands at least :data:`PULSE_EDGE_MM` above the baseline; the trace starts
-    where the last of them ends.
+    In each row, the first column (within :data:`PULSE_SEARCH_S` either side of
+    the ink's start) whose ink stands at least :data:`PULSE_EDGE_MM` above the
+    baseline is the pulse's rising edge, and its highest ink the pulse's top;
+    the pulse runs on while ink stays within :data:`PULSE_TOP_MM` of the top. It
+    counts when as wide as 0.2 s at the paper speed
+    (:data:`PULSE_RUN_WIDTH_SHARE`), and the trace starts where it ends. The
+    rows' median, or ``x_ink`` where no row shows a pulse.
     """
     reach = int(round(PULSE_SEARCH_S * paper_speed * px_per_mm_x))
-    x0 = int(max(0, np.floor(x_ink)))
+    x0 = int(max(0, np.floor(x_ink) - reach))
+    x1 = int(np.floor(x_ink) + reach)
+    pulse_px = PULSE_SECONDS * paper_speed * px_per_mm_x
+    lo, hi = PULSE_RUN_WIDTH_SHARE
+    join = max(PULSE_GAP_MIN_PX, int(PULSE_GAP_MM * px_per_mm_x))
+    top_px = max(1, int(round(PULSE_TOP_MM * px_per_mm_y)))
     ends = []
     for r in rows:
         y0 = int(max(0, r.y - PULSE_ABOVE_SHARE * (r.y - r.y_top)))
         y1 = int(r.y - PULSE_EDGE_MM * px_per_mm_y)
         if y1 <= y0:
             continue
-        tall = mask[y0:y1, x0 : x0 + reach].any(axis=0)
-        # the pulse's columns: a run of tall columns at the start
-        idx = np.flatnonzero(tall)
-        if idx.size == 0:
+        window = mask[y0:y1, x0:x1]
+        # tall columns; a line through the whole window (a page frame) is not a pulse
+        inked = window.sum(axis=0)
+        tall = np.flatnonzero((inked > 0) & (inked < FRAME_SHARE * window.shape[0]))
+        if tall.size == 0:
             continue
-        run_end = idx[0]
-        for k in idx[1:]:
-            if k - run_end > max(PULSE_GAP_MIN_PX, int(PULSE_GAP_MM * px_per_mm_x)):
-                break
-            run_end = k
-        ends.append(x0 + run_end + 1)
+        # The rising edge is the first tall column, the pulse's top its highest
+        # ink; the pulse runs on while the top does (gaps of ``join`` px bridged).
+        col = window[:, tall[0]]
+        # the edge rises from the baseline: its unbroken run up from the
+        # window's bottom (ink above it, the row above's, is not the pulse)
+        gaps = np.flatnonzero(~col)
+        top = int(gaps[-1]) + 1 if gaps.size else 0
+        if top >= col.size:  # the edge does not reach the window's bottom
+            top = int(np.argmax(col))
+        band = window[max(0, top - top_px) : top + top_px + 1].any(axis=0)
+        idx = np.flatnonzero(band[tall[0] :]) + tall[0]
+        breaks = np.flatnonzero(np.diff(idx) > join) + 1
+        run = np.split(idx, breaks)[0]
+        if lo * pulse_px <= run[-1] + 1 - run[0] <= hi * pulse_px:
+            ends.append(x0 + run[-1] + 1)
     return float(np.median(ends)) if ends else x_ink

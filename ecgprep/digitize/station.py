@@ -29,7 +29,6 @@ from ..standards import (
     MAJOR_MM,
     MINOR_MM,
     PAPER_SPEED_MM_S,
-    RECORD_SECONDS,
     rhythm_count,
 )
 from .convert import (
@@ -362,7 +361,7 @@ def _read(
             # Columns within half a stroke of a boundary between two panels
             # hold ink of both leads: left out (the ends are extrapolated).
             g0 = guard_s if p.t0_s > 0 else 0.0
-            g1 = guard_s if p.t0_s + p.duration_s < RECORD_SECONDS - 1e-9 else 0.0
+            g1 = guard_s if p.t0_s + p.duration_s < lay.record_s - 1e-9 else 0.0
             sel = (t >= p.t0_s + g0) & (t < p.t0_s + p.duration_s - g1)
             vals = _panel_values(ts, t[sel], v[sel], p.t0_s, p.t0_s + p.duration_s, px_per_s)
             bridged = _bridged(ts, t[sel], _BRIDGE_PX / px_per_s).sum() / signal_fs
