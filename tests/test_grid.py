@@ -13,6 +13,16 @@ from ecgprep.grid import GridResult, deskew, detect_grid, grid_response
 from ecgprep.synth import distort, render_ecg
 
 
+def _grid_frame(shape, angle_deg):
+    """Every pixel's coordinates in the grid's own frame: rotated by ``angle_deg``
+    (counter-clockwise on screen) about the image centre ((N-1)/2, (M-1)/2)."""
+    m, n = shape
+    yy, xx = np.mgrid[0:m, 0:n].astype(np.float64)
+    dx, dy = xx - (n - 1) / 2.0, yy - (m - 1) / 2.0
+    a = np.deg2rad(angle_deg)
+    return dx * np.cos(a) - dy * np.sin(a), dx * np.sin(a) + dy * np.cos(a)
+
+
 def draw_grid(
     shape=(900, 1200),
     px_per_mm=(7.874, 7.874),
@@ -34,12 +44,7 @@ def draw_grid(
     """
     m, n = shape
     sx, sy = px_per_mm
-    yy, xx = np.mgrid[0:m, 0:n].astype(np.float64)
-    cx, cy = (n - 1) / 2.0, (m - 1) / 2.0
-    a = np.deg2rad(angle_deg)
-    dx, dy = xx - cx, yy - cy
-    gx = dx * np.cos(a) - dy * np.sin(a)
-    gy = dx * np.sin(a) + dy * np.cos(a)
+    gx, gy = _grid_frame(shape, angle_deg)
     img = np.full((m, n, 3), 255.0)
     for coord, s, ph in ((gx, sx, phase_mm[0]), (gy, sy, phase_mm[1])):
         u = coord / s + ph
@@ -82,12 +87,9 @@ def draw_dotted_grid(
     """
     m, n = shape
     sx, sy = px_per_mm
-    yy, xx = np.mgrid[0:m, 0:n].astype(np.float64)
-    cx, cy = (n - 1) / 2.0, (m - 1) / 2.0
-    a = np.deg2rad(angle_deg)
-    dx, dy = xx - cx, yy - cy
-    u = (dx * np.cos(a) - dy * np.sin(a)) / sx + phase_mm[0]
-    v = (dx * np.sin(a) + dy * np.cos(a)) / sy + phase_mm[1]
+    gx, gy = _grid_frame(shape, angle_deg)
+    u = gx / sx + phase_mm[0]
+    v = gy / sy + phase_mm[1]
     ku, kv = np.round(u), np.round(v)
     du, dv = (u - ku) * sx, (v - kv) * sy
     radius = max(0.5 * dot_mm * min(sx, sy), 0.5)
