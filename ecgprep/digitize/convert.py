@@ -53,9 +53,7 @@ def _mode(values: np.ndarray, bin_px: float = MODE_BIN_PX) -> float:
     return float(0.5 * (edges[i] + edges[i + 1]))
 
 
-def _panel_values(
-    ts: np.ndarray, t: np.ndarray, v: np.ndarray, t0: float, t1: float, px_per_s: float
-) -> np.ndarray:
+def _panel_values(ts: np.ndarray, t: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Values at times ``ts`` from points ``(t, v)`` of one panel.
 
     Inside, linear interpolation. At the panel's ends, where a separator tick

@@ -410,7 +410,9 @@ def find_layout(
             f"a 10 s row needs {row_len:.0f} px at {px_per_mm_x:.2f} px/mm "
             f"and {paper_speed:g} mm/s but the page is {w} px wide"
         )
-    smooth = ink_profile(mask, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
+    smooth = scan.profile
+    if smooth.shape != (h,):  # a scan made without its profile
+        smooth = ink_profile(mask, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
     if len(found) == n_rows:
         peaks = [int(round(r.y)) for r in found]
     else:

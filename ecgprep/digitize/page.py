@@ -10,7 +10,7 @@ known layouts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -136,9 +136,14 @@ class TraceRow:
 
 @dataclass(frozen=True)
 class RowScan:
-    """Every candidate row of a page, top to bottom, and the trace rows among them."""
+    """Every candidate row of a page, top to bottom, and the trace rows among them.
+
+    ``profile`` is the page's (M,) ink profile (:func:`ink_profile`) the rows were
+    found in, kept so that the layout stage need not compute it again.
+    """
 
     candidates: tuple[TraceRow, ...]
+    profile: np.ndarray = field(default_factory=lambda: np.zeros(0), compare=False, repr=False)
 
     @property
     def rows(self) -> tuple[TraceRow, ...]:
@@ -335,7 +340,7 @@ def find_trace_rows(trace_mask: np.ndarray, *, px_per_mm_x: float, px_per_mm_y: 
     profile = ink_profile(mask, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
     ys = _peaks(profile, ROW_MIN_SEP_MM * px_per_mm_y)
     if ys.size == 0:
-        return RowScan(())
+        return RowScan((), profile)
     prom = _prominence(profile, ys)
     prom = prom / max(float(prom.max()), 1e-9)
     # The measures need no more than MEASURE_PX_PER_MM: the mask is pooled
@@ -392,4 +397,4 @@ def find_trace_rows(trace_mask: np.ndarray, *, px_per_mm_x: float, px_per_mm_y: 
                 float(y), x0, x1, float(p), length, near, beats, long_share, pieces, not why, why
             )
         )
-    return RowScan(tuple(out))
+    return RowScan(tuple(out), profile)

@@ -363,7 +363,7 @@ def _read(
             g0 = guard_s if p.t0_s > 0 else 0.0
             g1 = guard_s if p.t0_s + p.duration_s < lay.record_s - 1e-9 else 0.0
             sel = (t >= p.t0_s + g0) & (t < p.t0_s + p.duration_s - g1)
-            vals = _panel_values(ts, t[sel], v[sel], p.t0_s, p.t0_s + p.duration_s, px_per_s)
+            vals = _panel_values(ts, t[sel], v[sel])
             bridged = _bridged(ts, t[sel], _BRIDGE_PX / px_per_s).sum() / signal_fs
             sig = LeadSignal(p.lead, vals, float(signal_fs), float(p.t0_s), float(bridged))
             readings.append((p, sig))
