@@ -452,6 +452,91 @@ def test_time_origin_off_the_grid_is_left_where_the_ink_puts_it():
     assert np.all(np.abs(lags) < 10.0)
 
 
+# ------------------------------------------------------------ exact amplitude
+
+
+def _thick_curve(curve, h, w, pen):
+    """Mask of the pixels whose centre lies within ``pen / 2`` of ``y = curve(x)``."""
+    xf = np.arange(-5.0, w + 5.0, 0.01)
+    yf = curve(xf)
+    rows = np.arange(h)[:, None]
+    m = np.zeros((h, w), bool)
+    for c in range(w):
+        near = np.abs(xf - c) <= pen
+        d = np.hypot(xf[near][None, :] - c, yf[near][None, :] - rows).min(axis=1)
+        m[:, c] = d <= pen / 2
+    return m
+
+
+def test_steep_runs_near_an_apex_are_read_on_the_centre_line():
+    """A 3 px pen around a QRS-like peak: a run's centre lies inside the bend."""
+    new, plain = [], []
+    for off in (0.0, 0.25, 0.5, 0.75):
+
+        def curve(x, off=off):
+            return 80.0 - 60.0 * np.exp(-(((x - 50.0 - off) / 6.0) ** 2))
+
+        pts = trace_points(_thick_curve(curve, 100, 101, 3.0), y_ref=80)
+        truth = curve(pts.x)
+        centre = (pts.top + pts.bottom - 1) * 0.5
+        # The upper half of the wave, on its steep flanks (px below the line: +).
+        upper = (truth < 50.0) & (pts.bottom - pts.top > pts.line_width + 1.5)
+        new.append((pts.y - truth)[upper])
+        plain.append((centre - truth)[upper])
+    assert np.concatenate(plain).mean() > 1.0  # the runs' centres read the wave low
+    assert abs(np.concatenate(new).mean()) < 0.5
+
+
+def test_steep_straight_stroke_is_read_at_its_centre():
+    pts = trace_points(_thick_curve(lambda x: 90.0 - 4.0 * x, 100, 20, 3.0), y_ref=50)
+    inner = (pts.x >= 3) & (pts.x <= 16)
+    assert np.allclose(pts.y[inner], 90.0 - 4.0 * pts.x[inner], atol=0.5)
+
+
+def test_catmull_rom_follows_a_bend_and_keeps_lines():
+    from ecgprep.digitize.convert import _catmull_rom
+
+    t = np.arange(10.0)
+    ts = np.linspace(-1.0, 10.0, 111)
+    bend = 0.3 * t**2 - t
+    out = _catmull_rom(ts, t, bend, np.interp(ts, t, bend))
+    inner = (ts >= 1.0) & (ts <= 8.0)
+    # Exact on a parabola, where straight segments cut each bend short by 0.0375.
+    assert np.abs(out - (0.3 * ts**2 - ts))[inner].max() < 1e-9
+    assert np.abs(np.interp(ts, t, bend) - (0.3 * ts**2 - ts))[inner].max() > 0.03
+    # Outside the points, and across a gap, the linear values stay.
+    gap = np.delete(t, 5)
+    lin = np.interp(ts, gap, 0.3 * gap**2 - gap)
+    out = _catmull_rom(ts, gap, 0.3 * gap**2 - gap, lin)
+    near_gap = (ts > 3.0) & (ts < 7.0)  # segments whose four points span the gap
+    assert np.array_equal(out[near_gap | (ts < 0) | (ts > 9)], lin[near_gap | (ts < 0) | (ts > 9)])
+
+
+def _scales(render, signals):
+    """Best factor of truth on reading, per lead read."""
+    from ecgprep.diagnostics import lead_errors
+
+    out = []
+    for name, sig in signals.items():
+        start = int(round(sig.start_s * sig.fs))
+        v = np.asarray(sig.values)
+        t = np.asarray(render.truth.signals[name])[start : start + v.size]
+        out.append(lead_errors(t, v[: t.size], sig.fs).scale)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("seed", [0, pytest.param(4, marks=pytest.mark.slow)])
+def test_amplitude_exact(seed):
+    """The whole pipeline reads waves at their height: fitted scale 1.00 +- 0.01."""
+    from ecgprep import Options, process_image_for_submission
+
+    r = render_ecg(seed=seed)
+    res = process_image_for_submission(r.image, Options())
+    assert res.ok, res.error
+    # 1.027-1.031 when steep runs were read at their centres and columns joined by lines.
+    assert abs(np.median(_scales(r, res.signals)) - 1.0) < 0.01
+
+
 def test_snap_origin_tolerances():
     from ecgprep.digitize.layout import ORIGIN_SNAP_MAJOR_MM, ORIGIN_SNAP_MINOR_MM, snap_origin
 

@@ -47,6 +47,15 @@ FLAT_STEP_PX = 0.5
 #: its centre or at its apex, not as a centroid.
 STEEP_EXTRA_PX = 1.5
 
+#: Slopes (px per px) of the steep runs the pen's width is measured on: steep
+#: enough that a column's ink is the pen's cross-section, not noise drawn within
+#: the column (which makes flat runs of a noisy trace twice as tall), and not so
+#: steep that a pixel of error in the slope matters.
+PEN_SLOPE_MIN = 2.0
+PEN_SLOPE_MAX = 12.0
+#: Fewest such runs for a measured pen; with fewer, the flat runs' height is used.
+PEN_MIN_RUNS = 20
+
 
 @dataclass(frozen=True)
 class TracePoints:
@@ -430,6 +439,95 @@ def follow_trace(
     return xs[idx], tops[idx], bots[idx]
 
 
+def _slopes(x: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Central first and second differences of the runs' centres (px per column).
+
+    Both are 0, and the returned mask False, where the two neighbours are not the
+    adjacent columns (a gap, or a track's end).
+    """
+    k = centre.size
+    d1 = np.zeros(k)
+    d2 = np.zeros(k)
+    ok = np.zeros(k, dtype=bool)
+    if k >= 3:
+        ok[1:-1] = (x[:-2] == x[1:-1] - 1) & (x[2:] == x[1:-1] + 1)
+        d1[1:-1] = np.where(ok[1:-1], 0.5 * (centre[2:] - centre[:-2]), 0.0)
+        d2[1:-1] = np.where(ok[1:-1], centre[:-2] - 2.0 * centre[1:-1] + centre[2:], 0.0)
+    return d1, d2, ok
+
+
+def _pen_width(
+    x: np.ndarray, centre: np.ndarray, height: np.ndarray, steep: np.ndarray, flat_width: float
+) -> float:
+    """Width of the pen (px, across the stroke), from the steep runs.
+
+    A pen of width ``w`` crossing a column at slope ``s`` inks ``w * sqrt(1 +
+    s**2)`` of it. On a trace with noise the flat runs are taller than the pen
+    (the noise is drawn within each column), but on steep strokes the slope
+    dominates: there, the median of ``height / sqrt(1 + s**2)``.
+
+    Parameters
+    ----------
+    x : (K,) int ndarray
+        Columns of the runs, increasing.
+    centre, height : (K,) float ndarray
+        Centres and heights of the runs (px).
+    steep : (K,) bool ndarray
+        Runs taller than the stroke is wide.
+    flat_width : float
+        The flat runs' height, returned when too few steep runs are measured.
+
+    Returns
+    -------
+    float
+    """
+    d1, _, ok = _slopes(x, centre)
+    s = np.abs(d1)
+    sel = ok & steep & (s > PEN_SLOPE_MIN) & (s < PEN_SLOPE_MAX)
+    if np.count_nonzero(sel) < PEN_MIN_RUNS:
+        return float(flat_width)
+    return float(np.median(height[sel] / np.sqrt(1.0 + s[sel] ** 2)))
+
+
+def _curvature_shift(
+    x: np.ndarray, centre: np.ndarray, steep: np.ndarray, pen: float
+) -> np.ndarray:
+    """How far a steep run's centre lies from the stroke's centre line (px).
+
+    A pen of width ``w`` inks the pixels within ``w / 2`` of the centre line
+    ``y(x)``. Where the stroke is steep (slope ``s`` px per px), the ends of a
+    column's run are the points of the pen's edge found ``w / 2 * s / sqrt(1 +
+    s**2)`` columns to either side, so on a curved stroke both ends move the same
+    way, by ``y'' / 2`` times that distance squared: the run's centre is off by
+    ``y'' * w**2 / 8 * s**2 / (1 + s**2)``, toward the inside of the bend. Left
+    uncorrected, QRS waves read low: by 2.4 % (median over the leads) on the
+    development renders, 4 % at their peaks. The derivatives are taken from the
+    neighbouring centres, only where three adjacent columns are steep runs of the
+    same stroke (not at a gap, a track's end or a pulse's corner).
+
+    Parameters
+    ----------
+    x : (K,) int ndarray
+        Columns of the runs, increasing.
+    centre : (K,) float ndarray
+        Centres of the runs (px).
+    steep : (K,) bool ndarray
+        Runs taller than the stroke is wide.
+    pen : float
+        The pen's width in pixels (``w``, :func:`_pen_width`).
+
+    Returns
+    -------
+    (K,) float ndarray
+        The shift to subtract from ``centre`` (0 where it is not measured).
+    """
+    d1, d2, ok = _slopes(x, centre)
+    three = ok & steep
+    three[1:-1] &= steep[:-2] & steep[2:]
+    s2 = d1 * d1 / (1.0 + d1 * d1)
+    return np.where(three, pen * pen / 8.0 * d2 * s2, 0.0)
+
+
 def trace_points(
     mask: np.ndarray,
     gray: np.ndarray | None = None,
@@ -491,14 +589,18 @@ def trace_points(
         ok = wsum > 0
         yc[flat_runs[ok]] = (wgt * yy).sum(axis=1)[ok] / wsum[ok]
     # A steep run's centre is exact for a straight stroke (its ink spans the same
-    # distance either side of the column); where the column holds an extremum
-    # (both neighbours on the same side) the far end of the run is the apex.
+    # distance either side of the column) and off toward the inside of a bend by
+    # an amount the curvature gives; where the column holds an extremum (both
+    # neighbours on the same side) the far end of the run is the apex.
     prev_c = np.concatenate(([centre[0]], centre[:-1]))
     next_c = np.concatenate((centre[1:], [centre[-1]]))
     inset = 0.5 * lw - 0.5
     apex_up = steep & (prev_c > centre) & (next_c > centre)
     apex_dn = steep & (prev_c < centre) & (next_c < centre)
-    py = np.where(steep, centre, yc)
+    pen = _pen_width(x, centre, height, steep, lw)
+    py = np.where(steep, centre - _curvature_shift(x, centre, steep, pen), yc)
+    # The centre line lies inside its own run, whatever the estimate says.
+    py = np.where(steep, np.clip(py, top + inset, bot - 1 - inset), py)
     py = np.where(apex_up, top + inset, py)
     py = np.where(apex_dn, bot - 1 - inset, py)
     px = x.astype(np.float64)
