@@ -696,6 +696,43 @@ def test_a_neighbours_wave_merged_into_a_flat_row_is_left_to_the_neighbour():
     assert keep[1].all()  # B keeps its R wave
 
 
+def test_a_neighbours_stroke_reached_only_by_skipping_is_left_to_the_neighbour():
+    from ecgprep.digitize import own_strokes
+
+    # Row A (baseline 100) has a deep S wave reaching row 170 at columns 40-60.
+    # Row B (baseline 200) jumped onto its lower part (columns 48-52) and off it,
+    # skipping columns 44-47 and 53-59: an island of B's track on A's stroke.
+    x = np.arange(100)
+    ya = 100.0 + np.clip(70 - 7 * np.abs(x - 50), 0, None)
+    ta, ba = (ya - 1).astype(int), (ya + 2).astype(int)
+    xb = np.concatenate((np.arange(0, 44), np.arange(48, 53), np.arange(60, 100)))
+    yb = np.where((xb >= 48) & (xb <= 52), ya[np.clip(xb, 0, 99)], 200.0)
+    tb, bb = (yb - 1).astype(int), (yb + 2).astype(int)
+    px_mm = 8.0
+    keep = own_strokes(
+        [_track(x, ya, ta, ba, 100), _track(xb, yb, tb, bb, 200)],
+        px_per_mm_x=px_mm,
+        px_per_mm_y=px_mm,
+    )
+    assert keep[0].all()  # A keeps its S wave
+    on_a = (xb >= 48) & (xb <= 52)
+    assert not keep[1][on_a].any() and keep[1][~on_a].all()  # B: bridged there
+
+
+def test_the_256_hz_page_reads_v2_from_its_own_stroke():
+    """V1's deep S at the panel's start stands where V2 starts (the strict xfail's page)."""
+    from ecgprep import Options, process_image_for_submission
+    from ecgprep.synth import synthetic_signals
+
+    fs = 256
+    sig = synthetic_signals(fs=fs, seed=3, style="realistic")
+    r = render_ecg(sig, fs=fs, seed=3)
+    res = process_image_for_submission(r.image, Options(signal_fs=fs))
+    assert res.ok, res.error
+    # 1.24 dB when V2's track took V1's S wave; 10.10 dB measured.
+    assert score_leads({"V2": res.signals["V2"]}, {"V2": r.truth.signals["V2"]}, fs) > 9.0
+
+
 def test_two_waves_meeting_in_one_run_read_their_apexes_from_their_flanks():
     from ecgprep.digitize import own_strokes
 

@@ -71,10 +71,10 @@ def test_each_feature_read_at_500_hz(signal_kw, floor_db):
             13.5,
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="known regression, 14.90 -> 5.31 dB: with a lead's own 2 mV free of "
-                "the tracker's baseline prior, V2 and V3 start on the deep S wave (-2.8 mV) "
-                "of the row above, which stands on the separator at the panel's start; "
-                "open in issue 11 until rows are tracked jointly",
+                reason="known regression, 14.90 -> 5.31 dB, now 8.60 dB: V2 no longer "
+                "starts on V1's deep S wave (-2.8 mV) at the panel's start, but V3 still "
+                "takes V2's, which reaches past the middle between the rows; open in "
+                "issue 11 until rows are tracked jointly",
             ),
         ),  # 14.90 dB before (QRS 161 ms)
         (500, 5, 12.5),  # 13.61 dB: atrial pacing (1.6 mV spikes), mains hum

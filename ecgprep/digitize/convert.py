@@ -184,8 +184,10 @@ def own_strokes(
     stroke is the row's own when its track stands away from its baseline just
     before and after the shared stretch (the QRS's flanks); it belongs to the
     neighbour when the row's track is flat there and leaves its baseline only
-    inside the stretch. Such an isolated excursion is dropped from that row's
-    points (the gap is bridged as any other). Where both rows' waves meet in one
+    inside the stretch; and when the row's track reaches the stretch only by
+    skipping the columns on both sides of it (an island of its track) while the
+    neighbour's runs through. Such an isolated excursion is dropped from that
+    row's points (the gap is bridged as any other). Where both rows' waves meet in one
     run (a deep S above a tall R), the run's ends are the other wave's: each
     row's apex there is where its own flanks meet (``tracks``' ``y`` is changed
     in place).
@@ -222,17 +224,27 @@ def own_strokes(
             c0, c1 = int(seg[0]), int(seg[-1])
             isolated: list[bool] = []
             excursions: list[bool] = []
+            islands: list[bool] = []
             for t in (a, b):
                 xi = np.round(t.x).astype(np.int64)
                 inside = (xi >= c0) & (xi <= c1)
-                near = ((xi >= c0 - ctx) & (xi < c0)) | ((xi > c1) & (xi <= c1 + ctx))
+                before = (xi >= c0 - ctx) & (xi < c0)
+                after = (xi > c1) & (xi <= c1 + ctx)
+                near = before | after
                 off = np.abs(t.y - t.base)
                 # how far the runs it read there reach from its baseline
                 reach = np.maximum(np.abs(t.top - t.base), np.abs(t.bottom - 1 - t.base))
                 far = float(reach[inside].max(initial=0.0)) >= exc
                 excursions.append(far)
                 isolated.append(bool(near.any()) and far and float(off[near].max()) <= flat)
-            if isolated[0] != isolated[1]:
+                islands.append(far and not before.any() and not after.any())
+            if islands[0] != islands[1]:
+                # One row jumped onto the stroke and off it again (skipping the
+                # columns on both sides); the other's track runs through it.
+                k = r if islands[0] else r + 1
+                xi = np.round(tracks[k].x).astype(np.int64)
+                keep[k] &= ~((xi >= c0) & (xi <= c1))
+            elif isolated[0] != isolated[1]:
                 k = r if isolated[0] else r + 1
                 xi = np.round(tracks[k].x).astype(np.int64)
                 keep[k] &= ~((xi >= c0) & (xi <= c1))

@@ -42,10 +42,10 @@ from .convert import (
     own_strokes,
 )
 from .ink import _remove_tick, remove_labels, trace_core
-from .layout import LayoutResult, Panel, candidate_layouts, find_layout, layout_rows
+from .layout import LayoutResult, Panel, RowInfo, candidate_layouts, find_layout, layout_rows
 from .page import find_trace_rows
 from .pulses import _row_gains, find_calibration_pulses
-from .trace import trace_points
+from .trace import TracePoints, trace_points
 
 if TYPE_CHECKING:
     from ..options import Options
@@ -279,6 +279,31 @@ def digitize(
     return best
 
 
+def _follow_row(
+    row: RowInfo,
+    band: np.ndarray,
+    gband: np.ndarray,
+    base_b: float,
+    zones: tuple,
+    free_px: float,
+    xa: int,
+) -> tuple[_Track, TracePoints]:
+    """Follow one row's trace in its band: the track (page coordinates) and its points.
+
+    ``band`` and ``gband`` are the row's mask and luma from column ``xa`` and row
+    ``row.y_top``; ``base_b`` its baseline in the band; ``zones`` and ``free_px``
+    as :func:`ecgprep.digitize.trace.trace_points` takes them.
+    """
+    pts = trace_points(
+        band, gband, y_ref=base_b, zones=zones, ref_free=free_px, ref_weight=REF_WEIGHT
+    )
+    if pts.x.size < 2:
+        raise StageError(f"no trace could be followed in row {row.index} (y = {row.y:.0f} px)")
+    y_abs = pts.y + row.y_top
+    base = _mode(y_abs)
+    return _Track(pts.x + xa, y_abs, pts.top + row.y_top, pts.bottom + row.y_top, base), pts
+
+
 def _read(
     mask: np.ndarray,
     core: np.ndarray,
@@ -305,6 +330,7 @@ def _read(
     coverage = []
     widths = []
     tracks: list[_Track] = []
+    bands: list[tuple] = []
     for row, row_gain in zip(lay.rows, gains, strict=True):
         free_px = min(FREE_MV * row_gain * px_per_mm_y, FREE_ROW_SHARE * spacing)
         panels = [p for p in lay.panels if p.row == row.index]
@@ -331,22 +357,28 @@ def _read(
             )
             for p, b in [(p, base_b) for p in panels] + above
         )
-        pts = trace_points(
-            band,
-            gray[row.y_top : row.y_bottom, xa:xb],
-            y_ref=base_b,
-            zones=zones,
-            ref_free=free_px,
-            ref_weight=REF_WEIGHT,
-        )
-        if pts.x.size < 2:
-            raise StageError(f"no trace could be followed in row {row.index} (y = {row.y:.0f} px)")
-        y_abs = pts.y + row.y_top
-        base = _mode(y_abs)
-        baselines.append(base)
+        bands.append((band, gray[row.y_top : row.y_bottom, xa:xb], base_b, zones, free_px, xa))
+    for row, spec in zip(lay.rows, bands, strict=True):
+        track, pts = _follow_row(row, *spec)
+        baselines.append(track.base)
         coverage.append(pts.coverage)
         widths.append(pts.line_width)
-        tracks.append(_Track(pts.x + xa, y_abs, pts.top + row.y_top, pts.bottom + row.y_top, base))
+        tracks.append(track)
+    # A row denied strokes that are its neighbour's looks again without them: its
+    # own wave may lie under what it took (a deep S at a panel's start, below
+    # the row above's).
+    keep = own_strokes(tracks, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
+    for k in [k for k, kept in enumerate(keep) if not kept.all()]:
+        band, gband, base_b, zones, free_px, xa = bands[k]
+        row, t, lost = lay.rows[k], tracks[k], ~keep[k]
+        cols = np.round(t.x[lost]).astype(np.int64) - xa
+        tops, bots = t.top[lost] - row.y_top, t.bottom[lost] - row.y_top
+        for c, a0, b0 in zip(cols, tops, bots, strict=True):
+            band[int(a0) : int(b0), c] = False
+        tracks[k], pts = _follow_row(row, band, gband, base_b, zones, free_px, xa)
+        baselines[k] = tracks[k].base
+        coverage[k] = pts.coverage
+        widths[k] = pts.line_width
     keep = own_strokes(tracks, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
     for row, row_gain, track, kept, lw in zip(lay.rows, gains, tracks, keep, widths, strict=True):
         px_per_mv = row_gain * px_per_mm_y
