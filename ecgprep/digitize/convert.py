@@ -98,11 +98,12 @@ def _catmull_rom(ts: np.ndarray, t: np.ndarray, v: np.ndarray, linear: np.ndarra
 def _panel_values(ts: np.ndarray, t: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Values at times ``ts`` from points ``(t, v)`` of one panel.
 
-    Inside, cubic interpolation (:func:`_catmull_rom`). At the panel's ends, where a separator tick
-    hides the first and last few columns, the trace is extended along the slope
-    of its nearest 1.5 mm (clamped to the panel's own range) rather than held flat,
-    so a QRS cut by the tick keeps part of its edge (half the slope scored best
-    on the development renders, against holding flat or the full slope).
+    Inside, cubic interpolation (:func:`_catmull_rom`). At the panel's ends, where
+    a separator tick hides the first and last few columns, the trace is extended
+    along the slope of its nearest 1.5 mm (clamped to the panel's own range)
+    rather than held flat, so a QRS cut by the tick keeps part of its edge (half
+    the slope scored best on the development renders, against holding flat or the
+    full slope).
     """
     if t.size < 2:
         return np.zeros(ts.size)
@@ -238,14 +239,12 @@ def own_strokes(
                 excursions.append(far)
                 isolated.append(bool(near.any()) and far and float(off[near].max()) <= flat)
                 islands.append(far and not before.any() and not after.any())
-            if islands[0] != islands[1]:
-                # One row jumped onto the stroke and off it again (skipping the
-                # columns on both sides); the other's track runs through it.
-                k = r if islands[0] else r + 1
-                xi = np.round(tracks[k].x).astype(np.int64)
-                keep[k] &= ~((xi >= c0) & (xi <= c1))
-            elif isolated[0] != isolated[1]:
-                k = r if isolated[0] else r + 1
+            # The stretch is the neighbour's for a row that jumped onto it and off
+            # again (skipping the columns on both sides), or that only leaves
+            # its flat baseline there, while the other row's track does not.
+            owner = islands if islands[0] != islands[1] else isolated
+            if owner[0] != owner[1]:
+                k = r if owner[0] else r + 1
                 xi = np.round(tracks[k].x).astype(np.int64)
                 keep[k] &= ~((xi >= c0) & (xi <= c1))
             elif not isolated[0] and all(excursions):

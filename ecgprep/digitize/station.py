@@ -368,7 +368,8 @@ def _read(
     # own wave may lie under what it took (a deep S at a panel's start, below
     # the row above's).
     keep = own_strokes(tracks, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
-    for k in [k for k, kept in enumerate(keep) if not kept.all()]:
+    again = [k for k, kept in enumerate(keep) if not kept.all()]
+    for k in again:
         band, gband, base_b, zones, free_px, xa = bands[k]
         row, t, lost = lay.rows[k], tracks[k], ~keep[k]
         cols = np.round(t.x[lost]).astype(np.int64) - xa
@@ -379,7 +380,8 @@ def _read(
         baselines[k] = tracks[k].base
         coverage[k] = pts.coverage
         widths[k] = pts.line_width
-    keep = own_strokes(tracks, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
+    if again:
+        keep = own_strokes(tracks, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
     for row, row_gain, track, kept, lw in zip(lay.rows, gains, tracks, keep, widths, strict=True):
         px_per_mv = row_gain * px_per_mm_y
         panels = [p for p in lay.panels if p.row == row.index]
