@@ -194,3 +194,28 @@ def test_rows_shorter_than_10_s_are_read_as_far_as_they_go():
     truth = {k: v[: n[k]] for k, v in r.truth.signals.items()}
     assert score_leads(res.signals, truth, r.truth.fs) > 21.0  # 22.23 dB
     assert res.suspect and any("rows hold 7.0 s, not 10 s" in s for s in res.suspect_reasons)
+
+
+def test_the_pulse_is_found_past_stray_marks_and_with_a_broken_edge():
+    # As above (the origin must come from the pulses), and each row has a stray
+    # vertical mark rising from its baseline 8 mm before the trace (grid residue,
+    # a scanner's speck) and its pulse's rising edge broken 5-6 mm up (a scan,
+    # vertical grid lines taken out). The first tall column is not the pulse's
+    # edge, and the edge is not one unbroken stroke: the pulse is still found.
+    r = render_ecg(layout="3x4+1", seed=4, calibration_pulse=True)
+    img = r.image.copy()
+    px = r.truth.px_per_mm
+    x0 = r.truth.leads[0].x0_px
+    for lt in r.truth.leads:
+        y = int(round(lt.baseline_y_px))
+        if lt.col == 3 or lt.is_rhythm:
+            x1 = int(lt.x1_px)
+            img[y - 1 : y + 2, x1 + int(2 * px) : x1 + int(22 * px)] = 0
+        if lt.col == 0:
+            xm = int(x0 - 8 * px)
+            img[y - int(4 * px) : y + 1, xm : xm + 2] = 0
+            img[y - int(6 * px) : y - int(5 * px), int(x0 - 5.6 * px) : int(x0 - 4.4 * px)] = 255
+    res = process_image_for_submission(img)
+    dig = res.stage("digitize")
+    assert abs(dig.layout.rows[0].x_start - x0) < 0.5 * px
+    assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 24.8  # 25.84 dB

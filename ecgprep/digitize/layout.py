@@ -516,6 +516,35 @@ PULSE_ABOVE_SHARE = 0.8
 #: is still one pulse.
 PULSE_GAP_MM = 0.5
 PULSE_GAP_MIN_PX = 2
+#: Columns after a rising edge's first that are still the edge (px): an edge
+#: drawn anti-aliased over two or three columns, broken in different places.
+PULSE_EDGE_SPAN_PX = 2
+#: Share of the way from a pulse's top down to its window's bottom its rising
+#: edge must be inked: most of it, though a scan or the grid's removal breaks it.
+PULSE_EDGE_FILL = 0.6
+
+
+def _pulse_run(window: np.ndarray, edge: int, join: int, top_px: int) -> int:
+    """Column after the flat top of the pulse whose rising edge is column ``edge``.
+
+    The edge rises from the window's bottom to the pulse's top: the highest ink
+    of the edge's columns (``edge`` and the next :data:`PULSE_EDGE_SPAN_PX`) below
+    which they are inked over :data:`PULSE_EDGE_FILL` of the way down (a thin
+    edge broken by the scan, or by grid lines taken out, still rises; the row
+    above's waves, over a blank gap, do not). The pulse runs on while ink stays
+    within ``top_px`` of that top (gaps of ``join`` px bridged).
+    """
+    col = window[:, edge : edge + PULSE_EDGE_SPAN_PX + 1].any(axis=1)
+    # share of the column inked from each row down to the window's bottom
+    below = np.cumsum(col[::-1])[::-1] / np.arange(col.size, 0, -1)
+    ok = np.flatnonzero(col & (below >= PULSE_EDGE_FILL))
+    top = int(ok[0]) if ok.size else col.size - 1
+    band = window[max(0, top - top_px) : top + top_px + 1].any(axis=0)
+    idx = np.flatnonzero(band[edge:]) + edge
+    if idx.size == 0:
+        return edge
+    breaks = np.flatnonzero(np.diff(idx) > join) + 1
+    return int(np.split(idx, breaks)[0][-1]) + 1
 
 
 def _after_pulse(
@@ -528,13 +557,14 @@ def _after_pulse(
 ) -> float:
     """Where the rows' traces start: after the calibration pulse by their ink's start.
 
-    In each row, the first column (within :data:`PULSE_SEARCH_S` either side of
-    the ink's start) whose ink stands at least :data:`PULSE_EDGE_MM` above the
-    baseline is the pulse's rising edge, and its highest ink the pulse's top;
-    the pulse runs on while ink stays within :data:`PULSE_TOP_MM` of the top. It
-    counts when as wide as 0.2 s at the paper speed
-    (:data:`PULSE_RUN_WIDTH_SHARE`), and the trace starts where it ends. The
-    rows' median, or ``x_ink`` where no row shows a pulse.
+    In each row, columns (within :data:`PULSE_SEARCH_S` either side of the
+    ink's start) whose ink stands at least :data:`PULSE_EDGE_MM` above the
+    baseline may be the pulse's rising edge, and its highest ink the pulse's
+    top; the pulse runs on while ink stays within :data:`PULSE_TOP_MM` of the
+    top (:func:`_pulse_run`). The first edge, left to right, whose run is as wide
+    as 0.2 s at the paper speed (:data:`PULSE_RUN_WIDTH_SHARE`) is the pulse, and
+    the trace starts where it ends. The rows' median, or ``x_ink`` where no row
+    shows a pulse.
     """
     reach = int(round(PULSE_SEARCH_S * paper_speed * px_per_mm_x))
     x0 = int(max(0, np.floor(x_ink) - reach))
@@ -549,25 +579,20 @@ def _after_pulse(
         y1 = int(r.y - PULSE_EDGE_MM * px_per_mm_y)
         if y1 <= y0:
             continue
-        window = mask[y0:y1, x0:x1]
-        # tall columns; a line through the whole window (a page frame) is not a pulse
+        # the window runs a pulse's width past the last edge looked at
+        window = mask[y0:y1, x0 : x1 + int(np.ceil(hi * pulse_px))]
+        # tall columns rising from the baseline; a line through the whole window
+        # (a page frame) is not a pulse
         inked = window.sum(axis=0)
-        tall = np.flatnonzero((inked > 0) & (inked < FRAME_SHARE * window.shape[0]))
+        tall = np.flatnonzero((inked > 0) & (inked < FRAME_SHARE * window.shape[0]) & window[-1])
+        tall = tall[tall < x1 - x0]
         if tall.size == 0:
             continue
-        # The rising edge is the first tall column, the pulse's top its highest
-        # ink; the pulse runs on while the top does (gaps of ``join`` px bridged).
-        col = window[:, tall[0]]
-        # the edge rises from the baseline: its unbroken run up from the
-        # window's bottom (ink above it, the row above's, is not the pulse)
-        gaps = np.flatnonzero(~col)
-        top = int(gaps[-1]) + 1 if gaps.size else 0
-        if top >= col.size:  # the edge does not reach the window's bottom
-            top = int(np.argmax(col))
-        band = window[max(0, top - top_px) : top + top_px + 1].any(axis=0)
-        idx = np.flatnonzero(band[tall[0] :]) + tall[0]
-        breaks = np.flatnonzero(np.diff(idx) > join) + 1
-        run = np.split(idx, breaks)[0]
-        if lo * pulse_px <= run[-1] + 1 - run[0] <= hi * pulse_px:
-            ends.append(x0 + run[-1] + 1)
+        # Each run of tall columns may start the pulse (stray marks and a page
+        # edge's shadow stand left of it): the first whose run fits is taken.
+        for edge in tall[np.r_[True, np.diff(tall) > 1]]:
+            end = _pulse_run(window, int(edge), join, top_px)
+            if lo * pulse_px <= end - edge <= hi * pulse_px:
+                ends.append(x0 + end)
+                break
     return float(np.median(ends)) if ends else x_ink
