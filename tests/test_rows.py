@@ -219,3 +219,32 @@ def test_the_pulse_is_found_past_stray_marks_and_with_a_broken_edge():
     dig = res.stage("digitize")
     assert abs(dig.layout.rows[0].x_start - x0) < 0.5 * px
     assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 24.8  # 25.84 dB
+
+
+@pytest.mark.parametrize("gain", [5.0, 20.0])
+def test_a_narrow_pulse_behind_a_lead_label_gives_the_gain(gain):
+    # Some carts (Chinese 6x2 and 12x1 prints among them) draw a 1 mV pulse only
+    # 0.1 s wide, and print the lead's label just left of it. The label's tall
+    # stroke is not the pulse's edge, and the narrow pulse is still a pulse:
+    # the page's gain is found from the pulses, not assumed.
+    r = render_ecg(layout="3x4+1", seed=4, gain=gain, calibration_pulse=False)
+    img = r.image.copy()
+    px = r.truth.px_per_mm
+    x0 = r.truth.leads[0].x0_px
+    for lt in r.truth.leads:
+        if lt.col != 0:
+            continue
+        y = int(round(lt.baseline_y_px))
+        top = int(round(y - gain * px))
+        a, b = int(round(x0 - 2.5 * px)), int(round(x0))
+        img[top : y + 1, a : a + 2] = 0
+        img[top : y + 1, b - 1 : b + 1] = 0
+        img[top : top + 2, a : b + 1] = 0
+        xl = int(round(x0 - 5 * px))
+        img[y - int(4 * px) : y - int(0.5 * px), xl : xl + 2] = 0  # the label's stroke
+    res = process_image_for_submission(img)
+    dig = res.stage("digitize")
+    assert all(p.found for p in dig.pulses)
+    assert dig.gain_found and dig.gain == gain
+    # 25.84 dB at both gains (6.6 and 0.7 dB when the pulses were missed)
+    assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 24.8

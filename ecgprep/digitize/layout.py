@@ -106,8 +106,9 @@ FRAME_SHARE = 0.9
 #: little tilt.
 PULSE_TOP_MM = 1.0
 #: Widths a calibration pulse's run of tall columns may have, as shares of 0.2 s
-#: at the paper speed: the strokes add a little, a QRS is far narrower.
-PULSE_RUN_WIDTH_SHARE = (0.6, 1.6)
+#: at the paper speed: some carts draw the pulse 0.1 s wide, the strokes add a
+#: little, a QRS is far narrower.
+PULSE_RUN_WIDTH_SHARE = (0.4, 1.6)
 
 
 def paper_speed_of(row_ink_mm: float) -> float:
@@ -524,25 +525,44 @@ PULSE_EDGE_SPAN_PX = 2
 PULSE_EDGE_FILL = 0.6
 
 
+def edge_top(window: np.ndarray, edge: int, bottom: int) -> int:
+    """Top row of a pulse's rising edge at column ``edge`` that rises to row ``bottom``.
+
+    The highest ink of the edge's columns (``edge`` and the next
+    :data:`PULSE_EDGE_SPAN_PX`) below which they are inked over
+    :data:`PULSE_EDGE_FILL` of the way down to ``bottom`` (exclusive): a thin
+    edge broken by a scan, or by grid lines taken out, still rises to its top;
+    ink above it over a blank gap (the row above's waves, text) is not its top.
+    """
+    col = window[:bottom, edge : edge + PULSE_EDGE_SPAN_PX + 1].any(axis=1)
+    if col.size == 0:
+        return 0
+    # share of the column inked from each row down to the bottom
+    below = np.cumsum(col[::-1])[::-1] / np.arange(col.size, 0, -1)
+    ok = np.flatnonzero(col & (below >= PULSE_EDGE_FILL))
+    return int(ok[0]) if ok.size else col.size - 1
+
+
 def _pulse_run(window: np.ndarray, edge: int, join: int, top_px: int) -> int:
     """Column after the flat top of the pulse whose rising edge is column ``edge``.
 
-    The edge rises from the window's bottom to the pulse's top: the highest ink
-    of the edge's columns (``edge`` and the next :data:`PULSE_EDGE_SPAN_PX`) below
-    which they are inked over :data:`PULSE_EDGE_FILL` of the way down (a thin
-    edge broken by the scan, or by grid lines taken out, still rises; the row
-    above's waves, over a blank gap, do not). The pulse runs on while ink stays
-    within ``top_px`` of that top (gaps of ``join`` px bridged).
+    The edge rises from the window's bottom to the pulse's top (:func:`edge_top`),
+    and the pulse runs on while ink stays within ``top_px`` of that top (gaps of
+    ``join`` px bridged).
     """
-    col = window[:, edge : edge + PULSE_EDGE_SPAN_PX + 1].any(axis=1)
-    # share of the column inked from each row down to the window's bottom
-    below = np.cumsum(col[::-1])[::-1] / np.arange(col.size, 0, -1)
-    ok = np.flatnonzero(col & (below >= PULSE_EDGE_FILL))
-    top = int(ok[0]) if ok.size else col.size - 1
+    return top_run_end(window, edge, edge_top(window, edge, window.shape[0]), join, top_px)
+
+
+def top_run_end(window: np.ndarray, edge: int, top: int, join: int, top_px: int) -> int:
+    """Column after the flat top that starts at column ``edge`` on row ``top``.
+
+    The top runs on while ink stays within ``top_px`` rows of ``top`` (gaps of
+    ``join`` px bridged); ``edge + 1`` when no ink stands there.
+    """
     band = window[max(0, top - top_px) : top + top_px + 1].any(axis=0)
     idx = np.flatnonzero(band[edge:]) + edge
     if idx.size == 0:
-        return edge
+        return edge + 1
     breaks = np.flatnonzero(np.diff(idx) > join) + 1
     return int(np.split(idx, breaks)[0][-1]) + 1
 

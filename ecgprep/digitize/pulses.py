@@ -16,7 +16,16 @@ import numpy as np
 
 from .._validate import check_mask
 from ..standards import AUTO, GAIN_MM_PER_MV, GAINS_MM_PER_MV, PULSE_MV, PULSE_SECONDS
-from .layout import PULSE_EDGE_MM, ROW_BAND_SHARE, LayoutResult
+from .layout import (
+    PULSE_EDGE_MM,
+    PULSE_GAP_MIN_PX,
+    PULSE_GAP_MM,
+    PULSE_TOP_MM,
+    ROW_BAND_SHARE,
+    LayoutResult,
+    edge_top,
+    top_run_end,
+)
 from .trace import column_runs
 
 __all__ = ["PulseInfo", "find_calibration_pulses"]
@@ -44,9 +53,11 @@ class PulseInfo:
 #: gain's 1 mV for the gain to be taken from it (share): the gains stand a factor
 #: 2 apart, so 0.2 never takes one for another.
 PULSE_GAIN_TOLERANCE = 0.2
-#: Widths a calibration pulse may measure, as shares of 0.2 s at the paper speed
-#: (the ink's extent includes the strokes and a little of the trace's start).
-PULSE_WIDTH_SHARE = (0.6, 1.6)
+#: Widths a calibration pulse may measure (its rising edge to its flat top's
+#: end), as shares of 0.2 s at the paper speed: some carts draw the pulse 0.1 s
+#: wide (2.5 mm at 25 mm/s on Chinese 6x2 and 12x1 prints), the strokes add a
+#: little; a lead label's strokes are far narrower.
+PULSE_WIDTH_SHARE = (0.4, 1.6)
 #: How far left of a row's origin its calibration pulse is searched for (mm, beyond
 #: the pulse's own 0.2 s at the paper speed): printers leave 0-2 mm between them.
 PULSE_LEAD_MM = 3.0
@@ -109,6 +120,8 @@ def find_calibration_pulses(
     pulse_px = PULSE_SECONDS * speed * px_per_mm_x
     lo, hi = PULSE_WIDTH_SHARE
     h_lo, h_hi = PULSE_HEIGHT_SHARE
+    join = max(PULSE_GAP_MIN_PX, int(PULSE_GAP_MM * px_per_mm_x))
+    top_px = max(1, int(round(PULSE_TOP_MM * px_per_mm_y)))
     for row in layout.rows:
         g_search = max(GAINS_MM_PER_MV) if auto else float(gain)
         reach = PULSE_ABOVE_MV * PULSE_MV * g_search * px_per_mm_y
@@ -129,31 +142,50 @@ def find_calibration_pulses(
         if cols.size == 0:
             out.append(PulseInfo(row.index, False))
             continue
-        # The pulse's height: its rising edge's unbroken vertical stroke, the first
-        # one at least PULSE_EDGE_MM tall, so neither ink above it that does not
-        # touch it (the row above, text) nor a tall first beat of the trace counts.
+        # The pulse's rising edge: an unbroken vertical stroke at least
+        # PULSE_EDGE_MM tall from the baseline, so neither ink above it that does
+        # not touch it (the row above, text) nor a short wobble counts; it rises
+        # on to the pulse's top across breaks (edge_top). Each tall stroke, left
+        # to right, may be the edge (a lead label's strokes stand left of the
+        # pulse): the first whose flat top runs 0.2 s wide and whose height is a
+        # gain's 1 mV is the pulse (else the first tall stroke, not found).
         rx, tops, bottoms = column_runs(sub)
         tall = (bottoms - tops) >= PULSE_EDGE_MM * px_per_mm_y
-        if tall.any():
-            first = rx[tall].min()
-            edge = tall & (rx <= first + PULSE_EDGE_COLS)  # the edge's anti-aliased columns
-            height = float((bottoms - tops)[edge].max())
-        else:
-            height = float((bottoms - tops).max()) if tops.size else 0.0
-        width = float(cols.max() - cols.min() + 1)
-        g = _gain_of(height / px_per_mm_y) if auto else float(gain)
-        expected = PULSE_MV * g * px_per_mm_y
-        found = (
-            bool(np.isfinite(g))
-            and h_lo * expected < height < h_hi * expected
-            and lo * pulse_px < width < hi * pulse_px
+        found, x_a, x_b, height, g = (
+            False,
+            float(cols.min()),
+            float(cols.max() + 1),
+            0.0,
+            float("nan"),
         )
+        if not tall.any():
+            height = float((bottoms - tops).max()) if tops.size else 0.0
+        edges = np.unique(rx[tall])
+        for first in edges[np.r_[True, np.diff(edges) > 1]] if edges.size else ():
+            edge = tall & (rx >= first) & (rx <= first + PULSE_EDGE_COLS)  # anti-aliased columns
+            bottom = int(bottoms[edge].max())
+            top = edge_top(sub, int(first), bottom)
+            h_e = float(bottom - top)
+            end = top_run_end(sub, int(first), top, join, top_px)
+            g_e = _gain_of(h_e / px_per_mm_y) if auto else float(gain)
+            expected = PULSE_MV * g_e * px_per_mm_y
+            ok = (
+                bool(np.isfinite(g_e))
+                and h_lo * expected < h_e < h_hi * expected
+                and lo * pulse_px < end - first < hi * pulse_px
+            )
+            if ok or first == edges[0]:
+                x_a, x_b, height, g = float(first), float(end), h_e, g_e
+            if ok:
+                found = True
+                break
+        expected = PULSE_MV * g * px_per_mm_y if np.isfinite(g) else 1.0
         out.append(
             PulseInfo(
                 row.index,
                 bool(found),
-                float(x0 + cols.min()),
-                float(x0 + cols.max() + 1),
+                float(x0 + x_a),
+                float(x0 + x_b),
                 height,
                 height / expected if found else 0.0,
                 g if found else float("nan"),
