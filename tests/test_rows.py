@@ -248,3 +248,14 @@ def test_a_narrow_pulse_behind_a_lead_label_gives_the_gain(gain):
     assert dig.gain_found and dig.gain == gain
     # 25.84 dB at both gains (6.6 and 0.7 dB when the pulses were missed)
     assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 24.8
+
+
+def test_a_gain_named_half_the_printed_one_is_flagged():
+    # A 10 mm/mV page read at a named 5 mm/mV: its pulses stand twice too tall
+    # to be found, and the reading (about 1 dB) must say so, from the pulse-wide
+    # ink the pulse search reports where it found none.
+    r = render_ecg(seed=0, calibration_pulse=True)
+    res = process_image_for_submission(r.image, {"gain": 5.0})
+    assert not any(p.found for p in res.stage("digitize").pulses)
+    assert res.suspect
+    assert any("wrong gain?" in s and "5 mm/mV" in s for s in res.suspect_reasons)

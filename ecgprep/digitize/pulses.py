@@ -148,7 +148,8 @@ def find_calibration_pulses(
         # on to the pulse's top across breaks (edge_top). Each tall stroke, left
         # to right, may be the edge (a lead label's strokes stand left of the
         # pulse): the first whose flat top runs 0.2 s wide and whose height is a
-        # gain's 1 mV is the pulse (else the first tall stroke, not found).
+        # gain's 1 mV is the pulse (else, not found, the first tall stroke's
+        # height and the ink's extent are reported).
         rx, tops, bottoms = column_runs(sub)
         tall = (bottoms - tops) >= PULSE_EDGE_MM * px_per_mm_y
         found, x_a, x_b, height, g = (
@@ -174,11 +175,11 @@ def find_calibration_pulses(
                 and h_lo * expected < h_e < h_hi * expected
                 and lo * pulse_px < end - first < hi * pulse_px
             )
-            if ok or first == edges[0]:
-                x_a, x_b, height, g = float(first), float(end), h_e, g_e
             if ok:
-                found = True
+                found, x_a, x_b, height, g = True, float(first), float(end), h_e, g_e
                 break
+            if first == edges[0]:  # not found: the ink's extent, the first edge's height
+                height = h_e
         expected = PULSE_MV * g * px_per_mm_y if np.isfinite(g) else 1.0
         out.append(
             PulseInfo(
