@@ -392,3 +392,51 @@ def test_masked_medians_equal_numpy():
             continue
         assert got == tuple(float(v) for v in np.median(sel, axis=0))
         assert _masked_median(img[..., 1].copy(), mask) == float(np.median(sel[:, 1]))
+
+
+# ---------------------------------------------------------------------------
+# thin pens
+
+
+def _thin_pen_page(shade: int):
+    """A 1 px anti-aliased trace of grey ``shade`` and small marks of heavy black print.
+
+    The print sets the trace's darkness, so the thin line's pixels split between
+    two rows fall under the core threshold: its core comes in pieces.
+    """
+    img = np.full((600, 1600, 3), 250, np.uint8)
+    x = np.arange(100.0, 1500.0, 0.25)
+    y = 300 + 60 * np.sin(x / 37.0) + 25 * np.sin(x / 5.3)
+    pts = np.round(np.stack([x, y], axis=1) * 16).astype(np.int32)
+    cv2.polylines(img, [pts], False, (shade,) * 3, 1, cv2.LINE_AA, shift=4)
+    for k in range(45):
+        img[30:40, 100 + 30 * k : 110 + 30 * k] = 15
+    return img, x, y
+
+
+def _curve_coverage(mask, x, y):
+    """Share of the curve's columns with mask ink within 2 px of it."""
+    cols = np.arange(110, 1490)
+    yc = np.interp(cols + 0.5, x, y).astype(int)
+    return float(np.mean([mask[v - 2 : v + 3, c].any() for c, v in zip(cols, yc, strict=True)]))
+
+
+@pytest.mark.parametrize("shade, floor, without", [(80, 0.99, 0.97), (85, 0.55, 0.4)])
+def test_a_thin_pen_is_followed_through_its_light_pixels(monkeypatch, shade, floor, without):
+    # (issue 10) A thin pen's core comes in pieces: on a thin-pen page the
+    # trace grows through the lighter ink between them (THIN_PEN_GROW_PX), not
+    # 1 px. Measured: shade 80, 0.946 -> 1.0 of the columns; shade 85, 0.31 -> 0.60.
+    import ecgprep.colors as colors
+
+    img, x, y = _thin_pen_page(shade)
+    grown = _curve_coverage(separate_colors(img).trace_mask, x, y)
+    monkeypatch.setattr(colors, "THIN_PEN_GROW_PX", 1)
+    plain = _curve_coverage(separate_colors(img).trace_mask, x, y)
+    assert grown >= floor and plain < without
+
+
+def test_a_normal_pen_is_not_a_thin_one():
+    import ecgprep.colors as colors
+
+    mask = separate_colors(render_ecg(seed=0).image).trace_mask
+    assert not colors._thin_pen((mask * 255).astype(np.uint8))
