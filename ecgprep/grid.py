@@ -1136,11 +1136,36 @@ def _detect_from_response(resp, min_ppmm, max_ppmm, max_res_deg, stroke=None) ->
     # more than 0.25 deg (the coarse angle is good to about 0.2 deg).
     upright = lines_at(0.0)
     theta0 = 0.0
+    coarse = None
     if max(abs(upright[7]), abs(upright[8])) > 0.25:
-        theta0 = _coarse_angle(resp)
+        theta0 = coarse = _coarse_angle(resp)
         if abs(theta0) <= 0.5:
             theta0 = 0.0
-    found = upright if theta0 == 0.0 else lines_at(theta0)
+    result = _grid_at(lines_at, theta0, upright, shape, min_ppmm, max_ppmm, stroke)
+    if result.confidence < TURNED_CONFIDENCE and coarse is None:
+        # A page turned by more than the strip search's reach shows no leaning
+        # lines upright, only blur: look again along the spectrum's orientation.
+        coarse = _coarse_angle(resp)
+        if abs(coarse) > TURNED_MIN_DEG:
+            turned = _grid_at(lines_at, coarse, None, shape, min_ppmm, max_ppmm, stroke)
+            if turned.confidence > result.confidence:
+                result = turned
+    return result
+
+
+#: An upright reading of the grid below this confidence is checked against the
+#: orientation of the response's spectrum (a page turned by 15-45 degrees).
+TURNED_CONFIDENCE = 0.5
+#: ... when that orientation is this far from upright (deg): beyond the strip
+#: search's own reach (1.5 deg), so the upright look could not have seen it.
+TURNED_MIN_DEG = 1.5
+
+
+def _grid_at(lines_at, theta0, found, shape, min_ppmm, max_ppmm, stroke) -> GridResult:
+    """The grid read in the frame turned by ``theta0`` (``found``: its lines, if known)."""
+    m, n = shape
+    if found is None or theta0 != 0.0:
+        found = lines_at(theta0)
     if abs(found[7] + found[8]) > 0.6:
         # the coarse angle was off: lines blur within a strip, so rotate again
         theta0 = theta0 + 0.5 * (found[7] + found[8])

@@ -264,6 +264,21 @@ def test_large_rotations(angle):
     assert abs(g.px_per_mm / 7.874 - 1) < 3e-4
 
 
+@pytest.mark.parametrize("angle", [-38.0, -15.0, 15.0, 22.5, 30.0, 45.0])
+def test_a_page_turned_past_the_strip_search(render200, angle):
+    # (issue 10) A render with its traces, turned by 15-45 degrees without a
+    # visible page edge (black corners): upright its lines do not lean within
+    # the strip search's 1.5 degrees, they blur; the spectrum's orientation
+    # finds them. Before, 4 of these 6 were "no ECG grid found" (and 11 of 12
+    # pages of seeds 0-3 turned by 15, 30 or 45 degrees).
+    d = distort(render200, rotate_deg=angle, seed=3)
+    g = detect_grid(d.image)
+    assert g.found and g.major_found
+    assert abs((g.angle_deg - d.truth.angle_deg + 45.0) % 90.0 - 45.0) < 0.05
+    assert abs(g.px_per_mm_x / d.truth.px_per_mm - 1) < 1e-3
+    assert abs(g.px_per_mm_y / d.truth.px_per_mm - 1) < 1e-3
+
+
 def test_uniform_grid_without_major_lines():
     img = draw_grid(
         (900, 1200),
