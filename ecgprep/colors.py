@@ -492,25 +492,41 @@ def _chroma_blurred(rows: Features, cols: Features) -> bool:
 
 _STRIP = 64  # rows per strip of the per-pixel tests
 
-#: A page's pen is thin when under this share of its core trace pixels lies in
-#: vertical runs of 3 px or more (a flat stroke of a 1-2 px pen is 1-2 px tall,
-#: only steep strokes and text are taller). ecg-dev's renders measure 0.46-0.76
-#: (a 100 dpi one 0.38, read alike either way), kaggle-dev's 0.55, the thin-pen
-#: JPEG scans of real-dev 0.29 and 0.38, and a 300 dpi PDF raster 0.11.
+#: A page's pen may be thin when under this share of its core trace pixels lies
+#: in vertical runs of 3 px or more (a flat stroke of a 1-2 px pen is 1-2 px
+#: tall, only steep strokes and text are taller): the thin-pen JPEG scans of
+#: real-dev measure 0.29 and 0.38 and a 300 dpi PDF raster 0.11; ecg-dev's
+#: renders 0.38-0.76. (1 px synthetic pens measure 0.48-0.52 and would read
+#: better grown, 4-6 -> 8-22 dB, but so do 100 dpi black-and-white renders,
+#: 0.45, whose masks then take in the grid: left out.)
 THIN_PEN_SHARE = 0.4
-#: How far (px) the trace grows through lighter ink (above the edge threshold)
-#: on a thin-pen page, instead of 1 px: across the light stretches between its
-#: core's pieces (a few px where a 1 px line runs between pixel rows).
+#: ... and is thin when the lighter ink (above the edge threshold) just beside
+#: the trace is at least this share of its core: a line split between two pixel
+#: rows darkens both by half, a thick pen only has its anti-aliased edges. The
+#: thin pens of real-dev measure 0.65-1.9, ecg-dev's renders at most 0.53 (the
+#: one with a share under 0.4, a 100 dpi render, 0.21).
+THIN_PEN_HALO = 0.55
+#: How far (px) the trace grows through lighter ink on a thin-pen page,
+#: instead of 1 px: across the light stretches between its core's pieces (a few
+#: px where a 1 px line runs between pixel rows).
 THIN_PEN_GROW_PX = 8
 
 
-def _thin_pen(core: np.ndarray) -> bool:
-    """Whether the trace's core (uint8 0/255) was drawn by a thin pen (:data:`THIN_PEN_SHARE`)."""
+def _thin_pen(core: np.ndarray, trace8: np.ndarray, cand: np.ndarray) -> bool:
+    """Whether the trace was drawn by a thin pen (:data:`THIN_PEN_SHARE`, :data:`THIN_PEN_HALO`).
+
+    ``core`` holds the trace's darkest pixels, ``trace8`` the trace grown through
+    the darker half of its edges, ``cand`` every pixel above the edge threshold
+    (uint8 0/255 masks of one shape).
+    """
     n = cv2.countNonZero(core)
     if n == 0:
         return False
     tall = cv2.countNonZero(cv2.erode(core, np.ones((3, 1), np.uint8)))
-    return tall < THIN_PEN_SHARE * n
+    if tall >= THIN_PEN_SHARE * n:
+        return False
+    beside = cv2.bitwise_and(cv2.dilate(trace8, np.ones((3, 3), np.uint8)), cand)
+    return cv2.countNonZero(beside) - cv2.countNonZero(trace8) >= THIN_PEN_HALO * n
 
 
 def _pixel_maps(raw, features, kx, ky, chroma_threshold, noise, grid_threshold, jpeg):
@@ -886,7 +902,7 @@ def separate_colors(
         # A pen thinner than a pixel or two leaves many of its pixels lighter
         # than halfway (a line between two pixel rows darkens each by half):
         # its core comes in pieces, joined by growing further along the ink.
-        for _ in range(THIN_PEN_GROW_PX if _thin_pen(core) else 1):
+        for _ in range(THIN_PEN_GROW_PX if _thin_pen(core, trace8, cand) else 1):
             grown = cv2.dilate(trace8, square3, dst=dark)
             grown = cv2.bitwise_and(grown, cand, dst=grown)
             trace8 = cv2.bitwise_or(trace8, grown, dst=trace8)
