@@ -71,6 +71,14 @@ _STROKE_DIRECTIONS = 8
 _SEEN_SHARE = 0.25
 #: Periods shorter than this (px) have no room for a line and a gap.
 _MIN_PERIOD_PX = 3.0
+#: Ink running along a line's band unbroken for this far (mm) is a stroke, not a
+#: dot: GE-style grids print their lines as dots 0.5 mm apart (0.1-0.3 mm each),
+#: while a trace's flat stretch often lies on a 5 mm line for millimetres.
+_DOT_RUN_MM = 1.0
+#: A band is a dotted line when under this share of its pixels lie in such
+#: unbroken runs (a dotted line with a trace along it: 0.01-0.1; a solid line,
+#: even blurred and noisy: 0.8 and more); on a dotted line those runs are kept.
+_DOTTED_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,7 @@ class _Fold:
 
     index: np.ndarray  # (K,) phase bin of each mask pixel
     on_line: np.ndarray  # (bins,) bool
+    band: np.ndarray  # (bins,) int: which band (run of line bins) a bin is in, -1 off line
     share: float
     band_px: float
     width_px: int  # widest band, px (rounded up)
@@ -155,13 +164,67 @@ def _fold(ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int], row, period: f
     runs = np.diff(np.concatenate(([0], on_line, on_line, [0])).astype(np.int8))
     starts, ends = np.flatnonzero(runs == 1), np.flatnonzero(runs == -1)
     widest = int(min(bins, (ends - starts).max())) if starts.size else 0
+    # each run of line bins is one band; a run through the period's end is one
+    band = np.cumsum(np.diff(np.concatenate(([0], on_line.astype(np.int8)))) == 1) - 1
+    if on_line[0] and on_line[-1] and not on_line.all():
+        band[band == band[-1]] = 0
+    band = np.where(on_line, band, -1)
     return _Fold(
         index,
         on_line,
+        band,
         share,
         float(on_line.sum()) / scale,
         int(math.ceil(widest / scale)),
     )
+
+
+def _line_kernel(dx: float, dy: float, length: int) -> np.ndarray:
+    """A one-pixel stroke of ``length`` px through the centre, along ``(dx, dy)``."""
+    half = length // 2
+    kernel = np.zeros((2 * half + 1, 2 * half + 1), np.uint8)
+    s = np.linspace(-half, half, 4 * half + 1)
+    kernel[np.rint(half + s * dy).astype(int), np.rint(half + s * dx).astype(int)] = 1
+    return kernel
+
+
+def _keep_strokes_on_dotted(
+    lines: np.ndarray,
+    mask: np.ndarray,
+    fold: _Fold,
+    ys: np.ndarray,
+    xs: np.ndarray,
+    bins: np.ndarray,
+    row,
+    px_per_mm: float,
+) -> None:
+    """Clear from ``lines`` (in place) the strokes lying along its dotted bands.
+
+    ``lines`` holds the pixels ``ys, xs`` of ``mask`` (uint8, 0 or 255) on one
+    family of bands, ``bins`` their phase bins in ``fold``; ``row`` the
+    across-coordinate of those lines (``a x + b y + c``). A pixel lies on a
+    stroke when the mask, a pixel either side across the lines allowed (a thin
+    trace steps between pixel rows), runs on unbroken for :data:`_DOT_RUN_MM`
+    along them through it. Such pixels are cleared where their band is dotted
+    (under :data:`_DOTTED_SHARE` of the band's pixels on strokes): a solid line is
+    one long stroke and stays.
+    """
+    if ys.size == 0:
+        return
+    a, b = float(row[0]), float(row[1])
+    norm = math.hypot(a, b) or 1.0
+    a, b = a / norm, b / norm
+    length = max(3, int(round(_DOT_RUN_MM * px_per_mm)))
+    wide = cv2.dilate(mask, _line_kernel(a, b, 3))
+    runs = cv2.morphologyEx(wide, cv2.MORPH_OPEN, _line_kernel(b, -a, length), dst=wide)
+    in_run = runs[ys, xs] > 0
+    band = fold.band[bins]
+    n_bands = int(fold.band.max()) + 1
+    total = np.bincount(band, minlength=n_bands)
+    along = np.bincount(band, weights=in_run, minlength=n_bands)
+    dotted = along < _DOTTED_SHARE * total
+    clear = in_run & dotted[band]
+    lines[ys[clear], xs[clear]] = 0
 
 
 @functools.lru_cache(maxsize=8)
@@ -277,6 +340,15 @@ def remove_grid_lines(
     vertical[ys[on_v], xs[on_v]] = 255
     horizontal = np.zeros(shape, np.uint8)
     horizontal[ys[on_h], xs[on_h]] = 255
+    # On a dotted line, ink running along the band unbroken is a stroke lying on
+    # the line (a flat stretch of trace on a 5 mm line): not removed.
+    mask_u8 = cv2.compare(mask.view(np.uint8), 0, cv2.CMP_GT)
+    for lines_img, fold, on, row, ppmm in (
+        (horizontal, fy, on_h, rows[1], float(grid.px_per_mm_x)),
+        (vertical, fx, on_v, rows[0], float(grid.px_per_mm_y)),
+    ):
+        _keep_strokes_on_dotted(lines_img, mask_u8, fold, ys[on], xs[on], fold.index[on], row, ppmm)
+    del mask_u8
     del ys, xs, on_v, on_h
     lines = cv2.bitwise_or(vertical, horizontal)
     keep = cv2.compare(mask.view(np.uint8), 0, cv2.CMP_GT)

@@ -136,6 +136,74 @@ def test_drawn_grid_removed_trace_kept():
     assert rec > 0.9 and prec > 0.8
 
 
+def _ge_dotted_grid(shape, ppm):
+    """A GE-style grid: 5 mm lines as 2 px dots 0.5 mm apart, a dot at each 1 mm crossing."""
+    M, N = shape
+    grid = np.zeros(shape, bool)
+    step5, step_dot, step1 = int(5 * ppm), int(0.5 * ppm), int(ppm)
+    for y in range(3, M, step5):
+        for x in range(0, N, step_dot):
+            grid[y : y + 2, x : x + 2] = True
+    for x in range(7, N, step5):
+        for y in range(0, M, step_dot):
+            grid[y : y + 2, x : x + 2] = True
+    grid[3::step1, 7::step1] = True
+    return grid
+
+
+@pytest.mark.parametrize("angle_deg", [0.0, 2.0])
+def test_trace_lying_on_a_dotted_line_is_kept(angle_deg):
+    # GE prints put the baseline on a 5 mm line: the flat trace runs along a row
+    # of dots for most of its length. 10 px/mm, a 1-2 px trace, beats every 25 mm.
+    M, N, ppm = 400, 900, 10.0
+    grid = _ge_dotted_grid((M, N), ppm)
+    trace = np.zeros((M, N), bool)
+    base = 203  # on the 5th 5 mm line (3 + 4 * 50)
+    x = np.arange(N)
+    qrs = np.clip(120 - 24 * np.abs((x % 250) - 125), 0, None)  # a 1.2 mV spike
+    y = base - qrs
+    for c in range(N - 1):
+        lo, hi = sorted((y[c], y[c + 1]))
+        trace[lo : hi + 1, c] = True
+    trace[base + 1, :] |= (x // 7) % 3 != 0  # the pen strays onto the next pixel row
+    mask = grid | trace
+    truth_grid = grid & ~trace
+    if angle_deg:
+        from ecgprep._geometry import rotate
+
+        def turn(m):
+            return rotate(m.astype(np.uint8) * 255, angle_deg, border_value=0)[0] > 127
+
+        mask, trace, truth_grid = turn(mask), turn(trace), turn(truth_grid)
+    from ecgprep.grid import detect_grid
+
+    g = detect_grid(np.where(mask, 0, 255).astype(np.uint8))
+    assert g.found and g.px_per_mm_x == pytest.approx(ppm, rel=0.02)
+    clean, res = remove_grid_lines(mask, g)
+    assert res.applied
+    flat = trace.copy()
+    flat[: base - 4] = False  # the trace's stretches along the dotted line
+    # 0.04 of it was kept before dotted lines were told from solid ones
+    assert np.count_nonzero(clean & flat) >= 0.8 * np.count_nonzero(flat)
+    assert np.count_nonzero(clean & truth_grid) <= 0.05 * np.count_nonzero(truth_grid)
+
+
+def test_trace_on_a_solid_line_is_not_told_from_it():
+    # a solid 5 mm line with the trace along it: one long stroke, removed as line
+    M, N = 400, 600
+    mask = np.zeros((M, N), bool)
+    mask[3::10, :] = True
+    mask[:, 7::10] = True
+    mask[3::50, :] = mask[4::50, :] = True
+    mask[:, 7::50] = mask[:, 8::50] = True
+    grid = GridResult(10.0, 10.0, 0.0, 7.0, 3.0, True, 1.0, True, image_shape=(M, N))
+    trace = np.zeros_like(mask)
+    trace[203:205, 100:500] = True
+    clean, res = remove_grid_lines(mask | trace, grid)
+    assert res.applied
+    assert not clean[203:205, 120:480].any()
+
+
 def test_bad_input():
     grid = GridResult(2.0, 2.0, 0.0, 0.0, 0.0, True, 1.0, True, image_shape=(40, 40))
     with pytest.raises(ValueError, match="image_shape"):
