@@ -77,6 +77,33 @@ def test_a_wandering_baseline_and_a_straight_edge():
     assert not top.is_trace and "no beats" in top.why_not
 
 
+def test_thin_broken_rows_among_specks_at_300_dpi_are_rows():
+    # A 300 dpi PDF raster (real-dev's wfdb page): a 1 px pen, its QRS strokes
+    # broken into dashes, and dots of a dotted grid left around it.
+    px = 300 / 25.4
+    rng = np.random.default_rng(3)
+    mask = np.zeros((1900, 3300), bool)
+    xs = np.arange(200, 3150)
+    rows = (400, 800, 1200, 1600)
+    on = (xs % int(8 * px)) > 2  # the line broken every 8 mm
+    for y in rows:
+        mask[y + np.round(3 * np.sin(xs[on] / 60.0)).astype(int), xs[on]] = True
+        for x in range(300, 3150, int(25 * px)):  # a beat every 25 mm ...
+            for y0 in range(y - 120, y, 34):  # ... its stroke in 30 px dashes
+                mask[y0 : y0 + 30, x] = True
+        n = int(6 * 250 / 10)  # 6 specks per 10 mm, 1-2 px, within 4 mm
+        sy = rng.integers(y - int(4 * px), y + int(4 * px), n)
+        sx = rng.integers(200, 3150, n)
+        for a, b in zip(sy, sx, strict=True):
+            mask[a : a + 2, b : b + 2] = True
+    scan = find_trace_rows(mask, px_per_mm_x=px, px_per_mm_y=px)
+    # before: 0 rows (the pooling behind the rows' measures dropped the 1 px
+    # line); 0 rows too with the specks counted as pieces (8.2 per 10 mm: text,
+    # 2.5 without them)
+    assert [round(r.y) for r in scan.rows] == [pytest.approx(y, abs=10) for y in rows]
+    assert all(r.length_mm > 240 for r in scan.rows)
+
+
 def test_candidate_layouts_by_row_count():
     assert candidate_layouts(4) == ("3x4+1",)
     assert candidate_layouts(6) == ("3x4+3", "6x2")

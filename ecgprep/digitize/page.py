@@ -74,6 +74,10 @@ LONG_SHARE = 0.5
 #: Most connected pieces per 10 mm of a row whose strokes are broken (scans whose
 #: trace mask is fragmented measure 1-4.3, text lines 4.6-12).
 TEXT_PIECES_PER_10MM = 4.5
+#: Pieces whose longer side is under this (mm) are specks, not counted: dots of a
+#: dotted grid left in the mask (0.1-0.3 mm), while a printed letter is 1.5 mm or
+#: taller and a trace's broken stroke longer still.
+SPECK_MM = 0.35
 #: Farthest above and below a baseline the connected pieces are counted (mm, and
 #: never past 45 % of the way to the next row): a QRS stays whole.
 PIECES_HALF_BAND_MM = 12.0
@@ -187,11 +191,11 @@ def _pooled(mask: np.ndarray, f: int) -> np.ndarray:
     """``mask`` shrunk by the whole factor ``f``: a pixel holds ink when its block does."""
     if f <= 1:
         return mask
-    import cv2
-
     h, w = mask.shape
-    m = np.ascontiguousarray(mask[: h - h % f, : w - w % f]).view(np.uint8)
-    return cv2.resize(m, (m.shape[1] // f, m.shape[0] // f), interpolation=cv2.INTER_AREA) > 0
+    m = mask[: h - h % f, : w - w % f]
+    # (an area-averaging resize would round a block holding one thin stroke's
+    # pixel or two down to no ink)
+    return m.reshape(h // f, f, w // f, f).any(axis=(1, 3))
 
 
 def _peaks(p: np.ndarray, min_sep: float) -> np.ndarray:
@@ -215,8 +219,11 @@ def _prominence(p: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pieces(band: np.ndarray, long_px: float) -> tuple[float, int]:
-    """Share of the band's width covered by pieces at least ``long_px`` wide, and the count."""
+def _pieces(band: np.ndarray, long_px: float, speck_px: float) -> tuple[float, int]:
+    """Share of the band's width covered by pieces at least ``long_px`` wide, and the count.
+
+    Pieces whose width and height are both under ``speck_px`` are not counted.
+    """
     import cv2
 
     if band.size == 0 or not band.any():
@@ -230,7 +237,8 @@ def _pieces(band: np.ndarray, long_px: float) -> tuple[float, int]:
     cover = np.zeros(band.shape[1] + 1, np.int32)
     np.add.at(cover, left[wide], 1)
     np.add.at(cover, left[wide] + width[wide], -1)
-    return float((np.cumsum(cover)[:-1] > 0).mean()), int(n - 1)
+    size = np.maximum(width, stats[1:, cv2.CC_STAT_HEIGHT])
+    return float((np.cumsum(cover)[:-1] > 0).mean()), int(np.count_nonzero(size >= speck_px))
 
 
 def _along_baseline(
@@ -380,7 +388,11 @@ def find_trace_rows(trace_mask: np.ndarray, *, px_per_mm_x: float, px_per_mm_y: 
         long_share = pieces = float("nan")
         if p >= ROW_PROMINENCE and length >= min_len and beats >= BEAT_SHARE:
             b0, b1 = band_full
-            long_share, n = _pieces(mask[b0:b1, x0:x1], LONG_STROKE_MM * px_per_mm_x)
+            long_share, n = _pieces(
+                mask[b0:b1, x0:x1],
+                LONG_STROKE_MM * px_per_mm_x,
+                SPECK_MM * min(px_per_mm_x, px_per_mm_y),
+            )
             pieces = PIECES_SPAN_MM * n / max(length, 1e-9)
         if p < ROW_PROMINENCE:
             why = f"faint: prominence {p:.2f} < {ROW_PROMINENCE}"
