@@ -71,8 +71,10 @@ def _thumb_mask(mask: np.ndarray, side: int) -> np.ndarray:
     th, tw = _thumb_shape(mask.shape, side)
     if (th, tw) == mask.shape:
         return mask.copy()
-    small = cv2.resize(mask.view(np.uint8), (tw, th), interpolation=cv2.INTER_AREA)
-    return small > 0
+    # 0/255, not 0/1: the area average of a block holding one marked pixel then
+    # stays above 0 after rounding (for shrink factors up to 22)
+    full = mask.view(np.uint8) * np.uint8(255)
+    return cv2.resize(full, (tw, th), interpolation=cv2.INTER_AREA) > 0
 
 
 def _thumb_image(image: np.ndarray, side: int) -> np.ndarray:

@@ -134,3 +134,15 @@ def test_page_shows_a_failed_method(cmp):
     text = dataclasses.replace(cmp, table=table, panels=panels).to_html()
     assert '<td class="err">RuntimeError: &lt;boom&gt;</td>' in text
     assert text.count("data:image/png;base64,") == 1 + len(table)  # a crossed-out tile
+
+
+def test_thumbnails_keep_one_pixel_lines():
+    from ecgprep.compare import _thumb_mask
+
+    mask = np.zeros((900, 1200), bool)
+    mask[450, :] = True  # a 1 px edge or trace, 6x shrunk: rounded away before
+    mask[:, 301] = True
+    thumb = _thumb_mask(mask, 200)
+    assert thumb.shape == (150, 200)
+    assert thumb.any(axis=0).all() and thumb.any(axis=1).all()
+    assert thumb.mean() < 0.02
