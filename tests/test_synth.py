@@ -524,6 +524,8 @@ def test_render_bad_arguments():
         render_ecg(layout="4x3", dpi=50)
     with pytest.raises(ValueError, match="grid_color"):
         render_ecg(grid_color="purple", dpi=50)
+    with pytest.raises(ValueError, match="unknown labels 'left'; valid: 'above', 'below'"):
+        render_ecg(labels="left", dpi=50)
     sig = synthetic_signals(seed=0)
     del sig["V4"]
     with pytest.raises(ValueError, match="V4"):
@@ -1257,3 +1259,22 @@ def test_write_dataset_real_cases_cycle_through_every_case(tmp_path):
         truth = pd.read_csv(tmp_path / "truth" / f"{row.id}.csv")
         assert _affine_hits(tmp_path, row.image_file, meta, truth, "II", True) > 0.95, case
         assert _affine_hits(tmp_path, row.image_file, meta, truth, "V2", False) > 0.95, case
+
+
+def test_labels_above_the_trace_stand_11_mm_over_the_baseline():
+    ppm = 100 / 25.4
+    below = render_ecg(labels="below", dpi=100, seed=1, footer_text=False, separators=False)
+    above = render_ecg(labels="above", dpi=100, seed=1, footer_text=False, separators=False)
+    plain = render_ecg(labels=False, dpi=100, seed=1, footer_text=False, separators=False)
+    assert np.array_equal(
+        below.image, render_ecg(dpi=100, seed=1, footer_text=False, separators=False).image
+    )
+    lead = above.truth.leads[4]  # aVR: a label away from the pulse
+    x0, y0 = int(lead.x0_px), lead.baseline_y_px
+    for r, lo, hi in ((above, -14.5, -10.5), (below, 4.0, 8.0)):
+        diff = np.abs(r.image.astype(int) - plain.image.astype(int)).sum(axis=2) > 60
+        top = int(y0 - 15 * ppm)  # the band between this row and its neighbours
+        band = diff[top : int(y0 + 9 * ppm), x0 : x0 + int(8 * ppm)]
+        rows = np.flatnonzero(band.any(axis=1)) + top
+        assert rows.size
+        assert lo * ppm <= rows.min() - y0 and rows.max() - y0 <= hi * ppm

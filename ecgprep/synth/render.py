@@ -364,6 +364,8 @@ _PEAK_MV = 1.5
 _TROUGH_MV = 1.0
 #: Lead labels stand with their foot this far below the baseline, mm.
 _LABEL_FOOT_MM = 7.5
+#: ... or, printed above the trace as GE carts print them, this far above it, mm.
+_LABEL_ABOVE_FOOT_MM = 11.0
 #: Text lines of the header and footer blocks are this far apart, mm.
 _TEXT_LINE_MM = 5.0
 #: Left edge of the header and footer text blocks, mm.
@@ -704,7 +706,7 @@ def render_ecg(
     grid_color: str | tuple = "red",
     trace_color: tuple = (0, 0, 0),
     line_width_mm: float = 0.265,
-    labels: bool = True,
+    labels: bool | str = True,
     separators: bool = True,
     header_text: bool | str = False,
     footer_text: bool | str = True,
@@ -763,8 +765,10 @@ def render_ecg(
         Trace width (0.265 mm = 0.75 pt, as ecg-image-kit; ``25.4 / dpi`` for a
         one-pixel trace). The trace is drawn anti-aliased at the exact sub-pixel
         position of every sample.
-    labels : bool
-        Print lead names.
+    labels : bool or str
+        Print lead names: True (or ``"below"``) with their foot 7.5 mm below the
+        baseline at each panel's start, as ecg-image-kit; ``"above"`` with their
+        foot 11 mm above it, as GE carts print them; False for none.
     separators : bool
         Print the short vertical bars where a column starts (column >= 1).
     header_text : bool or str
@@ -852,6 +856,8 @@ def render_ecg(
     base, rhythm = _parse_layout(layout, rhythm_leads)
     style_name = grid_style
     pick(_GRID_STYLES, style_name, "grid_style")
+    if isinstance(labels, str):
+        pick({"above": True, "below": True}, labels, "labels")
     major_rgb, minor_rgb = _grid_colors(grid_color)
     named_grid = grid_color if isinstance(grid_color, str) else None
     black_trace = named_grid in _BLACK_TRACE_GRIDS
@@ -967,10 +973,9 @@ def render_ecg(
             )
             cv2.fillConvexPoly(text_cov, _fixed(quad), 255, cv2.LINE_AA, _SHIFT)
     if labels:
+        foot = -_LABEL_ABOVE_FOOT_MM if labels == "above" else _LABEL_FOOT_MM
         for lt in leads:
-            _put_text(
-                text_cov, lt.name, (lt.x0_px / ppm, lt.baseline_y_px / ppm + _LABEL_FOOT_MM), ppm
-            )
+            _put_text(text_cov, lt.name, (lt.x0_px / ppm, lt.baseline_y_px / ppm + foot), ppm)
     if footer_text:
         _put_text(text_cov, f"{paper_speed:g}mm/s", (50.0, ph_mm - _FOOTER_Y_MM), ppm)
         _put_text(text_cov, f"{gain:g}mm/mV", (100.0, ph_mm - _FOOTER_Y_MM), ppm)
