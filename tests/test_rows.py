@@ -188,6 +188,16 @@ def test_find_layout_auto_on_a_page_of_rows_refused_as_text():
     assert lay.trace_rows == 4
 
 
+@pytest.mark.parametrize("seed", [0, 2])
+def test_lead_labels_printed_above_the_trace_are_not_read(seed):
+    # GE prints its lead names 11-14 mm above the baseline: the tracker took them
+    # for the trace at panel starts (seed 0: 7.11 dB before; 25.84 measured)
+    r = render_ecg(labels="above", seed=seed)
+    res = process_image_for_submission(r.image)
+    assert res.ok and not res.suspect
+    assert score_leads(res.signals, r.truth.signals, 500.0) > 24.8
+
+
 def test_marks_after_the_rows_do_not_move_the_time_origin():
     # 20 mm of ink after every row's end (a neighbouring page, end marks): the
     # rows' ends are not where the pen stopped, so the rows start after their

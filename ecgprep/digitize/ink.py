@@ -57,8 +57,11 @@ LABEL_AFTER_MM = 12.0
 #: are estimated within ~2 mm, labels stand 4 mm or more from the baseline (a
 #: trace crosses its baseline; a label printed beside it does not).
 LABEL_CLEAR_MM = 2.5
-#: Farthest from its row's baseline a label's ink may reach (mm).
+#: Farthest from its row's baseline a label's ink may reach (mm) ...
 LABEL_REACH_MM = 12.0
+#: ... or this share of the rows' spacing where that is farther: GE-style prints
+#: set their labels 11-13.5 mm above baselines 35 mm apart.
+LABEL_REACH_ROW_SHARE = 0.45
 #: Largest label (mm): a few characters; the trace's strokes are wider or taller.
 LABEL_MAX_HEIGHT_MM = 6.0
 LABEL_MAX_WIDTH_MM = 8.0
@@ -178,9 +181,10 @@ def remove_labels(
     """Remove lead labels and other small marks standing near the start of each panel.
 
     A connected component of ink is dropped when it lies wholly within 12 mm after
-    a panel's start, is under 6 mm tall and 8 mm wide, and stands 2.5-12 mm above
-    or below the row's baseline (a trace crosses its baseline; a label printed
-    beside it does not).
+    a panel's start, is under 6 mm tall and 8 mm wide, and stands 2.5 mm or more
+    above or below the row's baseline (a trace crosses its baseline; a label
+    printed beside it does not), and within 12 mm of it or 45 % of the rows'
+    spacing where that is farther (GE prints its labels 11-13.5 mm above).
 
     Parameters
     ----------
@@ -208,8 +212,11 @@ def remove_labels(
     # stand 4 mm or more from the baseline.
     clear = LABEL_CLEAR_MM * px_per_mm_y
     reach = LABEL_REACH_MM * px_per_mm_y
+    ys = np.sort([r.y for r in layout.rows if np.isfinite(r.y)])
+    if ys.size > 1:
+        reach = max(reach, LABEL_REACH_ROW_SHARE * float(np.min(np.diff(ys))))
     # Only components inside a strip from 1 mm before to 12 mm after a panel start,
-    # and within 12 mm of a row's baseline, can be labels: label those strips, not
+    # and within reach of a row's baseline, can be labels: label those strips, not
     # the page (a component touching a strip's side runs on beyond it, so it is not
     # wholly inside and is kept).
     for x_start in sorted({round(p.x0, PANEL_X_DECIMALS) for p in layout.panels}):
