@@ -185,7 +185,10 @@ def _line_kernel(dx: float, dy: float, length: int) -> np.ndarray:
     kernel = np.zeros((2 * half + 1, 2 * half + 1), np.uint8)
     s = np.linspace(-half, half, 4 * half + 1)
     kernel[np.rint(half + s * dy).astype(int), np.rint(half + s * dx).astype(int)] = 1
-    return kernel
+    # trimmed to its ink: an upright stroke is then a rectangle of ones, which
+    # OpenCV erodes and dilates several times faster
+    rows, cols = np.nonzero(kernel)
+    return kernel[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
 
 
 def _keep_strokes_on_dotted(
