@@ -1243,7 +1243,7 @@ def test_write_dataset_real_cases_cycle_through_every_case(tmp_path):
     assert [g["layout"] for g in got] == layouts
     assert {g["paper_speed"] for g in got} == {25.0, 50.0}
     assert {g["gain"] for g in got} == {5.0, 10.0, 20.0}
-    assert {g["grid_style"] for g in got} == {"lines", "dotted", "major_only"}
+    assert {g["grid_style"] for g in got} == {"lines", "dotted", "major_only", "dotted_lines"}
     assert {g["rhythm_leads"] for g in got} >= {"V1,II", "II,V1", "II,V1,V5", "V1,II,V5", "II"}
     assert any(g["binarize"] for g in got) and "mono" in {g["grid_color"] for g in got}
     for i, row in m.iterrows():
@@ -1278,3 +1278,28 @@ def test_labels_above_the_trace_stand_11_mm_over_the_baseline():
         rows = np.flatnonzero(band.any(axis=1)) + top
         assert rows.size
         assert lo * ppm <= rows.min() - y0 and rows.max() - y0 <= hi * ppm
+
+
+def test_dotted_lines_print_5_mm_lines_as_dots_half_a_mm_apart():
+    ppm = 200 / 25.4
+    r, m, _ = _grid_probe("dotted_lines")
+    assert r.truth.grid_style == "dotted_lines"
+    x_major, x_minor = _line_px(15.0, ppm), _line_px(12.0, ppm)
+    col = m[:, x_major]
+    # a dot (1-2 px) every 0.5 mm (3.9 px) down a 5 mm line, not a solid line
+    assert 0.25 < col.mean() < 0.6
+    runs = np.diff(np.flatnonzero(np.diff(np.concatenate(([0], col.astype(int), [0])))))[::2]
+    assert runs.max() <= 2
+    # a 1 mm line: a dot at each crossing only, as with "dotted"
+    assert 0.1 < m[:, x_minor].mean() < 0.45
+
+
+def test_baselines_on_lines_put_each_row_on_a_5_mm_line():
+    r = render_ecg(seed=2, dpi=100, baselines_on_lines=True)
+    plain = render_ecg(seed=2, dpi=100)
+    ppm = r.truth.px_per_mm
+    ph_mm = r.image.shape[0] / ppm
+    for lt, lp in zip(r.truth.leads, plain.truth.leads, strict=True):
+        from_bottom = ph_mm - lt.baseline_y_px / ppm
+        assert from_bottom / 5.0 == pytest.approx(round(from_bottom / 5.0), abs=0.02)
+        assert abs(lt.baseline_y_px - lp.baseline_y_px) <= 2.5 * ppm + 1e-6

@@ -355,6 +355,8 @@ _SEP_W_MM = 0.76
 #: Diameter of a dot of a dotted grid, mm (1-2 px dots at 100-200 dpi, as on GE and
 #: Schiller pages printed on plain paper).
 _DOT_MM = 0.25
+#: Spacing of the dots of a 5 mm line printed as dots, mm (GE's PDF: 0.5 mm).
+_LINE_DOT_MM = 0.5
 #: Right page margin, mm, when the page is widened for a fast paper speed (the
 #: left one is _X_START_MM).
 _RIGHT_MARGIN_MM = 10.0
@@ -385,11 +387,14 @@ _BINARIZE_LEVEL = 128
 _GRID_STYLES: dict[str, tuple[str | None, bool]] = {
     "lines": ("lines", True),
     "dotted": ("dots", True),
+    "dotted_lines": ("dots", "dots"),
     "major_only": (None, True),
     "none": (None, False),
 }
 #: Grid styles of :func:`render_ecg`: 1 mm and 5 mm lines (ecg-image-kit); a dot
-#: at every 1 mm crossing and solid 5 mm lines; 5 mm lines only; no grid.
+#: at every 1 mm crossing and solid 5 mm lines; a dot at every 1 mm crossing and
+#: 5 mm lines printed as dots 0.5 mm apart (GE's plain-paper PDF); 5 mm lines
+#: only; no grid.
 GRID_STYLES = tuple(_GRID_STYLES)
 
 
@@ -478,8 +483,21 @@ def _grid_layer(
         k = np.arange(0, h / ppm / MAJOR_MM + 1.0)
         cx_maj = _line_coverage(w, xs_maj * ppm, major_w, snap)
         cy_maj = _line_coverage(h, (paper_h_mm - MAJOR_MM * k) * ppm, major_w, snap)
-        a_maj = 1.0 - (1.0 - cy_maj)[:, None] * (1.0 - cx_maj)[None, :]
-        mask = mask | (a_maj >= thr_maj)
+        if with_major == "dots":
+            # each 5 mm line a row of dots, _LINE_DOT_MM apart along it
+            dot_w = max(_DOT_MM * ppm, 1.0)
+            along_x = _line_coverage(w, np.arange(0, w / ppm, _LINE_DOT_MM) * ppm, dot_w, snap)
+            along_y = _line_coverage(
+                h, (paper_h_mm - np.arange(0, h / ppm, _LINE_DOT_MM)) * ppm, dot_w, snap
+            )
+            horiz = cy_maj[:, None] * along_x[None, :]
+            vert = along_y[:, None] * cx_maj[None, :]
+            a_maj = 1.0 - (1.0 - horiz) * (1.0 - vert)
+            mask = mask | ((cy_maj >= 0.5)[:, None] & (along_x >= 0.5)[None, :])
+            mask = mask | ((along_y >= 0.5)[:, None] & (cx_maj >= 0.5)[None, :])
+        else:
+            a_maj = 1.0 - (1.0 - cy_maj)[:, None] * (1.0 - cx_maj)[None, :]
+            mask = mask | (a_maj >= thr_maj)
     if minor_kind == "dots":
         dot_w = max(_DOT_MM * ppm, 1.0)
         cx_dot = _line_coverage(w, xs_mm * ppm, dot_w, snap)
@@ -719,6 +737,7 @@ def render_ecg(
     gain: float = GAIN_MM_PER_MV,
     grid_style: str = "lines",
     binarize: bool = False,
+    baselines_on_lines: bool = False,
 ) -> Render:
     """Print a 12-lead ECG on synthetic ECG paper, with exact truth.
 
@@ -809,10 +828,16 @@ def render_ecg(
     grid_style : str
         One of :data:`GRID_STYLES`: 'lines' (1 mm and 5 mm lines), 'dotted' (a
         dot at every 1 mm crossing, in the major colour, and solid 5 mm lines, as
-        on plain-paper printers), 'major_only' (5 mm lines only) or 'none'.
+        on plain-paper printers), 'dotted_lines' (a dot at every 1 mm crossing,
+        and 5 mm lines printed as dots 0.5 mm apart, as GE's PDF pages),
+        'major_only' (5 mm lines only) or 'none'.
     binarize : bool
         Threshold the finished page to pure black and white (gray level < 128 is
         black), as document scanners and fax machines do.
+    baselines_on_lines : bool
+        Put each row's baseline on its nearest 5 mm line, as GE carts print them
+        (otherwise, as ecg-image-kit, baselines fall between the lines). The
+        flat trace then runs along a grid line.
 
     Returns
     -------
@@ -916,6 +941,9 @@ def render_ecg(
             ) from None
     if not (50 <= pw_mm <= 2000 and 50 <= ph_mm <= 2000):
         raise ValueError(f"paper_size_mm must be within 50-2000 mm, got {paper_size_mm!r}")
+    if baselines_on_lines:
+        # each baseline moved onto its nearest 5 mm line (k * 5 mm from the bottom)
+        baselines = tuple(ph_mm - MAJOR_MM * round((ph_mm - b) / MAJOR_MM) for b in baselines)
 
     ppm = dpi / 25.4
     w = int(round(pw_mm / 25.4 * dpi))
