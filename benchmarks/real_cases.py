@@ -9,7 +9,7 @@ truth, and the verdict.
 
 Usage::
 
-    python benchmarks/real_cases.py [--n 12] [--jobs 2] [--out DIR]
+    python benchmarks/real_cases.py [--n 13] [--jobs 2] [--out DIR]
 
 Every case should be found right; a reading scoring under 5 dB must be flagged
 suspect.
@@ -29,7 +29,7 @@ from ecgprep.synth import write_dataset
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=12, help="pages (12 covers every case once)")
+    ap.add_argument("--n", type=int, default=13, help="pages (13 covers every case once)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None, help="keep the pages and a table here")

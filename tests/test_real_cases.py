@@ -32,6 +32,20 @@ CASES = {
         {"layout": "6x2+1", "grid_style": "dotted", "grid_color": ORANGE},
         23.0,  # 24.23 dB (OpenCV 5.1), 24.20 dB (4.8, 4.13)
     ),
+    # GE's plain-paper PDF at 300 dpi: 5 mm lines printed as dots (the baselines
+    # on them) and lead names above the trace (-3.09 dB before the dotted-line
+    # strokes and the labels' reach were mended)
+    "ge-pdf-dotted-lines-3x4+1": (
+        {
+            "layout": "3x4+1",
+            "grid_style": "dotted_lines",
+            "grid_color": "mono",
+            "baselines_on_lines": True,
+            "labels": "above",
+            "dpi": 300,
+        },
+        21.0,  # 22.07 dB (OpenCV 5.1)
+    ),
     "50mm/s-3x4+1": ({"layout": "3x4+1", "paper_speed": 50.0}, 24.5),  # 25.84 dB (ceiling)
     "20mm/mV-3x4+1": ({"layout": "3x4+1", "gain": 20.0}, 24.5),  # 25.84 dB (ceiling)
     "5mm/mV-6x2+1": ({"layout": "6x2+1", "gain": 5.0}, 24.5),  # 25.84 dB (ceiling)

@@ -135,6 +135,15 @@ _REAL_CASES = (
     {"layout": "3x4+3", "grid_color": "gray", "thin_trace": True},
     {"layout": "3x4+2:II,V1", "paper_speed": 50.0, "gain": 5.0, "grid_style": "dotted"},
     {"layout": "3x4+1", "gain": 20.0, "grid_color": "mono", "binarize": True, "thin_trace": True},
+    # GE's plain-paper PDF at 300 dpi: 5 mm lines as dots, baselines on them, names above
+    {
+        "layout": "3x4+1",
+        "grid_style": "dotted_lines",
+        "grid_color": "mono",
+        "baselines_on_lines": True,
+        "labels": "above",
+        "dpi": 300.0,
+    },
 )
 
 
@@ -245,14 +254,16 @@ def write_dataset(
       ECGs are (``synthetic_signals(style="realistic")``: muscle noise, wander,
       mains hum, large amplitudes, now and then a wide QRS or pacing spikes);
     - ``real_cases``: the real printouts of issue 10, clean and with exact truth,
-      cycling through (the n-th real_cases image gets case ``n % 12``): a GE page
+      cycling through (the n-th real_cases image gets case ``n % 13``): a GE page
       (3x4+2 with V1, II strips, header block, interpretation), 3x4+3 on a dotted
       gray grid, 3x4+3 with strips V1, II, V5 on a major-only grid, 6x2+1 on a
       dotted orange grid, 3x4+1 at 50 mm/s, 3x4+1 at 20 mm/mV, 6x2+1 at 5 mm/mV,
       a binarised black-and-white scan (grid as dark as the trace), a mono dotted
       3x4+2 with a header, a one-pixel trace, 3x4+2 with strips II, V1 at 50 mm/s
-      and 5 mm/mV on a dotted grid, and a binarised 20 mm/mV page with a
-      one-pixel trace. Every case prints lead II for 10 s.
+      and 5 mm/mV on a dotted grid, a binarised 20 mm/mV page with a
+      one-pixel trace, and a GE PDF page at 300 dpi (5 mm lines printed as dots
+      with the baselines on them, lead names above the trace). Every case prints
+      lead II for 10 s.
 
     Files written under ``out_dir``:
 
