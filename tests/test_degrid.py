@@ -116,20 +116,25 @@ def test_no_grid_and_empty_mask_untouched():
     assert out is empty and not res.applied and res.trace_fraction == 0.0
 
 
-def test_drawn_grid_removed_trace_kept():
-    # a black grid at 10 px/mm (1 px lines, 2 px every 5 mm) and a 3 px sine trace
-    M, N = 400, 600
+def _solid_grid(M, N):
+    """A black grid at 10 px/mm: 1 px lines, 2 px every 5 mm; its GridResult."""
     mask = np.zeros((M, N), bool)
     mask[3::10, :] = True
     mask[:, 7::10] = True
     mask[3::50, :] = mask[4::50, :] = True
     mask[:, 7::50] = mask[:, 8::50] = True
+    return mask, GridResult(10.0, 10.0, 0.0, 7.0, 3.0, True, 1.0, True, image_shape=(M, N))
+
+
+def test_drawn_grid_removed_trace_kept():
+    # the drawn grid and a 3 px sine trace
+    M, N = 400, 600
+    mask, grid = _solid_grid(M, N)
     x = np.arange(N)
     y = np.round(200 + 60 * np.sin(x / 40.0)).astype(int)
     trace = np.zeros_like(mask)
     for dy in (-1, 0, 1):
         trace[y + dy, x] = True
-    grid = GridResult(10.0, 10.0, 0.0, 7.0, 3.0, True, 1.0, True, image_shape=(M, N))
     clean, res = remove_grid_lines(mask | trace, grid)
     assert res.applied
     rec, prec = _recall_precision(clean, trace)
@@ -191,12 +196,7 @@ def test_trace_lying_on_a_dotted_line_is_kept(angle_deg):
 def test_trace_on_a_solid_line_is_not_told_from_it():
     # a solid 5 mm line with the trace along it: one long stroke, removed as line
     M, N = 400, 600
-    mask = np.zeros((M, N), bool)
-    mask[3::10, :] = True
-    mask[:, 7::10] = True
-    mask[3::50, :] = mask[4::50, :] = True
-    mask[:, 7::50] = mask[:, 8::50] = True
-    grid = GridResult(10.0, 10.0, 0.0, 7.0, 3.0, True, 1.0, True, image_shape=(M, N))
+    mask, grid = _solid_grid(M, N)
     trace = np.zeros_like(mask)
     trace[203:205, 100:500] = True
     clean, res = remove_grid_lines(mask | trace, grid)
