@@ -117,8 +117,8 @@ class TraceRow:
         Share of ``[x0, x1)`` covered by connected strokes at least
         :data:`LONG_STROKE_MM` wide (NaN when an earlier test refused the row).
     pieces_per_10mm : float
-        Connected pieces of ink around the row per 10 mm of its length (NaN
-        likewise).
+        Connected pieces of ink around the row per 10 mm of its length, specks
+        under :data:`SPECK_MM` left out (NaN likewise).
     is_trace : bool
         All tests passed.
     why_not : str
