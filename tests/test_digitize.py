@@ -751,3 +751,68 @@ def test_two_waves_meeting_in_one_run_read_their_apexes_from_their_flanks():
     assert keep[0].all() and keep[1].all()
     # the apexes, from the flanks: 152 for A (down), 148 for B (up), within 2 px
     assert abs(tracks[0].y[51] - 152) <= 2 and abs(tracks[1].y[51] - 148) <= 2
+
+
+def _two_rows_at_a_boundary(s_depth):
+    """10 px/mm, rows at y = 100 and 300, a panel boundary at x = 500 (t = 2 s).
+
+    The upper row's new lead opens with an S wave down to ``100 + s_depth``; the
+    lower row's old lead ends with an R wave up to 260, and its new lead starts
+    at 340 and rises to its baseline.
+    """
+    from ecgprep.digitize.layout import LayoutResult, Panel, RowInfo
+
+    mask = np.zeros((420, 1000), bool)
+
+    import cv2
+
+    canvas = np.zeros(mask.shape, np.uint8)
+
+    def stroke(x0, y0, x1, y1):
+        cv2.line(canvas, (x0, y0), (x1, y1), 1, 3)
+        mask[:] = canvas > 0
+
+    stroke(0, 100, 500, 100)
+    stroke(500, 100, 512, 100 + s_depth)
+    stroke(512, 100 + s_depth, 524, 100)
+    stroke(524, 100, 999, 100)
+    stroke(0, 300, 478, 300)
+    stroke(478, 300, 486, 260)
+    stroke(486, 260, 494, 300)
+    stroke(494, 300, 499, 300)
+    stroke(508, 340, 516, 300)
+    stroke(516, 300, 999, 300)
+    rows = (RowInfo(0, 100.0, 0, 200, 0.0, 1000.0), RowInfo(1, 300.0, 200, 420, 0.0, 1000.0))
+    panels = tuple(
+        Panel(name, r, t0, 2.0, t0 * 250.0, (t0 + 2.0) * 250.0)
+        for r, names in enumerate((("I", "aVR"), ("II", "aVL")))
+        for name, t0 in zip(names, (0.0, 2.0), strict=True)
+    )
+    lay = LayoutResult("test", rows, panels, 250.0, 1.0)
+    return mask, lay
+
+
+def test_a_deep_s_at_a_panel_start_is_kept_from_the_row_below():
+    from ecgprep.digitize import foreign_strokes
+
+    mask, lay = _two_rows_at_a_boundary(170)  # down to 270: 3 mm above the lower row
+    upper, lower = foreign_strokes(mask, lay, px_per_mm_x=10.0, px_per_mm_y=10.0)
+    ys, xs = lower
+    # the lower row must not take the upper row's S wave, all of its apex ...
+    assert ys.size and ys.max() >= 269 and xs.min() >= 495 and xs.max() <= 550
+    assert np.all(mask[ys, xs])
+    # ... nor anything of its own: its R wave and its new lead start are its own
+    assert not np.any((ys > 285) | ((xs < 500) & (ys > 150)))
+    # the upper row must not take the lower row's R wave nor its new lead's start
+    ys, xs = upper
+    assert ys.size and ys.min() >= 255 and not np.any(ys < 120)
+
+
+def test_a_stroke_joining_both_rows_is_left_to_the_trackers():
+    from ecgprep.digitize import foreign_strokes
+
+    mask, lay = _two_rows_at_a_boundary(195)  # down to 295: it joins the lower row
+    upper, lower = foreign_strokes(mask, lay, px_per_mm_x=10.0, px_per_mm_y=10.0)
+    assert lower[0].size == 0  # the S wave and the upper row's trace: one piece
+    # the upper row is still denied the lower row's own pieces, not the S wave
+    assert upper[0].size and upper[0].min() >= 255

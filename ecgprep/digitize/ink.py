@@ -13,7 +13,7 @@ import numpy as np
 from .._validate import check_mask, check_positive
 from .layout import LayoutResult
 
-__all__ = ["trace_core", "remove_labels"]
+__all__ = ["trace_core", "remove_labels", "foreign_strokes"]
 
 #: Half-width of the window a separator bar is looked for in, about a boundary
 #: between two panels (mm): the bar's few pixels and the boundary's rounding.
@@ -62,6 +62,16 @@ LABEL_REACH_MM = 12.0
 #: ... or this share of the rows' spacing where that is farther: GE-style prints
 #: set their labels 11-13.5 mm above baselines 35 mm apart.
 LABEL_REACH_ROW_SHARE = 0.45
+#: How long after a boundary between two panels a stroke is given to the row
+#: whose baseline it joins (s): a QRS (at most 0.12 s) and the wave that ends it.
+#: Elsewhere the rows' own tracks settle it (own_strokes).
+PANEL_START_S = 0.2
+#: ... from this far before the boundary (mm): the first column of the new lead.
+PANEL_START_BEFORE_MM = 0.5
+#: A stroke joins a row's baseline when it reaches within this (mm) of it: a
+#: trace's level at a panel start sits off its baseline by ST shifts and wander
+#: (up to about 0.2 mV), never by a neighbour's wave.
+JOIN_BASELINE_MM = 2.0
 #: Largest label (mm): a few characters; the trace's strokes are wider or taller.
 LABEL_MAX_HEIGHT_MM = 6.0
 LABEL_MAX_WIDTH_MM = 8.0
@@ -263,3 +273,91 @@ def remove_labels(
                 out = trace_mask.copy()
             out[sy0:sy1, sx0:sx1] &= ~drop[labels]
     return out
+
+
+def foreign_strokes(
+    trace_mask: np.ndarray, layout: LayoutResult, *, px_per_mm_x: float, px_per_mm_y: float
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per row, the ink just after its panel boundaries that belongs to a neighbour.
+
+    At a boundary shared by two adjacent rows, a lead's first wave may reach far
+    into the neighbouring row (a deep S wave of the upper row down to the lower
+    row's trace, whose own new lead starts elsewhere), and that row's tracker,
+    free to start its new lead anywhere, may take it. In a window from
+    :data:`PANEL_START_BEFORE_MM` before the boundary to :data:`PANEL_START_S`
+    after it, between the two rows' baselines (:data:`JOIN_BASELINE_MM` beyond
+    each), the ink is cut into connected pieces (separator bars removed, pieces a
+    pixel apart joined: a thin steep stroke breaks up); a piece
+    that reaches within :data:`JOIN_BASELINE_MM` of one row's baseline and not of
+    the other's is the first row's, and the other row is told not to take it. A
+    piece that joins both rows' baselines, or neither, is left to the trackers.
+
+    Parameters
+    ----------
+    trace_mask : (M, N) bool ndarray
+        Trace ink of the deskewed page (lead labels removed).
+    layout : LayoutResult
+        Rows (top to bottom) and panels matched on the page.
+    px_per_mm_x, px_per_mm_y : float
+        Grid scale.
+
+    Returns
+    -------
+    list of (ys, xs) pairs of (K,) int ndarrays
+        One per row of ``layout``: page pixels that row must not take (empty when
+        none).
+
+    Raises
+    ------
+    InvalidImageError
+        ``trace_mask`` is not a 2-D mask.
+    ValueError
+        A scale that is not a finite number > 0.
+    """
+    import cv2
+
+    mask = check_mask(trace_mask, "trace_mask")
+    px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
+    px_per_mm_y = check_positive(px_per_mm_y, "px_per_mm_y")
+    h, w = mask.shape
+    empty = np.zeros(0, dtype=np.intp)
+    out: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in layout.rows]
+    join = JOIN_BASELINE_MM * px_per_mm_y
+    for r in range(len(layout.rows) - 1):
+        upper, lower = layout.rows[r], layout.rows[r + 1]
+        if not (np.isfinite(upper.y) and np.isfinite(lower.y)) or lower.y - upper.y <= 2 * join:
+            continue
+
+        def starts(row: int) -> set[float]:
+            return {
+                round(p.x0, PANEL_X_DECIMALS) for p in layout.panels if p.row == row and p.t0_s > 0
+            }
+
+        for xb in sorted(starts(r) & starts(r + 1)):
+            x0 = int(max(0, np.floor(xb - PANEL_START_BEFORE_MM * px_per_mm_x)))
+            x1 = int(min(w, np.ceil(xb + PANEL_START_S * layout.px_per_s)))
+            y0 = int(max(0, np.floor(upper.y - join)))
+            y1 = int(min(h, np.ceil(lower.y + join)))
+            if x1 - x0 < 2 or y1 - y0 < 2:
+                continue
+            win = np.ascontiguousarray(mask[y0:y1, x0:x1]).copy()
+            _remove_tick(win, xb - x0, px_per_mm_x, px_per_mm_y)
+            # pieces a pixel apart are one (a thin steep stroke breaks up)
+            grown = cv2.dilate(win.view(np.uint8), np.ones((3, 3), np.uint8))
+            n, labels, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
+            labels[~win] = 0
+            top = y0 + stats[1:, cv2.CC_STAT_TOP] + 1  # the growth's pixel
+            bottom = top + stats[1:, cv2.CC_STAT_HEIGHT] - 3
+            joins_upper = top <= upper.y + join
+            joins_lower = bottom >= lower.y - join
+            for i in np.flatnonzero(joins_upper != joins_lower):
+                ys, xs = np.nonzero(labels == i + 1)
+                # a piece of the upper row's is foreign to the lower row, and back
+                k = r + 1 if joins_upper[i] else r
+                out[k].append((ys + y0, xs + x0))
+    return [
+        (np.concatenate([y for y, _ in parts]), np.concatenate([x for _, x in parts]))
+        if parts
+        else (empty, empty)
+        for parts in out
+    ]

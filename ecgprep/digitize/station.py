@@ -41,7 +41,7 @@ from .convert import (
     name_rhythm_strips,
     own_strokes,
 )
-from .ink import _remove_tick, remove_labels, trace_core
+from .ink import _remove_tick, foreign_strokes, remove_labels, trace_core
 from .layout import LayoutResult, Panel, RowInfo, candidate_layouts, find_layout, layout_rows
 from .page import find_trace_rows
 from .pulses import _row_gains, find_calibration_pulses
@@ -358,6 +358,16 @@ def _read(
             for p, b in [(p, base_b) for p in panels] + above
         )
         bands.append((band, gray[row.y_top : row.y_bottom, xa:xb], base_b, zones, free_px, xa))
+    # A stroke just after a panel boundary that joins one row's baseline and not
+    # the other's is that row's: the other does not take it (a deep S wave
+    # reaching down to the next row, where that row's own trace starts below).
+    for k, (ys_, xs_) in enumerate(
+        foreign_strokes(mask, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
+    ):
+        band, _, _, _, _, xa = bands[k]
+        yb, xb = ys_ - lay.rows[k].y_top, xs_ - xa
+        inside = (yb >= 0) & (yb < band.shape[0]) & (xb >= 0) & (xb < band.shape[1])
+        band[yb[inside], xb[inside]] = False
     for row, spec in zip(lay.rows, bands, strict=True):
         track, pts = _follow_row(row, *spec)
         baselines.append(track.base)
