@@ -370,3 +370,105 @@ def _assemble(readings: list[tuple[Panel, LeadSignal]]) -> dict[str, LeadSignal]
         if sig.name not in best or best[sig.name].values.size < sig.values.size:
             best[sig.name] = sig
     return best
+
+
+#: Least length (mm) of a stroke beyond a separator bar for it to give the start
+#: of a lead the bar hid: a QRS's flank, not a speck or the bar's ragged end.
+BAR_STROKE_MM = 0.5
+
+
+def through_bars(
+    track: _Track,
+    kept: np.ndarray,
+    band: np.ndarray,
+    bars: list[tuple[float, tuple[int, int, int, int]]],
+    *,
+    x_origin: int,
+    y_origin: int,
+    px_per_mm_y: float,
+    line_width: float,
+) -> tuple[_Track, np.ndarray]:
+    """A lead's first point where its opening stroke ran behind a separator bar.
+
+    A bar stands on each boundary between two panels, and its removal takes the
+    part of the new lead's first stroke that ran inside it (an R wave falling
+    from its apex right at the boundary). When the new lead's first point kept
+    lies along the bar's height and is steep (its run at least twice the pen
+    width tall), and ink runs on unbroken for :data:`BAR_STROKE_MM` or more beyond
+    the bar's end (above when that point lies below the bar's top, else below),
+    in the new lead's columns (right of the boundary: left of it the ink is the
+    old lead's), the farthest of it is the lead's first point; the stroke behind
+    the bar is then bridged.
+
+    Parameters
+    ----------
+    track : _Track
+        The row's followed trace (page coordinates).
+    kept : (K,) bool ndarray
+        The track's points kept (:func:`own_strokes`).
+    band : (H, W) bool ndarray
+        The row's band of ink as tracked, bars removed; page column ``x_origin``
+        is its column 0, page row ``y_origin`` its row 0.
+    bars : list of (x0, (y0, y1, b0, b1))
+        Per boundary, the panel's first column (page) and the bar's rows and
+        columns erased in ``band`` (half-open).
+    x_origin, y_origin : int
+    px_per_mm_y : float
+    line_width : float
+        The pen's width (px).
+
+    Returns
+    -------
+    track : _Track
+        With a point added per boundary where one was found (the same object when none).
+    kept : (K',) bool ndarray
+    """
+    guard = 0.5 * line_width + 0.5
+    min_run = max(2, int(round(BAR_STROKE_MM * px_per_mm_y)))
+    added: list[tuple[float, float]] = []
+    for x0, (y0, y1, _, b1) in bars:
+        after = np.flatnonzero(kept & (track.x >= x0 + guard))
+        if after.size == 0:
+            continue
+        j = int(after[0])
+        if track.bottom[j] - track.top[j] < 2 * line_width + 2:
+            continue  # a flat start: nothing hidden
+        yb = track.y[j] - y_origin
+        cols = range(max(0, int(np.ceil(x0 - x_origin - 0.5))), min(band.shape[1], b1 + 1))
+        best: tuple[int, int] | None = None
+        if y0 + min_run < yb <= y1 + min_run and y0 >= 1:  # along the bar: ink above it?
+            for c in cols:
+                run = _run_length(band[:y0, c][::-1])
+                if run >= min_run and (best is None or y0 - run < best[1]):
+                    best = (c, y0 - run)
+        elif y0 - min_run <= yb < y1 - min_run and y1 < band.shape[0]:  # ink below it?
+            for c in cols:
+                run = _run_length(band[y1:, c])
+                if run >= min_run and (best is None or y1 + run - 1 > best[1]):
+                    best = (c, y1 + run - 1)
+        if best is None:
+            continue
+        x_new = max(best[0] + x_origin, x0 + guard + 1e-3)
+        if x_new < track.x[j]:
+            added.append((x_new, float(best[1] + y_origin)))
+    if not added:
+        return track, kept
+    ax = np.array([a for a, _ in added])
+    ay = np.array([b for _, b in added])
+    x = np.concatenate((track.x, ax))
+    order = np.argsort(x, kind="stable")
+    new = _Track(
+        x[order],
+        np.concatenate((track.y, ay))[order],
+        np.concatenate((track.top, ay))[order],
+        np.concatenate((track.bottom, ay + 1))[order],
+        track.base,
+    )
+    return new, np.concatenate((kept, np.ones(ax.size, bool)))[order]
+
+
+def _run_length(column: np.ndarray) -> int:
+    """How many leading entries of the bool ``column`` are True."""
+    if column.size == 0 or not column[0]:
+        return 0
+    return int(column.size if column.all() else np.argmin(column))

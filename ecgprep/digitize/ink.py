@@ -80,18 +80,21 @@ LABEL_MAX_WIDTH_MM = 8.0
 PANEL_X_DECIMALS = 3
 
 
-def _remove_tick(band: np.ndarray, xc: float, px_per_mm_x: float, px_per_mm_y: float) -> None:
+def _remove_tick(
+    band: np.ndarray, xc: float, px_per_mm_x: float, px_per_mm_y: float
+) -> tuple[int, int, int, int] | None:
     """Erase, in place, a vertical separator bar standing at column ``xc`` of ``band``.
 
     The bar fills (nearly) every column of its few-pixel width over the same rows; a
     trace crossing it fills only a column or two there, so only rows inked in most
     columns near ``xc`` are erased, and only when they span at least 1.5 mm.
+    Returns the rows and columns erased, ``(y0, y1, b0, b1)`` (half-open), or None.
     """
     half = TICK_HALF_WIDTH_MM * px_per_mm_x
     b0 = int(max(0, np.floor(xc - half)))
     b1 = int(min(band.shape[1], np.ceil(xc + half)))
     if b1 - b0 < 2:
-        return
+        return None
     sub = band[:, b0:b1]
     frac = sub.mean(axis=1)
     # The bar is at least ~3 columns wide: rows where >= 3 columns (or 40 %) are inked.
@@ -99,15 +102,16 @@ def _remove_tick(band: np.ndarray, xc: float, px_per_mm_x: float, px_per_mm_y: f
     full = frac >= max(need, TICK_FILL_SHARE) - 1e-9
     idx = np.flatnonzero(full)
     if idx.size < TICK_MIN_MM * px_per_mm_y:
-        return
+        return None
     breaks = np.flatnonzero(np.diff(idx) > TICK_ROW_STEP_PX)
     starts = np.concatenate(([0], breaks + 1))
     stops = np.concatenate((breaks, [idx.size - 1]))
     k = int(np.argmax(idx[stops] - idx[starts]))
     y0, y1 = int(idx[starts[k]]), int(idx[stops[k]]) + 1
     if y1 - y0 < TICK_MIN_MM * px_per_mm_y:
-        return
+        return None
     sub[max(0, y0 - 1) : y1 + 1, :] = False
+    return max(0, y0 - 1), min(band.shape[0], y1 + 1), b0, b1
 
 
 def trace_core(trace_mask: np.ndarray, gray: np.ndarray, *, px_per_mm: float) -> np.ndarray:

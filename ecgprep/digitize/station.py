@@ -40,6 +40,7 @@ from .convert import (
     _Track,
     name_rhythm_strips,
     own_strokes,
+    through_bars,
 )
 from .ink import _remove_tick, foreign_strokes, remove_labels, trace_core
 from .layout import LayoutResult, Panel, RowInfo, candidate_layouts, find_layout, layout_rows
@@ -331,6 +332,7 @@ def _read(
     widths = []
     tracks: list[_Track] = []
     bands: list[tuple] = []
+    ticks: list[list] = []
     for row, row_gain in zip(lay.rows, gains, strict=True):
         free_px = min(FREE_MV * row_gain * px_per_mm_y, FREE_ROW_SHARE * spacing)
         panels = [p for p in lay.panels if p.row == row.index]
@@ -339,8 +341,10 @@ def _read(
         band = mask[row.y_top : row.y_bottom, xa:xb].copy()
         # Separator ticks stand on the boundaries between panels: remove them,
         # keeping the trace that passes above or below.
+        row_ticks = []
         for p in panels[1:]:
-            _remove_tick(band, p.x0 - xa, px_per_mm_x, px_per_mm_y)
+            row_ticks.append((p, _remove_tick(band, p.x0 - xa, px_per_mm_x, px_per_mm_y)))
+        ticks.append(row_ticks)
         # Lead labels are printed below the start of each panel: discourage the
         # tracker from wandering into them where they touch the trace
         # (LABEL_ZONE_COST), its own row's and the row above's (which stand
@@ -392,6 +396,21 @@ def _read(
         widths[k] = pts.line_width
     if again:
         keep = own_strokes(tracks, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
+    # A lead that starts on a steep stroke the separator bar hid: its start is
+    # the stroke's visible end beyond the bar.
+    for k, row in enumerate(lay.rows):
+        band, xa = bands[k][0], bands[k][5]
+        bars = [(p.x0, ext) for p, ext in ticks[k] if ext is not None]
+        tracks[k], keep[k] = through_bars(
+            tracks[k],
+            keep[k],
+            band,
+            bars,
+            x_origin=xa,
+            y_origin=row.y_top,
+            px_per_mm_y=px_per_mm_y,
+            line_width=widths[k],
+        )
     for row, row_gain, track, kept, lw in zip(lay.rows, gains, tracks, keep, widths, strict=True):
         px_per_mv = row_gain * px_per_mm_y
         panels = [p for p in lay.panels if p.row == row.index]
