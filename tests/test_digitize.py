@@ -818,21 +818,25 @@ def test_a_stroke_joining_both_rows_is_left_to_the_trackers():
     assert upper[0].size and upper[0].min() >= 255
 
 
-@pytest.mark.parametrize(("seed", "lead"), [(0, "V4"), (3, "V5")])
-def test_a_lead_opening_with_an_r_wave_behind_the_separator_bar(seed, lead):
-    # Every lead of column 4 opens at an R wave's apex, which the bar at the
-    # boundary hides; the flank above the bar gives the start back (first 0.1 s:
-    # 0.60 and 0.52 mV rms before, 0.11 and 0.10 measured), and what ran behind
-    # the bar is reported bridged.
+@pytest.mark.parametrize(
+    ("seed", "lead", "wave", "start"),
+    [(0, "V4", "V5", 3750), (3, "V5", "V5", 3750), (0, "aVR", "aVR", 1250)],
+)
+def test_a_lead_opening_on_a_wave_behind_the_separator_bar(seed, lead, wave, start):
+    # The leads of a column open at the apex of ``wave``'s largest wave (the R of
+    # V5 at column 4, the deep S of aVR at column 2), which the bar at the
+    # boundary hides; the flank beyond the bar gives the start back (first 0.1 s:
+    # 0.60, 0.52 and 0.58 mV rms before, 0.11, 0.10 and 0.13 measured), and what
+    # ran behind the bar is reported bridged.
     from ecgprep import process_image_for_submission
     from ecgprep.synth import synthetic_signals
 
     sig = synthetic_signals(fs=500, seed=seed)
-    k = int(np.argmax(sig["V5"][:1000]))
-    sig = {name: np.roll(v, 3750 - k + 1) for name, v in sig.items()}
+    k = int(np.argmax(np.abs(sig[wave][:1000])))
+    sig = {name: np.roll(v, start - k + 1) for name, v in sig.items()}
     r = render_ecg(sig, fs=500, seed=seed)
     res = process_image_for_submission(r.image)
     got = res.signals[lead]
-    err = got.values[:50] - r.truth.signals[lead][3750:3800]
+    err = got.values[:50] - r.truth.signals[lead][start : start + 50]
     assert float(np.sqrt(np.mean(err**2))) < 0.2
     assert got.bridged_s > 0

@@ -395,10 +395,11 @@ def through_bars(
     from its apex right at the boundary). When the new lead's first point kept
     lies along the bar's height and is steep (its run at least twice the pen
     width tall), and ink runs on unbroken for :data:`BAR_STROKE_MM` or more beyond
-    the bar's end (above when that point lies below the bar's top, else below),
-    in the new lead's columns (right of the boundary: left of it the ink is the
-    old lead's), the farthest of it is the lead's first point; the stroke behind
-    the bar is then bridged.
+    the bar's end, in the new lead's columns (right of the boundary: left of it
+    the ink is the old lead's), the farthest of it is the lead's first point;
+    the stroke behind the bar is then bridged. Above the bar is looked at first
+    (when that point lies below the bar's top), then below it (when it lies
+    above the bar's bottom).
 
     Parameters
     ----------
@@ -441,7 +442,9 @@ def through_bars(
                 run = _run_length(band[:y0, c][::-1])
                 if run >= min_run and (best is None or y0 - run < best[1]):
                     best = (c, y0 - run)
-        elif y0 - min_run <= yb < y1 - min_run and y1 < band.shape[0]:  # ink below it?
+        # along the bar or above it, and no stroke above in the new lead's
+        # columns: ink below it?
+        if best is None and y0 - min_run <= yb < y1 - min_run and y1 < band.shape[0]:
             for c in cols:
                 run = _run_length(band[y1:, c])
                 if run >= min_run and (best is None or y1 + run - 1 > best[1]):
