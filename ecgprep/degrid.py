@@ -352,10 +352,9 @@ def remove_grid_lines(
         (vertical, fx, on_v, rows[0], float(grid.px_per_mm_y)),
     ):
         _keep_strokes_on_dotted(lines_img, mask_u8, fold, ys[on], xs[on], fold.index[on], row, ppmm)
-    del mask_u8
     del ys, xs, on_v, on_h
     lines = cv2.bitwise_or(vertical, horizontal)
-    keep = cv2.compare(mask.view(np.uint8), 0, cv2.CMP_GT)
+    keep = mask_u8  # the mask, 0/255 (not changed by the dotted-line step)
     keep = cv2.bitwise_and(keep, cv2.bitwise_not(lines), dst=keep)
     # Keep a band's pixels where the ink through it sticks out of it (a trace
     # running along a line is thicker than the line): grown back across the band

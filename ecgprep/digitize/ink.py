@@ -327,17 +327,16 @@ def foreign_strokes(
     empty = np.zeros(0, dtype=np.intp)
     out: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in layout.rows]
     join = JOIN_BASELINE_MM * px_per_mm_y
+    # each row's panel boundaries (its panels' starts after its first)
+    starts: list[set[float]] = [set() for _ in layout.rows]
+    for p in layout.panels:
+        if p.t0_s > 0:
+            starts[p.row].add(round(p.x0, PANEL_X_DECIMALS))
     for r in range(len(layout.rows) - 1):
         upper, lower = layout.rows[r], layout.rows[r + 1]
         if not (np.isfinite(upper.y) and np.isfinite(lower.y)) or lower.y - upper.y <= 2 * join:
             continue
-
-        def starts(row: int) -> set[float]:
-            return {
-                round(p.x0, PANEL_X_DECIMALS) for p in layout.panels if p.row == row and p.t0_s > 0
-            }
-
-        for xb in sorted(starts(r) & starts(r + 1)):
+        for xb in sorted(starts[r] & starts[r + 1]):
             x0 = int(max(0, np.floor(xb - PANEL_START_BEFORE_MM * px_per_mm_x)))
             x1 = int(min(w, np.ceil(xb + PANEL_START_S * layout.px_per_s)))
             y0 = int(max(0, np.floor(upper.y - join)))
@@ -354,11 +353,15 @@ def foreign_strokes(
             bottom = top + stats[1:, cv2.CC_STAT_HEIGHT] - 3
             joins_upper = top <= upper.y + join
             joins_lower = bottom >= lower.y - join
-            for i in np.flatnonzero(joins_upper != joins_lower):
-                ys, xs = np.nonzero(labels == i + 1)
-                # a piece of the upper row's is foreign to the lower row, and back
-                k = r + 1 if joins_upper[i] else r
-                out[k].append((ys + y0, xs + x0))
+            # a piece of the upper row's is foreign to the lower row, and back
+            denied = np.full(n, -1)
+            denied[1:][joins_upper & ~joins_lower] = r + 1
+            denied[1:][joins_lower & ~joins_upper] = r
+            to_row = denied[labels]
+            for k in (r, r + 1):
+                ys, xs = np.nonzero(to_row == k)
+                if ys.size:
+                    out[k].append((ys + y0, xs + x0))
     return [
         (np.concatenate([y for y, _ in parts]), np.concatenate([x for _, x in parts]))
         if parts

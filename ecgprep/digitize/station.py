@@ -332,7 +332,7 @@ def _read(
     widths = []
     tracks: list[_Track] = []
     bands: list[tuple] = []
-    ticks: list[list] = []
+    bars: list[list] = []  # per row: (panel start, bar erased) per boundary
     for row, row_gain in zip(lay.rows, gains, strict=True):
         free_px = min(FREE_MV * row_gain * px_per_mm_y, FREE_ROW_SHARE * spacing)
         panels = [p for p in lay.panels if p.row == row.index]
@@ -341,10 +341,12 @@ def _read(
         band = mask[row.y_top : row.y_bottom, xa:xb].copy()
         # Separator ticks stand on the boundaries between panels: remove them,
         # keeping the trace that passes above or below.
-        row_ticks = []
+        row_bars = []
         for p in panels[1:]:
-            row_ticks.append((p, _remove_tick(band, p.x0 - xa, px_per_mm_x, px_per_mm_y)))
-        ticks.append(row_ticks)
+            erased = _remove_tick(band, p.x0 - xa, px_per_mm_x, px_per_mm_y)
+            if erased is not None:
+                row_bars.append((p.x0, erased))
+        bars.append(row_bars)
         # Lead labels are printed below the start of each panel: discourage the
         # tracker from wandering into them where they touch the trace
         # (LABEL_ZONE_COST), its own row's and the row above's (which stand
@@ -400,12 +402,11 @@ def _read(
     # the stroke's visible end beyond the bar.
     for k, row in enumerate(lay.rows):
         band, xa = bands[k][0], bands[k][5]
-        bars = [(p.x0, ext) for p, ext in ticks[k] if ext is not None]
         tracks[k], keep[k] = through_bars(
             tracks[k],
             keep[k],
             band,
-            bars,
+            bars[k],
             x_origin=xa,
             y_origin=row.y_top,
             px_per_mm_y=px_per_mm_y,
