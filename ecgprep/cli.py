@@ -15,6 +15,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -159,17 +160,29 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM, raised where Ctrl-C would be."""
 
 
+#: Set by the SIGTERM handler. The KeyboardInterrupt it raises can be lost (a
+#: handler that fires inside a finaliser, or a parallel backend that catches it
+#: and reports a dead worker instead); commands check this before they write.
+_TERMINATED = threading.Event()
+
+
+def _stop_if_terminated() -> None:
+    """Raise :class:`_Terminated` if a SIGTERM came, even one whose interrupt was lost."""
+    if _TERMINATED.is_set():
+        raise _Terminated("SIGTERM")
+
+
 @contextlib.contextmanager
 def _sigterm_as_interrupt():
     """Turn SIGTERM into KeyboardInterrupt for the duration: temporary files are
     removed and joblib stops its workers, as on Ctrl-C."""
-    import threading
-
+    _TERMINATED.clear()
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread
         return
 
     def handler(signum, frame):
+        _TERMINATED.set()
         raise _Terminated(f"signal {signum}")
 
     previous = signal.signal(signal.SIGTERM, handler)
@@ -209,6 +222,7 @@ def _submit(args) -> int:
     results = process_batch_for_submission(
         paths, _options(args), n_jobs=args.jobs, progress=not args.quiet, ids=present
     )
+    _stop_if_terminated()  # a batch that went on after a lost SIGTERM writes nothing
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         sub, status = submission_with_report(results, test)
@@ -409,6 +423,7 @@ def _cmd_eval(args) -> int:
     ev = evaluate_folder(
         args.folder, _options(args), n_jobs=args.jobs, progress=not args.quiet, limit=args.limit
     )
+    _stop_if_terminated()
     print(ev.report())
     print(verdict_report(ev.summary))
     if args.out:
@@ -565,7 +580,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _sigterm_as_interrupt():
             _check_args(args)
-            return int(args.func(args) or 0)
+            code = int(args.func(args) or 0)
+            _stop_if_terminated()  # the exit code says a SIGTERM came, lost or not
+            return code
     except (ValueError, FileNotFoundError) as exc:
         print(f"ecgprep {args.command}: error: {exc}", file=sys.stderr)
         return 2
