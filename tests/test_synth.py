@@ -1280,6 +1280,28 @@ def test_labels_above_the_trace_stand_11_mm_over_the_baseline():
         assert lo * ppm <= rows.min() - y0 and rows.max() - y0 <= hi * ppm
 
 
+def test_label_box_hides_the_trace_beneath_each_label_only():
+    fs = 500.0
+    sig = {k: np.asarray(v, dtype=np.float64).copy() for k, v in synthetic_signals(seed=2).items()}
+    t = np.arange(sig["II"].size) / fs
+    sig["V2"] += 2.4 * np.exp(-0.5 * ((t - 5.12) / 0.012) ** 2)  # an R through V2's label
+    kw = dict(fs=fs, labels="above", dpi=100, seed=2)
+    boxed, open_ = render_ecg(sig, label_box=True, **kw), render_ecg(sig, **kw)
+    ppm = boxed.truth.px_per_mm
+    hidden = open_.truth.trace_mask & ~boxed.truth.trace_mask
+    assert not (boxed.truth.trace_mask & ~open_.truth.trace_mask).any()
+    ys, xs = np.nonzero(hidden)
+    lead = boxed.truth.lead("V2")
+    # the R wave's strokes, cut within the label's box (11-14 mm above the
+    # baseline, 0-5 mm after the panel start) and nowhere else
+    assert ys.size > 0
+    assert ((lead.baseline_y_px - ys) / ppm).min() > 10.0
+    assert ((lead.baseline_y_px - ys) / ppm).max() < 15.0
+    assert ((xs - lead.x0_px) / ppm).min() > -1.0 and ((xs - lead.x0_px) / ppm).max() < 8.0
+    # the signals' truth is the same
+    assert np.array_equal(boxed.truth.signals["V2"], open_.truth.signals["V2"])
+
+
 def test_dotted_lines_print_5_mm_lines_as_dots_half_a_mm_apart():
     ppm = 200 / 25.4
     r, m, _ = _grid_probe("dotted_lines")

@@ -368,6 +368,9 @@ _TROUGH_MV = 1.0
 _LABEL_FOOT_MM = 7.5
 #: ... or, printed above the trace as GE carts print them, this far above it, mm.
 _LABEL_ABOVE_FOOT_MM = 11.0
+#: White margin of a label's box about its glyphs (``label_box``), mm: GE's
+#: boxes stand about 0.4 mm clear of the letters.
+_LABEL_BOX_MARGIN_MM = 0.4
 #: Text lines of the header and footer blocks are this far apart, mm.
 _TEXT_LINE_MM = 5.0
 #: Left edge of the header and footer text blocks, mm.
@@ -678,13 +681,38 @@ def _fixed(xy: np.ndarray) -> np.ndarray:
     return np.round(np.asarray(xy) * (1 << _SHIFT)).astype(np.int32).reshape(-1, 1, 2)
 
 
-def _put_text(canvas: np.ndarray, text: str, org_mm, ppm: float, height_mm: float = 3.0) -> None:
-    """Draw ``text`` (bottom-left at ``org_mm``, cap height ``height_mm``) into ``canvas``."""
-    font = cv2.FONT_HERSHEY_SIMPLEX
+def _text_font(org_mm, ppm: float, height_mm: float) -> tuple[int, float, int, tuple[int, int]]:
+    """OpenCV's font, scale, thickness and origin (px) for text of cap height ``height_mm``."""
     scale = height_mm * ppm / 22.0
     thick = max(1, int(round(0.16 * ppm)))
     org = (int(round(org_mm[0] * ppm)), int(round(org_mm[1] * ppm)))
+    return cv2.FONT_HERSHEY_SIMPLEX, scale, thick, org
+
+
+def _put_text(canvas: np.ndarray, text: str, org_mm, ppm: float, height_mm: float = 3.0) -> None:
+    """Draw ``text`` (bottom-left at ``org_mm``, cap height ``height_mm``) into ``canvas``."""
+    font, scale, thick, org = _text_font(org_mm, ppm, height_mm)
     cv2.putText(canvas, text, org, font, scale, 255, thick, cv2.LINE_AA)
+
+
+def _text_box(
+    text: str, org_mm, ppm: float, *, margin_mm: float, height_mm: float = 3.0
+) -> tuple[int, int, int, int]:
+    """Pixel box ``(x0, y0, x1, y1)`` (half-open) :func:`_put_text` inks, plus ``margin_mm``."""
+    font, scale, thick, (x, y) = _text_font(org_mm, ppm, height_mm)
+    (w, h), base = cv2.getTextSize(text, font, scale, thick)
+    pad = 2 * thick + 2
+    canvas = np.zeros((h + base + 2 * pad, w + 2 * pad), np.uint8)
+    cv2.putText(canvas, text, (pad, pad + h), font, scale, 255, thick, cv2.LINE_AA)
+    ys, xs = np.nonzero(canvas)
+    m = int(round(margin_mm * ppm))
+    dx, dy = x - pad, y - pad - h  # canvas to page
+    return (
+        int(xs.min()) + dx - m,
+        int(ys.min()) + dy - m,
+        int(xs.max()) + 1 + dx + m,
+        int(ys.max()) + 1 + dy + m,
+    )
 
 
 _HEADER_FIELDS = (
@@ -738,6 +766,7 @@ def render_ecg(
     grid_style: str = "lines",
     binarize: bool = False,
     baselines_on_lines: bool = False,
+    label_box: bool = False,
 ) -> Render:
     """Print a 12-lead ECG on synthetic ECG paper, with exact truth.
 
@@ -838,6 +867,10 @@ def render_ecg(
         Put each row's baseline on its nearest 5 mm line, as GE carts print them
         (otherwise, as ecg-image-kit, baselines fall between the lines). The
         flat trace then runs along a grid line.
+    label_box : bool
+        Print each lead label on a white box that hides the trace beneath it, as
+        GE carts do: a tall wave running under its label is cut there (the truth
+        keeps it).
 
     Returns
     -------
@@ -1003,7 +1036,12 @@ def render_ecg(
     if labels:
         foot = -_LABEL_ABOVE_FOOT_MM if labels == "above" else _LABEL_FOOT_MM
         for lt in leads:
-            _put_text(text_cov, lt.name, (lt.x0_px / ppm, lt.baseline_y_px / ppm + foot), ppm)
+            org = (lt.x0_px / ppm, lt.baseline_y_px / ppm + foot)
+            if label_box:
+                # the box hides the trace beneath it (drawn before the labels)
+                x0, y0, x1, y1 = _text_box(lt.name, org, ppm, margin_mm=_LABEL_BOX_MARGIN_MM)
+                trace_cov[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = 0.0
+            _put_text(text_cov, lt.name, org, ppm)
     if footer_text:
         _put_text(text_cov, f"{paper_speed:g}mm/s", (50.0, ph_mm - _FOOTER_Y_MM), ppm)
         _put_text(text_cov, f"{gain:g}mm/mV", (100.0, ph_mm - _FOOTER_Y_MM), ppm)
