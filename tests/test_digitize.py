@@ -404,6 +404,92 @@ def test_remove_labels_refuses_a_bad_scale():
             remove_labels(m, None, px_per_mm_x=3.0, px_per_mm_y=bad)
 
 
+def _boxed_label_mask():
+    """A 3 px stroke cut by a label's box (glyphs at rows 40-55, cols 20-50): 7 px
+    of white above the glyphs and 6 below; a flat trace passes by at row 80."""
+    m = np.zeros((100, 80), bool)
+    glyphs = np.zeros_like(m)
+    glyphs[40:55, 20:26] = glyphs[40:55, 30:36] = glyphs[40:55, 44:50] = True  # three letters
+    m[5:33, 37:40] = True  # the stroke above the box ...
+    m[61:78, 37:40] = True  # ... and below it, down to the trace
+    m[78:81, :] = True
+    return m, glyphs
+
+
+def test_mend_label_gaps_joins_a_stroke_a_labels_box_cut():
+    from ecgprep.digitize import mend_label_gaps
+
+    m, glyphs = _boxed_label_mask()
+    out = mend_label_gaps(m, glyphs, px_per_mm_x=8.0, px_per_mm_y=8.0)
+    assert out[33:61, 37:40].all()  # the gap, filled in the stroke's columns
+    assert np.array_equal(out & ~m, np.pad(np.ones((28, 3), bool), ((33, 39), (37, 40))))
+    assert not m[33:61, 37:40].any()  # the input is left as it was
+
+
+def test_mend_label_gaps_leaves_what_a_box_did_not_cut():
+    from ecgprep.digitize import mend_label_gaps
+
+    m, glyphs = _boxed_label_mask()
+    kw = dict(px_per_mm_x=8.0, px_per_mm_y=8.0)
+    # ink on one side only: a stroke that ends above a label (a T wave's top)
+    one = m.copy()
+    one[61:78, 37:40] = False
+    assert mend_label_gaps(one, glyphs, **kw) is one
+    # ink beside the glyphs in those columns: the trace runs there, nothing is hidden
+    beside = m.copy()
+    beside[45:50, 37:40] = True
+    assert mend_label_gaps(beside, glyphs, **kw) is beside
+    # ends farther from the glyphs than a box's margin (1.25 mm = 10 px): not cut by it
+    far = m.copy()
+    far[25:33, 37:40] = False
+    assert mend_label_gaps(far, glyphs, **kw) is far
+    assert mend_label_gaps(m, np.zeros_like(m), **kw) is m
+
+
+def test_mend_label_gaps_refuses_mismatched_masks_and_bad_scales():
+    from ecgprep.digitize import mend_label_gaps
+    from ecgprep.errors import InvalidImageError
+
+    m, glyphs = _boxed_label_mask()
+    with pytest.raises(InvalidImageError, match="label_ink"):
+        mend_label_gaps(m, glyphs[:50], px_per_mm_x=8.0, px_per_mm_y=8.0)
+    with pytest.raises(ValueError, match="px_per_mm_x"):
+        mend_label_gaps(m, glyphs, px_per_mm_x=0.0, px_per_mm_y=8.0)
+
+
+def _tall_r_at_panel_start(seed: int) -> tuple[dict, float]:
+    """Synthetic leads with a 2.4 mV R wave 0.12 s into the V2 and V5 panels."""
+    from ecgprep.synth import synthetic_signals
+
+    fs = 500.0
+    leads = synthetic_signals(seed=seed)
+    sig = {k: np.asarray(v, dtype=np.float64).copy() for k, v in leads.items()}
+    t = np.arange(sig["II"].size) / fs
+    for lead, t0 in (("V2", 5.0), ("V5", 7.5)):
+        sig[lead] += 2.4 * np.exp(-0.5 * ((t - t0 - 0.12) / 0.012) ** 2)
+    return sig, fs
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_tall_r_wave_under_a_boxed_label_keeps_its_height(seed):
+    """GE prints labels on white boxes: the R wave running under 'V2' is cut in two."""
+    from ecgprep import process_image_for_submission
+
+    sig, fs = _tall_r_at_panel_start(seed)
+    r = render_ecg(sig, fs=fs, labels="above", label_box=True, seed=seed)
+    res = process_image_for_submission(r.image)
+    assert res.ok, res.error
+    for lead, t0 in (("V2", 5.0), ("V5", 7.5)):
+        v = np.asarray(res.signals[lead].values)
+        start = int(round(res.signals[lead].start_s * fs))
+        k = int(round((t0 + 0.12) * fs))  # the R's apex, in the record
+        got = v[k - start - 15 : k - start + 15].max() - np.median(v)
+        truth = np.asarray(r.truth.signals[lead])[start : start + v.size]
+        want = truth[k - start - 15 : k - start + 15].max() - np.median(truth)
+        # (the R stopped at the box's lower edge, 1.0 mV, when the gap was not joined)
+        assert got > 0.9 * want, (lead, got, want)
+
+
 # ----------------------------------------------------------------- exact time
 
 

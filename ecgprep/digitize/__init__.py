@@ -12,8 +12,9 @@ The digitizer is a row of stations, one module each, in the order a page meets t
    its 1 mV pulse and the row's gain in mm/mV (:func:`find_calibration_pulses`).
 4. :mod:`~ecgprep.digitize.ink`, ink preparation: the mask and the luma -> the
    strokes' dark core (computed once per page), lead labels and separator ticks
-   left out, a neighbour's strokes at panel starts kept from each row
-   (:func:`trace_core`, :func:`remove_labels`, :func:`foreign_strokes`).
+   left out, strokes a label's box cut joined, a neighbour's strokes at panel
+   starts kept from each row (:func:`trace_core`, :func:`remove_labels`,
+   :func:`mend_label_gaps`, :func:`foreign_strokes`).
 5. :mod:`~ecgprep.digitize.trace`, trace following: one row's band of ink -> the
    trace's sub-pixel points, one run of ink per column chosen by a Viterbi
    programme (:func:`trace_points`).
@@ -26,7 +27,7 @@ The digitizer is a row of stations, one module each, in the order a page meets t
 """
 
 from .convert import name_rhythm_strips, own_strokes
-from .ink import foreign_strokes, remove_labels, trace_core
+from .ink import foreign_strokes, mend_label_gaps, remove_labels, trace_core
 from .layout import (
     LayoutResult,
     Panel,
@@ -49,6 +50,7 @@ __all__ = [
     "find_calibration_pulses",
     "name_rhythm_strips",
     "own_strokes",
+    "mend_label_gaps",
     "remove_labels",
     "foreign_strokes",
     "trace_core",

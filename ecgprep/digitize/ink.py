@@ -2,7 +2,8 @@
 
 :func:`trace_core` keeps the dark core of the strokes (the centre line is read
 from it), :func:`remove_labels` drops lead labels and other small marks near the
-start of each panel, and :func:`_remove_tick` erases the separator bar standing
+start of each panel, :func:`mend_label_gaps` joins strokes a label's white box
+cut, and :func:`_remove_tick` erases the separator bar standing
 between two panels of a row.
 """
 
@@ -11,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import check_mask, check_positive
+from ..errors import InvalidImageError
 from .layout import LayoutResult
 
-__all__ = ["trace_core", "remove_labels", "foreign_strokes"]
+__all__ = ["trace_core", "remove_labels", "mend_label_gaps", "foreign_strokes"]
 
 #: Half-width of the window a separator bar is looked for in, about a boundary
 #: between two panels (mm): the bar's few pixels and the boundary's rounding.
@@ -75,6 +77,10 @@ JOIN_BASELINE_MM = 2.0
 #: Largest label (mm): a few characters; the trace's strokes are wider or taller.
 LABEL_MAX_HEIGHT_MM = 6.0
 LABEL_MAX_WIDTH_MM = 8.0
+#: How far from a lead label's glyphs the white box GE prints it on may cut the
+#: trace (mm): the strokes of paper-ecg's GE MUSE page stop 0.8-0.9 mm above
+#: and below its labels' letters.
+LABEL_BOX_REACH_MM = 1.25
 #: Decimals (px) to which the panels' starts are rounded to group those that
 #: start in the same column.
 PANEL_X_DECIMALS = 3
@@ -276,6 +282,91 @@ def remove_labels(
             if out is trace_mask:
                 out = trace_mask.copy()
             out[sy0:sy1, sx0:sx1] &= ~drop[labels]
+    return out
+
+
+def mend_label_gaps(
+    trace_mask: np.ndarray,
+    label_ink: np.ndarray,
+    *,
+    px_per_mm_x: float,
+    px_per_mm_y: float,
+) -> np.ndarray:
+    """Join the parts of strokes that a lead label's white box cut.
+
+    GE-style prints set each lead label on a white box that hides the trace
+    beneath it: a tall R or deep S wave running under its label comes out as two
+    strokes, one ending just above the label and one just below. In each column
+    about a label (its glyphs, :data:`LABEL_BOX_REACH_MM` either side) where trace
+    ink reaches within :data:`LABEL_BOX_REACH_MM` of the glyphs from above and
+    from below, and none lies beside the glyphs, the gap is filled. A trace
+    passing by a label has no such pair; one drawn over the label's glyphs
+    (ecg-image-kit) touches them, and they are not removed as a label.
+
+    Parameters
+    ----------
+    trace_mask : (M, N) bool ndarray
+        Trace ink, lead labels removed (:func:`remove_labels`).
+    label_ink : (M, N) bool ndarray
+        The labels' ink that was removed.
+    px_per_mm_x, px_per_mm_y : float
+        Grid scale.
+
+    Returns
+    -------
+    (M, N) bool ndarray
+        The mask with the gaps filled (``trace_mask`` itself when none is).
+
+    Raises
+    ------
+    InvalidImageError
+        A mask that is not 2-D, or the two of different shapes.
+    ValueError
+        A scale that is not a finite number > 0.
+    """
+    import cv2
+
+    mask = check_mask(trace_mask, "trace_mask")
+    labels = check_mask(label_ink, "label_ink")
+    if labels.shape != mask.shape:
+        raise InvalidImageError(
+            f"label_ink is {labels.shape[1]}x{labels.shape[0]} px, "
+            f"expected the trace mask's {mask.shape[1]}x{mask.shape[0]}"
+        )
+    px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
+    px_per_mm_y = check_positive(px_per_mm_y, "px_per_mm_y")
+    gy, gx = np.nonzero(labels)
+    if gy.size == 0:
+        return mask
+    h, w = mask.shape
+    reach = max(1, int(round(LABEL_BOX_REACH_MM * px_per_mm_y)))
+    side = max(1, int(round(LABEL_BOX_REACH_MM * px_per_mm_x)))
+    # The glyphs of one label are one group: letters stand closer than the reach.
+    grown = cv2.dilate(labels.view(np.uint8), np.ones((1, 2 * side + 1), np.uint8))
+    n, groups = cv2.connectedComponents(grown, connectivity=8)
+    gid = groups[gy, gx]
+    order = np.argsort(gid, kind="stable")
+    bounds = np.searchsorted(gid[order], np.arange(1, n + 1))
+    out = mask
+    for k in range(1, n):
+        members = order[bounds[k - 1] : bounds[k]]
+        y0, y1 = int(gy[members].min()), int(gy[members].max()) + 1
+        x0 = max(0, int(gx[members].min()) - side)
+        x1 = min(w, int(gx[members].max()) + 1 + side)
+        if y0 < reach or y1 + reach > h:
+            continue
+        above = mask[y0 - reach : y0, x0:x1]
+        below = mask[y1 : y1 + reach, x0:x1]
+        cut = above.any(axis=0) & below.any(axis=0) & ~mask[y0:y1, x0:x1].any(axis=0)
+        if not cut.any():
+            continue
+        # from the lowest ink above the glyphs to the highest below, column by column
+        top = y0 - 1 - np.argmax(above[::-1], axis=0)
+        bottom = y1 + np.argmax(below, axis=0)
+        if out is mask:
+            out = mask.copy()
+        for c in np.flatnonzero(cut):
+            out[top[c] : bottom[c] + 1, x0 + c] = True
     return out
 
 

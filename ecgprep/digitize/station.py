@@ -42,7 +42,7 @@ from .convert import (
     own_strokes,
     through_bars,
 )
-from .ink import _remove_tick, foreign_strokes, remove_labels, trace_core
+from .ink import _remove_tick, foreign_strokes, mend_label_gaps, remove_labels, trace_core
 from .layout import LayoutResult, Panel, RowInfo, candidate_layouts, find_layout, layout_rows
 from .page import find_trace_rows
 from .pulses import _row_gains, find_calibration_pulses
@@ -323,6 +323,7 @@ def _read(
     )
     gains, gain_found = _row_gains(pulses, gain)
     mask = remove_labels(core, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
+    mask = mend_label_gaps(mask, core & ~mask, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
     px_per_s = lay.px_per_s
     w = mask.shape[1]
     readings: list[tuple[Panel, LeadSignal]] = []
