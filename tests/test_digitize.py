@@ -443,6 +443,12 @@ def test_mend_label_gaps_leaves_what_a_box_did_not_cut():
     far = m.copy()
     far[25:33, 37:40] = False
     assert mend_label_gaps(far, glyphs, **kw) is far
+    # beside the label's glyphs (a separator bar above, the previous lead's
+    # stroke below): not under its box
+    left = m.copy()
+    left[:, 14:17] = left[:, 37:40]
+    left[:78, 37:40] = False
+    assert mend_label_gaps(left, glyphs, **kw) is left
     assert mend_label_gaps(m, np.zeros_like(m), **kw) is m
 
 

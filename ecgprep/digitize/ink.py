@@ -297,9 +297,9 @@ def mend_label_gaps(
     GE-style prints set each lead label on a white box that hides the trace
     beneath it: a tall R or deep S wave running under its label comes out as two
     strokes, one ending just above the label and one just below. In each column
-    about a label (its glyphs, :data:`LABEL_BOX_REACH_MM` either side) where trace
-    ink reaches within :data:`LABEL_BOX_REACH_MM` of the glyphs from above and
-    from below, and none lies beside the glyphs, the gap is filled. A trace
+    of a label (its glyphs' width) where trace ink reaches within
+    :data:`LABEL_BOX_REACH_MM` of the glyphs from above and from below, and none
+    lies beside the glyphs, the gap is filled. A trace
     passing by a label has no such pair; one drawn over the label's glyphs
     (ecg-image-kit) touches them, and they are not removed as a label.
 
@@ -351,8 +351,9 @@ def mend_label_gaps(
     for k in range(1, n):
         members = order[bounds[k - 1] : bounds[k]]
         y0, y1 = int(gy[members].min()), int(gy[members].max()) + 1
-        x0 = max(0, int(gx[members].min()) - side)
-        x1 = min(w, int(gx[members].max()) + 1 + side)
+        # the label's own columns: left and right of it lie the separator bar
+        # and the previous lead's last strokes, which a box does not explain
+        x0, x1 = int(gx[members].min()), int(gx[members].max()) + 1
         if y0 < reach or y1 + reach > h:
             continue
         above = mask[y0 - reach : y0, x0:x1]
