@@ -149,6 +149,62 @@ def test_too_narrow_page_is_a_layout_error():
         find_layout(np.ones((400, 300), bool), px_per_mm_x=7.87, px_per_mm_y=7.87)
 
 
+def _framed_strip(line: str):
+    """A render whose rhythm strip's trace is broken (2 of every 8 columns lost,
+    as a light pen in a JPEG) with a line 14 mm under it: ``"solid"`` (a grid's
+    frame), ``"dashes"`` (every 10th column: text-like, sparse) or ``"none"``."""
+    from ecgprep.colors import separate_colors
+
+    r = render_ecg(seed=3, dpi=150)
+    ppm = r.truth.px_per_mm
+    ink = separate_colors(r.image).trace_mask.copy()
+    strip = r.truth.lead("II", rhythm=True)
+    line_y = int(round(strip.baseline_y_px + 14 * ppm))
+    x0, x1 = int(strip.x0_px) - 20, int(strip.x1_px) + 20
+    if line == "solid":
+        ink[line_y : line_y + 2, x0:x1] = True
+    elif line == "dashes":
+        ink[line_y : line_y + 2, x0:x1:10] = True
+    y0, y1 = int(strip.baseline_y_px - 12 * ppm), int(strip.baseline_y_px + 12 * ppm)
+    lost = (np.arange(ink.shape[1]) % 8) < 2
+    ink[y0:y1, lost] = False
+    return r, ink, ppm, strip, line_y
+
+
+def test_a_frame_under_the_last_row_ends_its_search_band():
+    r, ink, ppm, strip, line_y = _framed_strip("solid")
+    rows = find_layout(ink, px_per_mm_x=ppm, px_per_mm_y=ppm).rows
+    assert strip.baseline_y_px + 12 * ppm < rows[-1].y_bottom < line_y
+    # sparse ink there (a line of text's dots) does not; nor do the rows inside
+    _, ink_d, _, _, _ = _framed_strip("dashes")
+    rows_d = find_layout(ink_d, px_per_mm_x=ppm, px_per_mm_y=ppm).rows
+    assert rows_d[-1].y_bottom > line_y
+    assert [(r.y_top, r.y_bottom) for r in rows[:-1]] == [
+        (r.y_top, r.y_bottom) for r in rows_d[:-1]
+    ]
+
+
+def test_a_broken_trace_over_a_frame_is_read_as_without_it():
+    """The tracker of a last row whose trace is broken took the frame beneath
+    it wherever the trace was missing (real-dev's 6x2 scan: aVF)."""
+    from ecgprep.metrics import score_leads
+
+    scores = []
+    for line in ("solid", "none"):
+        r, ink, ppm, strip, _ = _framed_strip(line)
+        x_grid = strip.x0_px + 0.5
+        d = digitize(
+            r.image,
+            ink,
+            px_per_mm_x=ppm,
+            px_per_mm_y=ppm,
+            grid_lines_x=(x_grid % (5 * ppm), 5 * ppm),
+        )
+        scores.append(score_leads({"II": d.leads["II"]}, {"II": r.truth.signals["II"]}, 500.0))
+    # (0.8 dB with the frame, 8.7 without, when the band ran past the frame)
+    assert scores[0] > scores[1] - 0.5
+
+
 def test_unknown_layout_lists_valid():
     with pytest.raises(ValueError, match="3x4\\+1"):
         layout_rows("5x5")

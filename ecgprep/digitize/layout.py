@@ -9,7 +9,7 @@ margins, crops and header height may vary freely.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -245,6 +245,19 @@ ROW_BAND_SHARE = 0.95
 #: Half-height of the band whose inked columns give a row's ends (share of the
 #: spacing to each neighbour): the row's own trace, not the neighbours' waves.
 ROW_ENDS_SHARE = 0.3
+#: A band of ink beyond the outer rows that is not a trace row (a page frame, a
+#: ruler, a line of text) ends the outer row's search band when ink lies within
+#: :data:`OUTER_LINE_HALF_MM` of its centre over at least this share of the
+#: rows' length: the grid's frame 14.5 mm under real-dev's 6x2 page covers 0.50
+#: and its bottom row's tracker followed it where the trace was faint; the
+#: other bands of ink in the outer rows' search bands on the real-dev, ecg-dev,
+#: kaggle-dev and real_cases pages cover at most 0.29 (text).
+OUTER_LINE_SHARE = 0.4
+#: ... half-height of that band (mm): a line and a pixel or two of tilt.
+OUTER_LINE_HALF_MM = 1.0
+#: ... and only when it lies this far or farther from the row's baseline (mm):
+#: nearer, the ink is the row's own (a long flat trace a little off its peak).
+OUTER_LINE_MIN_MM = 5.0
 
 
 #: Farthest a time origin found from the ink may be moved onto a 5 mm grid line
@@ -320,6 +333,48 @@ def _stroke_width(band: np.ndarray) -> float:
     if tops.size == 0:
         return 0.0
     return float(np.median(bots - tops))
+
+
+def _clear_of_outer_lines(
+    rows: list[RowInfo], scan: RowScan, mask: np.ndarray, starts: list[float], px_per_mm: float
+) -> None:
+    """End the first and last rows' search bands before a frame or text line beyond them.
+
+    Changes ``rows`` in place. ``starts`` are the rows' first inked columns; a
+    band of ink among the scan's candidates that is no trace row, lies beyond an
+    outer row by :data:`OUTER_LINE_MIN_MM` or more inside its search band, and
+    covers :data:`OUTER_LINE_SHARE` of the rows' length (the median row's, from
+    its first inked column to its end) ends that band :data:`OUTER_LINE_HALF_MM`
+    short of its centre.
+    """
+    if not rows:
+        return
+    h, w = mask.shape
+    x0 = int(np.clip(np.median(starts), 0, w))
+    x1 = int(np.clip(np.median([r.x_end for r in rows]), 0, w))
+    if x1 - x0 < 2:
+        return
+    half = max(1, int(round(OUTER_LINE_HALF_MM * px_per_mm)))
+    near = OUTER_LINE_MIN_MM * px_per_mm
+    first, last = rows[0], rows[-1]
+    above, below = [], []
+    for c in scan.candidates:
+        if c.is_trace or not np.isfinite(c.y):
+            continue
+        if first.y_top < c.y < first.y - near:
+            side = above
+        elif last.y + near < c.y < last.y_bottom:
+            side = below
+        else:
+            continue
+        band = mask[max(0, int(c.y) - half) : int(c.y) + half + 1, x0:x1]
+        if band.any(axis=0).mean() >= OUTER_LINE_SHARE:
+            side.append(c.y)
+    if above:
+        rows[0] = replace(first, y_top=int(np.ceil(max(above) + half)))
+    if below:
+        last = rows[-1]
+        rows[-1] = replace(last, y_bottom=int(np.floor(min(below) - half)))
 
 
 def find_layout(
@@ -452,6 +507,7 @@ def find_layout(
         x_end = float(seg[1]) - 0.5 * _stroke_width(band)
         starts.append(float(seg[0]))
         rows.append(RowInfo(i, float(y), y_top, y_bottom, x_end - row_len, x_end))
+    _clear_of_outer_lines(rows, scan, mask, starts, px_per_mm_y)
     # All rows of the standard layouts end at the same x: vote for it.
     x_end = float(np.median([r.x_end for r in rows]))
     x_start = x_end - row_len
