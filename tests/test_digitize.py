@@ -22,6 +22,20 @@ def _ink(render):
     return render.truth.trace_mask | render.truth.text_mask
 
 
+def _digitize_on_its_grid(render, ink):
+    """:func:`digitize` of ``render`` with ``ink`` as the trace mask, told the
+    render's scale and its 5 mm lines' phase (a line at the rows' start)."""
+    ppm = render.truth.px_per_mm
+    x_grid = render.truth.lead("II", rhythm=True).x0_px + 0.5
+    return digitize(
+        render.image,
+        ink,
+        px_per_mm_x=ppm,
+        px_per_mm_y=ppm,
+        grid_lines_x=(x_grid % (5 * ppm), 5 * ppm),
+    )
+
+
 def _score_db(render, dig):
     return score_leads(dig.leads, render.truth.signals, render.truth.fs)
 
@@ -191,15 +205,8 @@ def test_a_broken_trace_over_a_frame_is_read_as_without_it():
 
     scores = []
     for line in ("solid", "none"):
-        r, ink, ppm, strip, _ = _framed_strip(line)
-        x_grid = strip.x0_px + 0.5
-        d = digitize(
-            r.image,
-            ink,
-            px_per_mm_x=ppm,
-            px_per_mm_y=ppm,
-            grid_lines_x=(x_grid % (5 * ppm), 5 * ppm),
-        )
+        r, ink, _, _, _ = _framed_strip(line)
+        d = _digitize_on_its_grid(r, ink)
         scores.append(score_leads({"II": d.leads["II"]}, {"II": r.truth.signals["II"]}, 500.0))
     # (0.8 dB with the frame, 8.7 without, when the band ran past the frame)
     assert scores[0] > scores[1] - 0.5
@@ -757,14 +764,7 @@ def test_bridged_time_reported_per_lead(standard):
     x0 = int(lead.x0_px + 0.5 * 2.5 * 25 * ppm)
     y0 = int(lead.baseline_y_px - 17 * ppm)  # V2's band: half-way to the rows beside it
     ink[y0 : y0 + int(34 * ppm), x0 : x0 + int(0.2 * 25 * ppm)] = False  # 0.2 s of V2 erased
-    x_grid = r.truth.lead("II", rhythm=True).x0_px + 0.5
-    cut = digitize(
-        r.image,
-        ink,
-        px_per_mm_x=ppm,
-        px_per_mm_y=ppm,
-        grid_lines_x=(x_grid % (5 * ppm), 5 * ppm),
-    )
+    cut = _digitize_on_its_grid(r, ink)
     assert cut.leads["V2"].bridged_s == pytest.approx(d.leads["V2"].bridged_s + 0.2, abs=0.02)
 
 
