@@ -37,7 +37,9 @@ class PulseInfo:
 
     ``height_mv`` is the pulse height converted with the grid's voltage scale: about
     1.0 when the grid scale and the printed gain agree. ``gain`` is the mm/mV the
-    pulse shows (NaN when not found).
+    pulse shows (NaN when not found). ``baseline_px`` is the row's 0 mV level the
+    pulse gives (page row, px): the centre of its flat top plus 1 mV at that
+    gain, as the pulse rises from the baseline (NaN when not found).
     """
 
     row: int
@@ -47,6 +49,7 @@ class PulseInfo:
     height_px: float = 0.0
     height_mv: float = 0.0
     gain: float = float("nan")
+    baseline_px: float = float("nan")
 
 
 #: How far a pulse's measured height (mm, stroke included) may lie from a standard
@@ -177,6 +180,8 @@ def find_calibration_pulses(
             )
             if ok:
                 found, x_a, x_b, height, g = True, float(first), float(end), h_e, g_e
+                top_c = _top_centre(sub, int(first), end, top, top_px)
+                base = y0 + top_c + PULSE_MV * g * px_per_mm_y
                 break
             if first == edges[0]:  # not found: the ink's extent, the first edge's height
                 height = h_e
@@ -190,9 +195,33 @@ def find_calibration_pulses(
                 height,
                 height / expected if found else 0.0,
                 g if found else float("nan"),
+                base if found else float("nan"),
             )
         )
     return tuple(out)
+
+
+def _top_centre(window: np.ndarray, edge: int, end: int, top: int, top_px: int) -> float:
+    """Centre row of a pulse's flat top (``window`` rows), from its rising edge
+    at column ``edge`` to column ``end``, whose ink starts at row ``top``.
+
+    In each column of the top, away from both edges, the centre of the first
+    run of ink within ``top_px`` of ``top``; their median. ``top`` plus half a
+    run when no column is clear of the edges.
+    """
+    cols = window[:, edge + PULSE_EDGE_COLS + 1 : end - PULSE_EDGE_COLS - 1]
+    lo = max(0, top - top_px)
+    centres = []
+    for c in range(cols.shape[1]):
+        ink = np.flatnonzero(cols[lo : top + 4 * top_px + 1, c])
+        if ink.size == 0 or ink[0] > 2 * top_px:
+            continue
+        breaks = np.flatnonzero(np.diff(ink) > 1)
+        last = ink[breaks[0]] if breaks.size else ink[-1]
+        centres.append(lo + 0.5 * (ink[0] + last))
+    if not centres:
+        return float(top)
+    return float(np.median(centres))
 
 
 def _row_gains(pulses: tuple[PulseInfo, ...], gain: float | str) -> tuple[tuple[float, ...], bool]:

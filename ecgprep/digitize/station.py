@@ -76,7 +76,8 @@ class Digitization:
     pulses : tuple of PulseInfo
         Calibration pulse per row.
     baselines : tuple of float
-        0 mV row (pixels) of each printed row.
+        0 mV row (pixels) of each printed row: where its calibration pulse rises
+        from, or without one the level its trace keeps most.
     line_width_px : float
         Estimated trace thickness.
     coverage : tuple of float
@@ -164,6 +165,11 @@ LABEL_ZONE_AFTER_MM = 10
 LABEL_ZONE_TOP_MM = 2.5
 #: ... to this far below it (mm).
 LABEL_ZONE_BOTTOM_MM = 8.5
+#: Farthest a row's calibration pulse may stand from the level its trace keeps
+#: most (mV) for the pulse to give the row's 0 mV: baseline wander moves that
+#: level (by up to 0.27 mV on realistic synthetic signals), a pulse found on
+#: something else would stand farther off.
+PULSE_BASE_TOLERANCE_MV = 0.5
 #: Score of a reading whose Einthoven residual cannot be measured
 #: (:func:`_score`): that of a reading with precordial leads in the limb leads'
 #: places, so a reading that obeys the law wins over it.
@@ -413,13 +419,21 @@ def _read(
             px_per_mm_y=px_per_mm_y,
             line_width=widths[k],
         )
-    for row, row_gain, track, kept, lw in zip(lay.rows, gains, tracks, keep, widths, strict=True):
+    # A row's 0 mV level: where its calibration pulse rises from, when one was
+    # found near the level its trace keeps; else that level (the trace's mode).
+    for k, (pulse, row_gain) in enumerate(zip(pulses, gains, strict=True)):
+        near = PULSE_BASE_TOLERANCE_MV * row_gain * px_per_mm_y
+        if pulse.found and abs(pulse.baseline_px - tracks[k].base) <= near:
+            baselines[k] = pulse.baseline_px
+    for row, row_gain, track, kept, lw, base in zip(
+        lay.rows, gains, tracks, keep, widths, baselines, strict=True
+    ):
         px_per_mv = row_gain * px_per_mm_y
         panels = [p for p in lay.panels if p.row == row.index]
         guard_s = (0.5 * lw + 0.5) / px_per_s
         # Pixel (column) c covers [c, c + 1): its centre is c + 0.5.
         t = (track.x[kept] + 0.5 - row.x_start) / px_per_s
-        v = (track.base - track.y[kept]) / px_per_mv
+        v = (base - track.y[kept]) / px_per_mv
         for p in panels:
             n = int(round(p.duration_s * signal_fs))
             ts = p.t0_s + np.arange(n) / signal_fs
