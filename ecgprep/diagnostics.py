@@ -49,6 +49,9 @@ class LeadErrors:
         with the lag removed and the scale applied.
     rmse_start_mv, rmse_mid_mv, rmse_end_mv : float
         RMS error (as scored) over the first and last :data:`EDGE_S` and in between.
+    offset_mv : float
+        The constant the metric removes from the reading (reading minus truth,
+        mV): the error in the reading's 0 mV, which the score does not see.
     """
 
     lag_ms: float
@@ -60,6 +63,7 @@ class LeadErrors:
     rmse_start_mv: float
     rmse_mid_mv: float
     rmse_end_mv: float
+    offset_mv: float
 
 
 def shift_signal(values: Any, delay: float) -> np.ndarray:
@@ -205,6 +209,7 @@ def lead_errors(truth: Any, pred: Any, fs: float, *, edge_s: float = EDGE_S) -> 
         rmse_start_mv=rms(resid[:e]),
         rmse_mid_mv=rms(resid[e:-e]),
         rmse_end_mv=rms(resid[-e:]),
+        offset_mv=float(offset[0]),
     )
 
 

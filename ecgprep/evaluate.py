@@ -54,8 +54,9 @@ class Evaluation:
     errors_by_difficulty : DataFrame
         ``n, score_db, score_db_lag, score_db_lag_scale`` (the score as read, with
         the fractional lag removed, and with lag and scale removed), the median and
-        spread of ``lag_ms`` and ``scale``, and the median RMS error at panel
-        starts, middles and ends (mV).
+        spread of ``lag_ms`` and ``scale``, the median RMS error at panel
+        starts, middles and ends (mV), and ``offset_mv``, the median error of the
+        leads' 0 mV (mV; the metric removes it).
     submission : DataFrame
         The ``id,value`` submission that was scored.
     results : BatchResults
@@ -116,7 +117,8 @@ class Evaluation:
                 self.per_lead.to_string(index=False, float_format=lambda v: f"{v:.2f}"),
                 "",
                 "error components by difficulty (lag: reading later than truth, ms; "
-                "scale: truth / reading; rmse: mV at panel start, middle, end):",
+                "scale: truth / reading; rmse: mV at panel start, middle, end; "
+                "offset: mV off 0, which the metric forgives):",
                 self.errors_by_difficulty.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
                 "",
                 "error components by fs:",
@@ -150,6 +152,7 @@ def _error_table(diag: pd.DataFrame, by: str) -> pd.DataFrame:
             row[f"{name}_sd"] = float(g[col].std()) if len(g) > 1 else float("nan")
         for col in ("rmse_start_mv", "rmse_mid_mv", "rmse_end_mv"):
             row[col] = float(g[col].median()) if len(g) else float("nan")
+        row["offset_mv"] = float(g["offset_mv"].abs().median()) if len(g) else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -48,6 +48,17 @@ def test_edge_errors_located():
     assert e.rmse_end_mv == pytest.approx(e.rmse_mid_mv, rel=0.05)
 
 
+@pytest.mark.parametrize("dc", [0.15, -0.07, 0.0])
+def test_offset_of_the_readings_zero_reported(dc):
+    """A reading whose 0 mV is off scores as well as the right one: only the
+    diagnostics show it."""
+    fs = 500
+    x = _ecg(fs)
+    e, right = lead_errors(x, x + dc, fs), lead_errors(x, x, fs)
+    assert e.offset_mv == pytest.approx(dc, abs=1e-9)
+    assert e.noise == pytest.approx(right.noise, abs=1e-9)
+
+
 def test_shift_signal_keeps_a_peak():
     fs = 500
     x = _ecg(fs)
