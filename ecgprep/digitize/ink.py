@@ -335,39 +335,40 @@ def mend_label_gaps(
         )
     px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
     px_per_mm_y = check_positive(px_per_mm_y, "px_per_mm_y")
-    gy, gx = np.nonzero(labels)
-    if gy.size == 0:
+    cols = np.flatnonzero(labels.any(axis=0))
+    if cols.size == 0:
         return mask
     h, w = mask.shape
     reach = max(1, int(round(LABEL_BOX_REACH_MM * px_per_mm_y)))
     side = max(1, int(round(LABEL_BOX_REACH_MM * px_per_mm_x)))
-    # The glyphs of one label are one group: letters stand closer than the reach.
-    grown = cv2.dilate(labels.view(np.uint8), np.ones((1, 2 * side + 1), np.uint8))
-    n, groups = cv2.connectedComponents(grown, connectivity=8)
-    gid = groups[gy, gx]
-    order = np.argsort(gid, kind="stable")
-    bounds = np.searchsorted(gid[order], np.arange(1, n + 1))
     out = mask
-    for k in range(1, n):
-        members = order[bounds[k - 1] : bounds[k]]
-        y0, y1 = int(gy[members].min()), int(gy[members].max()) + 1
-        # the label's own columns: left and right of it lie the separator bar
-        # and the previous lead's last strokes, which a box does not explain
-        x0, x1 = int(gx[members].min()), int(gx[members].max()) + 1
-        if y0 < reach or y1 + reach > h:
-            continue
-        above = mask[y0 - reach : y0, x0:x1]
-        below = mask[y1 : y1 + reach, x0:x1]
-        cut = above.any(axis=0) & below.any(axis=0) & ~mask[y0:y1, x0:x1].any(axis=0)
-        if not cut.any():
-            continue
-        # from the lowest ink above the glyphs to the highest below, column by column
-        top = y0 - 1 - np.argmax(above[::-1], axis=0)
-        bottom = y1 + np.argmax(below, axis=0)
-        if out is mask:
-            out = mask.copy()
-        for c in np.flatnonzero(cut):
-            out[top[c] : bottom[c] + 1, x0 + c] = True
+    # Labels stand in a few narrow strips of columns: label those, not the page.
+    # The glyphs of one label are one group: letters stand closer than the reach.
+    for strip in np.split(cols, np.flatnonzero(np.diff(cols) > 2 * side) + 1):
+        s0, s1 = int(strip[0]), int(strip[-1]) + 1
+        sub = np.ascontiguousarray(labels[:, s0:s1]).view(np.uint8)
+        grown = cv2.dilate(sub, np.ones((1, 2 * side + 1), np.uint8))
+        n, _, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
+        for k in range(1, n):
+            gx, y0, gw, gh = (int(v) for v in stats[k, :4])
+            y1 = y0 + gh
+            # the glyphs' own columns (the growth widened the group)
+            inked = np.flatnonzero(sub[y0:y1, gx : gx + gw].any(axis=0))
+            if inked.size == 0 or y0 < reach or y1 + reach > h:
+                continue
+            x0, x1 = s0 + gx + int(inked[0]), s0 + gx + int(inked[-1]) + 1
+            above = mask[y0 - reach : y0, x0:x1]
+            below = mask[y1 : y1 + reach, x0:x1]
+            cut = above.any(axis=0) & below.any(axis=0) & ~mask[y0:y1, x0:x1].any(axis=0)
+            if not cut.any():
+                continue
+            # from the lowest ink above the glyphs to the highest below, column by column
+            top = y0 - 1 - np.argmax(above[::-1], axis=0)
+            bottom = y1 + np.argmax(below, axis=0)
+            if out is mask:
+                out = mask.copy()
+            for c in np.flatnonzero(cut):
+                out[top[c] : bottom[c] + 1, x0 + c] = True
     return out
 
 
