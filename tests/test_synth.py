@@ -1291,13 +1291,16 @@ def test_label_box_hides_the_trace_beneath_each_label_only():
     hidden = open_.truth.trace_mask & ~boxed.truth.trace_mask
     assert not (boxed.truth.trace_mask & ~open_.truth.trace_mask).any()
     ys, xs = np.nonzero(hidden)
-    lead = boxed.truth.lead("V2")
-    # the R wave's strokes, cut within the label's box (11-14 mm above the
-    # baseline, 0-5 mm after the panel start) and nowhere else
-    assert ys.size > 0
-    assert ((lead.baseline_y_px - ys) / ppm).min() > 10.0
-    assert ((lead.baseline_y_px - ys) / ppm).max() < 15.0
-    assert ((xs - lead.x0_px) / ppm).min() > -1.0 and ((xs - lead.x0_px) / ppm).max() < 8.0
+
+    def under_label(lt):  # a label's box: 11-14 mm above the baseline, 0-5 mm after the start
+        up = (lt.baseline_y_px - ys) / ppm
+        right = (xs - lt.x0_px) / ppm
+        return (up > 10.0) & (up < 15.0) & (right > -1.0) & (right < 8.0)
+
+    # the R wave's strokes are cut under V2's label; whatever else is hidden
+    # (a pulse's top under a row's first label) lies under some label too
+    assert under_label(boxed.truth.lead("V2")).sum() > 10
+    assert np.logical_or.reduce([under_label(lt) for lt in boxed.truth.leads]).all()
     # the signals' truth is the same
     assert np.array_equal(boxed.truth.signals["V2"], open_.truth.signals["V2"])
 
