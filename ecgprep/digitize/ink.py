@@ -3,8 +3,8 @@
 :func:`trace_core` keeps the dark core of the strokes (the centre line is read
 from it), :func:`remove_labels` drops lead labels and other small marks near the
 start of each panel, :func:`mend_label_gaps` joins strokes a label's white box
-cut, and :func:`_remove_tick` erases the separator bar standing
-between two panels of a row.
+cut, and :func:`_remove_tick` erases the separator bar standing between two
+panels of a row.
 """
 
 from __future__ import annotations
@@ -299,9 +299,9 @@ def mend_label_gaps(
     strokes, one ending just above the label and one just below. In each column
     of a label (its glyphs' width) where trace ink reaches within
     :data:`LABEL_BOX_REACH_MM` of the glyphs from above and from below, and none
-    lies beside the glyphs, the gap is filled. A trace
-    passing by a label has no such pair; one drawn over the label's glyphs
-    (ecg-image-kit) touches them, and they are not removed as a label.
+    lies beside the glyphs, the gap is filled. A trace passing by a label has no
+    such pair; one drawn over the label's glyphs (ecg-image-kit) touches them,
+    and they are not removed as a label.
 
     Parameters
     ----------

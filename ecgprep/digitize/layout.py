@@ -349,7 +349,7 @@ def _clear_of_outer_lines(
     """
     if not rows:
         return
-    h, w = mask.shape
+    w = mask.shape[1]
     x0 = int(np.clip(np.median(starts), 0, w))
     x1 = int(np.clip(np.median([r.x_end for r in rows]), 0, w))
     if x1 - x0 < 2:

@@ -162,6 +162,7 @@ def find_calibration_pulses(
             0.0,
             float("nan"),
         )
+        base = float("nan")  # the row's 0 mV, from a pulse found
         if not tall.any():
             height = float((bottoms - tops).max()) if tops.size else 0.0
         edges = np.unique(rx[tall])
@@ -195,7 +196,7 @@ def find_calibration_pulses(
                 height,
                 height / expected if found else 0.0,
                 g if found else float("nan"),
-                base if found else float("nan"),
+                base,
             )
         )
     return tuple(out)
