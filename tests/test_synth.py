@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from ecgprep import synth
-from ecgprep.synth import LEAD_NAMES, distort, render_ecg, synthetic_signals, write_dataset
+from ecgprep.synth import LEAD_NAMES, bend, distort, render_ecg, synthetic_signals, write_dataset
 
 PX_PER_MM_200 = 200 / 25.4
 
@@ -1328,3 +1328,53 @@ def test_baselines_on_lines_put_each_row_on_a_5_mm_line():
         from_bottom = ph_mm - lt.baseline_y_px / ppm
         assert from_bottom / 5.0 == pytest.approx(round(from_bottom / 5.0), abs=0.02)
         assert abs(lt.baseline_y_px - lp.baseline_y_px) <= 2.5 * ppm + 1e-6
+
+
+def test_bend_keeps_truth(render100):
+    b = bend(render100, amount_mm=4.0, seed=3)
+    t = b.truth
+    assert b.image.shape == render100.image.shape
+    assert len(t.bend) == 7 and np.allclose(t.homography, np.eye(3))
+    moved = []
+    for lt in t.leads:
+        xy = t.lead_xy(lt)
+        hits = [_near(t.trace_mask, x, y, 1) for x, y in xy[::37]]
+        assert np.mean(hits) > 0.95, lt.name
+        moved.append(np.abs(xy - t.lead_xy(lt, distorted=False)).max())
+    # the bend moves the traces by millimetres (the test has teeth)
+    assert max(moved) > 2.0 * t.px_per_mm
+    # the trace mask is where the bent image's trace ink is (resampled, a little paler)
+    dark = b.image.min(axis=2) < 160
+    assert dark[t.trace_mask].mean() > 0.95
+
+
+def test_bend_then_distort_composes(render100):
+    d = distort(bend(render100, amount_mm=3.0, seed=1), rotate_deg=3.0, perspective=0.02, seed=2)
+    t = d.truth
+    for lt in t.leads[::3]:
+        hits = [_near(t.trace_mask, x, y, 1) for x, y in t.lead_xy(lt)[::37]]
+        assert np.mean(hits) > 0.95, lt.name
+
+
+def test_bend_bad_arguments(render100):
+    with pytest.raises(ValueError, match="clean render"):
+        bend(distort(render100, rotate_deg=2.0, seed=1))
+    with pytest.raises(ValueError, match="clean render"):
+        bend(bend(render100, amount_mm=1.0))
+    with pytest.raises(ValueError, match="amount_mm"):
+        bend(render100, amount_mm=30.0)
+    with pytest.raises(ValueError, match="synth.Render"):
+        bend(render100.image)
+
+
+@pytest.mark.slow
+def test_write_dataset_curled_keeps_its_bend(tmp_path):
+    import json
+
+    write_dataset(tmp_path, n=1, seed=4, kinds=("curled",))
+    (meta_file,) = (tmp_path / "truth").glob("*.json")
+    meta = json.loads(meta_file.read_text())
+    assert meta["difficulty"] == "curled"
+    assert len(meta["bend"]) == 7 and 1.5 <= meta["distort"]["bend_mm"] <= 4.0
+    # the pixel map of a bent page is not affine
+    assert meta["geometry_valid"] is False

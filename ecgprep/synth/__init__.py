@@ -7,7 +7,8 @@ wander, hum, large amplitudes, wide QRS and pacing spikes of recorded ECGs),
 prints them on ECG paper the way the public ecg-image-kit generator used by
 the Kaggle competition does (:func:`render_ecg`, :mod:`~ecgprep.synth.render`,
 whose docstring gives the coordinates and page layouts), spoils the print like
-a scan or a phone photo would (:func:`distort`, :mod:`~ecgprep.synth.distort`),
+a scan or a phone photo would (:func:`distort`, :mod:`~ecgprep.synth.distort`;
+:func:`bend` curls the paper first),
 and writes whole competition-style data sets (:func:`write_dataset`,
 :mod:`~ecgprep.synth.dataset`).
 
@@ -22,7 +23,7 @@ Examples
 from __future__ import annotations
 
 from .dataset import DATASET_KINDS, write_dataset
-from .distort import BACKGROUNDS, distort
+from .distort import BACKGROUNDS, bend, distort
 from .render import (
     GRID_COLORS,
     GRID_STYLES,
@@ -50,6 +51,7 @@ __all__ = [
     "synthetic_signals",
     "noise_spectrum",
     "render_ecg",
+    "bend",
     "distort",
     "write_dataset",
 ]

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._validate import check_number, pick
 from ..standards import RECORD_SECONDS
-from .distort import BACKGROUNDS, distort
+from .distort import BACKGROUNDS, bend, distort
 from .render import _ROWS_3X4, LEAD_NAMES, LeadTruth, RenderTruth, render_ecg
 from .signals import synthetic_signals
 
@@ -88,6 +88,15 @@ def _kind_photo(rng):
         "blur_sigma": float(rng.uniform(0.5, 1.0)),
         "noise_std": float(rng.uniform(2.0, 6.0)),
         "jpeg_quality": 85,
+    }
+
+
+def _kind_curled(rng):
+    # a phone photo of a page that does not lie flat: its grid lines bend
+    _, photo = _kind_photo(rng)
+    return {"calibration_pulse": bool(rng.random() < 0.8)}, {
+        **photo,
+        "bend_mm": float(rng.uniform(1.5, 4.0)),
     }
 
 
@@ -175,6 +184,7 @@ _KINDS = {
     "noisy": _kind_noisy,
     "scan": _kind_scan,
     "photo": _kind_photo,
+    "curled": _kind_curled,
     "realistic": _kind_realistic,
     "real_cases": _kind_real_cases,
 }
@@ -191,7 +201,9 @@ _KIND_SIGNALS = {"realistic": {"style": "realistic"}}
 
 
 def _pixel_affine(truth: RenderTruth, lt: LeadTruth) -> dict | None:
-    """row/col = a0*k + a1*v + a2 of a panel when the homography is affine, else None."""
+    """row/col = a0*k + a1*v + a2 of a panel for an affine homography and a flat page, else None."""
+    if truth.bend:
+        return None
     hm = truth.homography / truth.homography[2, 2]
     if not np.allclose(hm[2, :2], 0.0, atol=1e-12):
         return None
@@ -250,6 +262,8 @@ def write_dataset(
       cast, JPEG 90;
     - ``photo``: on a dark, wood or desk background with perspective, rotation,
       uneven shading, warm cast, blur, noise, JPEG 85;
+    - ``curled``: a ``photo`` of a page that does not lie flat: bent by 1.5-4 mm
+      first (:func:`~ecgprep.synth.bend`; the truth JSON keeps ``bend``);
     - ``realistic``: a clean red-grid print (pulse 80 %) of signals as recorded
       ECGs are (``synthetic_signals(style="realistic")``: muscle noise, wander,
       mains hum, large amplitudes, now and then a wide QRS or pacing spikes);
@@ -267,7 +281,8 @@ def write_dataset(
 
     Files written under ``out_dir``:
 
-    - ``images/<id>.png`` (``.jpg`` for kinds re-encoded as JPEG: noisy, scan, photo);
+    - ``images/<id>.png`` (``.jpg`` for kinds re-encoded as JPEG: noisy, scan, photo,
+      curled);
     - ``truth/<id>.csv``: columns ``I,II,III,aVR,aVL,aVF,V1..V6``, 10 s at ``fs``, mV
       with 1 uV resolution (exactly what was plotted);
     - ``truth/<id>.json``: image size, dpi, layout, pulse, ``homography``,
@@ -377,7 +392,9 @@ def write_dataset(
         if distort_kw is not None:
             # JPEG happens once, when the file is written.
             quality = distort_kw.get("jpeg_quality")
-            kw = {k: v for k, v in distort_kw.items() if k != "jpeg_quality"}
+            kw = {k: v for k, v in distort_kw.items() if k not in ("jpeg_quality", "bend_mm")}
+            if "bend_mm" in distort_kw:
+                render = bend(render, amount_mm=distort_kw["bend_mm"], seed=int(seeds[i]) + 2)
             render = distort(render, seed=int(seeds[i]) + 1, **kw)
         ext = "jpg" if quality else "png"
         image_file = f"images/{image_id}.{ext}"
@@ -405,6 +422,7 @@ def write_dataset(
             "distort": distort_kw,
             "angle_deg": t.angle_deg,
             "homography": t.homography.tolist(),
+            **({"bend": list(t.bend)} if t.bend else {}),
             "paper_quad": t.paper_quad.tolist(),
             "grid_line_color_major": list(t.grid_rgb),
             "grid_line_color_minor": list(t.grid_minor_rgb),

@@ -3,6 +3,8 @@
 :func:`distort` rotates, warps and places the page on a textured background
 (:data:`~ecgprep.synth.BACKGROUNDS`), then casts colour, shades, blurs, adds noise and
 re-encodes as JPEG; the truth's homography, page corners and masks follow.
+:func:`bend` curls the paper first (grid lines that bend, as on a page that
+does not lie flat); the truth keeps the bend.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from .._geometry import rotation_matrix
 from .._validate import check_image, check_number, pick
 from .render import Render, _apply_h
 
-__all__ = ["BACKGROUNDS", "distort"]
+__all__ = ["BACKGROUNDS", "bend", "distort"]
 
 
 def _smooth_noise(rng: np.random.Generator, h: int, w: int, cells: int) -> np.ndarray:
@@ -265,5 +267,110 @@ def distort(
         grid_mask=grid_mask,
         text_mask=text_mask,
         homography=hmat @ truth.homography,
+    )
+    return Render(image=np.ascontiguousarray(out), truth=new_truth)
+
+
+#: Fixed-point steps inverting a bend (each shrinks the error by the bend's slope).
+_BEND_STEPS = 8
+
+
+def bend_offsets(params: tuple, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the bent page's point ``(x, y)`` was on the flat page, less ``(x, y)``.
+
+    ``params`` is :attr:`~ecgprep.synth.RenderTruth.bend`: ``(amount_px, c1, c2,
+    c3, c4, width, height)``. With ``u``, ``v`` the point's coordinates scaled
+    to -1..1 over the page, the vertical lines bow and lean
+    (``c1 v^2 (1 + u) / 2 + c2 u sin(pi v / 2)``) and the horizontal ones sag
+    (``c3 (1 - cos(pi u / 2)) + c4 u v``), each times ``amount_px``.
+    """
+    a, c1, c2, c3, c4, w, h = params
+    u = (np.asarray(x, dtype=np.float64) - (w - 1) / 2.0) / (w / 2.0)
+    v = (np.asarray(y, dtype=np.float64) - (h - 1) / 2.0) / (h / 2.0)
+    bx = a * (c1 * v * v * (1.0 + u) / 2.0 + c2 * u * np.sin(np.pi * v / 2.0))
+    by = a * (c3 * (1.0 - np.cos(np.pi * u / 2.0)) + c4 * u * v)
+    return bx, by
+
+
+def unbend_points(params: tuple, xy: np.ndarray) -> np.ndarray:
+    """Points of the flat page -> where the bend put them (the inverse of :func:`bend_offsets`)."""
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    x, y = xy[:, 0].copy(), xy[:, 1].copy()
+    for _ in range(_BEND_STEPS):
+        bx, by = bend_offsets(params, x, y)
+        x, y = xy[:, 0] - bx, xy[:, 1] - by
+    return np.stack([x, y], axis=1)
+
+
+def bend(render: Render, *, amount_mm: float = 3.0, seed: int = 0) -> Render:
+    """Curl the paper of a clean render: its grid lines bow, lean and sag.
+
+    Parameters
+    ----------
+    render : Render
+        Output of :func:`~ecgprep.synth.render_ecg` (not yet distorted or bent).
+    amount_mm : float
+        Scale of the bend (mm, 0-20): points move by up to about twice this
+        (the four random bends, :func:`bend_offsets`, add up at the corners).
+    seed : int
+        Seed of the bend's shape.
+
+    Returns
+    -------
+    Render
+        The bent page; its truth keeps the bend (:attr:`RenderTruth.bend`), which
+        :meth:`RenderTruth.lead_xy` and the page corners follow. Distort it next
+        (:func:`distort`) for a photo of a curled page.
+
+    Raises
+    ------
+    ValueError
+        ``render`` is not a clean render, or ``amount_mm`` is out of range.
+
+    Example
+    -------
+    >>> from ecgprep.synth import render_ecg
+    >>> r = bend(render_ecg(seed=0, dpi=100), amount_mm=4, seed=1)
+    >>> len(r.truth.bend)
+    7
+    """
+    if not isinstance(render, Render):
+        raise ValueError(f"render must be a synth.Render, got {type(render).__name__}")
+    amount_mm = check_number(amount_mm, "amount_mm", lo=0.0, hi=20.0)
+    truth = render.truth
+    if truth.bend or not np.allclose(truth.homography, np.eye(3)):
+        raise ValueError("bend a clean render (before distort, and only once)")
+    image = check_image(render.image, "render.image", allow_gray=False)
+    h, w = image.shape[:2]
+    rng = np.random.default_rng(seed)
+    params = (float(amount_mm * truth.px_per_mm), *map(float, rng.uniform(-1, 1, 4)), w, h)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    bx, by = bend_offsets(params, xx, yy)
+    map_x = (xx + bx).astype(np.float32)
+    map_y = (yy + by).astype(np.float32)
+    del xx, yy, bx, by
+    white = tuple(int(c) for c in truth.paper_rgb)
+    out = cv2.remap(
+        image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=white
+    )
+
+    def remap_mask(mask: np.ndarray) -> np.ndarray:
+        m8 = cv2.remap(
+            mask.astype(np.uint8),
+            map_x,
+            map_y,
+            cv2.INTER_NEAREST,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
+        return m8.astype(bool)
+
+    new_truth = dataclasses.replace(
+        truth,
+        paper_quad=unbend_points(params, truth.paper_quad),
+        trace_mask=remap_mask(truth.trace_mask),
+        grid_mask=remap_mask(truth.grid_mask),
+        text_mask=remap_mask(truth.text_mask),
+        bend=params,
     )
     return Render(image=np.ascontiguousarray(out), truth=new_truth)

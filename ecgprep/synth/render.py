@@ -202,6 +202,10 @@ class RenderTruth:
         Grid style (:data:`GRID_STYLES`).
     binarized : bool
         Whether the page was thresholded to black and white.
+    bend : tuple of float
+        The paper's curl (:func:`~ecgprep.synth.bend`; empty when flat):
+        parameters of :func:`ecgprep.synth.distort.bend_offsets`. Render
+        coordinates are bent first, then mapped by ``homography``.
     """
 
     px_per_mm: float
@@ -226,6 +230,7 @@ class RenderTruth:
     gain: float = GAIN_MM_PER_MV
     grid_style: str = "lines"
     binarized: bool = False
+    bend: tuple = ()
 
     @property
     def layout_spec(self) -> str:
@@ -253,8 +258,8 @@ class RenderTruth:
         lead : LeadTruth or int
             A panel of ``self.leads`` or its index.
         distorted : bool
-            Map through ``homography`` (image coordinates); False gives the
-            undistorted render coordinates.
+            Map through ``bend`` and ``homography`` (image coordinates); False
+            gives the undistorted render coordinates.
 
         Returns
         -------
@@ -270,6 +275,10 @@ class RenderTruth:
         y = lt.baseline_y_px - v * self.gain * self.px_per_mm
         xy = np.stack([x, y], axis=1)
         if distorted:
+            if self.bend:
+                from .distort import unbend_points
+
+                xy = unbend_points(self.bend, xy)
             xy = _apply_h(self.homography, xy)
         return xy
 
