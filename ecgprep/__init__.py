@@ -1,8 +1,9 @@
 """ecgprep: turn pictures of paper 12-lead ECGs into signals.
 
 Stages (each a plain function over numpy arrays): :mod:`ecgprep.edges` (paper and
-crop), :mod:`ecgprep.rectify` (perspective), :mod:`ecgprep.colors` (traces vs
-grid), :mod:`ecgprep.orient` (upright), :mod:`ecgprep.grid` (px/mm and rotation),
+crop), :mod:`ecgprep.rectify` (perspective), :mod:`ecgprep.dewarp` (a page's
+curl), :mod:`ecgprep.colors` (traces vs grid), :mod:`ecgprep.orient` (upright),
+:mod:`ecgprep.grid` (px/mm and rotation),
 :mod:`ecgprep.quality` (gates), :mod:`ecgprep.digitize` (layout, calibration,
 traces, mV); :mod:`ecgprep.pipeline` runs them in order. Entry points:
 :func:`process_image_for_submission`, :func:`process_batch_for_submission`,
@@ -71,6 +72,7 @@ _SUBMODULES = frozenset(
         "compare",
         "degrid",
         "demo",
+        "dewarp",
         "digitize",
         "edges",
         "errors",

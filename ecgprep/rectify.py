@@ -35,6 +35,7 @@ import numpy as np
 
 from ._geometry import apply_homography, as_tuple, downscale, polygon_area, translation
 from ._validate import check_image
+from .dewarp import measure_curl, uncurl
 from .grid import detect_grid, grid_response
 
 if TYPE_CHECKING:
@@ -107,6 +108,9 @@ class RectifyResult:
         :func:`ecgprep.grid.detect_grid` measured once the vanishing points were
         sent to infinity (NaN when not measured). The skew is left (~0 for a good
         rectification); the ratio is then corrected to 1.
+    px_per_mm : float
+        Grid scale of the output of :func:`warp` (px per mm, x and y alike; NaN
+        when not found).
     """
 
     homography: tuple = field(repr=False)
@@ -121,6 +125,7 @@ class RectifyResult:
     angle_deg: float = 0.0
     skew_deg: float = float("nan")
     ratio: float = float("nan")
+    px_per_mm: float = float("nan")
 
     @property
     def matrix(self) -> np.ndarray:
@@ -653,6 +658,8 @@ def rectify_from_grid(
         angle_deg=float(angle),
         skew_deg=float(g.skew_deg),
         ratio=float(ratio),
+        # the working grid's scale, made square (fix), to input px (f), area kept (s)
+        px_per_mm=float(math.sqrt(g.px_per_mm_x * g.px_per_mm_y) * f * s),
     )
 
 
@@ -741,7 +748,10 @@ class PerspectiveResult:
     already, the grid is square and unsheared, or the map would move no pixel by
     more than 2 px beyond a rotation and scale, which deskew handles) or
     ``'applied'``. ``homography`` maps the input pixels to the output pixels, of
-    ``shape``.
+    ``shape``; ``curl`` (:class:`ecgprep.dewarp.CurlResult`, None when the lines'
+    bend was not measured) then straightens the lines that still bend, where it
+    was applied (``curl.applied``; :func:`ecgprep.dewarp.curl_source` maps points
+    back through it).
     """
 
     applied: bool
@@ -749,6 +759,7 @@ class PerspectiveResult:
     rectify: Any
     homography: tuple = field(repr=False)
     shape: tuple[int, int]
+    curl: Any = None
 
 
 #: A grid this confident, this square and this little sheared needs no perspective correction.
@@ -760,7 +771,7 @@ MIN_CORRECTION_PX = 2.0
 def undo_perspective(
     image: np.ndarray, *, enabled: bool = True, paper_warped: bool = False
 ) -> tuple[np.ndarray, PerspectiveResult, Any]:
-    """Rectify a page seen in perspective (a photo whose page fills the frame).
+    """Rectify a page seen in perspective (a photo whose page fills the frame), then its curl.
 
     Parameters
     ----------
@@ -770,7 +781,16 @@ def undo_perspective(
         False returns the image untouched (reason ``'disabled'``).
     paper_warped : bool
         The paper's outline was warped to a rectangle already: exact for a flat
-        page, and a second resampling would only blur.
+        page, and a second resampling would only blur (its bend is still
+        measured, and taken out).
+
+    Notes
+    -----
+    Unless the grid is square, unsheared and confident on the page as it is, the
+    bend its lines keep once the perspective is undone (a page that does not
+    lie flat), or that kept straight lines from being fitted to them, is then
+    measured (:func:`ecgprep.dewarp.measure_curl`) and taken out when it is
+    large enough (:func:`ecgprep.dewarp.uncurl`).
 
     Returns
     -------
@@ -785,7 +805,10 @@ def undo_perspective(
     if not enabled:
         return image, PerspectiveResult(False, "disabled", None, eye, image.shape[:2]), None
     if paper_warped:
-        return image, PerspectiveResult(False, "not needed", None, eye, image.shape[:2]), None
+        # exact for a flat page; a page that does not lie flat still bends
+        curl = measure_curl(image)
+        res = PerspectiveResult(False, "not needed", None, eye, image.shape[:2], curl)
+        return uncurl(image, curl), res, None
     g = detect_grid(image)
     if (
         g.found
@@ -796,12 +819,19 @@ def undo_perspective(
     ):
         return image, PerspectiveResult(False, "not needed", None, eye, image.shape[:2]), g
     r = rectify_from_grid(image)
-    if not r.found:
-        return image, PerspectiveResult(False, "not found", r, eye, image.shape[:2]), g
-    if r.correction_px <= MIN_CORRECTION_PX:
-        return image, PerspectiveResult(False, "not needed", r, eye, image.shape[:2]), g
-    out = warp(image, r)
-    return out, PerspectiveResult(True, "applied", r, as_tuple(r.matrix), out.shape[:2]), None
+    if r.found and r.correction_px > MIN_CORRECTION_PX:
+        out = warp(image, r)
+        reason, h = "applied", as_tuple(r.matrix)
+    else:
+        out, reason, h = image, ("not needed" if r.found else "not found"), eye
+    # what bend is left (a page that does not lie flat, lines that bent too much
+    # for straight ones to be fitted): taken out too
+    scale = r.px_per_mm if r.found else (g.px_per_mm_x if g.found else None)
+    curl = measure_curl(out, px_per_mm=scale)
+    res = PerspectiveResult(reason == "applied", reason, r, h, out.shape[:2], curl)
+    if curl.applied:
+        return uncurl(out, curl), res, None
+    return out, res, (g if out is image else None)
 
 
 def perspective_station(page: Page, opts: Options) -> tuple[Page, PerspectiveResult]:

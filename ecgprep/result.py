@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ._geometry import rot90_matrix
+from ._geometry import apply_homography, rot90_matrix
 
 __all__ = ["StageRecord", "ImageResult"]
 
@@ -192,3 +192,44 @@ class ImageResult:
             m = rot90_matrix(shape, k) @ m
             shape = shape if k % 2 == 0 else (shape[1], shape[0])
         return m, shape
+
+    def working_to_input(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        """A function taking points of the page the leads were read on back to the loaded image.
+
+        The inverse of :meth:`working_map`, and of a page's curl where one was
+        taken out (:func:`ecgprep.dewarp.uncurl`, which no homography can say):
+        the function maps ``(K, 2)`` pixel coordinates ``(x, y)`` to ``(K, 2)``.
+        None when the image was not loaded or the map cannot be inverted.
+        """
+        found = self.working_map()
+        if found is None:
+            return None
+        persp = self.stage("perspective")
+        curl = getattr(persp, "curl", None)
+        if curl is None or not getattr(curl, "applied", False):
+            inv = _inverse(found[0])
+            return None if inv is None else (lambda xy: apply_homography(inv, xy))
+        # loaded -> (crop, perspective) -> curl -> (deskew, turns) -> working
+        before = np.eye(3)
+        for name in ("edges", "perspective"):
+            before = np.asarray(self.stage(name).homography, dtype=np.float64) @ before
+        after = found[0] @ np.linalg.inv(before)
+        inv_before, inv_after = _inverse(before), _inverse(after)
+        if inv_before is None or inv_after is None:
+            return None
+        from .dewarp import curl_source
+
+        def to_input(xy: np.ndarray) -> np.ndarray:
+            bent = curl_source(apply_homography(inv_after, xy), curl)
+            return apply_homography(inv_before, bent)
+
+        return to_input
+
+
+def _inverse(m: np.ndarray) -> np.ndarray | None:
+    """The inverse of a 3 x 3 map, None when it has none (or it is not finite)."""
+    try:
+        inv = np.linalg.inv(np.asarray(m, dtype=np.float64))
+    except np.linalg.LinAlgError:
+        return None
+    return inv if np.all(np.isfinite(inv)) else None

@@ -41,6 +41,7 @@ def _check_rectified(r, res):
     assert abs(g.skew_deg) < 0.3
     # scale kept near the input's (no strong up / down sampling)
     assert 0.85 < g.px_per_mm / r.truth.px_per_mm < 1.15
+    assert abs(res.px_per_mm / g.px_per_mm - 1.0) < 0.01  # the scale it reports
     assert out.shape[0] * out.shape[1] < 2.0 * r.image.shape[0] * r.image.shape[1]
     truth = r.truth
     gain_px = 10.0 * g.px_per_mm_y  # px per mV in the output

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,41 +89,42 @@ def _inv(m: np.ndarray | None) -> np.ndarray | None:
 
 @dataclass(frozen=True)
 class _Frames:
-    """Inverse homographies: working image -> input, grid frame -> input (None when unknown)."""
+    """Point maps: working image -> input, grid frame -> input (None when unknown).
 
-    work_to_input: np.ndarray | None
-    grid_to_input: np.ndarray | None
+    Each takes ``(K, 2)`` pixel coordinates to ``(K, 2)``; a page's curl taken
+    out (:func:`ecgprep.dewarp.uncurl`) is put back on the way.
+    """
+
+    work_to_input: Callable[[np.ndarray], np.ndarray] | None
+    grid_to_input: Callable[[np.ndarray], np.ndarray] | None
     work_shape: tuple[int, int] | None
 
 
-def _working_map(result) -> tuple[np.ndarray | None, tuple | None]:
-    """The map from input pixels to the page the leads were read on, and that page's shape.
-
-    :meth:`ecgprep.result.ImageResult.working_map` (crop, perspective, deskew,
-    quarter and half turns); None until the deskew stage has run.
-    """
-    if result.stage("deskew") is None:
-        return None, None
-    found = result.working_map()
-    if found is None:
-        return None, None
-    m, shape = found
-    return (m if np.all(np.isfinite(m)) else None), shape
-
-
 def _frames(result) -> _Frames:
+    """:meth:`ecgprep.result.ImageResult.working_to_input` (crop, perspective, curl,
+    deskew, quarter and half turns), and the grid's frame through it; None until
+    the deskew stage has run."""
+    if result.stage("deskew") is None:
+        return _Frames(None, None, None)
+    found = result.working_map()
+    work = result.working_to_input() if found is not None else None
+    if work is None or not np.all(np.isfinite(found[0])):
+        return _Frames(None, None, None)
+    shape = found[1]
     grid = result.stage("grid")
-    to_work, shape = _working_map(result)
-    work_inv = _inv(to_work) if to_work is not None else None
-    grid_inv = None
-    if work_inv is not None and grid is not None and getattr(grid, "found", False):
+    grid_to_work = None
+    if grid is not None and getattr(grid, "found", False):
         try:
-            g = _mat(grid.deskew_matrix())
+            grid_to_work = _inv(_mat(grid.deskew_matrix()))
         except (AttributeError, TypeError, ValueError, cv2.error):
-            g = None
-        if g is not None:
-            grid_inv = _inv(g @ to_work)
-    return _Frames(work_inv, grid_inv, shape if shape and len(shape) == 2 else None)
+            grid_to_work = None
+    grid_map = None
+    if grid_to_work is not None:
+
+        def grid_map(xy: np.ndarray) -> np.ndarray:
+            return work(apply_homography(grid_to_work, xy))
+
+    return _Frames(work, grid_map, shape if shape and len(shape) == 2 else None)
 
 
 class _Canvas:
@@ -291,10 +292,10 @@ def _draw_grid(cv: _Canvas, result, fr: _Frames) -> None:
     pieces = []
     for x in xs:
         seg = np.stack([np.full(n, x), tt * (hh - 1)], axis=1)
-        pieces.append(cv.to_out(apply_homography(fr.grid_to_input, seg)))
+        pieces.append(cv.to_out(fr.grid_to_input(seg)))
     for y in ys:
         seg = np.stack([tt * (ww - 1), np.full(n, y)], axis=1)
-        pieces.append(cv.to_out(apply_homography(fr.grid_to_input, seg)))
+        pieces.append(cv.to_out(fr.grid_to_input(seg)))
     layer = cv.img.copy()
     cv.polylines(pieces, COLORS["grid"], 1, img=layer)
     blend = cv2.addWeighted(layer, 0.45, cv.img, 0.55, 0.0)
@@ -351,12 +352,12 @@ def _draw_layout(cv: _Canvas, result, fr: _Frames, layers: frozenset) -> None:
                     np.stack([np.full(n, xa), y1 - tt * (y1 - y0)], 1),
                 ]
             )
-            boxes.append(cv.to_out(apply_homography(h, edge)))
+            boxes.append(cv.to_out(h(edge)))
         cv.polylines(boxes, COLORS["panel"], 1, closed=True)
         for p in layout.panels:
             if p.row >= len(rows):
                 continue
-            corner = cv.to_out(apply_homography(h, np.array([[float(p.x0), spans[p.row][0]]])))[0]
+            corner = cv.to_out(h(np.array([[float(p.x0), spans[p.row][0]]])))[0]
             if np.all(np.isfinite(corner)):
                 cv.text(
                     p.lead, (corner[0] + 3, corner[1] + 3), COLORS["panel"], scale=cv.font * 0.9
@@ -369,7 +370,7 @@ def _draw_layout(cv: _Canvas, result, fr: _Frames, layers: frozenset) -> None:
             starts = np.arange(x0, x1, 2 * dash)
             for s in starts:
                 seg = np.array([[s, y], [min(s + dash, x1), y]])
-                dashes.append(cv.to_out(apply_homography(h, seg)))
+                dashes.append(cv.to_out(h(seg)))
         cv.polylines(dashes, COLORS["baseline"], 1)
     if "pulses" in layers:
         boxes = []
@@ -379,7 +380,7 @@ def _draw_layout(cv: _Canvas, result, fr: _Frames, layers: frozenset) -> None:
             yb = base_y[pu.row]
             yt = yb - float(pu.height_px)
             q = np.array([[pu.x0, yb], [pu.x0, yt], [pu.x1, yt], [pu.x1, yb]], dtype=np.float64)
-            boxes.append(cv.to_out(apply_homography(h, q)))
+            boxes.append(cv.to_out(h(q)))
         cv.polylines(boxes, COLORS["pulse"], cv.lw + 1, closed=False)
 
 
@@ -419,7 +420,7 @@ def _draw_traces(cv: _Canvas, result, fr: _Frames, gain: float, color) -> None:
         # Column c covers [c, c + 1): its centre is at t = (c + 0.5 - x_start) / px_per_s.
         x = float(row.x_start) + t * px_per_s - 0.5
         y = base_y[p.row] - v * px_per_mv
-        pieces.append(cv.to_out(apply_homography(fr.work_to_input, np.stack([x, y], axis=1))))
+        pieces.append(cv.to_out(fr.work_to_input(np.stack([x, y], axis=1))))
     cv.polylines(pieces, color, cv.lw)
 
 
