@@ -446,7 +446,13 @@ def _coefs(values) -> np.ndarray:
 
 
 def _remap(image: np.ndarray, cx, cy, *, border_value: float) -> np.ndarray:
-    """``image`` resampled through the displacements of coefficients ``cx``, ``cy``."""
+    """``image`` resampled through the displacements of coefficients ``cx``, ``cy``.
+
+    Bicubic: a curled photo has been resampled once already (its outline or
+    perspective warped) and a thin trace blurs with each linear resampling; on
+    16 synthetic curled photos bicubic read 19.43 dB against 18.68, on the
+    real curled page Einthoven 14.9 dB against 13.6.
+    """
     m, n = image.shape[:2]
     step = CURL_MESH_PX
     ys = np.r_[np.arange(0, m, step), m - 1].astype(np.float64)
@@ -461,7 +467,7 @@ def _remap(image: np.ndarray, cx, cy, *, border_value: float) -> np.ndarray:
         image,
         map_x,
         map_y,
-        interpolation=cv2.INTER_LINEAR,
+        interpolation=cv2.INTER_CUBIC,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=fill,
     )

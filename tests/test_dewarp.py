@@ -118,7 +118,7 @@ def test_pipeline_reads_a_curled_photo_and_draws_on_its_ink(page200, bent):
     assert res.ok, res.error
     curl = res.stage("perspective").curl
     assert curl is not None and curl.applied
-    assert score_leads(res.signals, truth.signals, truth.fs) > 19.0  # 20.4 measured
+    assert score_leads(res.signals, truth.signals, truth.fs) > 20.0  # 21.3 measured
     # without the curl taken out the page is not read as well
     flat_only = process_image_for_submission(photo.image, {"rectify": False})
     if flat_only.ok:
