@@ -988,3 +988,39 @@ def test_a_lead_opening_on_a_wave_behind_the_separator_bar(seed, lead, wave, sta
     err = got.values[:50] - r.truth.signals[lead][start : start + 50]
     assert float(np.sqrt(np.mean(err**2))) < 0.2
     assert got.bridged_s > 0
+
+
+def test_a_label_letter_hanging_from_the_bar_does_not_open_the_lead():
+    """ecg-image-kit prints a label's first letter touching the separator bar's
+    foot; the new lead's trace leaves the bar beside its top. The stub zones under
+    the bar (bar_stub_zones) make the tracker open the lead on the trace."""
+    from ecgprep.digitize.station import FREE_MV, LABEL_ZONE_COST, REF_WEIGHT, bar_stub_zones
+    from ecgprep.digitize.trace import follow_trace
+
+    h, w, base, ppm = 130, 60, 50, 8.0
+    band = np.zeros((h, w), bool)
+    band[70:72, 0:21] = True  # the old lead ends left of the bar, below the baseline
+    # the bar (rows 30-80, columns 21-26) was erased; the new panel starts at column 23
+    band[35:37, 27:30] = True  # the new lead leaves the bar beside its top ...
+    for k, c in enumerate(range(30, 34)):  # ... falls steeply to an S trough ...
+        band[35 + 18 * k : 35 + 18 * (k + 1) + 1, c] = True
+    band[100:110, 34] = True
+    band[60:100, 35] = True
+    band[50:60, 36] = True
+    band[50:52, 37:60] = True  # ... and runs on along the baseline
+    for k, c in enumerate(range(23, 34)):  # the label's "V", hanging from the bar's foot
+        band[80 + 2 * k : 80 + 2 * k + 3, c] = True
+    bars = [(23.0, (30, 80, 21, 27))]
+    label = ((19, 103, base + 2.5 * ppm, base + 8.5 * ppm, LABEL_ZONE_COST),)
+    free = FREE_MV * 10.0 * ppm
+
+    def opening(zones):
+        x, top, _ = follow_trace(
+            band, y_ref=base, zones=zones, ref_free=free, ref_weight=REF_WEIGHT
+        )
+        return {int(a): int(t) for a, t in zip(x, top, strict=True) if 23 <= a <= 29}
+
+    # without the stubs the letter is taken for the lead's opening (the test has teeth)
+    assert min(opening(label).values()) >= 80
+    with_stubs = opening(label + bar_stub_zones(bars, 0, ppm))
+    assert set(with_stubs) == {27, 28, 29} and set(with_stubs.values()) == {35}

@@ -165,6 +165,17 @@ LABEL_ZONE_AFTER_MM = 10
 LABEL_ZONE_TOP_MM = 2.5
 #: ... to this far below it (mm).
 LABEL_ZONE_BOTTOM_MM = 8.5
+#: Below a separator bar's foot, in its columns right of the panel start, how
+#: far down ink is taken for a label's glyph that touches the bar (mm) ...
+#: ecg-image-kit prints the label's first letter there ("V" of "V3"), and the
+#: tracker opened the lead on it rather than on the trace beside the bar
+#: (ecg-dev 32946 V3 8.6 -> 21.2 dB, 33784 V4 9.5 -> 18.4). Deeper (3.5, 8.5 mm)
+#: took the deep S waves that open V1-V3 below the bar too (48454 V1 -8.5 dB).
+BAR_STUB_MM = 2.5
+#: ... and what a run lying wholly there costs per column: with the label zone's
+#: :data:`LABEL_ZONE_COST` more than leaving the column out. ecg-dev 24.20 ->
+#: 24.43 dB (4: 24.37).
+BAR_STUB_COST = 2.5
 #: Farthest a row's calibration pulse may stand from the level its trace keeps
 #: most (mV) for the pulse to give the row's 0 mV: baseline wander moves that
 #: level (by up to 0.27 mV on realistic synthetic signals), a pulse found on
@@ -174,6 +185,34 @@ PULSE_BASE_TOLERANCE_MV = 0.5
 #: (:func:`_score`): that of a reading with precordial leads in the limb leads'
 #: places, so a reading that obeys the law wins over it.
 UNMEASURED_SCORE = 1.0
+
+
+def bar_stub_zones(bars: list, x_origin: int, px_per_mm_y: float) -> tuple:
+    """Zones (as :func:`ecgprep.digitize.trace.follow_trace` takes them) under separator bars' feet.
+
+    Ink hanging from a bar's foot in the new lead's columns (right of the
+    panel's first column) is the first glyph of the lead's label, which
+    ecg-image-kit prints touching the bar, unless it runs on beyond
+    :data:`BAR_STUB_MM`: a run lying wholly there costs :data:`BAR_STUB_COST` a
+    column, with the label zone's as much as leaving the column out.
+
+    Parameters
+    ----------
+    bars : list of (x0, (y0, y1, b0, b1))
+        Per boundary, the panel's first column (page) and the bar's rows and
+        columns erased in the band (band coordinates, half-open).
+    x_origin : int
+        Page column of the band's column 0.
+    px_per_mm_y : float
+
+    Returns
+    -------
+    tuple of (x0, x1, y0, y1, cost)
+    """
+    return tuple(
+        (max(b0, x0 - x_origin), b1, y1, y1 + BAR_STUB_MM * px_per_mm_y, BAR_STUB_COST)
+        for x0, (_, y1, b0, b1) in bars
+    )
 
 
 def _score(reading: Digitization) -> float:
@@ -370,6 +409,7 @@ def _read(
             )
             for p, b in [(p, base_b) for p in panels] + above
         )
+        zones = zones + bar_stub_zones(row_bars, xa, px_per_mm_y)
         bands.append((band, gray[row.y_top : row.y_bottom, xa:xb], base_b, zones, free_px, xa))
     # A stroke just after a panel boundary that joins one row's baseline and not
     # the other's is that row's: the other does not take it (a deep S wave
