@@ -258,6 +258,33 @@ def test_the_pulse_is_found_past_stray_marks_and_with_a_broken_edge():
     assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 24.8  # 25.84 dB
 
 
+@pytest.mark.parametrize("lost", ["foot", "head"])
+def test_a_pulse_whose_rising_edge_is_half_lost_still_gives_10_mm_per_mv(lost):
+    # A thin pen over a grid line of its colour (low-resolution photos) loses
+    # part of the pulse's rising edge: what is left is about 4.5 mm tall, 1 mV
+    # at 5 mm/mV. The flat top and the falling edge say 10 mm.
+    r = render_ecg(layout="3x4+1", seed=4, calibration_pulse=True)
+    img = r.image.copy()
+    px = r.truth.px_per_mm
+    x0 = r.truth.leads[0].x0_px
+    a, b = int(x0 - 5.6 * px), int(x0 - 4.4 * px)  # the rising edge's columns
+    for lt in r.truth.leads:
+        if lt.col != 0:
+            continue
+        y = int(round(lt.baseline_y_px))
+        if lost == "foot":
+            img[y - int(5.5 * px) : y + int(0.5 * px), a:b] = 255
+        else:
+            img[y - int(9.6 * px) : y - int(4.5 * px), a:b] = 255
+    res = process_image_for_submission(img)
+    dig = res.stage("digitize")
+    # when the rising edge alone was measured: 5 mm/mV without its foot, no pulse
+    # found without its head
+    assert all(p.found for p in dig.pulses)
+    assert dig.row_gains == (10.0,) * 4
+    assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 24.8
+
+
 @pytest.mark.parametrize("gain", [5.0, 20.0])
 def test_a_narrow_pulse_behind_a_lead_label_gives_the_gain(gain):
     # Some carts (Chinese 6x2 and 12x1 prints among them) draw a 1 mV pulse only

@@ -154,6 +154,7 @@ def find_calibration_pulses(
         # gain's 1 mV is the pulse (else, not found, the first tall stroke's
         # height and the ink's extent are reported).
         rx, tops, bottoms = column_runs(sub)
+        level = row.y - y0  # the row's baseline in the window
         tall = (bottoms - tops) >= PULSE_EDGE_MM * px_per_mm_y
         found, x_a, x_b, height, g = (
             False,
@@ -170,8 +171,24 @@ def find_calibration_pulses(
             edge = tall & (rx >= first) & (rx <= first + PULSE_EDGE_COLS)  # anti-aliased columns
             bottom = int(bottoms[edge].max())
             top = edge_top(sub, int(first), bottom)
-            h_e = float(bottom - top)
+            top = _flat_top_above(sub, int(first), top, bottom, pulse_px, top_px)
             end = top_run_end(sub, int(first), top, join, top_px)
+            # A rising edge broken off above the row's baseline: its falling edge
+            # may reach down to the baseline (and no lower: the trace's own waves
+            # start there), and then stands a gain's 1 mV tall. (A trace that
+            # starts off its baseline, wandering, continues the falling edge too:
+            # the pulse is then no gain's 1 mV tall, and its rising edge holds.)
+            if bottom < level - top_px:
+                fall = _fall_bottom(sub, end, top)
+                g_f = _gain_of((fall - top) / px_per_mm_y) if auto else float(gain)
+                tall_f = PULSE_MV * g_f * px_per_mm_y
+                if (
+                    abs(fall - level) <= 2 * top_px
+                    and np.isfinite(g_f)
+                    and h_lo * tall_f < fall - top < h_hi * tall_f
+                ):
+                    bottom = max(bottom, fall)
+            h_e = float(bottom - top)
             g_e = _gain_of(h_e / px_per_mm_y) if auto else float(gain)
             expected = PULSE_MV * g_e * px_per_mm_y
             ok = (
@@ -202,6 +219,55 @@ def find_calibration_pulses(
     return tuple(out)
 
 
+#: Share of a pulse's width a row of ink must cover to be its flat top ...
+PULSE_FLAT_COVER = 0.6
+#: ... and share of the way from that top down to the baseline the pulse's
+#: falling edge, at the top's right end, must be inked (its rising edge may be
+#: broken: a thin pen over a grid line of its colour).
+PULSE_FALL_FILL = 0.6
+
+
+def _flat_top_above(
+    window: np.ndarray, edge: int, top: int, bottom: int, pulse_px: float, top_px: int
+) -> int:
+    """The pulse's top: a flat top above the rising edge's highest ink, where one stands.
+
+    A rising edge broken near its top (a thin pen over a grid line of its
+    colour, a faint scan) makes the pulse look short: a gain's 1 mV read as
+    half of another's (5 mm/mV for 10). The highest row over the edge whose ink
+    covers :data:`PULSE_FLAT_COVER` of 0.2 s from the edge, and whose right end
+    drops to the baseline as an inked falling edge (:data:`PULSE_FALL_FILL`), is
+    the top then; ``top`` itself when none stands above it.
+    """
+    width = int(round(pulse_px))
+    cols = window[:top, edge : edge + width + 1]
+    if cols.shape[0] == 0 or cols.shape[1] < 3:
+        return top
+    cover = cols.mean(axis=1)
+    for r in np.flatnonzero(cover >= PULSE_FLAT_COVER):
+        if r >= top - top_px:
+            break
+        right = int(np.flatnonzero(cols[r])[-1]) + edge
+        fall = window[r:bottom, max(0, right - PULSE_EDGE_COLS) : right + 1].any(axis=1)
+        if fall.size and fall.mean() >= PULSE_FALL_FILL:
+            return int(r)
+    return top
+
+
+def _fall_bottom(window: np.ndarray, end: int, top: int) -> int:
+    """Lowest row of a pulse's falling edge, ending at column ``end`` (exclusive), from row ``top``.
+
+    The lowest ink of the edge's columns down to which they are inked over
+    :data:`PULSE_FALL_FILL` of the way from ``top``; ``top`` when none.
+    """
+    col = window[top:, max(0, end - 1 - PULSE_EDGE_COLS) : end].any(axis=1)
+    if col.size == 0:
+        return top
+    share = np.cumsum(col) / np.arange(1, col.size + 1)
+    ok = np.flatnonzero(col & (share >= PULSE_FALL_FILL))
+    return top + int(ok[-1]) + 1 if ok.size else top
+
+
 def _top_centre(window: np.ndarray, edge: int, end: int, top: int, top_px: int) -> float:
     """Centre row of a pulse's flat top (``window`` rows), from its rising edge
     at column ``edge`` to column ``end``, whose ink starts at row ``top``.
@@ -229,7 +295,8 @@ def _row_gains(pulses: tuple[PulseInfo, ...], gain: float | str) -> tuple[tuple[
     """mm/mV of each row, and whether the page's pulses gave them.
 
     A named gain holds for every row. ``"auto"``: a row's own pulse's gain, else
-    the most common gain of the rows' pulses, else the standard 10 mm/mV.
+    the most common gain of the rows' pulses (the standard 10 mm/mV among those
+    tied), else the standard 10 mm/mV.
     """
     if gain != AUTO:
         return tuple(float(gain) for _ in pulses), True
@@ -237,5 +304,7 @@ def _row_gains(pulses: tuple[PulseInfo, ...], gain: float | str) -> tuple[tuple[
     if not seen:
         return tuple(GAIN_MM_PER_MV for _ in pulses), False
     values, counts = np.unique(seen, return_counts=True)
-    common = float(values[np.argmax(counts)])
+    tied = values[counts == counts.max()]
+    # on a tie the standard gain: pulses that disagree are as likely broken
+    common = float(GAIN_MM_PER_MV if GAIN_MM_PER_MV in tied else tied[0])
     return tuple(p.gain if p.found else common for p in pulses), True
