@@ -35,7 +35,7 @@ import numpy as np
 
 from ._geometry import apply_homography, as_tuple, downscale, polygon_area, translation
 from ._validate import check_image
-from .dewarp import measure_curl, uncurl
+from .dewarp import measure_curl, strip_peaks, uncurl
 from .grid import detect_grid, grid_response
 
 if TYPE_CHECKING:
@@ -295,24 +295,6 @@ def _tile_lines(resp: np.ndarray):
 # fine: follow every grid line across narrow strips and fit it
 
 
-def _strip_peaks(prof: np.ndarray):
-    """Sub-pixel local maxima of each profile row: (row index, position).
-
-    Peaks must rise above the row's 20th percentile by 15 % of its 20-95 %
-    range, so faint 1 mm lines are ignored where 5 mm lines dominate.
-    """
-    p = prof
-    c = p[:, 1:-1]
-    lo, hi = p[:, :-2], p[:, 2:]
-    q = np.percentile(p, [20, 95], axis=1)
-    thr = (q[0] + 0.15 * np.maximum(q[1] - q[0], 1e-6))[:, None]
-    k, j = np.nonzero((c > lo) & (c >= hi) & (c > thr))
-    y0, y1, y2 = lo[k, j], c[k, j], hi[k, j]
-    den = y0 - 2.0 * y1 + y2
-    off = np.where(den < 0, 0.5 * (y0 - y2) / np.where(den < 0, den, -1.0), 0.0)
-    return k, j + 1 + np.clip(off, -0.5, 0.5)
-
-
 def _track_lines(prof: np.ndarray, centres: np.ndarray, tol: float) -> np.ndarray:
     """Follow lines (peaks of strip profiles) from the middle strip outwards.
 
@@ -322,7 +304,7 @@ def _track_lines(prof: np.ndarray, centres: np.ndarray, tol: float) -> np.ndarra
     running straight-line fit once it has 3 points); a track ends after 5
     misses. Returns ``(tracks, K)`` positions across, NaN where missed.
     """
-    kk, pos = _strip_peaks(prof)
+    kk, pos = strip_peaks(prof)
     nstrip = prof.shape[0]
     per_strip = [np.sort(pos[kk == k]) for k in range(nstrip)]
     mid = nstrip // 2
@@ -407,7 +389,7 @@ def _fit_family(work: np.ndarray, horizontal: bool, strip: int):
         across_c = (n - 1) / 2.0
     blocks = np.ascontiguousarray(blocks)
     centres = (np.arange(count) + 0.5) * width - 0.5 - (length - 1) / 2.0
-    _, pk = _strip_peaks(blocks[count // 2][None, :])
+    _, pk = strip_peaks(blocks[count // 2][None, :])
     gaps = np.diff(np.sort(pk))
     period = float(np.median(gaps)) if gaps.size >= 4 else 4.0
     tol = float(np.clip(0.3 * period, 0.6, 2.0))
