@@ -82,6 +82,12 @@ PULSE_EDGE_COLS = 2
 #: Heights a pulse may measure, as shares of 1 mV at its gain (stroke included):
 #: looser than :data:`PULSE_GAIN_TOLERANCE`, for a gain named rather than found.
 PULSE_HEIGHT_SHARE = (0.6, 1.4)
+#: Share of a pulse's width a row of ink must cover to be its flat top ...
+PULSE_FLAT_COVER = 0.6
+#: ... and share of the way from that top down to the baseline the pulse's
+#: falling edge, at the top's right end, must be inked (its rising edge may be
+#: broken: a thin pen over a grid line of its colour).
+PULSE_FALL_FILL = 0.6
 
 
 def _gain_of(height_mm: float) -> float:
@@ -217,14 +223,6 @@ def find_calibration_pulses(
             )
         )
     return tuple(out)
-
-
-#: Share of a pulse's width a row of ink must cover to be its flat top ...
-PULSE_FLAT_COVER = 0.6
-#: ... and share of the way from that top down to the baseline the pulse's
-#: falling edge, at the top's right end, must be inked (its rising edge may be
-#: broken: a thin pen over a grid line of its colour).
-PULSE_FALL_FILL = 0.6
 
 
 def _flat_top_above(
