@@ -163,6 +163,26 @@ def strip_peaks(prof: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return k, j + 1 + np.clip(off, -0.5, 0.5)
 
 
+def _normalised(x, y, shape) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates ``(x, y)`` of an image of ``shape`` as ``(u, v)`` (see Conventions)."""
+    m, n = shape
+    return (x - (n - 1) / 2.0) / (n / 2.0), (y - (m - 1) / 2.0) / (m / 2.0)
+
+
+def _offsets(x, y, shape, cx, cy) -> tuple[np.ndarray, np.ndarray]:
+    """``dx``, ``dy`` at the points ``(x, y)`` for the coefficients ``cx``, ``cy``."""
+    u, v = _normalised(x, y, shape)
+    return _terms(u, v, vertical=True) @ cx, _terms(u, v, vertical=False) @ cy
+
+
+def _mesh(shape, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of a mesh of every ``step``-th pixel of ``shape`` (and the last)."""
+    m, n = shape
+    ys = np.r_[np.arange(0, m, step), m - 1].astype(np.float64)
+    xs = np.r_[np.arange(0, n, step), n - 1].astype(np.float64)
+    return ys, xs
+
+
 def _peaks(prof: np.ndarray) -> list[np.ndarray]:
     """:func:`strip_peaks` of each profile row, sorted, row by row."""
     k, pos = strip_peaks(prof)
@@ -255,10 +275,8 @@ def _fit(along, across, ids, *, vertical: bool, shape, iterations: int = 4):
     Returns ``(coef, residual rms, straight rms, kept lines)`` in the
     coordinates given (working px).
     """
-    m, n = shape
     x, y = (across, along) if vertical else (along, across)
-    u = (x - (n - 1) / 2.0) / (n / 2.0)
-    v = (y - (m - 1) / 2.0) / (m / 2.0)
+    u, v = _normalised(x, y, shape)
     basis = _terms(u, v, vertical=vertical, bend=True)
     nl = int(ids.max()) + 1
     keep = np.ones(across.size, bool)
@@ -409,15 +427,8 @@ def measure_curl(image: np.ndarray, *, px_per_mm: float | None = None) -> CurlRe
 
 def _displacement(shape, coef_x, coef_y, *, step: int):
     """``dx``, ``dy`` (input px) on a mesh of every ``step``-th input pixel (and the last)."""
-    m, n = shape
-    ys = np.r_[np.arange(0, m, step), m - 1].astype(np.float64)
-    xs = np.r_[np.arange(0, n, step), n - 1].astype(np.float64)
-    yy, xx = np.meshgrid(ys, xs, indexing="ij")
-    u = (xx - (n - 1) / 2.0) / (n / 2.0)
-    v = (yy - (m - 1) / 2.0) / (m / 2.0)
-    dx = _terms(u, v, vertical=True) @ coef_x if len(coef_x) else np.zeros_like(u)
-    dy = _terms(u, v, vertical=False) @ coef_y if len(coef_y) else np.zeros_like(u)
-    return dx, dy
+    yy, xx = np.meshgrid(*_mesh(shape, step), indexing="ij")
+    return _offsets(xx, yy, shape, coef_x, coef_y)
 
 
 def uncurl(image: np.ndarray, result: CurlResult, *, border_value: int = 255) -> np.ndarray:
@@ -464,9 +475,7 @@ def _remap(image: np.ndarray, cx, cy, *, border_value: float) -> np.ndarray:
     real curled page Einthoven 14.9 dB against 13.6.
     """
     m, n = image.shape[:2]
-    step = CURL_MESH_PX
-    ys = np.r_[np.arange(0, m, step), m - 1].astype(np.float64)
-    xs = np.r_[np.arange(0, n, step), n - 1].astype(np.float64)
+    ys, xs = _mesh((m, n), CURL_MESH_PX)
     yy, xx = np.meshgrid(ys, xs, indexing="ij")
     x, y = _source(xx, yy, (m, n), cx, cy)
     # interpolate the mesh to every pixel: the mesh nodes stand at ys, xs
@@ -494,13 +503,10 @@ def _source(xo, yo, shape, cx, cy) -> tuple[np.ndarray, np.ndarray]:
     Solves ``x - dx(x, y) = xo``, ``y - dy(x, y) = yo`` by fixed-point iteration,
     for the displacements of coefficients ``cx``, ``cy`` on an image of ``shape``.
     """
-    m, n = shape
     x, y = np.array(xo, dtype=np.float64), np.array(yo, dtype=np.float64)
     for _ in range(CURL_INVERSE_STEPS):
-        u = (x - (n - 1) / 2.0) / (n / 2.0)
-        v = (y - (m - 1) / 2.0) / (m / 2.0)
-        x = xo + _terms(u, v, vertical=True) @ cx
-        y = yo + _terms(u, v, vertical=False) @ cy
+        dx, dy = _offsets(x, y, shape, cx, cy)
+        x, y = xo + dx, yo + dy
     return x, y
 
 
@@ -522,11 +528,8 @@ def curl_target(xy: np.ndarray, result: CurlResult) -> np.ndarray:
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     if not result.applied:
         return xy.copy()
-    m, n = result.shape
-    u = (xy[:, 0] - (n - 1) / 2.0) / (n / 2.0)
-    v = (xy[:, 1] - (m - 1) / 2.0) / (m / 2.0)
-    dx = _terms(u, v, vertical=True) @ _coefs(result.coef_x)
-    dy = _terms(u, v, vertical=False) @ _coefs(result.coef_y)
+    cx, cy = _coefs(result.coef_x), _coefs(result.coef_y)
+    dx, dy = _offsets(xy[:, 0], xy[:, 1], result.shape, cx, cy)
     return np.stack([xy[:, 0] - dx, xy[:, 1] - dy], axis=1)
 
 
