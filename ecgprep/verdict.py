@@ -389,9 +389,15 @@ def judge(
             factors.append(ROWS_MISMATCH)
         record_s = float(getattr(layout, "record_s", 10.0))
         if record_s < 9.0:
-            reasons.append(
-                f"rows hold {record_s:.1f} s, not 10 s: the layout's panels were scaled to them"
-            )
+            if getattr(layout, "cut", False):
+                reasons.append(
+                    f"the page's edge cuts the rows after {record_s:.1f} s at "
+                    f"{layout.paper_speed:g} mm/s: the panels past it are not read"
+                )
+            else:
+                reasons.append(
+                    f"rows hold {record_s:.1f} s, not 10 s: the layout's panels were scaled to them"
+                )
             factors.append(SPEED_UNKNOWN)
         if not getattr(layout, "speed_found", True):
             reasons.append(

@@ -1024,3 +1024,75 @@ def test_a_label_letter_hanging_from_the_bar_does_not_open_the_lead():
     assert min(opening(label).values()) >= 80
     with_stubs = opening(label + bar_stub_zones(bars, 0, ppm))
     assert set(with_stubs) == {27, 28, 29} and set(with_stubs.values()) == {35}
+
+
+def _off_level_row(level_mm):
+    """A row whose baseline is at y = 120 and whose trace, broken into 1.2 mm
+    dashes (a faint thin pen's core), runs ``level_mm`` below it (10 px/mm)."""
+    from ecgprep.digitize.layout import LayoutResult, Panel, RowInfo
+
+    mask = np.zeros((300, 1200), bool)
+    y = 120 + int(round(10 * level_mm))
+    for x in range(100, 1100, 16):
+        mask[y : y + 2, x : x + 12] = True
+    rows = (RowInfo(0, 120.0, 0, 300, 100.0, 1100.0),)
+    panels = (Panel("I", 0, 0.0, 4.0, 100.0, 1100.0),)
+    return mask, LayoutResult("test", rows, panels, 250.0, 1.0)
+
+
+@pytest.mark.parametrize("level_mm", [6.0, -6.0])
+def test_a_panel_printed_off_its_rows_baseline_has_its_own_level(level_mm):
+    from ecgprep.digitize.layout import panel_level
+
+    mask, lay = _off_level_row(level_mm)
+
+    def level_of(m):
+        return panel_level(m, lay.panels[0], 120.0, spacing=400.0, px_per_mm_x=10, px_per_mm_y=10)
+
+    assert level_of(mask) == pytest.approx(120 + 10 * level_mm + 0.5, abs=1)
+    # on the baseline, or a label's few millimetres of ink: no level of its own
+    assert np.isnan(level_of(_off_level_row(0.5)[0]))
+    label = np.zeros_like(mask)
+    label[180:210, 110:150] = True  # a "V" 3 mm tall, 4 mm wide
+    assert np.isnan(level_of(label))
+
+
+def test_pieces_of_a_trace_off_its_rows_baseline_are_not_taken_for_labels():
+    import dataclasses
+
+    from ecgprep.digitize import remove_labels
+
+    mask, lay = _off_level_row(6.0)
+    start = np.s_[:, 90:220]  # the first 12 mm of the panel, where labels stand
+    # without the panel's level, the dashes there look like labels 6 mm under
+    # the baseline and are dropped (the tracker then took text above the row)
+    out = remove_labels(mask, lay, px_per_mm_x=10.0, px_per_mm_y=10.0)
+    assert out[start].sum() < 0.2 * mask[start].sum()
+    panel = dataclasses.replace(lay.panels[0], level=181.0)
+    lay = dataclasses.replace(lay, panels=(panel,))
+    out = remove_labels(mask, lay, px_per_mm_x=10.0, px_per_mm_y=10.0)
+    assert np.array_equal(out, mask)
+
+
+def test_label_zones_leave_out_the_band_of_a_panel_printed_through_them():
+    import dataclasses
+
+    from ecgprep.digitize.station import label_zones
+    from ecgprep.digitize.trace import follow_trace
+
+    mask, lay = _off_level_row(6.0)
+    panel = lay.panels[0]
+    (zone,) = label_zones(panel, 120.0, 0, 0, 10.0, 10.0)
+    assert zone[2] < 180 < zone[3]  # the dashes lie in the zone: charged
+    zones = label_zones(dataclasses.replace(panel, level=181.0), 120.0, 0, 0, 10.0, 10.0)
+    assert len(zones) == 2
+    assert zones[0][3] < 180 and zones[1][2] > 182 and zones[0][2] == zone[2]
+    # Beside a sparser dashed line 2 mm above the baseline, the tracker keeps
+    # the panel's own trace through the split zones; charged, it left it.
+    both = mask.copy()
+    for x in range(100, 1100, 16):
+        both[100:102, x : x + 9] = True
+    x, top, _ = follow_trace(both, y_ref=120.0, ref_free=200.0, zones=zones)
+    assert np.all(top[x < 200] >= 170)
+    x, top, _ = follow_trace(both, y_ref=120.0, ref_free=200.0, zones=(zone,))
+    assert np.any(top[x < 200] < 110)

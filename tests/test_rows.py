@@ -230,7 +230,32 @@ def test_rows_shorter_than_10_s_are_read_as_far_as_they_go():
     n = {k: v.values.size for k, v in res.signals.items()}
     truth = {k: v[: n[k]] for k, v in r.truth.signals.items()}
     assert score_leads(res.signals, truth, r.truth.fs) > 21.0  # 22.23 dB
-    assert res.suspect and any("rows hold 7.0 s, not 10 s" in s for s in res.suspect_reasons)
+    assert res.suspect and any(
+        "the page's edge cuts the rows after 7.0 s at 25 mm/s" in s for s in res.suspect_reasons
+    )
+
+
+def test_a_50_mm_s_page_cut_by_the_scanner_is_read_at_50():
+    # A 3x4+1 page printed at 50 mm/s (each column 125 mm) and cut 5.6 s after
+    # the rows' start, as an A4 scanner cuts a Fukuda page: the rows hold 280 mm,
+    # 10 s at 25 mm/s by their length. Read at 25 mm/s (before) it scored -1.3 dB
+    # and passed unflagged. Read at 50 mm/s, the limb leads printed together fall
+    # in the same columns and obey Einthoven's law; the chest leads past the
+    # edge are missing, and the reading says so.
+    r = render_ecg(layout="3x4+1", seed=3, paper_speed=50, dpi=100)
+    px = r.truth.px_per_mm
+    img = np.ascontiguousarray(r.image[:, : int(r.truth.leads[0].x0_px + 5.6 * 50 * px)])
+    res = process_image_for_submission(img)
+    dig = res.stage("digitize")
+    assert res.ok and dig.paper_speed == 50.0 and dig.layout.cut
+    assert abs(dig.layout.record_s - 5.6) < 0.1
+    assert sorted(res.signals) == sorted(["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3"])
+    assert res.signals["V1"].duration_s == pytest.approx(0.6, abs=0.05)  # up to the edge
+    truth = {k: r.truth.signals[k] for k in res.signals}
+    assert score_leads(res.signals, truth, r.truth.fs) > 18.0  # 19.56 dB
+    assert res.suspect
+    assert any("cuts the rows after 5.6 s at 50 mm/s" in s for s in res.suspect_reasons)
+    assert "leads missing: V4, V5, V6" in res.suspect_reasons
 
 
 def test_the_pulse_is_found_past_stray_marks_and_with_a_broken_edge():

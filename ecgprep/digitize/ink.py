@@ -13,7 +13,7 @@ import numpy as np
 
 from .._validate import check_mask, check_positive
 from ..errors import InvalidImageError
-from .layout import LayoutResult
+from .layout import PANEL_LEVEL_BAND_MM, LayoutResult
 
 __all__ = ["trace_core", "remove_labels", "mend_label_gaps", "foreign_strokes"]
 
@@ -231,6 +231,7 @@ def remove_labels(
     # Row centres are estimated from the ink profile (within ~2 mm); labels
     # stand 4 mm or more from the baseline.
     clear = LABEL_CLEAR_MM * px_per_mm_y
+    band = 0.5 * PANEL_LEVEL_BAND_MM * px_per_mm_y
     reach = LABEL_REACH_MM * px_per_mm_y
     ys = np.sort([r.y for r in layout.rows if np.isfinite(r.y)])
     if ys.size > 1:
@@ -276,7 +277,9 @@ def remove_labels(
             )
             below = (y > base + clear) & (y + h < base + reach)
             above = (y + h < base - clear) & (y > base - reach)
-            drop |= small & inside & (below | above)
+            # pieces of a trace printed off its row's baseline are no labels
+            on_level = (y <= p.level + band) & (y + h > p.level - band)
+            drop |= small & inside & (below | above) & ~on_level
         drop[0] = False
         if drop.any():
             if out is trace_mask:

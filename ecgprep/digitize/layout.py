@@ -39,6 +39,7 @@ __all__ = [
     "snap_origin",
     "candidate_layouts",
     "paper_speed_of",
+    "rows_cut",
 ]
 
 #: Trace rows on a page -> the layouts that print that many, most common first.
@@ -109,6 +110,9 @@ PULSE_TOP_MM = 1.0
 #: at the paper speed: some carts draw the pulse 0.1 s wide, the strokes add a
 #: little, a QRS is far narrower.
 PULSE_RUN_WIDTH_SHARE = (0.4, 1.6)
+#: Narrowest run a pulse may have at any speed (mm): some carts draw it 2.5 mm
+#: wide at 50 mm/s as at 25 (real-dev's Fukuda page), 0.25 of 0.2 s there.
+PULSE_RUN_MIN_MM = 2.0
 
 
 def paper_speed_of(row_ink_mm: float) -> float:
@@ -160,6 +164,10 @@ class Panel:
     duration_s: float
     x0: float
     x1: float
+    #: Level of the trace over the panel's first millimetres where it stands off
+    #: its row's baseline (px; :func:`panel_level`), NaN where it does not: ink
+    #: there is trace, not a label, whatever its distance from the baseline.
+    level: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -205,9 +213,12 @@ class LayoutResult:
         Trace rows found on the page (:func:`ecgprep.digitize.page.find_trace_rows`); the
         layout's own count when they match.
     record_s : float
-        Seconds a row holds: 10, or less on a page whose rows are shorter (a cart
-        printing shorter rows, a cut page), where the layout's panels are scaled
-        to the rows.
+        Seconds a row holds: 10, or less on a page whose rows are shorter. On a
+        cut page (``cut``) the panels keep their times and those past the page's
+        edge are shortened or left out; otherwise (a cart printing shorter rows)
+        the layout's panels are scaled to the rows.
+    cut : bool
+        The page's right edge cuts the rows short of 10 s (:func:`rows_cut`).
     """
 
     name: str
@@ -220,6 +231,130 @@ class LayoutResult:
     speed_found: bool = True
     trace_rows: int = -1
     record_s: float = RECORD_SECONDS
+    cut: bool = False
+
+
+#: How near the page's right edge the rows' ink may end for the edge to have cut
+#: them (mm): a scanner's lid or a camera's frame ends the paper mid-record, and the
+#: rows run into the frame's last millimetres (real-dev's cut pages: 1.0-4.5 mm);
+#: printers end their rows a margin before the paper's edge (ecg-image-kit: 9 mm
+#: and more).
+CUT_EDGE_MM = 6.0
+#: Shortest part of a panel a cut page must still show for the lead to be read
+#: (s): a sliver of trace after the last column boundary is not a lead.
+CUT_PANEL_MIN_S = 0.4
+
+
+def rows_cut(rows, width: int, px_per_mm_x: float) -> bool:
+    """Does the page's right edge cut its rows (their median end lies within
+    :data:`CUT_EDGE_MM` of it)?
+
+    Parameters
+    ----------
+    rows : sequence of TraceRow
+        The page's trace rows (:attr:`ecgprep.digitize.page.RowScan.rows`).
+    width : int
+        Page width (px).
+    px_per_mm_x : float
+        Horizontal grid scale.
+
+    Returns
+    -------
+    bool
+        False when there is no row.
+
+    Examples
+    --------
+    >>> from ecgprep.digitize.page import TraceRow
+    >>> row = TraceRow(50.0, 40, 990, 1.0, 237.5, 1.0, 1.0, 1.0, 1.0, True)
+    >>> rows_cut([row], 1000, 4.0), rows_cut([row], 1100, 4.0)
+    (True, False)
+    """
+    if not rows:
+        return False
+    end = float(np.median([r.x1 for r in rows]))
+    return end >= width - CUT_EDGE_MM * px_per_mm_x
+
+
+#: Width after a panel's start over which the trace's own level is measured (mm):
+#: where lead labels stand (:data:`ecgprep.digitize.ink.LABEL_AFTER_MM`).
+PANEL_LEVEL_MM = 12.0
+#: Height of the band whose inked columns are counted at each level (mm): a
+#: stroke, a little tilt and noise.
+PANEL_LEVEL_BAND_MM = 1.0
+#: Farthest from the row's baseline a panel's level is looked for (mm), and at most
+#: :data:`PANEL_LEVEL_ROW_SHARE` of the rows' spacing: some carts centre each lead
+#: on its own (real-dev's Fukuda page: 6 mm off the row's other panels); text
+#: printed above the rows stands farther.
+PANEL_LEVEL_REACH_MM = 8.0
+PANEL_LEVEL_ROW_SHARE = 0.3
+#: Share of the strip's columns the level's band must ink: a trace runs through
+#: the strip; a label beside it covers a few millimetres.
+PANEL_LEVEL_SHARE = 0.6
+#: Least distance from the row's baseline for a panel's level to stand apart (mm):
+#: nearer, ink is told from labels by its distance from the baseline alone
+#: (:data:`ecgprep.digitize.ink.LABEL_CLEAR_MM`).
+PANEL_LEVEL_MIN_MM = 1.5
+
+
+def panel_level(
+    mask: np.ndarray,
+    panel: Panel,
+    row_y: float,
+    *,
+    spacing: float,
+    px_per_mm_x: float,
+    px_per_mm_y: float,
+) -> float:
+    """The trace's level over the first :data:`PANEL_LEVEL_MM` of a panel (px), or NaN.
+
+    The level is the centre of the :data:`PANEL_LEVEL_BAND_MM` band, within
+    :data:`PANEL_LEVEL_REACH_MM` of ``row_y``, whose rows hold ink in the most of
+    the strip's columns. NaN where that band inks under
+    :data:`PANEL_LEVEL_SHARE` of them or lies within :data:`PANEL_LEVEL_MIN_MM`
+    of ``row_y`` (the row's baseline serves).
+
+    Parameters
+    ----------
+    mask : (M, N) bool ndarray
+        Trace ink of the page.
+    panel : Panel
+    row_y : float
+        The panel's row's baseline (px).
+    spacing : float
+        The rows' spacing (px; ``inf`` for one row).
+    px_per_mm_x, px_per_mm_y : float
+        Grid scale.
+
+    Returns
+    -------
+    float
+    """
+    h, w = mask.shape
+    reach = min(PANEL_LEVEL_REACH_MM * px_per_mm_y, PANEL_LEVEL_ROW_SHARE * spacing)
+    y0, y1 = max(0, int(row_y - reach)), min(h, int(row_y + reach) + 1)
+    x0 = max(0, int(panel.x0))
+    x1 = min(w, int(panel.x0 + PANEL_LEVEL_MM * px_per_mm_x), int(np.ceil(panel.x1)))
+    if y1 - y0 < 3 or x1 - x0 < 3:
+        return float("nan")
+    strip = mask[y0:y1, x0:x1].astype(np.uint8)
+    half = max(1, int(round(0.5 * PANEL_LEVEL_BAND_MM * px_per_mm_y)))
+    # a column counts at a level when it holds ink within half the band of it
+    inked = cv2_dilate_rows(strip, half).sum(axis=1)
+    most = int(inked.max())
+    if most < PANEL_LEVEL_SHARE * (x1 - x0):
+        return float("nan")
+    level = float(y0 + np.flatnonzero(inked == most).mean())  # the plateau's middle
+    if abs(level - row_y) < PANEL_LEVEL_MIN_MM * px_per_mm_y:
+        return float("nan")
+    return level
+
+
+def cv2_dilate_rows(strip: np.ndarray, half: int) -> np.ndarray:
+    """``strip`` (uint8 0/1) dilated by ``half`` pixels up and down."""
+    import cv2
+
+    return cv2.dilate(strip, np.ones((2 * half + 1, 1), np.uint8))
 
 
 #: How far a row may run past the page's width, and start left of its edge (share
@@ -514,10 +649,12 @@ def find_layout(
     x_ink = float(np.median(starts))
     record_s = RECORD_SECONDS
     overrun = (PULSE_SECONDS * paper_speed + ORIGIN_OVERRUN_MM) * px_per_mm_x
+    cut = False
     if short:
         x_start = _after_pulse(mask, rows, x_ink, px_per_mm_x, px_per_mm_y, paper_speed)
         row_len = max(x_end - x_start, 1.0)
         record_s = row_len / px_per_s
+        cut = rows_cut(found, w, px_per_mm_x)
     elif x_start - x_ink > overrun:
         # The rows' ink starts well before the origin their ends give. When a
         # calibration pulse ends there too, the ink runs on past 10 s after it
@@ -538,13 +675,34 @@ def find_layout(
             f"for 10 s at {px_per_s:.1f} px/s"
         )
     rows = [RowInfo(r.index, r.y, r.y_top, r.y_bottom, x_start, x_end) for r in rows]
-    k = record_s / RECORD_SECONDS
+    # A cut page's panels keep their times, up to the edge; a short row's are
+    # scaled to it.
+    k = 1.0 if cut else record_s / RECORD_SECONDS
     for i, spec in enumerate(rows_spec):
         for lead, t0, dur in spec:
             t0, dur = t0 * k, dur * k
+            if cut:
+                dur = min(dur, record_s - t0)
+                if dur < CUT_PANEL_MIN_S:
+                    continue
             panels.append(
                 Panel(lead, i, t0, dur, x_start + t0 * px_per_s, x_start + (t0 + dur) * px_per_s)
             )
+    spacing = float(np.min(np.diff(ys))) if len(ys) > 1 else float("inf")
+    panels = [
+        replace(
+            p,
+            level=panel_level(
+                mask,
+                p,
+                rows[p.row].y,
+                spacing=spacing,
+                px_per_mm_x=px_per_mm_x,
+                px_per_mm_y=px_per_mm_y,
+            ),
+        )
+        for p in panels
+    ]
     return LayoutResult(
         layout,
         tuple(rows),
@@ -556,6 +714,7 @@ def find_layout(
         speed_found,
         len(found),
         float(record_s),
+        cut,
     )
 
 
@@ -647,6 +806,7 @@ def _after_pulse(
     x1 = int(np.floor(x_ink) + reach)
     pulse_px = PULSE_SECONDS * paper_speed * px_per_mm_x
     lo, hi = PULSE_RUN_WIDTH_SHARE
+    lo_px = min(lo * pulse_px, PULSE_RUN_MIN_MM * px_per_mm_x)
     join = max(PULSE_GAP_MIN_PX, int(PULSE_GAP_MM * px_per_mm_x))
     top_px = max(1, int(round(PULSE_TOP_MM * px_per_mm_y)))
     ends = []
@@ -668,7 +828,7 @@ def _after_pulse(
         # edge's shadow stand left of it): the first whose run fits is taken.
         for edge in tall[np.r_[True, np.diff(tall) > 1]]:
             end = _pulse_run(window, int(edge), join, top_px)
-            if lo * pulse_px <= end - edge <= hi * pulse_px:
+            if lo_px <= end - edge <= hi * pulse_px:
                 ends.append(x0 + end)
                 break
     return float(np.median(ends)) if ends else x_ink

@@ -20,6 +20,7 @@ from .layout import (
     PULSE_EDGE_MM,
     PULSE_GAP_MIN_PX,
     PULSE_GAP_MM,
+    PULSE_RUN_MIN_MM,
     PULSE_TOP_MM,
     ROW_BAND_SHARE,
     LayoutResult,
@@ -59,7 +60,8 @@ PULSE_GAIN_TOLERANCE = 0.2
 #: Widths a calibration pulse may measure (its rising edge to its flat top's
 #: end), as shares of 0.2 s at the paper speed: some carts draw the pulse 0.1 s
 #: wide (2.5 mm at 25 mm/s on Chinese 6x2 and 12x1 prints), the strokes add a
-#: little; a lead label's strokes are far narrower.
+#: little; a lead label's strokes are far narrower. Never narrower than
+#: :data:`~ecgprep.digitize.layout.PULSE_RUN_MIN_MM` at any speed.
 PULSE_WIDTH_SHARE = (0.4, 1.6)
 #: How far left of a row's origin its calibration pulse is searched for (mm, beyond
 #: the pulse's own 0.2 s at the paper speed): printers leave 0-2 mm between them.
@@ -128,6 +130,7 @@ def find_calibration_pulses(
     speed = float(layout.paper_speed)
     pulse_px = PULSE_SECONDS * speed * px_per_mm_x
     lo, hi = PULSE_WIDTH_SHARE
+    lo_px = min(lo * pulse_px, PULSE_RUN_MIN_MM * px_per_mm_x)
     h_lo, h_hi = PULSE_HEIGHT_SHARE
     join = max(PULSE_GAP_MIN_PX, int(PULSE_GAP_MM * px_per_mm_x))
     top_px = max(1, int(round(PULSE_TOP_MM * px_per_mm_y)))
@@ -200,7 +203,7 @@ def find_calibration_pulses(
             ok = (
                 bool(np.isfinite(g_e))
                 and h_lo * expected < h_e < h_hi * expected
-                and lo * pulse_px < end - first < hi * pulse_px
+                and lo_px < end - first < hi * pulse_px
             )
             if ok:
                 found, x_a, x_b, height, g = True, float(first), float(end), h_e, g_e

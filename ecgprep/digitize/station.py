@@ -29,6 +29,7 @@ from ..standards import (
     MAJOR_MM,
     MINOR_MM,
     PAPER_SPEED_MM_S,
+    PAPER_SPEEDS_MM_S,
     rhythm_count,
 )
 from .convert import (
@@ -43,7 +44,16 @@ from .convert import (
     through_bars,
 )
 from .ink import _remove_tick, foreign_strokes, mend_label_gaps, remove_labels, trace_core
-from .layout import LayoutResult, Panel, RowInfo, candidate_layouts, find_layout, layout_rows
+from .layout import (
+    PANEL_LEVEL_BAND_MM,
+    LayoutResult,
+    Panel,
+    RowInfo,
+    candidate_layouts,
+    find_layout,
+    layout_rows,
+    rows_cut,
+)
 from .page import find_trace_rows
 from .pulses import _row_gains, find_calibration_pulses
 from .trace import TracePoints, trace_points
@@ -185,6 +195,43 @@ PULSE_BASE_TOLERANCE_MV = 0.5
 #: (:func:`_score`): that of a reading with precordial leads in the limb leads'
 #: places, so a reading that obeys the law wins over it.
 UNMEASURED_SCORE = 1.0
+#: Share of the standard speed's Einthoven residual a faster speed's reading of a
+#: cut page must stay under to be taken: a row cut by the page's edge holds as
+#: many millimetres at 25 as at 50 mm/s, and only a faster reading that puts the
+#: limb leads printed together in the same columns clearly obeys the law better
+#: (a 12x1 page obeys it at any speed: the standard one is kept).
+FAST_SPEED_EVIDENCE = 0.7
+
+
+def label_zones(
+    panel: Panel,
+    base: float,
+    x_origin: int,
+    y_origin: int,
+    px_per_mm_x: float,
+    px_per_mm_y: float,
+) -> tuple:
+    """The label zones of a panel starting on a row of baseline ``base`` (px).
+
+    One zone (see :func:`ecgprep.digitize.trace.follow_trace`), ``(x0, x1, y0,
+    y1, cost)`` in band coordinates (page minus ``x_origin``, ``y_origin``), under
+    the baseline where labels stand (:data:`LABEL_ZONE_TOP_MM` to
+    :data:`LABEL_ZONE_BOTTOM_MM`); two where the panel's trace runs through it
+    (:attr:`Panel.level`), above and below its level's band, so that its own
+    runs, which touch that band, are not charged.
+    """
+    x0 = panel.x0 - x_origin - LABEL_ZONE_BEFORE_MM * px_per_mm_x
+    x1 = panel.x0 - x_origin + LABEL_ZONE_AFTER_MM * px_per_mm_x
+    y0 = base - y_origin + LABEL_ZONE_TOP_MM * px_per_mm_y
+    y1 = base - y_origin + LABEL_ZONE_BOTTOM_MM * px_per_mm_y
+    level = panel.level - y_origin
+    half = 0.5 * PANEL_LEVEL_BAND_MM * px_per_mm_y
+    if not y0 < level < y1:  # NaN too
+        return ((x0, x1, y0, y1, LABEL_ZONE_COST),)
+    return (
+        (x0, x1, y0, level - half, LABEL_ZONE_COST),
+        (x0, x1, level + half, y1, LABEL_ZONE_COST),
+    )
 
 
 def bar_stub_zones(bars: list, x_origin: int, px_per_mm_y: float) -> tuple:
@@ -298,27 +345,38 @@ def digitize(
     names = candidate_layouts(len(scan.rows)) if layout == AUTO else (layout,)
     gray = to_gray(image)
     core = trace_core(mask, gray, px_per_mm=0.5 * (px_per_mm_x + px_per_mm_y))
+    # A page whose edge cuts the rows may be printed at a faster speed than their
+    # length says: each faster speed is read too (see FAST_SPEED_EVIDENCE).
+    speeds: tuple = (paper_speed,)
+    if paper_speed == AUTO and rows_cut(scan.rows, mask.shape[1], px_per_mm_x):
+        speeds += tuple(v for v in PAPER_SPEEDS_MM_S if v > PAPER_SPEED_MM_S)
     best: Digitization | None = None
     error: LayoutError | None = None
     for name in names:
-        try:
-            lay = find_layout(
-                mask,
-                px_per_mm_x=px_per_mm_x,
-                px_per_mm_y=px_per_mm_y,
-                layout=name,
-                paper_speed=paper_speed,
-                grid_lines_x=grid_lines_x,
-                scan=scan,
+        chosen: Digitization | None = None
+        for speed in speeds:
+            try:
+                lay = find_layout(
+                    mask,
+                    px_per_mm_x=px_per_mm_x,
+                    px_per_mm_y=px_per_mm_y,
+                    layout=name,
+                    paper_speed=speed,
+                    grid_lines_x=grid_lines_x,
+                    scan=scan,
+                )
+            except LayoutError as exc:
+                error = error or exc
+                continue
+            if speed != paper_speed and not lay.cut:
+                continue
+            reading = _read(
+                mask, core, gray, lay, gain, signal_fs, px_per_mm_x, px_per_mm_y, named=":" in name
             )
-        except LayoutError as exc:
-            error = error or exc
-            continue
-        reading = _read(
-            mask, core, gray, lay, gain, signal_fs, px_per_mm_x, px_per_mm_y, named=":" in name
-        )
-        if best is None or _score(reading) < _score(best):
-            best = reading
+            if chosen is None or _score(reading) < FAST_SPEED_EVIDENCE * _score(chosen):
+                chosen = reading
+        if chosen is not None and (best is None or _score(chosen) < _score(best)):
+            best = chosen
     if best is None:
         assert error is not None
         raise error
@@ -398,16 +456,11 @@ def _read(
         # (LABEL_ZONE_COST), its own row's and the row above's (which stand
         # in this row's band, above its waves).
         base_b = row.y - row.y_top
-        above = [(p, lay.rows[p.row].y - row.y_top) for p in lay.panels if p.row == row.index - 1]
+        above = [p for p in lay.panels if p.row == row.index - 1]
         zones = tuple(
-            (
-                p.x0 - xa - LABEL_ZONE_BEFORE_MM * px_per_mm_x,
-                p.x0 - xa + LABEL_ZONE_AFTER_MM * px_per_mm_x,
-                b + LABEL_ZONE_TOP_MM * px_per_mm_y,
-                b + LABEL_ZONE_BOTTOM_MM * px_per_mm_y,
-                LABEL_ZONE_COST,
-            )
-            for p, b in [(p, base_b) for p in panels] + above
+            zone
+            for p in panels + above
+            for zone in label_zones(p, lay.rows[p.row].y, xa, row.y_top, px_per_mm_x, px_per_mm_y)
         )
         zones = zones + bar_stub_zones(row_bars, xa, px_per_mm_y)
         bands.append((band, gray[row.y_top : row.y_bottom, xa:xb], base_b, zones, free_px, xa))
