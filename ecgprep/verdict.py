@@ -399,6 +399,14 @@ def judge(
                     f"rows hold {record_s:.1f} s, not 10 s: the layout's panels were scaled to them"
                 )
             factors.append(SPEED_UNKNOWN)
+        alike = tuple(getattr(digitization, "speeds_alike", ()) or ())
+        if alike:
+            others = " or ".join(f"{v:g}" for v in alike)
+            reasons.append(
+                f"the page's edge cuts its rows and they obey Einthoven's law as well at "
+                f"{others} mm/s as at {layout.paper_speed:g}: the paper speed is unsure"
+            )
+            factors.append(SPEED_UNKNOWN)
         if not getattr(layout, "speed_found", True):
             reasons.append(
                 f"rows match no standard paper speed ({layout.paper_speed:g} mm/s assumed)"

@@ -258,6 +258,39 @@ def test_a_50_mm_s_page_cut_by_the_scanner_is_read_at_50():
     assert "leads missing: V4, V5, V6" in res.suspect_reasons
 
 
+def _cut(layout, speed, seconds, seed):
+    r = render_ecg(layout=layout, seed=seed, paper_speed=speed, dpi=100)
+    x1 = int(r.truth.leads[0].x0_px + seconds * speed * r.truth.px_per_mm)
+    return r, np.ascontiguousarray(r.image[:, :x1])
+
+
+def test_a_cut_page_read_alike_at_two_speeds_is_flagged():
+    # A 12x1 page at 50 mm/s cut after 5.6 s: its rows hold 280 mm, 10 s at
+    # 25 mm/s, and every lead is printed at once, so Einthoven's law holds at
+    # either speed. Read at 25 mm/s (twice too slow) it scores under 0 dB; it
+    # passed unflagged before. Now the reading says its speed is unsure.
+    r, img = _cut("12x1", 50, 5.6, seed=76)
+    res = process_image_for_submission(img)
+    dig = res.stage("digitize")
+    assert dig.paper_speed == 25.0 and dig.speeds_alike == (50.0,)
+    assert res.suspect
+    assert any("the paper speed is unsure" in s for s in res.suspect_reasons)
+
+
+def test_a_layout_measuring_one_relation_does_not_beat_one_measuring_both():
+    # A 6x2 page at 25 mm/s cut after 6 s. Read as 3x4+3 at 50 mm/s, its first
+    # column holds I, II and III right and its augmented leads come from 0.5 s
+    # of chest leads, too short to measure: that reading obeyed the one
+    # relation it measured and won (-1.2 dB). An unmeasured relation now counts
+    # as a broken one.
+    r, img = _cut("6x2", 25, 6.0, seed=75)
+    res = process_image_for_submission(img)
+    dig = res.stage("digitize")
+    assert dig.layout.name == "6x2" and dig.paper_speed == 25.0 and dig.layout.cut
+    truth = {k: r.truth.signals[k] for k in res.signals}
+    assert score_leads(res.signals, truth, r.truth.fs) > 18.0  # 21.17 dB
+
+
 def test_the_pulse_is_found_past_stray_marks_and_with_a_broken_edge():
     # As above (the origin must come from the pulses), and each row has a stray
     # vertical mark rising from its baseline 8 mm before the trace (grid residue,

@@ -108,6 +108,10 @@ class Digitization:
     gain_found : bool
         The gain was named, or read from the page's calibration pulses (False:
         the standard 10 mm/mV was assumed).
+    speeds_alike : tuple of float
+        Other paper speeds (mm/s) at which a page whose edge cuts its rows was
+        read as well by Einthoven's law (see :data:`FAST_SPEED_EVIDENCE`): the
+        speed read is then unsure. Empty otherwise.
     """
 
     leads: dict = field(repr=False)
@@ -123,6 +127,7 @@ class Digitization:
     gain: float = GAIN_MM_PER_MV
     row_gains: tuple = ()
     gain_found: bool = True
+    speeds_alike: tuple = ()
 
     def __repr__(self) -> str:
         found = sum(bool(p.found) for p in self.pulses)
@@ -263,9 +268,26 @@ def bar_stub_zones(bars: list, x_origin: int, px_per_mm_y: float) -> tuple:
 
 
 def _score(reading: Digitization) -> float:
-    """How well a reading obeys Einthoven's law (lower is better; 1 when unmeasured)."""
+    """How well a reading obeys Einthoven's law (lower is better; 1 when unmeasured).
+
+    Each of the law's two relations (I + III = II, aVR + aVL + aVF = 0) that the
+    reading cannot measure counts as :data:`UNMEASURED_SCORE`: a layout that
+    reads a cut page's augmented leads off a sliver of chest leads, too short to
+    measure, does not win by obeying the one relation left.
+    """
     r = einthoven_residual(reading.leads)
-    return float(r) if np.isfinite(r) else UNMEASURED_SCORE
+    if not np.isfinite(r):
+        return UNMEASURED_SCORE
+    measured = sum(
+        np.isfinite(einthoven_residual({k: reading.leads[k] for k in group if k in reading.leads}))
+        for group in LIMB_RELATIONS
+    )
+    missing = len(LIMB_RELATIONS) - measured
+    return float((r * measured + UNMEASURED_SCORE * missing) / len(LIMB_RELATIONS))
+
+
+#: The leads of each of Einthoven's relations (:func:`_score`).
+LIMB_RELATIONS = (("I", "II", "III"), ("aVR", "aVL", "aVF"))
 
 
 def digitize(
@@ -354,6 +376,7 @@ def digitize(
     error: LayoutError | None = None
     for name in names:
         chosen: Digitization | None = None
+        scores: dict[float, float] = {}
         for speed in speeds:
             try:
                 lay = find_layout(
@@ -373,9 +396,22 @@ def digitize(
             reading = _read(
                 mask, core, gray, lay, gain, signal_fs, px_per_mm_x, px_per_mm_y, named=":" in name
             )
+            scores[reading.paper_speed] = _score(reading)
             if chosen is None or _score(reading) < FAST_SPEED_EVIDENCE * _score(chosen):
                 chosen = reading
-        if chosen is not None and (best is None or _score(chosen) < _score(best)):
+        if chosen is None:
+            continue
+        # Speeds the law does not tell apart (a 12x1 or 6x2 page prints its limb
+        # leads together at any speed): the one kept is unsure.
+        kept = scores[chosen.paper_speed]
+        alike = tuple(
+            v
+            for v, sc in scores.items()
+            if v != chosen.paper_speed and sc < kept / FAST_SPEED_EVIDENCE
+        )
+        if alike:
+            chosen = dataclasses.replace(chosen, speeds_alike=alike)
+        if best is None or _score(chosen) < _score(best):
             best = chosen
     if best is None:
         assert error is not None
