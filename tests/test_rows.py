@@ -171,6 +171,25 @@ def test_name_rhythm_strips_takes_the_closest_panel_not_the_best_correlated():
     assert name_rhythm_strips(readings, 1)[1] == ("V5",)
 
 
+def test_a_sliver_of_a_panel_does_not_name_a_rhythm_strip():
+    # A page's edge left 0.6 s of a V2 panel; the V5 strip's own panel is past
+    # the edge. Over that sliver the strip may look like V2 (here it is V2's
+    # signal there, a coincidence 0.6 s allows): it keeps its printed name.
+    rng = np.random.default_rng(1)
+    n = 560  # at _sig's 100 Hz
+    strip = rng.standard_normal(n)
+    v2 = strip[500:560] + 0.01 * rng.standard_normal(60)
+    readings = [
+        (Panel("V2", 0, 5.0, 0.6, 0.0, 1.0), _sig("V2", v2, 5.0)),
+        (Panel("V5", 1, 0.0, 5.6, 0.0, 1.0), _sig("V5", strip)),
+    ]
+    assert name_rhythm_strips(readings, 1)[1] == ("V5",)
+    # the same panel 1 s long names it
+    v2 = strip[400:560] + 0.01 * rng.standard_normal(160)
+    readings[0] = (Panel("V2", 0, 4.0, 1.6, 0.0, 1.0), _sig("V2", v2, 4.0))
+    assert name_rhythm_strips(readings, 1)[1] == ("V2",)
+
+
 def test_named_layout_that_does_not_match_the_page_is_flagged():
     r = render_ecg(layout="3x4+3", seed=3)
     res = process_image_for_submission(r.image, {"layout": "3x4+1"})

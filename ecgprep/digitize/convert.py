@@ -288,6 +288,10 @@ RHYTHM_MISMATCH = 0.35
 #: leads (V1 and V2, V4 to V6) lie 2.4-5x farther than the lead itself on real
 #: prints and renders.
 RHYTHM_MARGIN = 2.0
+#: Shortest panel a rhythm strip is compared with (s): a page's edge leaves a
+#: sliver of a panel, too short to tell leads apart (a cut page's V2 over 0.6 s
+#: named the V5 strip whose own panel the edge cut off).
+RHYTHM_PANEL_MIN_S = 1.0
 #: Fewest samples two signals are compared over (:func:`_mismatch`): fewer hold
 #: no shape.
 MISMATCH_MIN_SAMPLES = 8
@@ -317,7 +321,8 @@ def name_rhythm_strips(
     each lead over a part of it, at the same times. The strip over a panel's
     time is that panel's signal again, in shape and in size: the closest panel
     (:func:`_mismatch` under :data:`RHYTHM_MISMATCH`, and :data:`RHYTHM_MARGIN`
-    times closer than the next) names the strip. Correlation would not do:
+    times closer than the next; panels of :data:`RHYTHM_PANEL_MIN_S` or more)
+    names the strip. Correlation would not do:
     pacing spikes and beats fall at the same times in every lead.
 
     Parameters
@@ -341,6 +346,8 @@ def name_rhythm_strips(
     for panel, sig in readings[len(readings) - n_rhythm :]:
         scores: dict[str, float] = {}
         for sp, ss in short:
+            if sp.duration_s < RHYTHM_PANEL_MIN_S:
+                continue
             i0 = int(round((sp.t0_s - sig.start_s) * sig.fs))
             if i0 < 0 or i0 >= sig.values.size:
                 continue
