@@ -292,7 +292,16 @@ def _synthetic_band(seed):
 
 
 def _reference_chain(
-    mask, y_ref, zones=(), gw=1.0, skip=4.0, max_skip=40, beam=12.0, rw=0.02, free=0.0
+    mask,
+    y_ref,
+    zones=(),
+    gw=1.0,
+    skip=4.0,
+    max_skip=40,
+    beam=12.0,
+    rw=0.02,
+    free=0.0,
+    steep=(0.0, 0.0),
 ):
     """The tracker's programme column by column, written plainly (the reference)."""
     xs, tops, bots = column_runs(mask)
@@ -312,6 +321,9 @@ def _reference_chain(
             options = []
             for st in prev:
                 gap = max(t - st[2], st[1] - b)
+                h = min(b - t, st[2] - st[1])
+                if gap > 0 and steep[0] > 0 and h >= steep[1]:
+                    gap -= steep[0] * h  # a steep stroke's gap, free up to a share
                 options.append(st[0] + (gap * gw / (x - st[6]) if gap > 0 else 0.0))
             j = int(np.argmin(options))
             # or the chain starts here, the inked columns before it left out
@@ -435,6 +447,46 @@ def test_follow_trace_equals_the_plain_programme_on_random_bands(seed):
         got = follow_trace(m, y_ref=y0)
         ref = _reference_chain(m, y0)
         assert all(np.array_equal(a, b) for a, b in zip(got, ref, strict=True))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_follow_trace_with_free_steep_gaps_equals_the_plain_programme(seed):
+    rng = np.random.default_rng(50 + seed)
+    for _ in range(30):
+        m, y0 = random_band(rng)
+        steep = (float(rng.uniform(0.2, 0.8)), float(rng.integers(2, 8)))
+        got = follow_trace(m, y_ref=y0, steep_gap=steep)
+        ref = _reference_chain(m, y0, steep=steep)
+        assert all(np.array_equal(a, b) for a, b in zip(got, ref, strict=True))
+
+
+def _thin_qrs_band():
+    """A flat 1 px trace at y = 100 with a QRS whose steep strokes, as an
+    anti-aliased thin pen leaves them, stop 6 px short of the next column's."""
+    m = np.zeros((200, 120), bool)
+    m[100, :50] = m[100, 62:] = True
+    up = [(85, 100), (64, 79), (43, 58), (22, 37)]  # 15 px runs, 6 px apart
+    for k, (t, b) in enumerate(up):
+        m[t:b, 50 + k] = True
+    m[20:23, 54:56] = True  # the apex
+    for k, (t, b) in enumerate(reversed(up)):
+        m[t:b, 56 + k] = True
+    return m
+
+
+def test_free_steep_gaps_keep_a_thin_pens_qrs():
+    m = _thin_qrs_band()
+    x, top, _ = follow_trace(m, y_ref=100.0, ref_free=100.0)
+    assert top.min() >= 85  # skipped: climbing the broken strokes cost more
+    x, top, _ = follow_trace(m, y_ref=100.0, ref_free=100.0, steep_gap=(0.5, 4.0))
+    assert top.min() <= 22 and np.isin(np.arange(50, 60), x).all()
+    # flat runs (1 px) get no free gap: a trace 6 px off is not joined for free
+    flat = np.zeros((200, 120), bool)
+    flat[100, :60] = flat[106, 60:] = True
+    flat[50, 60:] = True  # a line 50 px above, as far as the gap allows nothing
+    assert np.array_equal(
+        follow_trace(flat, y_ref=100.0, steep_gap=(0.5, 4.0))[1], follow_trace(flat, y_ref=100.0)[1]
+    )
 
 
 def test_bool_masks_stored_as_255_bytes_read_as_true(synth_render):

@@ -10,7 +10,7 @@ known layouts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -87,6 +87,11 @@ PIECES_ROW_SHARE = 0.45
 #: Length of row the pieces are counted per (mm): the unit of
 #: :data:`TEXT_PIECES_PER_10MM`.
 PIECES_SPAN_MM = 10.0
+#: Farthest a row refused as text may start and end from the trace rows' common
+#: start and end (mm, each) and still be a trace row whose thin pen broke into
+#: pieces (real_cases' 1 px rhythm strip: 4.8 pieces per 10 mm, its ends on the
+#: other rows' to the pixel); a line of text ends where its words do.
+ROW_ALIGN_MM = 2.0
 #: Longest gap in a row's ink that is bridged (mm): a faded stretch, a blanked
 #: separator or a gap between two panels does not cut a row in two.
 ROW_GAP_MM = 3
@@ -341,7 +346,8 @@ def find_trace_rows(trace_mask: np.ndarray, *, px_per_mm_x: float, px_per_mm_y: 
     (:data:`ROW_PROMINENCE`), its ink is long (:data:`ROW_MIN_LENGTH_MM`,
     :data:`ROW_LENGTH_SHARE`) along its local baseline, leaves it in beats
     (:data:`BEAT_SHARE`) and is made of long strokes (:data:`LONG_SHARE`) or of few pieces
-    (:data:`TEXT_PIECES_PER_10MM`).
+    (:data:`TEXT_PIECES_PER_10MM`), or of many pieces that start and end with the
+    other trace rows (:data:`ROW_ALIGN_MM`).
     """
     mask = check_mask(trace_mask, "trace_mask")
     px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
@@ -411,4 +417,25 @@ def find_trace_rows(trace_mask: np.ndarray, *, px_per_mm_x: float, px_per_mm_y: 
                 float(y), x0, x1, float(p), length, near, beats, long_share, pieces, not why, why
             )
         )
-    return RowScan(tuple(out), profile)
+    return RowScan(tuple(_aligned_rows(out, px_per_mm_x)), profile)
+
+
+def _aligned_rows(rows: list[TraceRow], px_per_mm_x: float) -> list[TraceRow]:
+    """Rows refused as text whose ink starts and ends with the trace rows' are trace rows.
+
+    A thin pen's trace breaks into as many pieces as a line of text
+    (:data:`TEXT_PIECES_PER_10MM`); a line of text does not run from the rows'
+    first column to their last (:data:`ROW_ALIGN_MM`). Needs two trace rows.
+    """
+    traces = [r for r in rows if r.is_trace]
+    if len(traces) < 2:
+        return rows
+    x0 = float(np.median([r.x0 for r in traces]))
+    x1 = float(np.median([r.x1 for r in traces]))
+    near = ROW_ALIGN_MM * px_per_mm_x
+    return [
+        replace(r, is_trace=True, why_not="")
+        if r.why_not.startswith("text:") and abs(r.x0 - x0) <= near and abs(r.x1 - x1) <= near
+        else r
+        for r in rows
+    ]

@@ -239,6 +239,8 @@ def _viterbi(
     skip_cost: float,
     max_skip: int,
     beam: float,
+    steep_share: float = 0.0,
+    steep_min: float = 0.0,
 ) -> list[int]:
     """Best chain of runs over the inked columns; returns the chosen run indices.
 
@@ -251,7 +253,8 @@ def _viterbi(
     the stroke's run and carried states only (:func:`_steady`,
     :func:`_stroke_steps`): those columns are stepped through array-wise and
     leave a one-number record for the backtrack. The chain chosen is the same as
-    column by column.
+    column by column. Between two runs both ``steep_min`` or more tall, a gap of
+    ``steep_share`` of the shorter one's height is free (see :func:`follow_trace`).
     """
     history: list = []
     prev: list[_State] = []
@@ -285,6 +288,10 @@ def _viterbi(
                 g2 = top - bi
                 if g2 > gap:
                     gap = g2
+                if gap > 0 and steep_share > 0.0:
+                    h = bi - ti if bi - ti < bottom - top else bottom - top
+                    if h >= steep_min:
+                        gap -= steep_share * h
                 if gap > 0:
                     cost += gap * gap_weight / (xc - x_last)
                 if cost < best:
@@ -364,6 +371,7 @@ def follow_trace(
     max_skip: int = MAX_SKIP,
     zones: tuple = (),
     beam: float = BEAM,
+    steep_gap: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Choose at most one run of ink per column so that the chosen runs form one trace.
 
@@ -393,6 +401,12 @@ def follow_trace(
         rectangle is tall, does not.
     beam : float
         States costlier than the best by more than this are dropped.
+    steep_gap : (float, float)
+        ``(share, min_px)``: between two runs both ``min_px`` or more tall, a gap
+        of ``share`` of the shorter one's height is free. A thin pen's steep
+        stroke, anti-aliased, leaves each column a run that no longer touches the
+        next column's (:data:`STEEP_GAP_SHARE`); ``(0, 0)``, the default,
+        charges every gap.
 
     Returns
     -------
@@ -434,6 +448,8 @@ def follow_trace(
         skip_cost,
         max_skip,
         beam,
+        float(steep_gap[0]),
+        float(steep_gap[1]),
     )
     idx = np.array(chosen, dtype=np.int64)
     return xs[idx], tops[idx], bots[idx]
@@ -537,6 +553,7 @@ def trace_points(
     zones: tuple = (),
     ref_free: float = 0.0,
     ref_weight: float = DEFAULT_REF_WEIGHT,
+    steep_gap: tuple[float, float] = (0.0, 0.0),
 ) -> TracePoints:
     """Follow the trace in ``mask`` and turn it into sub-pixel points.
 
@@ -554,13 +571,20 @@ def trace_points(
         Label zones, as in :func:`follow_trace`.
     ref_free, ref_weight : float
         The baseline prior, as in :func:`follow_trace`.
+    steep_gap : (float, float)
+        Free gaps between steep runs, as in :func:`follow_trace`.
 
     Returns
     -------
     TracePoints
     """
     x, top, bot = follow_trace(
-        mask, y_ref=y_ref, zones=zones, ref_free=ref_free, ref_weight=ref_weight
+        mask,
+        y_ref=y_ref,
+        zones=zones,
+        ref_free=ref_free,
+        ref_weight=ref_weight,
+        steep_gap=steep_gap,
     )
     if x.size == 0:
         z = np.zeros(0)
