@@ -213,6 +213,11 @@ FAST_SPEED_EVIDENCE = 0.7
 #: 1 px pen: R waves lost in every lead, 38 % of its rhythm row followed). The
 #: verdict's coverage threshold: readings above it keep their core.
 THIN_RETRY_COVERAGE = 0.9
+#: Share of the first reading's Einthoven residual the re-read one must stay
+#: under to be kept: clearly better. A thin pen's re-read measured 0.37-0.81 of
+#: it (real-dev's 300 dpi page 0.81); a page rotated 15 degrees, whose rows were
+#: followed poorly for another reason, 0.98, and read 0.6 dB worse.
+THIN_EVIDENCE = 0.9
 #: Share of the shorter of two runs' heights that a gap between them may span at
 #: no cost when both are :data:`STEEP_RUN_MIN_MM` or taller: an anti-aliased 1 px
 #: stroke's column runs stop a few pixels short of each other (2-11 px between
@@ -448,7 +453,7 @@ def digitize(
             named=True,
             steep_gap=(STEEP_GAP_SHARE, STEEP_RUN_MIN_MM * px_per_mm_y),
         )
-        if _score(thin) < _score(best):
+        if _score(thin) < THIN_EVIDENCE * _score(best):
             best = dataclasses.replace(thin, speeds_alike=best.speeds_alike)
     return best
 
