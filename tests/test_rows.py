@@ -402,6 +402,24 @@ def test_a_pulse_whose_rising_edge_is_half_lost_still_gives_10_mm_per_mv(lost):
     assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 24.8
 
 
+def test_a_pulse_whose_rising_edge_is_too_faint_is_found_from_its_falling_edge():
+    # A 0.1 mm pen at 200 dpi: the pulse's rising edge, anti-aliased over two
+    # columns, breaks into short pieces; its falling edge stands whole, with the
+    # flat top to its left. Before, no pulse was found and a 20 dB reading was
+    # flagged for it.
+    r = render_ecg(seed=42, line_width_mm=0.1)
+    res = process_image_for_submission(r.image)
+    dig = res.stage("digitize")
+    assert all(p.found and p.gain == 10.0 for p in dig.pulses)
+    for p, lt in zip(dig.pulses, [lt for lt in r.truth.leads if lt.col == 0], strict=True):
+        assert abs(p.baseline_px - lt.baseline_y_px) < 2.0
+    assert not res.suspect, res.suspect_reasons
+    # a falling edge that runs on below the baseline into the trace's first wave
+    # is no pulse: a gain named twice the printed one is still caught
+    res = process_image_for_submission(render_ecg(seed=1).image, {"gain": 20.0})
+    assert not any(p.found for p in res.stage("digitize").pulses) and res.suspect
+
+
 @pytest.mark.parametrize("gain", [5.0, 20.0])
 def test_a_narrow_pulse_behind_a_lead_label_gives_the_gain(gain):
     # Some carts (Chinese 6x2 and 12x1 prints among them) draw a 1 mV pulse only

@@ -200,14 +200,23 @@ def find_calibration_pulses(
             h_e = float(bottom - top)
             g_e = _gain_of(h_e / px_per_mm_y) if auto else float(gain)
             expected = PULSE_MV * g_e * px_per_mm_y
+            start = int(first)
+            if end - first <= lo_px and abs(bottom - level) <= 2 * top_px:
+                # A tall stroke down to the row's baseline whose flat top runs
+                # left of it, not right: the pulse's falling edge, its rising
+                # edge too faint to stand tall (a thin pen's edge, anti-aliased
+                # over two columns, breaks up). (A stroke running on below the
+                # baseline is the trace's first wave joining the edge.)
+                start = _top_run_start(sub, int(first), top, join, top_px)
+                end = int(first) + 1
             ok = (
                 bool(np.isfinite(g_e))
                 and h_lo * expected < h_e < h_hi * expected
-                and lo_px < end - first < hi * pulse_px
+                and lo_px < end - start < hi * pulse_px
             )
             if ok:
-                found, x_a, x_b, height, g = True, float(first), float(end), h_e, g_e
-                top_c = _top_centre(sub, int(first), end, top, top_px)
+                found, x_a, x_b, height, g = True, float(start), float(end), h_e, g_e
+                top_c = _top_centre(sub, start, end, top, top_px)
                 base = y0 + top_c + PULSE_MV * g * px_per_mm_y
                 break
             if first == edges[0]:  # not found: the ink's extent, the first edge's height
@@ -226,6 +235,13 @@ def find_calibration_pulses(
             )
         )
     return tuple(out)
+
+
+def _top_run_start(window: np.ndarray, edge: int, top: int, join: int, top_px: int) -> int:
+    """First column of the flat top that ends at column ``edge`` on row ``top``
+    (:func:`~ecgprep.digitize.layout.top_run_end`, leftwards)."""
+    w = window.shape[1]
+    return w - top_run_end(window[:, ::-1], w - 1 - edge, top, join, top_px)
 
 
 def _flat_top_above(
