@@ -230,6 +230,40 @@ def test_a_sliver_of_a_panel_does_not_name_a_rhythm_strip():
     assert name_rhythm_strips(readings, 1)[1] == ("V2",)
 
 
+def test_a_rhythm_strip_printed_a_little_late_is_lined_up_with_its_panel():
+    from ecgprep.digitize.convert import align_rhythm_strips
+
+    # Lead II's strip stands 3 samples (6 ms at 500 Hz) behind the II panel, as
+    # on real-dev's Fukuda page; I and III sit with the panel. Lined up, the
+    # strip keeps Einthoven's law with them.
+    from ecgprep.signals import einthoven_residual
+
+    rng = np.random.default_rng(4)
+    fs, n = 500.0, 5000
+    t = np.arange(n) / fs
+    beats = np.exp(-(((t % 0.9) - 0.3) ** 2) / (2 * 0.012**2))
+    lead_i = beats * 0.8 + 0.05 * rng.standard_normal(n)
+    lead_iii = beats * 0.6 + 0.05 * rng.standard_normal(n)
+    lead_ii = lead_i + lead_iii
+    late = np.r_[np.full(3, lead_ii[0]), lead_ii[:-3]]
+    readings = [
+        (Panel("I", 0, 0.0, 2.5, 0.0, 1.0), LeadSignal("I", lead_i[:1250], fs, 0.0)),
+        (Panel("II", 1, 0.0, 2.5, 0.0, 1.0), LeadSignal("II", lead_ii[:1250], fs, 0.0)),
+        (Panel("III", 2, 0.0, 2.5, 0.0, 1.0), LeadSignal("III", lead_iii[:1250], fs, 0.0)),
+        (Panel("II", 3, 0.0, 10.0, 0.0, 1.0), LeadSignal("II", late, fs, 0.0)),
+    ]
+    leads = {"I": readings[0][1], "III": readings[2][1]}
+    before = einthoven_residual({**leads, "II": readings[3][1]})
+    out = align_rhythm_strips(readings, 1)
+    strip = out[-1][1]
+    assert np.allclose(strip.values[:-3], lead_ii[: n - 3])
+    assert einthoven_residual({**leads, "II": strip}) < 0.1 * before
+    # a strip already in line, or one whose panel is another lead, stays as it is
+    assert align_rhythm_strips(out, 1)[-1][1] is strip
+    other = readings[:3] + [(Panel("V1", 3, 0.0, 10.0, 0.0, 1.0), LeadSignal("V1", late, fs, 0.0))]
+    assert align_rhythm_strips(other, 1)[-1][1] is other[-1][1]
+
+
 def test_named_layout_that_does_not_match_the_page_is_flagged():
     r = render_ecg(layout="3x4+3", seed=3)
     res = process_image_for_submission(r.image, {"layout": "3x4+1"})

@@ -33,6 +33,7 @@ from ..standards import (
     rhythm_count,
 )
 from .convert import (
+    align_rhythm_strips,
     _BRIDGE_PX,
     _assemble,
     _bridged,
@@ -628,6 +629,7 @@ def _read(
             readings.append((p, sig))
     n_rhythm = 0 if named else rhythm_count(lay.name)
     readings, strips = name_rhythm_strips(readings, n_rhythm)
+    readings = align_rhythm_strips(readings, rhythm_count(lay.name))
     if n_rhythm:
         lay = dataclasses.replace(
             lay,
