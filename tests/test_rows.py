@@ -360,14 +360,37 @@ def _cut(layout, speed, seconds, seed):
 def test_a_cut_page_read_alike_at_two_speeds_is_flagged():
     # A 12x1 page at 50 mm/s cut after 5.6 s: its rows hold 280 mm, 10 s at
     # 25 mm/s, and every lead is printed at once, so Einthoven's law holds at
-    # either speed. Read at 25 mm/s (twice too slow) it scores under 0 dB; it
-    # passed unflagged before. Now the reading says its speed is unsure.
+    # either speed. Read at 25 mm/s (twice too slow: -1.65 dB) it passed
+    # unflagged before. Its heart beats 76 a minute read at 50 mm/s, 38 at 25:
+    # only the first is a plausible rate, and the reading says its speed is
+    # unsure all the same.
     r, img = _cut("12x1", 50, 5.6, seed=76)
     res = process_image_for_submission(img)
     dig = res.stage("digitize")
-    assert dig.paper_speed == 25.0 and dig.speeds_alike == (50.0,)
+    assert dig.paper_speed == 50.0 and dig.speeds_alike == (25.0,)
     assert res.suspect
     assert any("the paper speed is unsure" in s for s in res.suspect_reasons)
+    truth = {k: r.truth.signals[k] for k in res.signals}
+    assert score_leads(res.signals, truth, r.truth.fs) > 15.0  # 19.10 dB
+
+
+@pytest.mark.parametrize("rate", [45, 60, 75, 100, 130, 160])
+def test_beat_interval_of_leads_is_the_heart_rates_not_a_multiple(rate):
+    from ecgprep.signals import beat_interval
+    from ecgprep.synth import synthetic_signals
+
+    sig = synthetic_signals(seed=2, heart_rate=rate)
+    leads = {k: LeadSignal(k, v[:1400], 500.0, 0.0) for k, v in sig.items()}  # 2.8 s
+    assert beat_interval(leads) == pytest.approx(60.0 / rate, rel=0.05)
+
+
+def test_beat_interval_is_nan_without_two_clear_beats():
+    from ecgprep.signals import beat_interval
+
+    rng = np.random.default_rng(0)
+    assert np.isnan(beat_interval({"I": LeadSignal("I", rng.standard_normal(2000), 500.0, 0.0)}))
+    assert np.isnan(beat_interval({"I": LeadSignal("I", np.zeros(2000), 500.0, 0.0)}))
+    assert np.isnan(beat_interval({}))
 
 
 def test_a_layout_measuring_one_relation_does_not_beat_one_measuring_both():

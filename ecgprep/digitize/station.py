@@ -22,7 +22,7 @@ import numpy as np
 
 from .._validate import check_image, check_mask, check_positive, to_gray
 from ..errors import LayoutError, StageError
-from ..signals import LeadSignal, einthoven_residual
+from ..signals import LeadSignal, beat_interval, einthoven_residual
 from ..standards import (
     AUTO,
     GAIN_MM_PER_MV,
@@ -207,6 +207,13 @@ UNMEASURED_SCORE = 1.0
 #: limb leads printed together in the same columns clearly obeys the law better
 #: (a 12x1 page obeys it at any speed: the standard one is kept).
 FAST_SPEED_EVIDENCE = 0.7
+#: Beat intervals of a plausible resting heart (s: 150 down to 40 a minute).
+#: Between readings at speeds the law does not tell apart, the one whose beats
+#: alone fall in it is kept: a 50 mm/s page read at 25 beats half as fast (a
+#: heart at 75 a minute reads 37), one at 25 read at 50 twice as fast. Both
+#: may fall in it (then the standard speed stays), and the reading is flagged
+#: unsure either way.
+PLAUSIBLE_BEAT_S = (0.4, 1.5)
 #: A reading whose trace was followed over less of some row than this (share of
 #: its columns) is read again on the trace ink itself rather than its core, with
 #: free gaps along steep strokes (:data:`STEEP_GAP_SHARE`): a thin pen's QRS
@@ -398,6 +405,7 @@ def digitize(
     for name in names:
         chosen: Digitization | None = None
         scores: dict[float, float] = {}
+        by_speed: dict[float, Digitization] = {}
         for speed in speeds:
             try:
                 lay = find_layout(
@@ -418,6 +426,7 @@ def digitize(
                 mask, core, gray, lay, gain, signal_fs, px_per_mm_x, px_per_mm_y, named=":" in name
             )
             scores[reading.paper_speed] = _score(reading)
+            by_speed[reading.paper_speed] = reading
             if chosen is None or _score(reading) < FAST_SPEED_EVIDENCE * _score(chosen):
                 chosen = reading
         if chosen is None:
@@ -431,7 +440,7 @@ def digitize(
             if v != chosen.paper_speed and sc < kept / FAST_SPEED_EVIDENCE
         )
         if alike:
-            chosen = dataclasses.replace(chosen, speeds_alike=alike)
+            chosen = _plausible_speed(chosen, [by_speed[v] for v in alike])
         if best is None or _score(chosen) < _score(best):
             best = chosen
     if best is None:
@@ -457,6 +466,19 @@ def digitize(
         if _score(thin) < THIN_EVIDENCE * _score(best):
             best = dataclasses.replace(thin, speeds_alike=best.speeds_alike)
     return best
+
+
+def _plausible_speed(kept: Digitization, others: list[Digitization]) -> Digitization:
+    """Of readings at speeds Einthoven's law does not tell apart, the one whose
+    heart beats at a plausible rate (:data:`PLAUSIBLE_BEAT_S`) when it alone does;
+    ``kept`` otherwise. The other speeds stay recorded (``speeds_alike``)."""
+    readings = [kept, *others]
+    fits = [
+        r for r in readings if PLAUSIBLE_BEAT_S[0] <= beat_interval(r.leads) <= PLAUSIBLE_BEAT_S[1]
+    ]
+    pick = fits[0] if len(fits) == 1 else kept
+    alike = tuple(r.paper_speed for r in readings if r is not pick)
+    return dataclasses.replace(pick, speeds_alike=alike)
 
 
 def _follow_row(
