@@ -330,6 +330,8 @@ def panel_level(
     -------
     float
     """
+    import cv2
+
     h, w = mask.shape
     reach = min(PANEL_LEVEL_REACH_MM * px_per_mm_y, PANEL_LEVEL_ROW_SHARE * spacing)
     y0, y1 = max(0, int(row_y - reach)), min(h, int(row_y + reach) + 1)
@@ -340,7 +342,7 @@ def panel_level(
     strip = mask[y0:y1, x0:x1].astype(np.uint8)
     half = max(1, int(round(0.5 * PANEL_LEVEL_BAND_MM * px_per_mm_y)))
     # a column counts at a level when it holds ink within half the band of it
-    inked = cv2_dilate_rows(strip, half).sum(axis=1)
+    inked = cv2.dilate(strip, np.ones((2 * half + 1, 1), np.uint8)).sum(axis=1)
     most = int(inked.max())
     if most < PANEL_LEVEL_SHARE * (x1 - x0):
         return float("nan")
@@ -348,13 +350,6 @@ def panel_level(
     if abs(level - row_y) < PANEL_LEVEL_MIN_MM * px_per_mm_y:
         return float("nan")
     return level
-
-
-def cv2_dilate_rows(strip: np.ndarray, half: int) -> np.ndarray:
-    """``strip`` (uint8 0/1) dilated by ``half`` pixels up and down."""
-    import cv2
-
-    return cv2.dilate(strip, np.ones((2 * half + 1, 1), np.uint8))
 
 
 #: How far a row may run past the page's width, and start left of its edge (share

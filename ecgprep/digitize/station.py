@@ -295,6 +295,10 @@ def bar_stub_zones(bars: list, x_origin: int, px_per_mm_y: float) -> tuple:
     )
 
 
+#: The leads of each of Einthoven's relations (:func:`_score`).
+LIMB_RELATIONS = (("I", "II", "III"), ("aVR", "aVL", "aVF"))
+
+
 def _score(reading: Digitization) -> float:
     """How well a reading obeys Einthoven's law (lower is better; 1 when unmeasured).
 
@@ -312,10 +316,6 @@ def _score(reading: Digitization) -> float:
     )
     missing = len(LIMB_RELATIONS) - measured
     return float((r * measured + UNMEASURED_SCORE * missing) / len(LIMB_RELATIONS))
-
-
-#: The leads of each of Einthoven's relations (:func:`_score`).
-LIMB_RELATIONS = (("I", "II", "III"), ("aVR", "aVL", "aVF"))
 
 
 def digitize(
@@ -348,7 +348,11 @@ def digitize(
         without its leads are named after the short panel they repeat
         (:func:`~ecgprep.digitize.convert.name_rhythm_strips`).
     paper_speed : float or "auto"
-        mm/s, or found from the rows' length (:func:`ecgprep.digitize.layout.paper_speed_of`).
+        mm/s, or found from the rows' length (:func:`ecgprep.digitize.layout.paper_speed_of`);
+        where the page's edge cuts the rows (:func:`~ecgprep.digitize.layout.rows_cut`)
+        50 mm/s is read too and kept when it clearly better obeys Einthoven's law
+        (:data:`FAST_SPEED_EVIDENCE`; speeds it does not tell apart are recorded in
+        ``speeds_alike``, the one with a plausible heart rate kept).
     gain : float or "auto"
         mm/mV, or found per row from its calibration pulse (10 where no row has one).
     signal_fs : float
@@ -404,7 +408,6 @@ def digitize(
     error: LayoutError | None = None
     for name in names:
         chosen: Digitization | None = None
-        scores: dict[float, float] = {}
         by_speed: dict[float, Digitization] = {}
         for speed in speeds:
             try:
@@ -425,7 +428,6 @@ def digitize(
             reading = _read(
                 mask, core, gray, lay, gain, signal_fs, px_per_mm_x, px_per_mm_y, named=":" in name
             )
-            scores[reading.paper_speed] = _score(reading)
             by_speed[reading.paper_speed] = reading
             if chosen is None or _score(reading) < FAST_SPEED_EVIDENCE * _score(chosen):
                 chosen = reading
@@ -433,11 +435,11 @@ def digitize(
             continue
         # Speeds the law does not tell apart (a 12x1 or 6x2 page prints its limb
         # leads together at any speed): the one kept is unsure.
-        kept = scores[chosen.paper_speed]
+        kept = _score(chosen)
         alike = tuple(
             v
-            for v, sc in scores.items()
-            if v != chosen.paper_speed and sc < kept / FAST_SPEED_EVIDENCE
+            for v, r in by_speed.items()
+            if r is not chosen and _score(r) < kept / FAST_SPEED_EVIDENCE
         )
         if alike:
             chosen = _plausible_speed(chosen, [by_speed[v] for v in alike])
@@ -449,8 +451,8 @@ def digitize(
     if best.coverage and min(best.coverage) < THIN_RETRY_COVERAGE:
         # A thin pen's steep strokes break in the ink's core and the tracker
         # skips them (QRS complexes lost): read the rows again on the ink itself,
-        # small gaps along steep strokes free, and keep the reading that better
-        # obeys Einthoven's law.
+        # small gaps along steep strokes free, and keep that reading when it
+        # clearly better obeys Einthoven's law (THIN_EVIDENCE).
         thin = _read(
             mask,
             mask,
