@@ -194,10 +194,8 @@ def beat_interval(leads: Mapping[str, Any]) -> float:
         if ac[0] <= 0:
             continue
         ac = ac / ac[0]
-        if total is None or total.size > ac.size:
-            total = ac if total is None else total[: ac.size] + ac
-        else:
-            total = total + ac[: total.size]
+        m = ac.size if total is None else min(total.size, ac.size)  # the shortest lead's lags
+        total = ac[:m] if total is None else total[:m] + ac[:m]
     if total is None or total.size <= lo + 2:
         return float("nan")
     total = total / total[0]

@@ -404,11 +404,12 @@ def digitize(
     speeds: tuple = (paper_speed,)
     if paper_speed == AUTO and rows_cut(scan.rows, mask.shape[1], px_per_mm_x):
         speeds += tuple(v for v in PAPER_SPEEDS_MM_S if v > PAPER_SPEED_MM_S)
-    best: Digitization | None = None
+    # (Einthoven score, reading): each reading is scored once
+    best: tuple[float, Digitization] | None = None
     error: LayoutError | None = None
     for name in names:
-        chosen: Digitization | None = None
-        by_speed: dict[float, Digitization] = {}
+        chosen: tuple[float, Digitization] | None = None
+        read: list[tuple[float, Digitization]] = []
         for speed in speeds:
             try:
                 lay = find_layout(
@@ -428,27 +429,25 @@ def digitize(
             reading = _read(
                 mask, core, gray, lay, gain, signal_fs, px_per_mm_x, px_per_mm_y, named=":" in name
             )
-            by_speed[reading.paper_speed] = reading
-            if chosen is None or _score(reading) < FAST_SPEED_EVIDENCE * _score(chosen):
-                chosen = reading
+            read.append((_score(reading), reading))
+            if chosen is None or read[-1][0] < FAST_SPEED_EVIDENCE * chosen[0]:
+                chosen = read[-1]
         if chosen is None:
             continue
         # Speeds the law does not tell apart (a 12x1 or 6x2 page prints its limb
         # leads together at any speed): the one kept is unsure.
-        kept = _score(chosen)
-        alike = tuple(
-            v
-            for v, r in by_speed.items()
-            if r is not chosen and _score(r) < kept / FAST_SPEED_EVIDENCE
-        )
+        alike = [
+            (sc, r) for sc, r in read if r is not chosen[1] and sc < chosen[0] / FAST_SPEED_EVIDENCE
+        ]
         if alike:
-            chosen = _plausible_speed(chosen, [by_speed[v] for v in alike])
-        if best is None or _score(chosen) < _score(best):
+            chosen = _plausible_speed(chosen, alike)
+        if best is None or chosen[0] < best[0]:
             best = chosen
     if best is None:
         assert error is not None
         raise error
-    if best.coverage and min(best.coverage) < THIN_RETRY_COVERAGE:
+    score, reading = best
+    if reading.coverage and min(reading.coverage) < THIN_RETRY_COVERAGE:
         # A thin pen's steep strokes break in the ink's core and the tracker
         # skips them (QRS complexes lost): read the rows again on the ink itself,
         # small gaps along steep strokes free, and keep that reading when it
@@ -457,7 +456,7 @@ def digitize(
             mask,
             mask,
             gray,
-            best.layout,
+            reading.layout,
             gain,
             signal_fs,
             px_per_mm_x,
@@ -465,22 +464,23 @@ def digitize(
             named=True,
             steep_gap=(STEEP_GAP_SHARE, STEEP_RUN_MIN_MM * px_per_mm_y),
         )
-        if _score(thin) < THIN_EVIDENCE * _score(best):
-            best = dataclasses.replace(thin, speeds_alike=best.speeds_alike)
-    return best
+        if _score(thin) < THIN_EVIDENCE * score:
+            reading = dataclasses.replace(thin, speeds_alike=reading.speeds_alike)
+    return reading
 
 
-def _plausible_speed(kept: Digitization, others: list[Digitization]) -> Digitization:
-    """Of readings at speeds Einthoven's law does not tell apart, the one whose
-    heart beats at a plausible rate (:data:`PLAUSIBLE_BEAT_S`) when it alone does;
-    ``kept`` otherwise. The other speeds stay recorded (``speeds_alike``)."""
-    readings = [kept, *others]
-    fits = [
-        r for r in readings if PLAUSIBLE_BEAT_S[0] <= beat_interval(r.leads) <= PLAUSIBLE_BEAT_S[1]
-    ]
-    pick = fits[0] if len(fits) == 1 else kept
-    alike = tuple(r.paper_speed for r in readings if r is not pick)
-    return dataclasses.replace(pick, speeds_alike=alike)
+def _plausible_speed(
+    kept: tuple[float, Digitization], others: list[tuple[float, Digitization]]
+) -> tuple[float, Digitization]:
+    """Of ``(score, reading)`` pairs at speeds Einthoven's law does not tell apart,
+    the one whose heart beats at a plausible rate (:data:`PLAUSIBLE_BEAT_S`) when it
+    alone does; ``kept`` otherwise. The other speeds stay recorded (``speeds_alike``)."""
+    pairs = [kept, *others]
+    lo, hi = PLAUSIBLE_BEAT_S
+    fits = [pair for pair in pairs if lo <= beat_interval(pair[1].leads) <= hi]
+    score, pick = fits[0] if len(fits) == 1 else kept
+    alike = tuple(r.paper_speed for _, r in pairs if r is not pick)
+    return score, dataclasses.replace(pick, speeds_alike=alike)
 
 
 def _follow_row(
