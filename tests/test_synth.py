@@ -1186,6 +1186,20 @@ def test_write_dataset_realistic_kind(tmp_path):
     assert meta["signals"] == {"style": "realistic"} and meta["difficulty"] == "realistic"
 
 
+def test_write_dataset_bwscan_kind_is_black_and_white_with_the_grid_in_black(tmp_path):
+    assert "bwscan" in synth.DATASET_KINDS
+    m = write_dataset(tmp_path, n=4, seed=7, fs=250, kinds=("bwscan",))
+    renders = [json.loads(o)["render"] for o in m.options]
+    assert all(r["binarize"] for r in renders)
+    assert {r["dpi"] for r in renders} <= {200.0, 300.0}
+    for image_file, r in zip(m.image_file, renders, strict=True):
+        img = cv2.imread(str(tmp_path / image_file), cv2.IMREAD_GRAYSCALE)
+        assert set(np.unique(img)) <= {0, 255}
+        # the grid kept black: many more black pixels than a trace alone makes
+        assert (img == 0).mean() > (0.2 if r["grid_color"] == "mono" else 0.04)
+        assert img.shape[1] == round(r["dpi"] * 11)  # a letter page, landscape
+
+
 PAGE_COLUMNS = ["layout", "rhythm_leads", "paper_speed", "gain", "grid_style", "grid_color"]
 
 

@@ -100,6 +100,19 @@ def _kind_curled(rng):
     }
 
 
+def _kind_bwscan(rng):
+    # a scanner's black-and-white mode: a fixed threshold keeps the grid lines dark
+    # enough (every line of a black grid, the 5 mm lines of a red or gray one) as
+    # black as the trace
+    return {
+        "calibration_pulse": True,
+        "grid_color": str(rng.choice(["mono", "mono", "red", "bw"])),
+        "binarize": True,
+        "line_width_mm": float(rng.uniform(0.15, 0.35)),
+        "dpi": float(rng.choice([200.0, 300.0])),
+    }, None
+
+
 def _kind_realistic(rng):
     return {"calibration_pulse": bool(rng.random() < 0.8)}, None
 
@@ -186,6 +199,7 @@ _KINDS = {
     "photo": _kind_photo,
     "curled": _kind_curled,
     "realistic": _kind_realistic,
+    "bwscan": _kind_bwscan,
     "real_cases": _kind_real_cases,
 }
 DATASET_KINDS = tuple(_KINDS)
@@ -264,6 +278,9 @@ def write_dataset(
       uneven shading, warm cast, blur, noise, JPEG 85;
     - ``curled``: a ``photo`` of a page that does not lie flat: bent by 1.5-4 mm
       first (:func:`~ecgprep.synth.bend`; the truth JSON keeps ``bend``);
+    - ``bwscan``: a scanner's black-and-white mode (binarised at mid-grey): a black
+      grid (half the pages), or a red or gray one of which the 5 mm lines stay
+      black; pulses, pen 0.15-0.35 mm, 200 or 300 dpi;
     - ``realistic``: a clean red-grid print (pulse 80 %) of signals as recorded
       ECGs are (``synthetic_signals(style="realistic")``: muscle noise, wander,
       mains hum, large amplitudes, now and then a wide QRS or pacing spikes);
