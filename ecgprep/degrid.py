@@ -18,7 +18,6 @@ hold the grid (coloured grids) are returned untouched: the very same array.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -57,9 +56,22 @@ MIN_LINE_SHARE = 0.2
 #: The fold's totals count every this many rows (columns) across the lines: the
 #: phases of the pixel centres repeat along a line, not across it.
 _TOTAL_STEP = 32
-#: The closing that fills the trace back across a band reaches this far past the
-#: widest band (px): a 1 px trace crossing a line at a shallow angle.
-_FILL_MARGIN_PX = 3
+#: The closing that fills the trace back across a band bridges the band's chord
+#: along its direction and this much more (px): a closing with a stroke of n
+#: pixels bridges gaps of n - 1, so one pixel more than the chord reaches the ink.
+_FILL_MARGIN_PX = 1
+#: Strokes crossing a band at a smaller sine of the angle than this (about 17
+#: degrees) fill nothing: along a line, ink both sides of a gap is the line's
+#: own crossings with the trace, and bridging them draws the line back in.
+_FILL_MIN_SINE = 0.3
+#: Strokes crossing a band at a slant (the sine of the angle under this) fill it
+#: only from ink that does not run across the lines for this far (mm, and at
+#: least this many px): a steep stroke is bridged straight across its band, and
+#: two beside each other (a QRS's down and up strokes) draw no line back in.
+#: A 2 px pen at 67 degrees runs 5 px across a line.
+_ACROSS_SINE = 0.95
+_ACROSS_MM = 0.6
+_ACROSS_MIN_PX = 5
 #: Longest gap (mm) bridged down a vertical band: a QRS stroke that ran inside a
 #: vertical line for up to this far (half an R wave of 1 mV at 10 mm/mV).
 _STEEP_GAP_MM = 5.0
@@ -122,6 +134,7 @@ class _Fold:
     share: float
     band_px: float
     width_px: int  # widest band, px (rounded up)
+    widths: np.ndarray  # (bands,) float: each band's width, px
 
 
 def _fold(ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int], row, period: float) -> _Fold:
@@ -169,6 +182,7 @@ def _fold(ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int], row, period: f
     if on_line[0] and on_line[-1] and not on_line.all():
         band[band == band[-1]] = 0
     band = np.where(on_line, band, -1)
+    widths = np.bincount(band[on_line], minlength=int(band.max()) + 1) / scale
     return _Fold(
         index,
         on_line,
@@ -176,6 +190,7 @@ def _fold(ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int], row, period: f
         share,
         float(on_line.sum()) / scale,
         int(math.ceil(widest / scale)),
+        widths.astype(float),
     )
 
 
@@ -230,19 +245,45 @@ def _keep_strokes_on_dotted(
     lines[ys[clear], xs[clear]] = 0
 
 
-@functools.lru_cache(maxsize=8)
-def _strokes(length: int) -> tuple[np.ndarray, ...]:
-    """Straight one-pixel strokes of ``length`` px through the centre, every 22.5 degrees."""
-    half = length // 2
-    out = []
-    for k in range(_STROKE_DIRECTIONS):
-        t = math.pi * k / _STROKE_DIRECTIONS
-        dx, dy = math.cos(t), math.sin(t)
-        kernel = np.zeros((2 * half + 1, 2 * half + 1), np.uint8)
-        s = np.linspace(-half, half, 4 * half + 1)
-        kernel[np.rint(half + s * dy).astype(int), np.rint(half + s * dx).astype(int)] = 1
-        out.append(kernel)
-    return tuple(out)
+def _fill_crossings(keep: np.ndarray, families) -> np.ndarray:
+    """``keep`` (uint8 0/255) with the band pixels where the trace crosses a line.
+
+    ``families`` holds ``(ids, fold, row, px_per_mm)`` per family of lines: an
+    image (uint8) of each band pixel's band in ``fold`` plus one (0 elsewhere),
+    the :class:`_Fold`, the lines' across-coordinate ``row`` and the scale across
+    them. A band pixel is filled when a closing along one of
+    :data:`_STROKE_DIRECTIONS` directions fills it: ink on both sides of its band
+    within the band's own chord along that direction (its width over the sine of
+    the crossing angle). Directions nearly along the lines
+    (:data:`_FILL_MIN_SINE`) are left out, and slanting ones bridge only from ink
+    that does not itself run across the lines (:data:`_ACROSS_MM`): a steep
+    stroke is bridged straight across, and two steep strokes close beside each
+    other (a QRS's down and up strokes) do not draw the line between them back in.
+    """
+    fill = np.zeros_like(keep)
+    for ids, fold, row, px_per_mm in families:
+        if not fold.widths.size:
+            continue
+        norm = math.hypot(float(row[0]), float(row[1])) or 1.0
+        nx, ny = float(row[0]) / norm, float(row[1]) / norm
+        run = max(_ACROSS_MIN_PX, int(round(_ACROSS_MM * px_per_mm)))
+        across = cv2.morphologyEx(keep, cv2.MORPH_OPEN, _line_kernel(nx, ny, run))
+        slanted = cv2.bitwise_and(keep, cv2.bitwise_not(across), dst=across)
+        for k in range(_STROKE_DIRECTIONS):
+            t = math.pi * k / _STROKE_DIRECTIONS
+            dx, dy = math.cos(t), math.sin(t)
+            sine = abs(dx * nx + dy * ny)
+            if sine < _FILL_MIN_SINE:
+                continue
+            src = keep if sine >= _ACROSS_SINE else slanted
+            lengths = np.ceil(fold.widths / sine).astype(int) + _FILL_MARGIN_PX
+            for length in np.unique(lengths):
+                lut = np.zeros(256, np.uint8)
+                lut[1 : lengths.size + 1] = np.where(lengths == length, 255, 0)
+                closed = cv2.morphologyEx(src, cv2.MORPH_CLOSE, _line_kernel(dx, dy, int(length)))
+                closed = cv2.bitwise_and(closed, cv2.LUT(ids, lut), dst=closed)
+                fill = cv2.bitwise_or(fill, closed, dst=fill)
+    return cv2.bitwise_or(keep, fill, dst=keep)
 
 
 def remove_grid_lines(
@@ -344,6 +385,11 @@ def remove_grid_lines(
     vertical[ys[on_v], xs[on_v]] = 255
     horizontal = np.zeros(shape, np.uint8)
     horizontal[ys[on_h], xs[on_h]] = 255
+    # each band pixel's band, plus one (a band's own width sets its fill)
+    v_ids = np.zeros(shape, np.uint8)
+    v_ids[ys[on_v], xs[on_v]] = np.minimum(fx.band[fx.index[on_v]] + 1, 255)
+    h_ids = np.zeros(shape, np.uint8)
+    h_ids[ys[on_h], xs[on_h]] = np.minimum(fy.band[fy.index[on_h]] + 1, 255)
     # On a dotted line, ink running along the band unbroken is a stroke lying on
     # the line (a flat stretch of trace on a 5 mm line): not removed.
     mask_u8 = cv2.compare(mask.view(np.uint8), 0, cv2.CMP_GT)
@@ -365,13 +411,13 @@ def remove_grid_lines(
         grown = cv2.bitwise_or(grown, cv2.bitwise_and(cv2.dilate(keep, across_h), horizontal))
         keep = cv2.bitwise_or(keep, grown, dst=keep)
     # Fill back where ink continues on both sides of a band (the trace crossing a
-    # line, also at a shallow angle): closings along straight strokes of every
-    # direction, each bridging a gap a little longer than the widest band.
-    width = max(fx.width_px, fy.width_px)
-    fill = np.zeros_like(keep)
-    for stroke in _strokes(2 * width + _FILL_MARGIN_PX):
-        fill = cv2.bitwise_or(fill, cv2.morphologyEx(keep, cv2.MORPH_CLOSE, stroke), dst=fill)
-    keep = cv2.bitwise_or(keep, cv2.bitwise_and(fill, lines, dst=fill), dst=keep)
+    # line, also at a shallow angle): closings along straight strokes crossing the
+    # band, each bridging the band's chord along its direction.
+    families = (
+        (h_ids, fy, rows[1], float(grid.px_per_mm_y)),
+        (v_ids, fx, rows[0], float(grid.px_per_mm_x)),
+    )
+    keep = _fill_crossings(keep, families)
     # A trace is one curve over time: steep ink above and below a gap in a
     # vertical band is one steep stroke (a QRS) that ran inside the band. (Steep
     # on both sides: a flat trace above a lead label is two strokes.)
