@@ -440,4 +440,4 @@ def remove_grid_lines(
 def degrid_station(page: Page, opts: Options) -> tuple[Page, DegridResult]:
     """Degrid station: :func:`remove_grid_lines` on the page's trace mask, with its grid."""
     mask, res = remove_grid_lines(page.trace_mask, page.grid)
-    return dataclasses.replace(page, trace_mask=mask), res
+    return dataclasses.replace(page, trace_mask=mask, lines_removed=res.applied), res

@@ -37,6 +37,9 @@ class Page:
         The grid's mean scale as first seen (NaN when unknown).
     paper_warped : bool
         The paper's outline was already warped to a rectangle.
+    lines_removed : bool
+        The grid's lines were taken out of ``trace_mask`` (the degrid station,
+        black-and-white pages).
     leads : dict of str to LeadSignal
         The digitized leads (after the digitize station).
     """
@@ -47,4 +50,5 @@ class Page:
     grid: Any = None
     px_per_mm: float = float("nan")
     paper_warped: bool = False
+    lines_removed: bool = False
     leads: dict = field(default_factory=dict, repr=False)

@@ -77,6 +77,39 @@ def test_a_wandering_baseline_and_a_straight_edge():
     assert not top.is_trace and "no beats" in top.why_not
 
 
+def _row_with_flat_gap(gap_mm, level_step=0):
+    """A 250 mm trace with beats every 20 mm and a flat stretch of ``gap_mm`` lost
+    (a black-and-white page: it lay on a grid line removed with the line)."""
+    mask = np.zeros((400, 2200), bool)
+    y, xs = 300, np.arange(100, 2100)
+    mask[y, xs] = mask[y + 1, xs] = True
+    for x in range(150, 2100, 160):
+        mask[y - 60 : y, x : x + 2] = True
+    g0 = 1000
+    g1 = g0 + int(gap_mm * PX_MM)
+    mask[:, g0:g1] = False
+    if level_step:  # the ink after the gap at another level: not one flat trace
+        after = mask[:, g1:].copy()
+        mask[:, g1:] = np.roll(after, level_step, axis=0)
+    return mask
+
+
+def test_a_flat_stretch_lost_with_a_grid_line_does_not_cut_the_row():
+    mask = _row_with_flat_gap(12.0)
+    kw = {"px_per_mm_x": PX_MM, "px_per_mm_y": PX_MM}
+    cut = find_trace_rows(mask, **kw).rows
+    whole = find_trace_rows(mask, lines_removed=True, **kw).rows
+    assert len(cut) == len(whole) == 1
+    assert cut[0].x1 - cut[0].x0 < 0.6 * 2000  # 3 mm gaps only: cut in two
+    assert whole[0].x0 <= 104 and whole[0].x1 >= 2096
+    # the same gap, but the trace goes on 2 mm lower: not bridged
+    step = find_trace_rows(_row_with_flat_gap(12.0, level_step=16), lines_removed=True, **kw)
+    assert step.rows[0].x1 - step.rows[0].x0 < 0.6 * 2000
+    # and a gap longer than ROW_FLAT_GAP_MM is not
+    far = find_trace_rows(_row_with_flat_gap(25.0), lines_removed=True, **kw)
+    assert far.rows[0].x1 - far.rows[0].x0 < 0.6 * 2000
+
+
 def test_thin_broken_rows_among_specks_at_300_dpi_are_rows():
     # A 300 dpi PDF raster (real-dev's wfdb page): a 1 px pen, its QRS strokes
     # broken into dashes, and dots of a dotted grid left around it.

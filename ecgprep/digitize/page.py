@@ -95,6 +95,14 @@ ROW_ALIGN_MM = 2.0
 #: Longest gap in a row's ink that is bridged (mm): a faded stretch, a blanked
 #: separator or a gap between two panels does not cut a row in two.
 ROW_GAP_MM = 3
+#: Longest gap bridged between two columns of flat trace at one level, on pages
+#: whose grid lines were removed from the mask (mm): a flat stretch lying on a
+#: line as dark as the trace went with the line (a T-P segment of 0.8 s at
+#: 25 mm/s). Not elsewhere: two ECGs printed side by side stay apart.
+ROW_FLAT_GAP_MM = 20.0
+#: Most the ink's centre may differ across such a gap (mm): the trace carried on
+#: along one line.
+ROW_FLAT_LEVEL_MM = 0.5
 
 
 @dataclass(frozen=True)
@@ -248,15 +256,37 @@ def _pieces(band: np.ndarray, long_px: float, speck_px: float) -> tuple[float, i
     return float((np.cumsum(cover)[:-1] > 0).mean()), int(np.count_nonzero(size >= speck_px))
 
 
+def _flat_gaps_bridged(
+    inked: np.ndarray, flat: np.ndarray, centre: np.ndarray, *, longest: int, level: float
+) -> np.ndarray:
+    """``inked`` with its gaps of up to ``longest`` columns filled where the ink on
+    both sides is ``flat`` (all of it near the baseline) at one level (``centre``
+    within ``level``): a trace running flat along a grid line removed with it."""
+    idx = np.flatnonzero(inked)
+    if idx.size < 2:
+        return inked
+    a, b = idx[:-1], idx[1:]
+    width = b - a - 1
+    ok = (width > 0) & (width <= longest) & flat[a] & flat[b]
+    ok &= np.abs(centre[a] - centre[b]) <= level
+    if not ok.any():
+        return inked
+    step = np.zeros(inked.size + 1, np.int32)
+    np.add.at(step, a[ok] + 1, 1)
+    np.add.at(step, b[ok], -1)
+    return inked | (np.cumsum(step[:-1]) > 0)
+
+
 def _along_baseline(
-    band: np.ndarray, gap: int, px_per_mm_x: float, px_per_mm_y: float
+    band: np.ndarray, gap: int, px_per_mm_x: float, px_per_mm_y: float, *, flat_gap: bool = False
 ) -> tuple[int, int, float, float]:
     """A row's extent, and its ink's share near and away from its local baseline.
 
     The local baseline is the running median (:data:`BASELINE_BLOCKS` blocks of
     :data:`BASELINE_BLOCK_MM`) of the median centre of the band's ink per block.
     The row is the longest stretch of columns with ink within :data:`EXTENT_MM` of
-    it, gaps under ``gap`` px bridged.
+    it, gaps under ``gap`` px bridged (and, with ``flat_gap``, gaps of up to
+    :data:`ROW_FLAT_GAP_MM` whose both sides hold flat ink at one level).
 
     Returns
     -------
@@ -305,7 +335,16 @@ def _along_baseline(
         return (cum[hi, cols] - cum[lo, cols]) > 0
 
     near = within(NEAR_MM)
-    seg = longest_run(within(EXTENT_MM), max_gap=gap)
+    extent = within(EXTENT_MM)
+    if flat_gap:
+        extent = _flat_gaps_bridged(
+            extent,
+            near & (bottom - top <= NEAR_MM * px_per_mm_y),
+            centre,
+            longest=int(ROW_FLAT_GAP_MM * px_per_mm_x),
+            level=ROW_FLAT_LEVEL_MM * px_per_mm_y,
+        )
+    seg = longest_run(extent, max_gap=gap)
     if seg is None:
         return 0, 0, 0.0, 0.0
     x0, x1 = int(seg[0]), int(seg[1])
@@ -317,7 +356,13 @@ def _along_baseline(
     return x0, x1, float(near[x0:x1].mean()), float(np.mean(hits))
 
 
-def find_trace_rows(trace_mask: np.ndarray, *, px_per_mm_x: float, px_per_mm_y: float) -> RowScan:
+def find_trace_rows(
+    trace_mask: np.ndarray,
+    *,
+    px_per_mm_x: float,
+    px_per_mm_y: float,
+    lines_removed: bool = False,
+) -> RowScan:
     """Find the printed trace rows of a deskewed page, and tell them from text.
 
     Parameters
@@ -326,6 +371,11 @@ def find_trace_rows(trace_mask: np.ndarray, *, px_per_mm_x: float, px_per_mm_y: 
         Trace ink (:func:`ecgprep.colors.separate_colors`), page deskewed.
     px_per_mm_x, px_per_mm_y : float
         Grid scale (:func:`ecgprep.grid.detect_grid`).
+    lines_removed : bool
+        The grid's lines were taken out of ``trace_mask``
+        (:func:`ecgprep.degrid.remove_grid_lines`): a flat stretch of trace lying
+        on a line went with it, and gaps of up to :data:`ROW_FLAT_GAP_MM` between
+        flat ink at one level are bridged.
 
     Returns
     -------
@@ -378,7 +428,7 @@ def find_trace_rows(trace_mask: np.ndarray, *, px_per_mm_x: float, px_per_mm_y: 
         p0 = max(0, int(ys_ - min(PIECES_ROW_SHARE * up, reach)))
         p1 = min(hs, int(ys_ + min(PIECES_ROW_SHARE * down, reach)) + 1)
         band = small[p0:p1]
-        x0, x1, near, beats = _along_baseline(band, gap, sx, sy)
+        x0, x1, near, beats = _along_baseline(band, gap, sx, sy, flat_gap=lines_removed)
         if x1 <= x0:
             measured.append((0, 0, 0.0, 0.0, 0.0, None))
             continue

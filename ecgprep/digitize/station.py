@@ -329,6 +329,7 @@ def digitize(
     gain: float | str = GAIN_MM_PER_MV,
     signal_fs: float = DEFAULT_SIGNAL_FS,
     grid_lines_x: tuple[float, float] | None = None,
+    lines_removed: bool = False,
 ) -> Digitization:
     """Read the 12 leads off a deskewed ECG page.
 
@@ -360,6 +361,10 @@ def digitize(
     grid_lines_x : (float, float), optional
         ``(phase_px, period_px)`` of the vertical grid lines on which rows may
         start (:func:`ecgprep.digitize.layout.find_layout`).
+    lines_removed : bool
+        The grid's lines were taken out of ``trace_mask`` (black-and-white pages,
+        :func:`ecgprep.degrid.remove_grid_lines`): the rows' extents bridge the
+        flat stretches that lay on a line (:func:`~ecgprep.digitize.page.find_trace_rows`).
 
     Returns
     -------
@@ -395,7 +400,9 @@ def digitize(
         raise StageError(
             f"trace_mask shape {mask.shape} differs from image shape {image.shape[:2]}"
         )
-    scan = find_trace_rows(mask, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
+    scan = find_trace_rows(
+        mask, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y, lines_removed=lines_removed
+    )
     names = candidate_layouts(len(scan.rows)) if layout == AUTO else (layout,)
     gray = to_gray(image)
     core = trace_core(mask, gray, px_per_mm=0.5 * (px_per_mm_x + px_per_mm_y))
@@ -704,6 +711,7 @@ def digitize_station(page: Page, opts: Options) -> tuple[Page, Digitization]:
             gain=opts.gain,
             signal_fs=opts.signal_fs,
             grid_lines_x=grid_lines_x,
+            lines_removed=page.lines_removed,
         )
 
     dig, turns, r0, r1 = read_upright(read, page.image, page.trace_mask)
