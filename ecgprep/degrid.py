@@ -75,8 +75,11 @@ _ACROSS_MIN_PX = 5
 #: Longest gap (mm) bridged down a vertical band: a QRS stroke that ran inside a
 #: vertical line for up to this far (half an R wave of 1 mV at 10 mm/mV).
 _STEEP_GAP_MM = 5.0
-#: Ink counts as steep where it runs straight down for this far (mm).
+#: Ink counts as steep where it runs straight down for this far (mm) ...
 _STEEP_MM = 1.0
+#: ... and is narrower than this (mm): a pen of 0.35 mm and its steep stroke,
+#: not a separator bar (0.6-1 mm wide) whose column a label's stroke continues.
+_BAR_MM = 0.55
 #: Directions of the strokes along which the trace is bridged across a band.
 _STROKE_DIRECTIONS = 8
 #: A phase bin is seen when it holds at least this share of the mean bin's pixels.
@@ -422,9 +425,14 @@ def remove_grid_lines(
     # vertical band is one steep stroke (a QRS) that ran inside the band. (Steep
     # on both sides: a flat trace above a lead label is two strokes.)
     ppmm_y = float(grid.px_per_mm_y)
-    steep = max(3, int(round(_STEEP_MM * ppmm_y)))
+    # (odd kernels: OpenCV's opening with an even one shifts the result a pixel)
+    steep = max(3, int(round(_STEEP_MM * ppmm_y))) | 1
     steep = cv2.morphologyEx(keep, cv2.MORPH_OPEN, np.ones((steep, 1), np.uint8))
-    reach = max(3, int(round(_STEEP_GAP_MM * ppmm_y)))
+    # a pen's stroke, not a bar: a separator tick is wider than any pen
+    wide = 2 * int(round(0.5 * _BAR_MM * float(grid.px_per_mm_x))) + 1  # odd: centred
+    bars = cv2.morphologyEx(keep, cv2.MORPH_OPEN, np.ones((1, wide), np.uint8))
+    steep = cv2.bitwise_and(steep, cv2.bitwise_not(bars), dst=steep)
+    reach = max(3, int(round(_STEEP_GAP_MM * ppmm_y))) | 1
     fill = cv2.morphologyEx(steep, cv2.MORPH_CLOSE, np.ones((reach, 1), np.uint8), dst=steep)
     keep = cv2.bitwise_or(keep, cv2.bitwise_and(fill, vertical, dst=fill), dst=keep)
     n_keep = int(cv2.countNonZero(keep))
