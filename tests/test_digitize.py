@@ -302,6 +302,8 @@ def _reference_chain(
     rw=0.02,
     free=0.0,
     steep=(0.0, 0.0),
+    hidden=None,
+    hshare=1.0,
 ):
     """The tracker's programme column by column, written plainly (the reference)."""
     xs, tops, bots = column_runs(mask)
@@ -324,6 +326,8 @@ def _reference_chain(
                 h = min(b - t, st[2] - st[1])
                 if gap > 0 and steep[0] > 0 and h >= steep[1]:
                     gap -= steep[0] * h  # a steep stroke's gap, free up to a share
+                if gap > 0 and hidden is not None and hidden[st[6] : x + 1].any():
+                    gap *= hshare  # a stroke may have gone with a grid line there
                 options.append(st[0] + (gap * gw / (x - st[6]) if gap > 0 else 0.0))
             j = int(np.argmin(options))
             # or the chain starts here, the inked columns before it left out
@@ -458,6 +462,37 @@ def test_follow_trace_with_free_steep_gaps_equals_the_plain_programme(seed):
         got = follow_trace(m, y_ref=y0, steep_gap=steep)
         ref = _reference_chain(m, y0, steep=steep)
         assert all(np.array_equal(a, b) for a, b in zip(got, ref, strict=True))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_follow_trace_with_hidden_columns_equals_the_plain_programme(seed):
+    rng = np.random.default_rng(80 + seed)
+    for _ in range(30):
+        m, y0 = random_band(rng)
+        hidden = np.zeros(m.shape[1], bool)
+        for x in rng.integers(0, m.shape[1], size=4):
+            hidden[x : x + 3] = True
+        share = float(rng.uniform(0.0, 0.8))
+        got = follow_trace(m, y_ref=y0, hidden=hidden, hidden_share=share)
+        ref = _reference_chain(m, y0, hidden=hidden, hshare=share)
+        assert all(np.array_equal(a, b) for a, b in zip(got, ref, strict=True))
+
+
+def test_an_r_wave_whose_up_stroke_went_with_a_grid_line_is_followed():
+    # a 2 px trace at y = 100; an R wave's up-stroke ran inside a 3 px vertical
+    # line (columns 50-52) and was removed with it: its apex and down-stroke stay
+    m = np.zeros((200, 120), bool)
+    m[100:102, :50] = m[100:102, 60:] = True
+    m[30:34, 51:55] = True  # the apex, wider than the line
+    m[30:70, 55] = m[66:102, 56] = True  # the down-stroke
+    hidden = np.zeros(120, bool)
+    hidden[49:54] = True
+    _, top, _ = follow_trace(m, y_ref=100.0, ref_free=100.0)
+    assert top.min() > 60  # the R's top left out: the 66 px climb costs more
+    _, top, _ = follow_trace(m, y_ref=100.0, ref_free=100.0, hidden=hidden, hidden_share=0.25)
+    assert top.min() <= 30
+    with pytest.raises(ValueError, match="one flag per column"):
+        follow_trace(m, y_ref=100.0, hidden=hidden[:-1])
 
 
 def _thin_qrs_band():

@@ -234,6 +234,13 @@ STEEP_GAP_SHARE = 0.5
 #: Least height of both runs for their gap to be free (mm): steep strokes, not a
 #: flat trace's 1-3 px runs nor noise.
 STEEP_RUN_MIN_MM = 0.35
+#: On a page whose grid lines were removed from the mask, a steep stroke that ran
+#: inside a vertical line went with it (an R wave's up-stroke in a 5 mm line):
+#: a vertical gap between runs into or across such a line's columns costs this
+#: share of its height. The columns: within this far of the line (mm; a 0.3 mm
+#: line and a pixel either side).
+HIDDEN_GAP_SHARE = 0.25
+HIDDEN_HALF_MM = 0.25
 
 
 def label_zones(
@@ -406,6 +413,9 @@ def digitize(
     names = candidate_layouts(len(scan.rows)) if layout == AUTO else (layout,)
     gray = to_gray(image)
     core = trace_core(mask, gray, px_per_mm=0.5 * (px_per_mm_x + px_per_mm_y))
+    hidden = None
+    if lines_removed and grid_lines_x is not None:
+        hidden = _line_columns(mask.shape[1], *grid_lines_x, HIDDEN_HALF_MM * px_per_mm_x)
     # A page whose edge cuts the rows may be printed at a faster speed than their
     # length says: each faster speed is read too (see FAST_SPEED_EVIDENCE).
     speeds: tuple = (paper_speed,)
@@ -434,7 +444,16 @@ def digitize(
             if speed != paper_speed and not lay.cut:
                 continue
             reading = _read(
-                mask, core, gray, lay, gain, signal_fs, px_per_mm_x, px_per_mm_y, named=":" in name
+                mask,
+                core,
+                gray,
+                lay,
+                gain,
+                signal_fs,
+                px_per_mm_x,
+                px_per_mm_y,
+                named=":" in name,
+                hidden=hidden,
             )
             read.append((_score(reading), reading))
             if chosen is None or read[-1][0] < FAST_SPEED_EVIDENCE * chosen[0]:
@@ -470,10 +489,19 @@ def digitize(
             px_per_mm_y,
             named=True,
             steep_gap=(STEEP_GAP_SHARE, STEEP_RUN_MIN_MM * px_per_mm_y),
+            hidden=hidden,
         )
         if _score(thin) < THIN_EVIDENCE * score:
             reading = dataclasses.replace(thin, speeds_alike=reading.speeds_alike)
     return reading
+
+
+def _line_columns(width: int, phase: float, period: float, half: float) -> np.ndarray:
+    """(width,) bool: the columns within ``half`` px of a vertical grid line
+    (lines at ``phase + k * period``)."""
+    x = np.arange(width, dtype=np.float64)
+    d = np.mod(x - phase, period)
+    return np.minimum(d, period - d) <= half
 
 
 def _plausible_speed(
@@ -499,6 +527,7 @@ def _follow_row(
     free_px: float,
     xa: int,
     steep_gap: tuple[float, float] = (0.0, 0.0),
+    hidden: np.ndarray | None = None,
 ) -> tuple[_Track, TracePoints]:
     """Follow one row's trace in its band: the track (page coordinates) and its points.
 
@@ -514,6 +543,8 @@ def _follow_row(
         ref_free=free_px,
         ref_weight=REF_WEIGHT,
         steep_gap=steep_gap,
+        hidden=hidden,
+        hidden_share=HIDDEN_GAP_SHARE,
     )
     if pts.x.size < 2:
         raise StageError(f"no trace could be followed in row {row.index} (y = {row.y:.0f} px)")
@@ -534,10 +565,12 @@ def _read(
     *,
     named: bool,
     steep_gap: tuple[float, float] = (0.0, 0.0),
+    hidden: np.ndarray | None = None,
 ) -> Digitization:
     """Pulses, traces and mV of one layout matched on the page (``core``: the ink
     the tracker follows; ``steep_gap`` as :func:`~ecgprep.digitize.trace.follow_trace`
-    takes it)."""
+    takes it; ``hidden``: (N,) bool, the page's columns where a grid line removed
+    from the mask may hide a steep stroke, or None)."""
     pulses = find_calibration_pulses(
         mask, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y, gain=gain
     )
@@ -554,6 +587,7 @@ def _read(
     tracks: list[_Track] = []
     bands: list[tuple] = []
     bars: list[list] = []  # per row: (panel start, bar erased) per boundary
+    hiddens: list = []  # per row: its band's hidden columns, or None
     for row, row_gain in zip(lay.rows, gains, strict=True):
         free_px = min(FREE_MV * row_gain * px_per_mm_y, FREE_ROW_SHARE * spacing)
         panels = [p for p in lay.panels if p.row == row.index]
@@ -581,6 +615,7 @@ def _read(
         )
         zones = zones + bar_stub_zones(row_bars, xa, px_per_mm_y)
         bands.append((band, gray[row.y_top : row.y_bottom, xa:xb], base_b, zones, free_px, xa))
+        hiddens.append(None if hidden is None else hidden[xa:xb])
     # A stroke just after a panel boundary that joins one row's baseline and not
     # the other's is that row's: the other does not take it (a deep S wave
     # reaching down to the next row, where that row's own trace starts below).
@@ -591,8 +626,8 @@ def _read(
         yb, xb = ys_ - lay.rows[k].y_top, xs_ - xa
         inside = (yb >= 0) & (yb < band.shape[0]) & (xb >= 0) & (xb < band.shape[1])
         band[yb[inside], xb[inside]] = False
-    for row, spec in zip(lay.rows, bands, strict=True):
-        track, pts = _follow_row(row, *spec, steep_gap=steep_gap)
+    for row, spec, hid in zip(lay.rows, bands, hiddens, strict=True):
+        track, pts = _follow_row(row, *spec, steep_gap=steep_gap, hidden=hid)
         baselines.append(track.base)
         coverage.append(pts.coverage)
         widths.append(pts.line_width)
@@ -610,7 +645,7 @@ def _read(
         for c, a0, b0 in zip(cols, tops, bots, strict=True):
             band[int(a0) : int(b0), c] = False
         tracks[k], pts = _follow_row(
-            row, band, gband, base_b, zones, free_px, xa, steep_gap=steep_gap
+            row, band, gband, base_b, zones, free_px, xa, steep_gap=steep_gap, hidden=hiddens[k]
         )
         baselines[k] = tracks[k].base
         coverage[k] = pts.coverage

@@ -241,6 +241,8 @@ def _viterbi(
     beam: float,
     steep_share: float = 0.0,
     steep_min: float = 0.0,
+    hidden: list[int] | None = None,
+    hidden_share: float = 1.0,
 ) -> list[int]:
     """Best chain of runs over the inked columns; returns the chosen run indices.
 
@@ -293,6 +295,8 @@ def _viterbi(
                     if h >= steep_min:
                         gap -= steep_share * h
                 if gap > 0:
+                    if hidden is not None and hidden[xc + 1] > hidden[x_last]:
+                        gap *= hidden_share
                     cost += gap * gap_weight / (xc - x_last)
                 if cost < best:
                     best = cost
@@ -360,6 +364,18 @@ def _viterbi(
     return chosen[::-1]
 
 
+def _prefix(hidden: np.ndarray | None, width: int) -> list[int] | None:
+    """Counts of hidden columns before each column (``width + 1`` of them), or None."""
+    if hidden is None:
+        return None
+    h = np.asarray(hidden, dtype=bool)
+    if h.shape != (width,):
+        raise ValueError(f"hidden must hold one flag per column ({width}), got shape {h.shape}")
+    if not h.any():
+        return None
+    return np.concatenate(([0], np.cumsum(h))).tolist()
+
+
 def follow_trace(
     mask: np.ndarray,
     *,
@@ -372,6 +388,8 @@ def follow_trace(
     zones: tuple = (),
     beam: float = BEAM,
     steep_gap: tuple[float, float] = (0.0, 0.0),
+    hidden: np.ndarray | None = None,
+    hidden_share: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Choose at most one run of ink per column so that the chosen runs form one trace.
 
@@ -407,6 +425,13 @@ def follow_trace(
         stroke, anti-aliased, leaves each column a run that no longer touches the
         next column's (:data:`STEEP_GAP_SHARE`); ``(0, 0)``, the default,
         charges every gap.
+    hidden : (N,) bool ndarray, optional
+        Columns where a steep stroke may have been removed from the mask with a
+        grid line (:func:`ecgprep.degrid.remove_grid_lines`): a gap between two
+        runs whose columns, or the columns between them, hold one costs
+        ``hidden_share`` of its height.
+    hidden_share : float
+        See ``hidden``.
 
     Returns
     -------
@@ -450,6 +475,8 @@ def follow_trace(
         beam,
         float(steep_gap[0]),
         float(steep_gap[1]),
+        _prefix(hidden, mask.shape[1]),
+        float(hidden_share),
     )
     idx = np.array(chosen, dtype=np.int64)
     return xs[idx], tops[idx], bots[idx]
@@ -554,6 +581,8 @@ def trace_points(
     ref_free: float = 0.0,
     ref_weight: float = DEFAULT_REF_WEIGHT,
     steep_gap: tuple[float, float] = (0.0, 0.0),
+    hidden: np.ndarray | None = None,
+    hidden_share: float = 1.0,
 ) -> TracePoints:
     """Follow the trace in ``mask`` and turn it into sub-pixel points.
 
@@ -573,6 +602,10 @@ def trace_points(
         The baseline prior, as in :func:`follow_trace`.
     steep_gap : (float, float)
         Free gaps between steep runs, as in :func:`follow_trace`.
+    hidden : (N,) bool ndarray, optional
+    hidden_share : float
+        Columns where a grid line removed from the mask may hide a steep stroke,
+        and the share of a gap's cost there, as in :func:`follow_trace`.
 
     Returns
     -------
@@ -585,6 +618,8 @@ def trace_points(
         ref_free=ref_free,
         ref_weight=ref_weight,
         steep_gap=steep_gap,
+        hidden=hidden,
+        hidden_share=hidden_share,
     )
     if x.size == 0:
         z = np.zeros(0)
