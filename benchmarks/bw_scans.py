@@ -12,30 +12,15 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import json
-import tempfile
-from pathlib import Path
 
 import pandas as pd
-
-from ecgprep.evaluate import evaluate_folder
-from ecgprep.synth import write_dataset
+from _synthetic import arguments, read_kind
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=16)
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=None, help="keep the pages here")
-    args = ap.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = args.out or Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
-        write_dataset(folder, args.n, seed=args.seed, kinds=("bwscan",))
-        ev = evaluate_folder(folder, n_jobs=args.jobs, progress=False)
-        manifest = pd.read_csv(folder / "manifest.csv", dtype={"id": str})
+    args = arguments(__doc__, n=16, seed=7).parse_args(argv)
+    ev, manifest = read_kind("bwscan", args)
     render = [json.loads(o)["render"] for o in manifest["options"]]
     manifest["grid"] = [r["grid_color"] for r in render]
     manifest["pen_mm"] = [round(r["line_width_mm"], 2) for r in render]

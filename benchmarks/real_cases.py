@@ -17,29 +17,14 @@ suspect.
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-from pathlib import Path
-
 import pandas as pd
-
-from ecgprep.evaluate import evaluate_folder
-from ecgprep.synth import write_dataset
+from _synthetic import arguments, read_kind
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=13, help="pages (13 covers every case once)")
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=None, help="keep the pages and a table here")
+    ap = arguments(__doc__, n=13, seed=0, n_help="pages (13 covers every case once)")
     args = ap.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = args.out or Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
-        write_dataset(folder, args.n, seed=args.seed, kinds=("real_cases",))
-        ev = evaluate_folder(folder, n_jobs=args.jobs, progress=False)
-        manifest = pd.read_csv(folder / "manifest.csv", dtype={"id": str})
+    ev, manifest = read_kind("real_cases", args)
     summary = ev.summary.rename(
         columns={"layout": "found_layout", "paper_speed": "found_speed", "gain": "found_gain"}
     )
