@@ -493,6 +493,8 @@ def test_an_r_wave_whose_up_stroke_went_with_a_grid_line_is_followed():
     assert top.min() <= 30
     with pytest.raises(ValueError, match="one flag per column"):
         follow_trace(m, y_ref=100.0, hidden=hidden[:-1])
+    with pytest.raises(ValueError, match="hidden_share"):
+        follow_trace(m, y_ref=100.0, hidden=hidden, hidden_share=1.5)
 
 
 def _thin_qrs_band():

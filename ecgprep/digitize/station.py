@@ -371,7 +371,9 @@ def digitize(
     lines_removed : bool
         The grid's lines were taken out of ``trace_mask`` (black-and-white pages,
         :func:`ecgprep.degrid.remove_grid_lines`): the rows' extents bridge the
-        flat stretches that lay on a line (:func:`~ecgprep.digitize.page.find_trace_rows`).
+        flat stretches that lay on a line (:func:`~ecgprep.digitize.page.find_trace_rows`),
+        and the tracker looks for steep strokes hidden in the 5 mm lines of
+        ``grid_lines_x`` (:data:`HIDDEN_GAP_SHARE`).
 
     Returns
     -------
@@ -414,7 +416,8 @@ def digitize(
     gray = to_gray(image)
     core = trace_core(mask, gray, px_per_mm=0.5 * (px_per_mm_x + px_per_mm_y))
     hidden = None
-    if lines_removed and grid_lines_x is not None:
+    if lines_removed and grid_lines_x is not None and grid_lines_x[1] > 2.5 * px_per_mm_x:
+        # the 5 mm lines (the 1 mm lines are thinner than a pen: they hide none)
         hidden = _line_columns(mask.shape[1], *grid_lines_x, HIDDEN_HALF_MM * px_per_mm_x)
     # A page whose edge cuts the rows may be printed at a faster speed than their
     # length says: each faster speed is read too (see FAST_SPEED_EVIDENCE).

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import check_mask
+from .._validate import check_mask, check_number
 
 __all__ = ["TracePoints", "column_runs", "follow_trace", "trace_points"]
 
@@ -446,6 +446,7 @@ def follow_trace(
     :func:`_viterbi`).
     """
     mask = check_mask(mask, "mask")
+    hidden_share = check_number(hidden_share, "hidden_share", lo=0.0, hi=1.0)
     xs, tops, bots = column_runs(mask)
     if xs.size == 0:
         empty = np.zeros(0, dtype=np.int64)
@@ -476,7 +477,7 @@ def follow_trace(
         float(steep_gap[0]),
         float(steep_gap[1]),
         _prefix(hidden, mask.shape[1]),
-        float(hidden_share),
+        hidden_share,
     )
     idx = np.array(chosen, dtype=np.int64)
     return xs[idx], tops[idx], bots[idx]
