@@ -58,8 +58,12 @@ MIN_LINE_SHARE = 0.2
 _TOTAL_STEP = 32
 #: The closing that fills the trace back across a band bridges the band's chord
 #: along its direction and this much more (px): a closing with a stroke of n
-#: pixels bridges gaps of n - 1, so one pixel more than the chord reaches the ink.
+#: pixels (n odd: an even length is drawn a pixel longer) bridges gaps of n - 1,
+#: so a stroke one pixel longer than the chord reaches the ink.
 _FILL_MARGIN_PX = 1
+#: Band ids are kept in uint8 images (0: no band): a fold of more bands (a
+#: 5 mm period of 128 px and more, badly broken up) has its last ones share 255.
+_MAX_BAND_ID = 255
 #: Strokes crossing a band at a smaller sine of the angle than this (about 17
 #: degrees) fill nothing: along a line, ink both sides of a gap is the line's
 #: own crossings with the trace, and bridging them draws the line back in.
@@ -77,8 +81,9 @@ _ACROSS_MIN_PX = 5
 _STEEP_GAP_MM = 5.0
 #: Ink counts as steep where it runs straight down for this far (mm) ...
 _STEEP_MM = 1.0
-#: ... and is narrower than this (mm): a pen of 0.35 mm and its steep stroke,
-#: not a separator bar (0.6-1 mm wide) whose column a label's stroke continues.
+#: ... and is narrower than about this (mm; the odd width of pixels nearest it:
+#: 5 px at 200 dpi, 7 at 300): a pen of 0.35 mm and its steep stroke, not a
+#: separator bar (0.6-1 mm wide) whose column a label's stroke continues.
 _BAR_MM = 0.55
 #: Directions of the strokes along which the trace is bridged across a band.
 _STROKE_DIRECTIONS = 8
@@ -280,6 +285,8 @@ def _fill_crossings(keep: np.ndarray, families) -> np.ndarray:
                 continue
             src = keep if sine >= _ACROSS_SINE else slanted
             lengths = np.ceil(fold.widths / sine).astype(int) + _FILL_MARGIN_PX
+            if lengths.size > _MAX_BAND_ID:  # ids past 255 share the last: its longest
+                lengths = np.append(lengths[: _MAX_BAND_ID - 1], lengths[_MAX_BAND_ID - 1 :].max())
             for length in np.unique(lengths):
                 lut = np.zeros(256, np.uint8)
                 lut[1 : lengths.size + 1] = np.where(lengths == length, 255, 0)
@@ -331,13 +338,15 @@ def remove_grid_lines(
     frame, modulo one 5 mm period, or 1 mm when the 5 mm lines were not told
     apart) falls in a band where the mask is denser than at the median phase by
     0.08. Those pixels are removed; where the mask holds ink on both sides of a
-    band within the band's width (the trace crossing a line), a closing across
-    the band fills them back. A trace running inside a solid line's band is
-    lost there; the trace follower bridges such short gaps. Rows of dots are
-    removed like lines, except ink running along them unbroken for 1 mm (a flat
-    trace lying on a dotted 5 mm line, as GE prints its baselines). Everything
-    is whole-array work (no loop over pixels): about 0.1 s on a 2200 x 1700 px
-    page whose mask holds the grid, a few ms on one whose mask does not.
+    band within the band's chord (the trace crossing a line), closings across
+    the band fill them back (:func:`_fill_crossings`), and steep pen strokes
+    above and below a gap in a vertical band (a QRS stroke inside the line) are
+    joined. A trace running inside a solid line's band is lost there; the trace
+    follower bridges such gaps. Rows of dots are removed like lines, except ink
+    running along them unbroken for 1 mm (a flat trace lying on a dotted 5 mm
+    line, as GE prints its baselines). Everything is whole-array work (no loop
+    over pixels): about 0.2-0.3 s on a 2200 x 1700 px page whose mask holds the
+    grid (0.7 s at 300 dpi), a few ms on one whose mask does not.
 
     Examples
     --------
@@ -390,9 +399,9 @@ def remove_grid_lines(
     horizontal[ys[on_h], xs[on_h]] = 255
     # each band pixel's band, plus one (a band's own width sets its fill)
     v_ids = np.zeros(shape, np.uint8)
-    v_ids[ys[on_v], xs[on_v]] = np.minimum(fx.band[fx.index[on_v]] + 1, 255)
+    v_ids[ys[on_v], xs[on_v]] = np.minimum(fx.band[fx.index[on_v]] + 1, _MAX_BAND_ID)
     h_ids = np.zeros(shape, np.uint8)
-    h_ids[ys[on_h], xs[on_h]] = np.minimum(fy.band[fy.index[on_h]] + 1, 255)
+    h_ids[ys[on_h], xs[on_h]] = np.minimum(fy.band[fy.index[on_h]] + 1, _MAX_BAND_ID)
     # On a dotted line, ink running along the band unbroken is a stroke lying on
     # the line (a flat stretch of trace on a 5 mm line): not removed.
     mask_u8 = cv2.compare(mask.view(np.uint8), 0, cv2.CMP_GT)

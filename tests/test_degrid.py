@@ -265,6 +265,23 @@ def test_slanted_thin_trace_crosses_the_lines(slope):
     assert np.count_nonzero(clean & trace) >= 0.97 * np.count_nonzero(trace)
 
 
+def test_a_fold_of_more_bands_than_a_byte_holds_fills_without_error():
+    # band ids live in uint8 images: bands past 255 share the last id
+    from ecgprep.degrid import _fill_crossings, _Fold
+
+    n = 300
+    widths = np.where(np.arange(n) % 2 == 0, 3.0, 1.0)
+    fold = _Fold(
+        np.zeros(0, np.intp), np.zeros(4 * n, bool), np.zeros(4 * n, int), 0.5, 1.0, 3, widths
+    )
+    keep = np.zeros((50, 50), np.uint8)
+    keep[10:20, 25] = keep[23:40, 25] = 255  # a stroke across a 3 px band (rows 20-22)
+    ids = np.zeros((50, 50), np.uint8)
+    ids[20:23, :] = 255  # the band, with the shared last id
+    out = _fill_crossings(keep.copy(), [(ids, fold, (0.0, 1.0, 0.0), 10.0)])
+    assert out[20:23, 25].all() and not out[20:23, :24].any()
+
+
 def test_trace_on_a_solid_line_is_not_told_from_it():
     # a solid 5 mm line with the trace along it: one long stroke, removed as line
     M, N = 400, 600

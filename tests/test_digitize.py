@@ -306,6 +306,13 @@ def _reference_chain(
     hshare=1.0,
 ):
     """The tracker's programme column by column, written plainly (the reference)."""
+    hreach = 0
+    if hidden is not None:  # the widest stretch of hidden columns, and 2 px
+        runs, k = [], 0
+        for h in hidden:
+            k = k + 1 if h else 0
+            runs.append(k)
+        hreach = max(runs) + 2
     xs, tops, bots = column_runs(mask)
     # distance of a run's nearest pixel from y_ref, the first ``free`` pixels free
     near = np.array([max(t - y_ref, y_ref - (b - 1), 0.0) for t, b in zip(tops, bots, strict=True)])
@@ -326,7 +333,12 @@ def _reference_chain(
                 h = min(b - t, st[2] - st[1])
                 if gap > 0 and steep[0] > 0 and h >= steep[1]:
                     gap -= steep[0] * h  # a steep stroke's gap, free up to a share
-                if gap > 0 and hidden is not None and hidden[st[6] : x + 1].any():
+                if (
+                    gap > 0
+                    and hidden is not None
+                    and x - st[6] <= hreach
+                    and hidden[st[6] : x + 1].any()
+                ):
                     gap *= hshare  # a stroke may have gone with a grid line there
                 options.append(st[0] + (gap * gw / (x - st[6]) if gap > 0 else 0.0))
             j = int(np.argmin(options))

@@ -115,7 +115,8 @@ class TraceRow:
         Baseline estimate (px, the profile's peak).
     x0, x1 : int
         Its longest stretch of inked columns (px, ``[x0, x1)``), gaps under
-        :data:`ROW_GAP_MM` bridged.
+        :data:`ROW_GAP_MM` bridged (and, on a page whose grid lines were removed,
+        flat ones under :data:`ROW_FLAT_GAP_MM`).
     prominence : float
         Its profile peak's prominence against the most prominent row's (0-1].
     length_mm : float

@@ -417,7 +417,8 @@ def digitize(
     core = trace_core(mask, gray, px_per_mm=0.5 * (px_per_mm_x + px_per_mm_y))
     hidden = None
     if lines_removed and grid_lines_x is not None and grid_lines_x[1] > 2.5 * px_per_mm_x:
-        # the 5 mm lines (the 1 mm lines are thinner than a pen: they hide none)
+        # the 5 mm lines only: a 1 mm line is no wider than most pens, and the
+        # columns of every 1 mm line would make most gaps cheap
         hidden = _line_columns(mask.shape[1], *grid_lines_x, HIDDEN_HALF_MM * px_per_mm_x)
     # A page whose edge cuts the rows may be printed at a faster speed than their
     # length says: each faster speed is read too (see FAST_SPEED_EVIDENCE).

@@ -47,6 +47,11 @@ FLAT_STEP_PX = 0.5
 #: its centre or at its apex, not as a centroid.
 STEEP_EXTRA_PX = 1.5
 
+#: A gap is a stroke hidden in a removed grid line (``follow_trace``'s ``hidden``)
+#: only between runs at most this much farther apart than the line's columns
+#: are wide (px): the columns on either side of it.
+HIDDEN_REACH_PX = 2
+
 #: Slopes (px per px) of the steep runs the pen's width is measured on: steep
 #: enough that a column's ink is the pen's cross-section, not noise drawn within
 #: the column (which makes flat runs of a noisy trace twice as tall), and not so
@@ -243,6 +248,7 @@ def _viterbi(
     steep_min: float = 0.0,
     hidden: list[int] | None = None,
     hidden_share: float = 1.0,
+    hidden_reach: int = 0,
 ) -> list[int]:
     """Best chain of runs over the inked columns; returns the chosen run indices.
 
@@ -256,7 +262,10 @@ def _viterbi(
     :func:`_stroke_steps`): those columns are stepped through array-wise and
     leave a one-number record for the backtrack. The chain chosen is the same as
     column by column. Between two runs both ``steep_min`` or more tall, a gap of
-    ``steep_share`` of the shorter one's height is free (see :func:`follow_trace`).
+    ``steep_share`` of the shorter one's height is free; a gap into or across
+    ``hidden`` columns (prefix counts: ``hidden[b + 1] - hidden[a]`` of them in
+    columns ``a..b``), from a column at most ``hidden_reach`` before, costs
+    ``hidden_share`` of its height (see :func:`follow_trace`).
     """
     history: list = []
     prev: list[_State] = []
@@ -295,7 +304,11 @@ def _viterbi(
                     if h >= steep_min:
                         gap -= steep_share * h
                 if gap > 0:
-                    if hidden is not None and hidden[xc + 1] > hidden[x_last]:
+                    if (
+                        hidden is not None
+                        and xc - x_last <= hidden_reach
+                        and hidden[xc + 1] > hidden[x_last]
+                    ):
                         gap *= hidden_share
                     cost += gap * gap_weight / (xc - x_last)
                 if cost < best:
@@ -364,16 +377,25 @@ def _viterbi(
     return chosen[::-1]
 
 
-def _prefix(hidden: np.ndarray | None, width: int) -> list[int] | None:
-    """Counts of hidden columns before each column (``width + 1`` of them), or None."""
+def _prefix(hidden: np.ndarray | None, width: int) -> tuple[list[int] | None, int]:
+    """Counts of hidden columns before each column (``width + 1`` of them), or None,
+    and the reach of a hidden gap: the widest stretch of hidden columns plus
+    :data:`HIDDEN_REACH_PX`."""
     if hidden is None:
-        return None
+        return None, 0
     h = np.asarray(hidden, dtype=bool)
     if h.shape != (width,):
         raise ValueError(f"hidden must hold one flag per column ({width}), got shape {h.shape}")
     if not h.any():
-        return None
-    return np.concatenate(([0], np.cumsum(h))).tolist()
+        return None, 0
+    edges = np.diff(np.concatenate(([0], h.astype(np.int8), [0])))
+    widest = int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max())
+    return np.concatenate(([0], np.cumsum(h))).tolist(), widest + HIDDEN_REACH_PX
+
+
+def _prefix_args(hidden, width: int, share: float) -> tuple:
+    prefix, reach = _prefix(hidden, width)
+    return prefix, share, reach
 
 
 def follow_trace(
@@ -429,7 +451,9 @@ def follow_trace(
         Columns where a steep stroke may have been removed from the mask with a
         grid line (:func:`ecgprep.degrid.remove_grid_lines`): a gap between two
         runs whose columns, or the columns between them, hold one costs
-        ``hidden_share`` of its height.
+        ``hidden_share`` of its height, when the runs stand at most the widest
+        stretch of hidden columns plus :data:`HIDDEN_REACH_PX` apart (a stroke
+        hidden in the line, not a long skip past it).
     hidden_share : float
         See ``hidden``.
 
@@ -476,8 +500,7 @@ def follow_trace(
         beam,
         float(steep_gap[0]),
         float(steep_gap[1]),
-        _prefix(hidden, mask.shape[1]),
-        hidden_share,
+        *_prefix_args(hidden, mask.shape[1], hidden_share),
     )
     idx = np.array(chosen, dtype=np.int64)
     return xs[idx], tops[idx], bots[idx]
@@ -604,9 +627,10 @@ def trace_points(
     steep_gap : (float, float)
         Free gaps between steep runs, as in :func:`follow_trace`.
     hidden : (N,) bool ndarray, optional
-    hidden_share : float
         Columns where a grid line removed from the mask may hide a steep stroke,
-        and the share of a gap's cost there, as in :func:`follow_trace`.
+        as in :func:`follow_trace`.
+    hidden_share : float
+        The share of a gap's cost there, as in :func:`follow_trace`.
 
     Returns
     -------
