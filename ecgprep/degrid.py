@@ -393,15 +393,14 @@ def remove_grid_lines(
 
     on_v = fx.on_line[fx.index]
     on_h = fy.on_line[fy.index]
-    vertical = np.zeros(shape, np.uint8)
-    vertical[ys[on_v], xs[on_v]] = 255
-    horizontal = np.zeros(shape, np.uint8)
-    horizontal[ys[on_h], xs[on_h]] = 255
-    # each band pixel's band, plus one (a band's own width sets its fill)
+    # each band pixel's band, plus one (a band's own width sets its fill), and
+    # the bands' pixels (0/255)
     v_ids = np.zeros(shape, np.uint8)
     v_ids[ys[on_v], xs[on_v]] = np.minimum(fx.band[fx.index[on_v]] + 1, _MAX_BAND_ID)
     h_ids = np.zeros(shape, np.uint8)
     h_ids[ys[on_h], xs[on_h]] = np.minimum(fy.band[fy.index[on_h]] + 1, _MAX_BAND_ID)
+    vertical = cv2.compare(v_ids, 0, cv2.CMP_GT)
+    horizontal = cv2.compare(h_ids, 0, cv2.CMP_GT)
     # On a dotted line, ink running along the band unbroken is a stroke lying on
     # the line (a flat stretch of trace on a 5 mm line): not removed.
     mask_u8 = cv2.compare(mask.view(np.uint8), 0, cv2.CMP_GT)

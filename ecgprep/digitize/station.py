@@ -46,6 +46,7 @@ from .convert import (
 )
 from .ink import _remove_tick, foreign_strokes, mend_label_gaps, remove_labels, trace_core
 from .layout import (
+    MINOR_PERIOD_MAX_MM,
     PANEL_LEVEL_BAND_MM,
     LayoutResult,
     Panel,
@@ -416,7 +417,11 @@ def digitize(
     gray = to_gray(image)
     core = trace_core(mask, gray, px_per_mm=0.5 * (px_per_mm_x + px_per_mm_y))
     hidden = None
-    if lines_removed and grid_lines_x is not None and grid_lines_x[1] > 2.5 * px_per_mm_x:
+    if (
+        lines_removed
+        and grid_lines_x is not None
+        and grid_lines_x[1] > MINOR_PERIOD_MAX_MM * px_per_mm_x
+    ):
         # the 5 mm lines only: a 1 mm line is no wider than most pens, and the
         # columns of every 1 mm line would make most gaps cheap
         hidden = _line_columns(mask.shape[1], *grid_lines_x, HIDDEN_HALF_MM * px_per_mm_x)

@@ -393,11 +393,6 @@ def _prefix(hidden: np.ndarray | None, width: int) -> tuple[list[int] | None, in
     return np.concatenate(([0], np.cumsum(h))).tolist(), widest + HIDDEN_REACH_PX
 
 
-def _prefix_args(hidden, width: int, share: float) -> tuple:
-    prefix, reach = _prefix(hidden, width)
-    return prefix, share, reach
-
-
 def follow_trace(
     mask: np.ndarray,
     *,
@@ -471,6 +466,7 @@ def follow_trace(
     """
     mask = check_mask(mask, "mask")
     hidden_share = check_number(hidden_share, "hidden_share", lo=0.0, hi=1.0)
+    hidden_prefix, hidden_reach = _prefix(hidden, mask.shape[1])
     xs, tops, bots = column_runs(mask)
     if xs.size == 0:
         empty = np.zeros(0, dtype=np.int64)
@@ -500,7 +496,9 @@ def follow_trace(
         beam,
         float(steep_gap[0]),
         float(steep_gap[1]),
-        *_prefix_args(hidden, mask.shape[1], hidden_share),
+        hidden_prefix,
+        hidden_share,
+        hidden_reach,
     )
     idx = np.array(chosen, dtype=np.int64)
     return xs[idx], tops[idx], bots[idx]
