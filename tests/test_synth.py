@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -1198,6 +1199,33 @@ def test_write_dataset_bwscan_kind_is_black_and_white_with_the_grid_in_black(tmp
         # the grid kept black: many more black pixels than a trace alone makes
         assert (img == 0).mean() > (0.2 if r["grid_color"] == "mono" else 0.04)
         assert img.shape[1] == round(r["dpi"] * 11)  # a letter page, landscape
+
+
+def test_distort_binarize_turns_the_page_black_and_white_after_the_turn():
+    r = render_ecg(seed=3, dpi=100, grid_color="mono", line_width_mm=0.3)
+    b = distort(r, rotate_deg=2.0, binarize=True, seed=1)
+    t = b.truth
+    assert t.binarized and not r.truth.binarized
+    assert set(np.unique(b.image)) <= {0, 255}
+    assert t.paper_rgb == (255, 255, 255) and t.trace_rgb == (0, 0, 0)
+    assert (b.image[t.grid_mask] == 0).all()  # grid pixels left in the mask are black
+    assert t.trace_mask.any() and (b.image[t.trace_mask] == 0).mean() > 0.9
+    assert t.angle_deg == pytest.approx(2.0)
+    # binarised as it lies: the turned lines step by whole pixels, no grey edges
+    turned = distort(r, rotate_deg=2.0, seed=1)
+    assert len(np.unique(turned.image)) > 2
+
+
+def test_write_dataset_bwscan_turned_kind_turns_then_binarises(tmp_path):
+    m = write_dataset(tmp_path, n=3, seed=7, fs=250, kinds=("bwscan_turned",))
+    for image_file, o in zip(m.image_file, m.options, strict=True):
+        o = json.loads(o)
+        assert 0.2 <= abs(o["distort"]["rotate_deg"]) <= 2.5 and o["distort"]["binarize"]
+        assert not o["render"]["binarize"]  # the page is binarised once, after the turn
+        img = cv2.imread(str(tmp_path / image_file), cv2.IMREAD_GRAYSCALE)
+        assert set(np.unique(img)) <= {0, 255}
+        meta = json.loads((tmp_path / "truth" / f"{Path(image_file).stem}.json").read_text())
+        assert meta["angle_deg"] == pytest.approx(o["distort"]["rotate_deg"])
 
 
 PAGE_COLUMNS = ["layout", "rhythm_leads", "paper_speed", "gain", "grid_style", "grid_color"]

@@ -113,6 +113,13 @@ def _kind_bwscan(rng):
     }, None
 
 
+def _kind_bwscan_turned(rng):
+    # ... of a page lying turned on the glass: binarised as it lies, after the turn
+    render, _ = _kind_bwscan(rng)
+    angle = float(rng.uniform(0.2, 2.5)) * float(rng.choice([-1.0, 1.0]))
+    return {**render, "binarize": False}, {"rotate_deg": angle, "binarize": True}
+
+
 def _kind_realistic(rng):
     return {"calibration_pulse": bool(rng.random() < 0.8)}, None
 
@@ -200,6 +207,7 @@ _KINDS = {
     "curled": _kind_curled,
     "realistic": _kind_realistic,
     "bwscan": _kind_bwscan,
+    "bwscan_turned": _kind_bwscan_turned,
     "real_cases": _kind_real_cases,
 }
 DATASET_KINDS = tuple(_KINDS)
@@ -280,7 +288,9 @@ def write_dataset(
       first (:func:`~ecgprep.synth.bend`; the truth JSON keeps ``bend``);
     - ``bwscan``: a scanner's black-and-white mode (binarised at mid-grey): a black
       grid (half the pages), or a red or gray one of which the 5 mm lines stay
-      black; pulses, pen 0.15-0.35 mm, 200 or 300 dpi;
+      black; pulses, pen 0.15-0.35 mm, 200 or 300 dpi; ``bwscan_turned``: the same
+      pages lying turned by 0.2-2.5 degrees either way on the glass, binarised
+      after the turn (black corners);
     - ``realistic``: a clean red-grid print (pulse 80 %) of signals as recorded
       ECGs are (``synthetic_signals(style="realistic")``: muscle noise, wander,
       mains hum, large amplitudes, now and then a wide QRS or pacing spikes);

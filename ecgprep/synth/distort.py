@@ -17,7 +17,7 @@ import numpy as np
 
 from .._geometry import rotation_matrix
 from .._validate import check_image, check_number, pick
-from .render import Render, _apply_h
+from .render import _BINARIZE_LEVEL, Render, _apply_h, _binarize_rgb
 
 __all__ = ["BACKGROUNDS", "bend", "distort"]
 
@@ -81,13 +81,15 @@ def distort(
     background: str | None = None,
     background_margin: float = 0.1,
     shading: float = 0.0,
+    binarize: bool = False,
     seed: int = 0,
 ) -> Render:
     """Spoil a render like a scan or a phone photo would, keeping the truth exact.
 
     Geometry first (rotation about the image centre, then a random perspective,
     then placement on a background), then light (colour cast, uneven shading),
-    then optics and sensor (Gaussian blur, Gaussian noise, JPEG). The truth follows:
+    then optics and sensor (Gaussian blur, Gaussian noise, black and white, JPEG).
+    The truth follows:
     ``homography`` is composed with the new 3x3 map, ``paper_quad`` mapped by it,
     the masks warped with nearest-neighbour interpolation (blur and noise do not
     move them), colours multiplied by the cast. Lead geometry stays in undistorted
@@ -119,6 +121,12 @@ def distort(
     shading : float
         Uneven lighting, 0 (none) to 1 (strong): a random gradient plus vignette
         darkening the image by up to about ``0.6 * shading``.
+    binarize : bool
+        A scanner's black-and-white mode, last but for JPEG: every pixel black or
+        white at a fixed mid-grey threshold, after the rotation (a page turned on
+        the glass is binarised as it lies: its lines step by whole pixels). Grid
+        lines that turn white leave the grid mask; the truth's colours are
+        binarised too.
     seed : int
         Seed of all random choices; the same arguments give the same image.
 
@@ -244,6 +252,10 @@ def distort(
         out = img.astype(np.uint8)
     elif blur_sigma > 0:
         out = cv2.GaussianBlur(out, (0, 0), blur_sigma)
+    if binarize:
+        black = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY) < _BINARIZE_LEVEL
+        out = np.repeat(np.where(black, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
+        grid_mask = grid_mask & black
     if jpeg_quality is not None:
         ok, buf = cv2.imencode(".jpg", out[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
         if not ok:  # pragma: no cover - OpenCV always encodes uint8 RGB
@@ -251,9 +263,9 @@ def distort(
         out = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
     def cast_rgb(rgb):
-        if cast is None:
-            return rgb
-        return tuple(int(min(255, round(c * m))) for c, m in zip(rgb, cast, strict=True))
+        if cast is not None:
+            rgb = tuple(int(min(255, round(c * m))) for c, m in zip(rgb, cast, strict=True))
+        return _binarize_rgb(rgb) if binarize else rgb
 
     new_truth = dataclasses.replace(
         truth,
@@ -267,6 +279,7 @@ def distort(
         grid_mask=grid_mask,
         text_mask=text_mask,
         homography=hmat @ truth.homography,
+        binarized=truth.binarized or bool(binarize),
     )
     return Render(image=np.ascontiguousarray(out), truth=new_truth)
 
