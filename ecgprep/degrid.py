@@ -32,7 +32,14 @@ if TYPE_CHECKING:
     from .options import Options
     from .page import Page
 
-__all__ = ["DegridResult", "remove_grid_lines", "degrid_station", "MIN_LINE_SHARE"]
+__all__ = [
+    "DegridResult",
+    "remove_grid_lines",
+    "fade_grid_lines",
+    "degrid_station",
+    "fade_station",
+    "MIN_LINE_SHARE",
+]
 
 #: Width of one phase bin of the fold, px: grid lines 1-3 px wide are resolved
 #: at sub-pixel phase (pixel centres fall at every phase over a few periods).
@@ -99,6 +106,25 @@ _DOT_RUN_MM = 1.0
 #: unbroken runs (a dotted line with a trace along it: 0.01-0.1; a solid line,
 #: even blurred and noisy: 0.8 and more); on a dotted line those runs are kept.
 _DOTTED_SHARE = 0.5
+
+
+#: A page is black and white (a scanner's black-and-white mode, a fax) when it
+#: has no colour (this percentile of its pixels' channel spread, max - min of R,
+#: G, B, within :data:`_NEUTRAL_SPREAD`: a coloured grid covers 5-20 % of a
+#: page, a signature or a stamp under 1 %) ...
+_NEUTRAL_PERCENTILE = 99.0
+_NEUTRAL_SPREAD = 24
+#: ... and its mid-grey pixels (:data:`_MID_GREY`) number under this share of its
+#: black ones: binarising leaves none (JPEG's ringing stays near black or white),
+#: while an anti-aliased print or a gray scan has more grey edge pixels than black
+#: (real scans and renders: 4-60 times more).
+_BILEVEL_GREY_SHARE = 0.1
+_MID_GREY = (48, 208)
+#: Faded lines are painted this share of the way from the trace ink's gray level
+#: to the paper's: lighter than any trace pixel (colour separation then holds
+#: them for a neutral grid lighter than the trace) and dark enough for the grid
+#: to be found again.
+_FADE_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -453,7 +479,104 @@ def remove_grid_lines(
     )
 
 
+def _black_and_white(image: np.ndarray) -> bool:
+    """Only black and white on the page, from a sample of its pixels."""
+    sample = np.ascontiguousarray(image[::4, ::4])
+    if sample.ndim == 3:
+        spread = cv2.subtract(sample.max(axis=2), sample.min(axis=2))
+        if float(np.percentile(spread, _NEUTRAL_PERCENTILE)) > _NEUTRAL_SPREAD:
+            return False
+        sample = sample.max(axis=2)
+    lo, hi = _MID_GREY
+    black = int(np.count_nonzero(sample < lo))
+    grey = int(np.count_nonzero((sample >= lo) & (sample <= hi)))
+    return black > 0 and grey < _BILEVEL_GREY_SHARE * black
+
+
+def fade_grid_lines(
+    image: np.ndarray,
+    grid: GridResult,
+    *,
+    space: str = "lab",
+    backend: str = "opencv",
+) -> tuple[np.ndarray, DegridResult]:
+    """Paint grid lines as dark as the trace lighter, in the page's own frame.
+
+    A black-and-white page turned on the scanner's glass has 1 px lines that step
+    by whole pixels along the turn. Rotated upright, every line is resampled into
+    2-4 px of gray as dark as a thin trace, and the bands :func:`remove_grid_lines`
+    then takes out cover up to half of the page, trace included. Here the lines
+    are found where they lie, with the grid's own rotation, and painted a light
+    gray; the trace stays black and whatever resamples the page next keeps them
+    apart, as on a page printed with a gray grid.
+
+    Parameters
+    ----------
+    image : (M, N, 3) or (M, N) uint8 ndarray
+        The page, as the grid was measured on it.
+    grid : GridResult
+        The grid of ``image`` (:func:`ecgprep.grid.detect_grid`), rotation included.
+    space, backend : str
+        Colour separation's colour space and library (:func:`ecgprep.colors.separate_colors`).
+
+    Returns
+    -------
+    out : ndarray
+        A copy of ``image`` with the lines' pixels painted gray (80 % of the way
+        from the trace's gray level to the paper's); ``image`` itself when the
+        page is not black and white (it has colour, or grey edges: an
+        anti-aliased or gray page loses less to resampling than to a flat
+        paint), its trace ink does not hold the grid, or the grid was not found.
+    DegridResult
+        As :func:`remove_grid_lines` found it on the trace mask (``applied``:
+        lines were faded).
+
+    Examples
+    --------
+    >>> from ecgprep.synth import render_ecg
+    >>> from ecgprep.grid import detect_grid
+    >>> r = render_ecg(grid_color="mono", seed=1, binarize=True)
+    >>> out, res = fade_grid_lines(r.image, detect_grid(r.image))
+    >>> res.applied, int(out.min()), sorted(set(out.ravel().tolist()) - {0, 255})
+    (True, 0, [204])
+    """
+    from .colors import separate_colors
+
+    if not grid.found or not _black_and_white(image):
+        return image, DegridResult(False)
+    mask = separate_colors(image, space=space, backend=backend).trace_mask
+    keep, res = remove_grid_lines(mask, grid)
+    if not res.applied:
+        return image, res
+    gray = image if image.ndim == 2 else cv2.cvtColor(image[:, :, :3], cv2.COLOR_RGB2GRAY)
+    ink = float(np.median(gray[keep])) if keep.any() else 0.0
+    paper = float(np.median(gray[~mask]))
+    out = image.copy()
+    out[mask & ~keep] = int(round(ink + _FADE_SHARE * (paper - ink)))
+    return out, res
+
+
+def fade_station(page: Page, opts: Options) -> tuple[Page, DegridResult]:
+    """Fade station: :func:`fade_grid_lines` on a page the deskew station will turn.
+
+    Pages it will not turn (:data:`ecgprep.grid.MIN_DESKEW_DEG`) keep their lines
+    for the degrid station. The grid measured here travels on.
+    """
+    from .grid import MIN_DESKEW_DEG, detect_grid
+
+    g = page.grid if page.grid is not None else detect_grid(page.image)
+    page = dataclasses.replace(page, grid=g)
+    if not (opts.rectify and g.found and abs(float(g.angle_deg)) > MIN_DESKEW_DEG):
+        return page, DegridResult(False)
+    image, res = fade_grid_lines(page.image, g, space=opts.color_space, backend=opts.color_backend)
+    return dataclasses.replace(page, image=image, lines_removed=res.applied), res
+
+
 def degrid_station(page: Page, opts: Options) -> tuple[Page, DegridResult]:
-    """Degrid station: :func:`remove_grid_lines` on the page's trace mask, with its grid."""
+    """Degrid station: :func:`remove_grid_lines` on the page's trace mask, with its grid.
+
+    A page whose lines the fade station painted lighter keeps ``lines_removed``.
+    """
     mask, res = remove_grid_lines(page.trace_mask, page.grid)
-    return dataclasses.replace(page, trace_mask=mask, lines_removed=res.applied), res
+    removed = page.lines_removed or res.applied
+    return dataclasses.replace(page, trace_mask=mask, lines_removed=removed), res

@@ -39,7 +39,8 @@ class Page:
         The paper's outline was already warped to a rectangle.
     lines_removed : bool
         The grid's lines were taken out of ``trace_mask`` (the degrid station,
-        black-and-white pages).
+        black-and-white pages), or painted lighter before the page was turned
+        upright (the fade station).
     leads : dict of str to LeadSignal
         The digitized leads (after the digitize station).
     """

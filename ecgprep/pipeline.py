@@ -44,6 +44,7 @@ STATIONS: tuple[tuple[str, Station], ...] = (
     ("load", io.load_station),  # decode into RGB
     ("edges", edges.crop_station),  # find the paper; crop to it, or warp its outline
     ("perspective", rectify.perspective_station),  # undo perspective from the grid's lines
+    ("fade", degrid.fade_station),  # grid lines as dark as the trace painted gray before deskew
     ("deskew", grid.deskew_station),  # undo the grid's rotation
     ("colors", colors.colors_station),  # trace ink apart from grid and paper
     ("orient", orient.orient_station),  # a quarter turn when traces run down the page
