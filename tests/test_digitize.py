@@ -1175,6 +1175,35 @@ def test_pieces_of_a_trace_off_its_rows_baseline_are_not_taken_for_labels():
     assert np.array_equal(out, mask)
 
 
+def test_the_last_row_bridges_a_gap_over_the_footer_text_rather_than_reading_it():
+    from ecgprep.digitize.layout import RowInfo
+    from ecgprep.digitize.station import TEXT_LINE_COST, text_line_zones
+    from ecgprep.digitize.trace import SKIP_COST, follow_trace
+
+    # the last row's band at 10 px/mm: a flat trace at y 60 with a 6 mm gap, and
+    # 15 mm below it a line of text (glyphs 25 px tall) under the gap
+    band = np.zeros((260, 400), bool)
+    band[59:62, :150] = True
+    band[59:62, 210:] = True
+    for x0 in range(140, 230, 12):
+        band[198:223, x0 : x0 + 2] = True
+        band[198:200, x0 : x0 + 8] = True
+    last = RowInfo(3, 560.0, 500, 760, 0.0, 400.0)
+    zones = text_line_zones(last, False, True, (710.0,), 400, 10.0)
+    assert TEXT_LINE_COST > SKIP_COST
+    assert zones == ((0.0, 400.0, 190.0, 230.0, TEXT_LINE_COST),)
+    x, top, _ = follow_trace(band, y_ref=60.0, ref_free=200.0)
+    assert np.any(top > 150)  # without the zone the tracker reads the text
+    x, top, _ = follow_trace(band, y_ref=60.0, ref_free=200.0, zones=zones)
+    assert np.all(top < 100)
+    # the same line is no text zone for the first row (above it: a header) nor
+    # for a row whose baseline it lies near
+    first = RowInfo(0, 560.0, 500, 760, 0.0, 400.0)
+    assert text_line_zones(first, True, False, (710.0,), 400, 10.0) == ()
+    assert text_line_zones(last, False, True, (590.0,), 400, 10.0) == ()
+    assert text_line_zones(first, True, False, (505.0,), 400, 10.0)[0][2:4] == (-15.0, 25.0)
+
+
 def test_label_zones_leave_out_the_band_of_a_panel_printed_through_them():
     import dataclasses
 

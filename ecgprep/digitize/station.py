@@ -47,6 +47,7 @@ from .convert import (
 from .ink import _remove_tick, foreign_strokes, mend_label_gaps, remove_labels, trace_core
 from .layout import (
     MINOR_PERIOD_MAX_MM,
+    OUTER_LINE_MIN_MM,
     PANEL_LEVEL_BAND_MM,
     LayoutResult,
     Panel,
@@ -193,6 +194,19 @@ BAR_STUB_MM = 2.5
 #: :data:`LABEL_ZONE_COST` more than leaving the column out. ecg-dev 24.20 ->
 #: 24.43 dB (4: 24.37).
 BAR_STUB_COST = 2.5
+#: A line of printed text beyond the outer rows (ecg-image-kit's "25mm/s 10mm/mV"
+#: footer under the rhythm strip, a cart's header): a band of ink the row scan
+#: refused, :data:`~ecgprep.digitize.layout.OUTER_LINE_MIN_MM` or more beyond the
+#: row's baseline, whose profile peak stands out by this share of the strongest
+#: row's (footers measure 0.17-0.31; what a removed grid leaves 0.01-0.06) ...
+TEXT_LINE_MIN_PROMINENCE = 0.1
+#: ... costs a run lying wholly within this far of its centre (mm; text 2-3 mm
+#: tall) ...
+TEXT_LINE_HALF_MM = 2.0
+#: ... this much per column: more than leaving the column out (4), so that where a
+#: row's trace has a gap the tracker bridges it rather than diving into the text.
+#: A wave reaching down through the line is longer than the zone and pays nothing.
+TEXT_LINE_COST = 4.5
 #: Farthest a row's calibration pulse may stand from the level its trace keeps
 #: most (mV) for the pulse to give the row's 0 mV: baseline wander moves that
 #: level (by up to 0.27 mV on realistic synthetic signals), a pulse found on
@@ -307,6 +321,32 @@ def bar_stub_zones(bars: list, x_origin: int, px_per_mm_y: float) -> tuple:
 LIMB_RELATIONS = (("I", "II", "III"), ("aVR", "aVL", "aVF"))
 
 
+def text_line_zones(
+    row: RowInfo,
+    first: bool,
+    last: bool,
+    text_lines: tuple,
+    x_width: int,
+    px_per_mm_y: float,
+) -> tuple:
+    """Zones (as :func:`label_zones` gives them, band coordinates) over the lines of
+    text (page rows ``text_lines``) in an outer row's band beyond its baseline.
+
+    Only the first row's band reaches a header and only the last's a footer;
+    the bands between rows hold labels (:func:`label_zones`).
+    """
+    near = OUTER_LINE_MIN_MM * px_per_mm_y
+    half = TEXT_LINE_HALF_MM * px_per_mm_y
+    zones = []
+    for y in text_lines:
+        if not row.y_top <= y < row.y_bottom:
+            continue
+        if (last and y > row.y + near) or (first and y < row.y - near):
+            c = y - row.y_top
+            zones.append((0.0, float(x_width), c - half, c + half, TEXT_LINE_COST))
+    return tuple(zones)
+
+
 def _score(reading: Digitization) -> float:
     """How well a reading obeys Einthoven's law (lower is better; 1 when unmeasured).
 
@@ -414,6 +454,11 @@ def digitize(
         mask, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y, lines_removed=lines_removed
     )
     names = candidate_layouts(len(scan.rows)) if layout == AUTO else (layout,)
+    text_lines = tuple(
+        float(c.y)
+        for c in scan.candidates
+        if not c.is_trace and np.isfinite(c.y) and c.prominence >= TEXT_LINE_MIN_PROMINENCE
+    )
     gray = to_gray(image)
     core = trace_core(mask, gray, px_per_mm=0.5 * (px_per_mm_x + px_per_mm_y))
     hidden = None
@@ -463,6 +508,7 @@ def digitize(
                 px_per_mm_y,
                 named=":" in name,
                 hidden=hidden,
+                text_lines=text_lines,
             )
             read.append((_score(reading), reading))
             if chosen is None or read[-1][0] < FAST_SPEED_EVIDENCE * chosen[0]:
@@ -499,6 +545,7 @@ def digitize(
             named=True,
             steep_gap=(STEEP_GAP_SHARE, STEEP_RUN_MIN_MM * px_per_mm_y),
             hidden=hidden,
+            text_lines=text_lines,
         )
         if _score(thin) < THIN_EVIDENCE * score:
             reading = dataclasses.replace(thin, speeds_alike=reading.speeds_alike)
@@ -575,11 +622,13 @@ def _read(
     named: bool,
     steep_gap: tuple[float, float] = (0.0, 0.0),
     hidden: np.ndarray | None = None,
+    text_lines: tuple = (),
 ) -> Digitization:
     """Pulses, traces and mV of one layout matched on the page (``core``: the ink
     the tracker follows; ``steep_gap`` as :func:`~ecgprep.digitize.trace.follow_trace`
     takes it; ``hidden``: (N,) bool, the page's columns where a grid line removed
-    from the mask may hide a steep stroke, or None)."""
+    from the mask may hide a steep stroke, or None; ``text_lines``: page rows of
+    the lines of text beyond the outer rows, :func:`text_line_zones`)."""
     pulses = find_calibration_pulses(
         mask, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y, gain=gain
     )
@@ -623,6 +672,9 @@ def _read(
             for zone in label_zones(p, lay.rows[p.row].y, xa, row.y_top, px_per_mm_x, px_per_mm_y)
         )
         zones = zones + bar_stub_zones(row_bars, xa, px_per_mm_y)
+        zones = zones + text_line_zones(
+            row, row.index == 0, row.index == len(lay.rows) - 1, text_lines, xb - xa, px_per_mm_y
+        )
         bands.append((band, gray[row.y_top : row.y_bottom, xa:xb], base_b, zones, free_px, xa))
         hiddens.append(None if hidden is None else hidden[xa:xb])
     # A stroke just after a panel boundary that joins one row's baseline and not
