@@ -548,3 +548,10 @@ def test_a_gain_named_half_the_printed_one_is_flagged():
     assert not any(p.found for p in res.stage("digitize").pulses)
     assert res.suspect
     assert any("wrong gain?" in s and "5 mm/mV" in s for s in res.suspect_reasons)
+
+
+def test_a_page_a_few_pixels_across_is_scanned_at_a_fine_scale():
+    # pooled by a whole factor no larger than the mask (found by test_fuzz: a 3 x 2
+    # inked page at 40 px/mm asked OpenCV for an empty image)
+    scan = find_trace_rows(np.ones((3, 2), bool), px_per_mm_x=40.0, px_per_mm_y=40.0)
+    assert scan.rows == ()

@@ -412,7 +412,8 @@ def find_trace_rows(
     prom = prom / max(float(prom.max()), 1e-9)
     # The measures need no more than MEASURE_PX_PER_MM: the mask is pooled
     # (any ink in a block) by a whole factor, the rows' positions stay exact.
-    f = max(1, int(min(px_per_mm_x, px_per_mm_y) // MEASURE_PX_PER_MM))
+    # (no larger than the mask: a page a few pixels across pools to one block)
+    f = max(1, min(int(min(px_per_mm_x, px_per_mm_y) // MEASURE_PX_PER_MM), h, w))
     small = _pooled(mask, f)
     sx, sy = px_per_mm_x / f, px_per_mm_y / f
     hs = small.shape[0]
