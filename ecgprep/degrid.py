@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from ._validate import check_mask, check_number
+from ._validate import check_image, check_mask, check_number
 
 if TYPE_CHECKING:
     from .grid import GridResult
@@ -109,15 +109,17 @@ _DOTTED_SHARE = 0.5
 
 
 #: A page is black and white (a scanner's black-and-white mode, a fax) when it
-#: has no colour (this percentile of its pixels' channel spread, max - min of R,
-#: G, B, within :data:`_NEUTRAL_SPREAD`: a coloured grid covers 5-20 % of a
-#: page, a signature or a stamp under 1 %) ...
+#: has no colour: this percentile of its pixels' channel spread (max - min of R,
+#: G and B, 8-bit levels) within :data:`_NEUTRAL_SPREAD` (a coloured grid covers
+#: 5-20 % of a page; a signature or a stamp under 1 %; JPEG's chroma noise on a
+#: gray scan stays under 10 levels) ...
 _NEUTRAL_PERCENTILE = 99.0
 _NEUTRAL_SPREAD = 24
-#: ... and its mid-grey pixels (:data:`_MID_GREY`) number under this share of its
-#: black ones: binarising leaves none (JPEG's ringing stays near black or white),
-#: while an anti-aliased print or a gray scan has more grey edge pixels than black
-#: (real scans and renders: 4-60 times more).
+#: ... and its mid-grey pixels (8-bit levels :data:`_MID_GREY`: more than 48 from
+#: black and from white, past JPEG's ringing round a binarised edge) number under
+#: this share of its black ones: binarising leaves none, while anti-aliased
+#: prints and gray scans measure 0.3-60 grey pixels per black one (turned
+#: renders at 300 dpi, real-dev's scans and rasters).
 _BILEVEL_GREY_SHARE = 0.1
 _MID_GREY = (48, 208)
 #: Faded lines are painted this share of the way from the trace ink's gray level
@@ -480,7 +482,8 @@ def remove_grid_lines(
 
 
 def _black_and_white(image: np.ndarray) -> bool:
-    """Only black and white on the page, from a sample of its pixels."""
+    """Only black and white on the page ((M, N, 3) or (M, N) uint8), from a sample
+    of its pixels."""
     sample = np.ascontiguousarray(image[::4, ::4])
     if sample.ndim == 3:
         spread = cv2.subtract(sample.max(axis=2), sample.min(axis=2))
@@ -521,15 +524,24 @@ def fade_grid_lines(
 
     Returns
     -------
-    out : ndarray
-        A copy of ``image`` with the lines' pixels painted gray (80 % of the way
-        from the trace's gray level to the paper's); ``image`` itself when the
+    out : (M, N, 3) or (M, N) uint8 ndarray
+        A copy of ``image`` in which the trace-mask pixels :func:`remove_grid_lines`
+        takes out (the lines, and the stretches of trace lying inside them, as
+        the degrid station would lose them) are painted gray, 80 % of the way
+        from the trace's gray level to the paper's; ``image`` itself when the
         page is not black and white (it has colour, or grey edges: an
         anti-aliased or gray page loses less to resampling than to a flat
         paint), its trace ink does not hold the grid, or the grid was not found.
     DegridResult
         As :func:`remove_grid_lines` found it on the trace mask (``applied``:
         lines were faded).
+
+    Raises
+    ------
+    InvalidImageError
+        If ``image`` is not an (M, N, 3) or (M, N) uint8 array.
+    ValueError
+        If the grid was measured on an image of another shape.
 
     Examples
     --------
@@ -542,13 +554,14 @@ def fade_grid_lines(
     """
     from .colors import separate_colors
 
+    image = check_image(image, "image")
     if not grid.found or not _black_and_white(image):
         return image, DegridResult(False)
     mask = separate_colors(image, space=space, backend=backend).trace_mask
     keep, res = remove_grid_lines(mask, grid)
     if not res.applied:
         return image, res
-    gray = image if image.ndim == 2 else cv2.cvtColor(image[:, :, :3], cv2.COLOR_RGB2GRAY)
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     ink = float(np.median(gray[keep])) if keep.any() else 0.0
     paper = float(np.median(gray[~mask]))
     out = image.copy()
@@ -559,14 +572,14 @@ def fade_grid_lines(
 def fade_station(page: Page, opts: Options) -> tuple[Page, DegridResult]:
     """Fade station: :func:`fade_grid_lines` on a page the deskew station will turn.
 
-    Pages it will not turn (:data:`ecgprep.grid.MIN_DESKEW_DEG`) keep their lines
-    for the degrid station. The grid measured here travels on.
+    Pages it will not turn (:func:`ecgprep.grid.deskews`) keep their lines for
+    the degrid station. The grid measured here travels on (fading moves nothing).
     """
-    from .grid import MIN_DESKEW_DEG, detect_grid
+    from .grid import deskews, detect_grid
 
     g = page.grid if page.grid is not None else detect_grid(page.image)
     page = dataclasses.replace(page, grid=g)
-    if not (opts.rectify and g.found and abs(float(g.angle_deg)) > MIN_DESKEW_DEG):
+    if not deskews(g, enabled=opts.rectify):
         return page, DegridResult(False)
     image, res = fade_grid_lines(page.image, g, space=opts.color_space, backend=opts.color_backend)
     return dataclasses.replace(page, image=image, lines_removed=res.applied), res

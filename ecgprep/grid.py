@@ -49,6 +49,7 @@ __all__ = [
     "deskew",
     "DeskewResult",
     "deskew_page",
+    "deskews",
     "deskew_station",
     "grid_station",
     "stroke_width",
@@ -1414,6 +1415,12 @@ class DeskewResult:
 MIN_DESKEW_DEG = 0.05
 
 
+def deskews(grid: GridResult, *, enabled: bool = True) -> bool:
+    """Whether :func:`deskew_page` turns a page whose grid is ``grid``: found, and
+    leaning by more than :data:`MIN_DESKEW_DEG`."""
+    return bool(enabled and grid.found and abs(float(grid.angle_deg)) > MIN_DESKEW_DEG)
+
+
 def deskew_page(
     image: np.ndarray, *, grid: GridResult | None = None, enabled: bool = True
 ) -> tuple[np.ndarray, DeskewResult, GridResult]:
@@ -1443,7 +1450,7 @@ def deskew_page(
     g = detect_grid(image) if grid is None else grid
     angle = float(g.angle_deg) if g.found else 0.0
     hmat = np.eye(3)
-    if enabled and g.found and abs(angle) > MIN_DESKEW_DEG:
+    if deskews(g, enabled=enabled):
         image, hmat = rotate(image, -angle)
     ppmm = 0.5 * (float(g.px_per_mm_x) + float(g.px_per_mm_y)) if g.found else float("nan")
     return image, DeskewResult(angle, as_tuple(hmat), image.shape[:2], ppmm), g

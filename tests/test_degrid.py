@@ -120,21 +120,25 @@ def test_a_page_scanned_in_black_and_white_reads(synth_render, kw, floor):
     assert score_leads(res.signals, r.truth.signals, 500.0) >= floor
 
 
-def test_the_station_tells_the_page_its_lines_were_removed(synth_render, page200):
+def _road_to(image, last: str):
+    """The page and the result of station ``last``, the road run up to it."""
     from ecgprep import pipeline
     from ecgprep.options import as_options
     from ecgprep.page import Page
 
-    def degridded(image):
-        page, opts = Page(source=image), as_options(None)
-        for name, station in pipeline.STATIONS:
-            page, res = station(page, opts)
-            if name == "degrid":
-                return page, res
+    page, opts = Page(source=image), as_options(None)
+    for name, station in pipeline.STATIONS:
+        page, res = station(page, opts)
+        if name == last:
+            return page, res
+    raise AssertionError(f"no station {last!r}")
 
-    page, res = degridded(synth_render(seed=7, calibration_pulse=True, **MONO["binarised"]).image)
+
+def test_the_station_tells_the_page_its_lines_were_removed(synth_render, page200):
+    binarised = synth_render(seed=7, calibration_pulse=True, **MONO["binarised"])
+    page, res = _road_to(binarised.image, "degrid")
     assert res.applied and page.lines_removed
-    page, res = degridded(page200.image)
+    page, res = _road_to(page200.image, "degrid")
     assert not res.applied and not page.lines_removed
 
 
@@ -166,6 +170,8 @@ def test_fade_leaves_pages_with_grey_or_colour(synth_render, page200):
     for image in (grey.image, page200.image):
         out, res = fade_grid_lines(image, detect_grid(image))
         assert out is image and not res.applied
+    with pytest.raises(InvalidImageError):
+        fade_grid_lines(np.zeros((40, 40, 4), np.uint8), detect_grid(page200.image))
 
 
 @pytest.mark.parametrize(
@@ -184,22 +190,12 @@ def test_a_black_and_white_page_turned_on_the_glass_reads(synth_render, grid_col
 
 
 def test_the_fade_station_fades_only_pages_the_deskew_will_turn(synth_render):
-    from ecgprep import pipeline
-    from ecgprep.options import as_options
-    from ecgprep.page import Page
-
-    def faded(image):
-        page, opts = Page(source=image), as_options(None)
-        for name, station in pipeline.STATIONS:
-            page, res = station(page, opts)
-            if name == "fade":
-                return page, res
-
-    page, res = faded(_turned_bw(synth_render, "mono", 1.5, line_width_mm=0.3).image)
+    turned = _turned_bw(synth_render, "mono", 1.5, line_width_mm=0.3)
+    page, res = _road_to(turned.image, "fade")
     assert res.applied and page.lines_removed and page.grid.found
     flat = synth_render(seed=7, calibration_pulse=True, grid_color="mono", binarize=True)
-    page, res = faded(flat.image)
-    assert not res.applied and not page.lines_removed and page.image is not None
+    page, res = _road_to(flat.image, "fade")
+    assert not res.applied and not page.lines_removed and page.image is flat.image
 
 
 def test_coloured_page_station_not_applied(page200):
@@ -364,3 +360,14 @@ def test_bad_input():
         remove_grid_lines(np.zeros((40, 40), bool), grid, min_share=1.5)
     with pytest.raises(InvalidImageError):
         remove_grid_lines(np.zeros(40, bool), grid)
+
+
+def test_only_pages_the_deskew_turns_are_faded():
+    from ecgprep.grid import MIN_DESKEW_DEG, deskews
+
+    def grid(angle, found=True):
+        return GridResult(8.0, 8.0, angle, 0.0, 0.0, True, 1.0, found, image_shape=(50, 60))
+
+    assert deskews(grid(1.0)) and deskews(grid(-2 * MIN_DESKEW_DEG))
+    assert not deskews(grid(1.0), enabled=False)  # Options(rectify=False)
+    assert not deskews(grid(0.5 * MIN_DESKEW_DEG)) and not deskews(grid(1.0, found=False))

@@ -1181,7 +1181,7 @@ def test_the_last_row_bridges_a_gap_over_the_footer_text_rather_than_reading_it(
     from ecgprep.digitize.trace import SKIP_COST, follow_trace
 
     # the last row's band at 10 px/mm: a flat trace at y 60 with a 6 mm gap, and
-    # 15 mm below it a line of text (glyphs 25 px tall) under the gap
+    # 15 mm below it a line of text (glyphs 2.5 mm tall) under the gap
     band = np.zeros((260, 400), bool)
     band[59:62, :150] = True
     band[59:62, 210:] = True
@@ -1189,19 +1189,28 @@ def test_the_last_row_bridges_a_gap_over_the_footer_text_rather_than_reading_it(
         band[198:223, x0 : x0 + 2] = True
         band[198:200, x0 : x0 + 8] = True
     last = RowInfo(3, 560.0, 500, 760, 0.0, 400.0)
-    zones = text_line_zones(last, False, True, (710.0,), 400, 10.0)
+    zones = text_line_zones(last, False, True, (710.0,), 400, 10.0, 10.0)
     assert TEXT_LINE_COST > SKIP_COST
     assert zones == ((0.0, 400.0, 190.0, 230.0, TEXT_LINE_COST),)
     x, top, _ = follow_trace(band, y_ref=60.0, ref_free=200.0)
     assert np.any(top > 150)  # without the zone the tracker reads the text
     x, top, _ = follow_trace(band, y_ref=60.0, ref_free=200.0, zones=zones)
     assert np.all(top < 100)
-    # the same line is no text zone for the first row (above it: a header) nor
-    # for a row whose baseline it lies near
+    # Text within 1 mV of the baseline (10 mm at 10 mm/mV, 20 at 20) makes no zone:
+    # the row's own trace lies there, e.g. wandering 7 mm down for 20 mm.
+    assert text_line_zones(last, False, True, (630.0,), 400, 10.0, 10.0) == ()
+    assert text_line_zones(last, False, True, (710.0,), 400, 10.0, 20.0) == ()
+    wander = np.zeros_like(band)
+    wander[59:62, :100] = True
+    wander[129:132, 120:320] = True
+    wander[59:62, 340:] = True
+    x, top, _ = follow_trace(wander, y_ref=60.0, ref_free=200.0)
+    assert np.count_nonzero((top > 120) & (x >= 120) & (x < 320)) >= 190
+    # the same line is no zone for the first row (text above it is its header)
     first = RowInfo(0, 560.0, 500, 760, 0.0, 400.0)
-    assert text_line_zones(first, True, False, (710.0,), 400, 10.0) == ()
-    assert text_line_zones(last, False, True, (590.0,), 400, 10.0) == ()
-    assert text_line_zones(first, True, False, (505.0,), 400, 10.0)[0][2:4] == (-15.0, 25.0)
+    assert text_line_zones(first, True, False, (710.0,), 400, 10.0, 10.0) == ()
+    (zone,) = text_line_zones(first, True, False, (505.0,), 400, 10.0, 5.0)
+    assert zone[2:4] == (-15.0, 25.0)
 
 
 def test_label_zones_leave_out_the_band_of_a_panel_printed_through_them():

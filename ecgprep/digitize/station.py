@@ -195,17 +195,24 @@ BAR_STUB_MM = 2.5
 #: 24.43 dB (4: 24.37).
 BAR_STUB_COST = 2.5
 #: A line of printed text beyond the outer rows (ecg-image-kit's "25mm/s 10mm/mV"
-#: footer under the rhythm strip, a cart's header): a band of ink the row scan
-#: refused, :data:`~ecgprep.digitize.layout.OUTER_LINE_MIN_MM` or more beyond the
-#: row's baseline, whose profile peak stands out by this share of the strongest
-#: row's (footers measure 0.17-0.31; what a removed grid leaves 0.01-0.06) ...
+#: footer 15 mm under the rhythm strip's baseline, a cart's header): a band of ink
+#: the row scan refused whose profile peak stands out by this share of the
+#: strongest row's (footers measure 0.17-0.31, what a removed grid leaves on
+#: synthetic black-and-white pages 0.01-0.06) ...
 TEXT_LINE_MIN_PROMINENCE = 0.1
+#: ... lying farther from the row's baseline than this (mV at the row's gain, and
+#: at least :data:`~ecgprep.digitize.layout.OUTER_LINE_MIN_MM`): beyond where the
+#: row's own trace lies flat for long (a wandering baseline, an ST segment) ...
+TEXT_LINE_MIN_MV = 1.0
 #: ... costs a run lying wholly within this far of its centre (mm; text 2-3 mm
 #: tall) ...
 TEXT_LINE_HALF_MM = 2.0
-#: ... this much per column: more than leaving the column out (4), so that where a
-#: row's trace has a gap the tracker bridges it rather than diving into the text.
-#: A wave reaching down through the line is longer than the zone and pays nothing.
+#: ... this much per column: more than leaving the column out (4), so that where
+#: the row's trace has a gap the tracker bridges it rather than diving into the
+#: text (bwscan_turned 62039: 3.5 -> 4.9 dB). At a label's 2.0 the tracker still
+#: read a line of glyphs under a 6 mm gap. A wave reaching down through the line
+#: is longer than the zone is tall and pays nothing; the row's own trace lying
+#: flat in the zone for long would be left out.
 TEXT_LINE_COST = 4.5
 #: Farthest a row's calibration pulse may stand from the level its trace keeps
 #: most (mV) for the pulse to give the row's 0 mV: baseline wander moves that
@@ -328,14 +335,37 @@ def text_line_zones(
     text_lines: tuple,
     x_width: int,
     px_per_mm_y: float,
+    gain: float,
 ) -> tuple:
-    """Zones (as :func:`label_zones` gives them, band coordinates) over the lines of
-    text (page rows ``text_lines``) in an outer row's band beyond its baseline.
+    """Zones over the lines of text in an outer row's band beyond its baseline.
 
     Only the first row's band reaches a header and only the last's a footer;
     the bands between rows hold labels (:func:`label_zones`).
+
+    Parameters
+    ----------
+    row : RowInfo
+        The row (page coordinates), its band ``[y_top, y_bottom)``.
+    first, last : bool
+        The row is the page's first (text above it counts) or last (text below).
+    text_lines : tuple of float
+        Page rows of the bands of ink the row scan refused and that stand out
+        (:data:`TEXT_LINE_MIN_PROMINENCE`).
+    x_width : int
+        Width of the row's band (px): the zones span it.
+    px_per_mm_y : float
+        Scale.
+    gain : float
+        The row's gain (mm/mV): text counts beyond :data:`TEXT_LINE_MIN_MV`.
+
+    Returns
+    -------
+    tuple of (x0, x1, y0, y1, cost)
+        Zones as :func:`label_zones` gives them (band coordinates, see
+        :func:`ecgprep.digitize.trace.follow_trace`), :data:`TEXT_LINE_HALF_MM`
+        either side of each line, at :data:`TEXT_LINE_COST`.
     """
-    near = OUTER_LINE_MIN_MM * px_per_mm_y
+    near = max(OUTER_LINE_MIN_MM, TEXT_LINE_MIN_MV * gain) * px_per_mm_y
     half = TEXT_LINE_HALF_MM * px_per_mm_y
     zones = []
     for y in text_lines:
@@ -411,7 +441,9 @@ def digitize(
         start (:func:`ecgprep.digitize.layout.find_layout`).
     lines_removed : bool
         The grid's lines were taken out of ``trace_mask`` (black-and-white pages,
-        :func:`ecgprep.degrid.remove_grid_lines`): the rows' extents bridge the
+        :func:`ecgprep.degrid.remove_grid_lines`, or painted light gray before the
+        page was turned upright, :func:`ecgprep.degrid.fade_grid_lines`), taking
+        the trace lying inside them along: the rows' extents bridge the
         flat stretches that lay on a line (:func:`~ecgprep.digitize.page.find_trace_rows`),
         and the tracker looks for steep strokes hidden in the 5 mm lines of
         ``grid_lines_x`` (:data:`HIDDEN_GAP_SHARE`).
@@ -673,7 +705,13 @@ def _read(
         )
         zones = zones + bar_stub_zones(row_bars, xa, px_per_mm_y)
         zones = zones + text_line_zones(
-            row, row.index == 0, row.index == len(lay.rows) - 1, text_lines, xb - xa, px_per_mm_y
+            row,
+            row.index == 0,
+            row.index == len(lay.rows) - 1,
+            text_lines,
+            xb - xa,
+            px_per_mm_y,
+            row_gain,
         )
         bands.append((band, gray[row.y_top : row.y_bottom, xa:xb], base_b, zones, free_px, xa))
         hiddens.append(None if hidden is None else hidden[xa:xb])
