@@ -127,6 +127,9 @@ _MID_GREY = (48, 208)
 #: them for a neutral grid lighter than the trace) and dark enough for the grid
 #: to be found again.
 _FADE_SHARE = 0.8
+#: On a black-and-white page, ink is every pixel darker than this (8-bit level):
+#: halfway between black and white.
+_INK_LEVEL = 128
 
 
 @dataclass(frozen=True)
@@ -496,13 +499,7 @@ def _black_and_white(image: np.ndarray) -> bool:
     return black > 0 and grey < _BILEVEL_GREY_SHARE * black
 
 
-def fade_grid_lines(
-    image: np.ndarray,
-    grid: GridResult,
-    *,
-    space: str = "lab",
-    backend: str = "opencv",
-) -> tuple[np.ndarray, DegridResult]:
+def fade_grid_lines(image: np.ndarray, grid: GridResult) -> tuple[np.ndarray, DegridResult]:
     """Paint grid lines as dark as the trace lighter, in the page's own frame.
 
     A black-and-white page turned on the scanner's glass has 1 px lines that step
@@ -519,22 +516,21 @@ def fade_grid_lines(
         The page, as the grid was measured on it.
     grid : GridResult
         The grid of ``image`` (:func:`ecgprep.grid.detect_grid`), rotation included.
-    space, backend : str
-        Colour separation's colour space and library (:func:`ecgprep.colors.separate_colors`).
 
     Returns
     -------
     out : (M, N, 3) or (M, N) uint8 ndarray
-        A copy of ``image`` in which the trace-mask pixels :func:`remove_grid_lines`
-        takes out (the lines, and the stretches of trace lying inside them, as
-        the degrid station would lose them) are painted gray, 80 % of the way
-        from the trace's gray level to the paper's; ``image`` itself when the
-        page is not black and white (it has colour, or grey edges: an
-        anti-aliased or gray page loses less to resampling than to a flat
-        paint), its trace ink does not hold the grid, or the grid was not found.
+        A copy of ``image`` in which the ink pixels (darker than mid-grey)
+        :func:`remove_grid_lines` takes out (the lines, and the stretches of
+        trace lying inside them, as the degrid station would lose them) are
+        painted gray, 80 % of the way from the ink's gray level to the paper's;
+        ``image`` itself when the page is not black and white (it has colour, or
+        grey edges: an anti-aliased or gray page loses less to resampling than
+        to a flat paint), its ink does not hold the grid, or the grid was not
+        found.
     DegridResult
-        As :func:`remove_grid_lines` found it on the trace mask (``applied``:
-        lines were faded).
+        As :func:`remove_grid_lines` found it on the mask of the page's ink
+        (``applied``: lines were faded).
 
     Raises
     ------
@@ -552,16 +548,16 @@ def fade_grid_lines(
     >>> res.applied, int(out.min()), sorted(set(out.ravel().tolist()) - {0, 255})
     (True, 0, [204])
     """
-    from .colors import separate_colors
-
     image = check_image(image, "image")
     if not grid.found or not _black_and_white(image):
         return image, DegridResult(False)
-    mask = separate_colors(image, space=space, backend=backend).trace_mask
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    # On a black-and-white page every dark pixel is ink (trace, grid or text):
+    # no colour separation needed (it would cost as much as the fold).
+    mask = gray < _INK_LEVEL
     keep, res = remove_grid_lines(mask, grid)
     if not res.applied:
         return image, res
-    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     ink = float(np.median(gray[keep])) if keep.any() else 0.0
     paper = float(np.median(gray[~mask]))
     out = image.copy()
@@ -581,7 +577,7 @@ def fade_station(page: Page, opts: Options) -> tuple[Page, DegridResult]:
     page = dataclasses.replace(page, grid=g)
     if not deskews(g, enabled=opts.rectify):
         return page, DegridResult(False)
-    image, res = fade_grid_lines(page.image, g, space=opts.color_space, backend=opts.color_backend)
+    image, res = fade_grid_lines(page.image, g)
     return dataclasses.replace(page, image=image, lines_removed=res.applied), res
 
 
