@@ -489,13 +489,16 @@ def _black_and_white(image: np.ndarray) -> bool:
     of its pixels."""
     sample = np.ascontiguousarray(image[::4, ::4])
     if sample.ndim == 3:
-        spread = cv2.subtract(sample.max(axis=2), sample.min(axis=2))
-        if float(np.percentile(spread, _NEUTRAL_PERCENTILE)) > _NEUTRAL_SPREAD:
+        r, g, b = cv2.split(sample)
+        top = cv2.max(cv2.max(r, g), b)
+        spread = cv2.subtract(top, cv2.min(cv2.min(r, g), b))
+        coloured = cv2.countNonZero(cv2.compare(spread, _NEUTRAL_SPREAD, cv2.CMP_GT))
+        if coloured > (1.0 - _NEUTRAL_PERCENTILE / 100.0) * spread.size:
             return False
-        sample = sample.max(axis=2)
+        sample = top
     lo, hi = _MID_GREY
-    black = int(np.count_nonzero(sample < lo))
-    grey = int(np.count_nonzero((sample >= lo) & (sample <= hi)))
+    black = cv2.countNonZero(cv2.compare(sample, lo, cv2.CMP_LT))
+    grey = cv2.countNonZero(cv2.inRange(sample, lo, hi))
     return black > 0 and grey < _BILEVEL_GREY_SHARE * black
 
 
