@@ -13,6 +13,11 @@ of the mask lies on such phase bands, the mask holds the grid, and its pixels on
 the bands are removed, except where trace ink continues on both sides of a band
 (the trace crossing a line), which is filled back in. Pages whose mask does not
 hold the grid (coloured grids) are returned untouched: the very same array.
+
+A black-and-white page about to be turned upright is treated first, where it lies
+(:func:`fade_grid_lines`, the fade station): resampling would blur its 1 px lines
+into the trace, so the same fold, with the grid's rotation, finds them and they
+are painted light gray; the page then reads like one printed with a gray grid.
 """
 
 from __future__ import annotations
@@ -561,8 +566,10 @@ def fade_grid_lines(image: np.ndarray, grid: GridResult) -> tuple[np.ndarray, De
     keep, res = remove_grid_lines(mask, grid)
     if not res.applied:
         return image, res
-    ink = float(np.median(gray[keep])) if keep.any() else 0.0
-    paper = float(np.median(gray[~mask]))
+    # levels from a sample of the pixels (a full-page median: 14 ms at 200 dpi)
+    g4, m4, k4 = gray[::4, ::4], mask[::4, ::4], keep[::4, ::4]
+    ink = float(np.median(g4[k4])) if k4.any() else 0.0
+    paper = float(np.median(g4[~m4])) if not m4.all() else 255.0
     out = image.copy()
     out[mask & ~keep] = int(round(ink + _FADE_SHARE * (paper - ink)))
     return out, res
