@@ -198,7 +198,8 @@ BAR_STUB_COST = 2.5
 #: footer 15 mm under the rhythm strip's baseline, a cart's header): a band of ink
 #: the row scan refused whose profile peak stands out by this share of the
 #: strongest row's (footers measure 0.17-0.31, what a removed grid leaves on
-#: synthetic black-and-white pages 0.01-0.06) ...
+#: synthetic black-and-white pages 0.01-0.06; a real scan's grid residue can
+#: reach 0.3, and is then charged like text: real-dev read the same) ...
 TEXT_LINE_MIN_PROMINENCE = 0.1
 #: ... lying farther from the row's baseline than this (mV at the row's gain, and
 #: at least :data:`~ecgprep.digitize.layout.OUTER_LINE_MIN_MM`): beyond where the
