@@ -101,7 +101,7 @@ def rotation_matrix(shape: tuple[int, int], angle_deg: float) -> np.ndarray:
 
 
 def rotate(
-    image: np.ndarray, angle_deg: float, *, border_value=255
+    image: np.ndarray, angle_deg: float, *, border_value=255, cubic: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rotate an image about its centre, keeping its size.
 
@@ -113,11 +113,14 @@ def rotate(
         Counter-clockwise on screen.
     border_value : int or tuple
         Fill of the pixels rotated in from outside (white paper by default).
+    cubic : bool
+        Bicubic rather than bilinear: keeps the darkness of strokes about a pixel
+        wide, which bilinear spreads over two.
 
     Returns
     -------
     out : ndarray
-        Same shape and dtype as ``image``, bilinear.
+        Same shape and dtype as ``image``, bilinear (or bicubic).
     matrix : (3, 3) ndarray
         :func:`rotation_matrix`: input pixel coordinates to ``out``'s.
     """
@@ -131,7 +134,7 @@ def rotate(
         image,
         mat[:2],
         (w, h),
-        flags=cv2.INTER_LINEAR,
+        flags=cv2.INTER_CUBIC if cubic else cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=border_value,
     )

@@ -113,6 +113,32 @@ def test_rotate_puts_a_drawn_dot_where_the_matrix_says(shape):
     np.testing.assert_array_equal(out, img[::-1, ::-1])
 
 
+def test_rotate_bicubic_keeps_a_pixel_wide_stroke_dark():
+    img = np.full((80, 200), 255, np.uint8)
+    img[40, 10:190] = 0  # a 1 px horizontal stroke
+    linear, mat = rotate(img, 1.3)
+    cubic, mat_c = rotate(img, 1.3, cubic=True)
+    np.testing.assert_array_equal(mat, mat_c)
+    # the darkest pixel of each column along the turned stroke
+    cols = slice(30, 170)
+    assert np.median(cubic[:, cols].min(axis=0)) < np.median(linear[:, cols].min(axis=0)) - 20
+
+
+def test_deskew_turns_a_coarse_page_bicubic():
+    from ecgprep.grid import CUBIC_BELOW_PX_PER_MM, GridResult, deskew_page
+
+    img = np.full((80, 200), 255, np.uint8)
+    img[40, 10:190] = 0
+
+    def grid(ppmm):
+        return GridResult(ppmm, ppmm, -1.3, 0.0, 0.0, True, 1.0, True, image_shape=(80, 200))
+
+    coarse, _, _ = deskew_page(img, grid=grid(0.9 * CUBIC_BELOW_PX_PER_MM))
+    fine, _, _ = deskew_page(img, grid=grid(1.1 * CUBIC_BELOW_PX_PER_MM))
+    np.testing.assert_array_equal(coarse, rotate(img, 1.3, cubic=True)[0])
+    np.testing.assert_array_equal(fine, rotate(img, 1.3)[0])
+
+
 def test_rotate_fills_with_the_border_value_and_keeps_channels():
     img = np.zeros((10, 20, 3), np.uint8)
     out, _ = rotate(img, 30.0, border_value=200)
