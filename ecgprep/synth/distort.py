@@ -17,7 +17,7 @@ import numpy as np
 
 from .._geometry import rotation_matrix
 from .._validate import check_image, check_number, pick
-from .render import _BINARIZE_LEVEL, Render, _apply_h, _binarize_rgb
+from .render import Render, _apply_h, _binarize, _binarize_rgb
 
 __all__ = ["BACKGROUNDS", "bend", "distort"]
 
@@ -253,8 +253,7 @@ def distort(
     elif blur_sigma > 0:
         out = cv2.GaussianBlur(out, (0, 0), blur_sigma)
     if binarize:
-        black = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY) < _BINARIZE_LEVEL
-        out = np.repeat(np.where(black, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
+        out, black = _binarize(out)
         grid_mask = grid_mask & black
     if jpeg_quality is not None:
         ok, buf = cv2.imencode(".jpg", out[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])

@@ -743,6 +743,13 @@ def _text_lines(text) -> list[str]:
     return text.splitlines() if isinstance(text, str) else []
 
 
+def _binarize(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An (M, N, 3) uint8 RGB image as a fixed-threshold scanner prints it, and
+    its (M, N) bool black pixels."""
+    black = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) < _BINARIZE_LEVEL
+    return np.repeat(np.where(black, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2), black
+
+
 def _binarize_rgb(rgb) -> tuple[int, int, int]:
     """Black or white, as a fixed-threshold scanner prints the colour ``rgb``."""
     r, g, b = (float(c) for c in rgb)
@@ -1114,8 +1121,7 @@ def render_ecg(
     minor_rgb = tuple(int(c) for c in minor_rgb)
     trace_rgb = tuple(int(c) for c in trace_rgb)
     if binarize:
-        black = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) < _BINARIZE_LEVEL
-        image = np.repeat(np.where(black, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
+        image, black = _binarize(image)
         # Ink covering half a pixel or more is black whatever the paper; thin grid
         # lines may have vanished.
         grid_mask &= black
