@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .digitize.pulses import standard_gain
 from .signals import einthoven_residual
 from .standards import AUTO, GAIN_MM_PER_MV, LEADS
 
@@ -97,8 +98,10 @@ QUALITY_FAR_BELOW = 0.5
 #: 25 mm/s, plus the strokes), for "pulse-wide ink" that failed its height test.
 PULSE_WIDTH_MM = (3.0, 8.0)
 #: Pulse-wide ink at the start of at least this fraction of the rows, none of it of
-#: 1 mV height at the gain used: the gain is wrong (at 5 mm/mV on a 10 mm/mV print
-#: every row's pulse measured 1.7-1.9 times the height expected).
+#: 1 mV height at the gain used but of another standard gain's: the gain is wrong
+#: (at 5 mm/mV on a 10 mm/mV print every row's pulse measured 1.7-1.9 times the
+#: height expected). Flatter ink (a pulse whose edges went with grid lines of its
+#: colour, 0.1-0.4x) says nothing of the gain.
 PULSE_ROWS_SUSPECT = 0.5
 
 # ----------------------------------------------------------------- confidence
@@ -248,12 +251,12 @@ def _pulses(digitization: Any, grid: Any, gain: float) -> tuple[float, list[str]
     if not pulses or grid is None or not math.isfinite(gain):
         return NO_PULSE, []
     lo, hi = PULSE_WIDTH_MM
-    expected = gain * float(grid.px_per_mm_y)  # px of 1 mV
-    ratios = [
-        p.height_px / expected
-        for p in pulses
-        if p.height_px > 0 and lo <= (p.x1 - p.x0) / float(grid.px_per_mm_x) < hi
-    ]
+    px_mm = float(grid.px_per_mm_y)
+    # Pulse-wide ink as tall as another standard gain's 1 mV: a flat stroke or a
+    # pulse whose edges were lost (with grid lines of its colour) says nothing of
+    # the gain.
+    wide = [p for p in pulses if lo <= (p.x1 - p.x0) / float(grid.px_per_mm_x) < hi]
+    ratios = [p.height_px / px_mm / gain for p in wide if _other_gain(p.height_px / px_mm, gain)]
     if len(ratios) >= max(1, PULSE_ROWS_SUSPECT * len(pulses)):
         r = float(np.median(ratios))
         return NO_PULSE, [
@@ -261,6 +264,12 @@ def _pulses(digitization: Any, grid: Any, gain: float) -> tuple[float, list[str]
             f"of 1 mV at {gain:g} mm/mV: wrong gain?)"
         ]
     return NO_PULSE, []
+
+
+def _other_gain(height_mm: float, gain: float) -> bool:
+    """Whether ``height_mm`` is the 1 mV of a standard gain other than ``gain``."""
+    found = standard_gain(height_mm)
+    return math.isfinite(found) and found != gain
 
 
 def _ink_beside(digitization: Any, layout: Any, colors: Any, page_shape: Any) -> str | None:

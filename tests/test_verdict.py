@@ -250,6 +250,23 @@ def test_pulses_at_another_gain():
     assert "1.8x" in reason and "5 mm/mV" in reason
 
 
+@pytest.mark.parametrize("height_mm", [1.0, 3.5, 13.0])
+def test_pulse_wide_ink_of_no_gain_does_not_say_wrong_gain(height_mm):
+    """A pulse's flat top alone (its edges lost with grid lines of its colour), or
+    ink of no standard gain's 1 mV: no sign of another gain, only less confidence."""
+    pulses = tuple(_pulse(i, found=False, height_mm=height_mm) for i in range(4))
+    v = _judge(pulses=pulses)
+    assert not v.suspect
+    assert v.confidence < _judge().confidence
+
+
+@pytest.mark.parametrize(("gain", "height_mm"), [(10.0, 5.2), (10.0, 19.0), (20.0, 10.5)])
+def test_pulses_at_each_other_gain_say_so(gain, height_mm):
+    pulses = tuple(_pulse(i, found=False, height_mm=height_mm) for i in range(4))
+    v = _judge(pulses=pulses, gain=gain)
+    assert v.suspect and "wrong gain?" in v.reasons[0]
+
+
 def test_a_page_without_pulses_is_not_suspect():
     """Trace ink only (0.5 mm wide) where a pulse would stand: printed without one."""
     pulses = tuple(_pulse(i, found=False, height_mm=0.8, width_mm=0.5) for i in range(4))

@@ -29,7 +29,7 @@ from .layout import (
 )
 from .trace import column_runs
 
-__all__ = ["PulseInfo", "find_calibration_pulses"]
+__all__ = ["PulseInfo", "find_calibration_pulses", "standard_gain"]
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,20 @@ PULSE_FLAT_COVER = 0.6
 PULSE_FALL_FILL = 0.6
 
 
-def _gain_of(height_mm: float) -> float:
-    """The standard gain whose 1 mV is ``height_mm`` tall (NaN when none is close)."""
+def standard_gain(height_mm: float) -> float:
+    """The standard gain (mm/mV) whose 1 mV pulse is ``height_mm`` tall.
+
+    Parameters
+    ----------
+    height_mm : float
+        A pulse's measured height, stroke included.
+
+    Returns
+    -------
+    float
+        5, 10 or 20 (:data:`ecgprep.standards.GAINS_MM_PER_MV`) when the height lies
+        within :data:`PULSE_GAIN_TOLERANCE` of that gain's 1 mV; NaN when none is close.
+    """
     for g in GAINS_MM_PER_MV:
         if abs(height_mm / (PULSE_MV * g) - 1.0) <= PULSE_GAIN_TOLERANCE:
             return float(g)
@@ -189,7 +201,7 @@ def find_calibration_pulses(
             # the pulse is then no gain's 1 mV tall, and its rising edge holds.)
             if bottom < level - top_px:
                 fall = _fall_bottom(sub, end, top)
-                g_f = _gain_of((fall - top) / px_per_mm_y) if auto else float(gain)
+                g_f = standard_gain((fall - top) / px_per_mm_y) if auto else float(gain)
                 tall_f = PULSE_MV * g_f * px_per_mm_y
                 if (
                     abs(fall - level) <= 2 * top_px
@@ -198,7 +210,7 @@ def find_calibration_pulses(
                 ):
                     bottom = max(bottom, fall)
             h_e = float(bottom - top)
-            g_e = _gain_of(h_e / px_per_mm_y) if auto else float(gain)
+            g_e = standard_gain(h_e / px_per_mm_y) if auto else float(gain)
             expected = PULSE_MV * g_e * px_per_mm_y
             start = int(first)
             if end - first <= lo_px and abs(bottom - level) <= 2 * top_px:
