@@ -263,6 +263,13 @@ def _pulses(digitization: Any, grid: Any, gain: float) -> tuple[float, list[str]
             f"calibration pulse not found in any row (pulse-wide ink {r:.1f}x the height "
             f"of 1 mV at {gain:g} mm/mV: wrong gain?)"
         ]
+    if getattr(digitization, "lines_removed", False) and not getattr(
+        digitization, "gain_found", True
+    ):
+        return NO_PULSE, [
+            f"calibration pulse not found in any row, and grid lines as dark as the "
+            f"trace may hide it: {gain:g} mm/mV assumed"
+        ]
     return NO_PULSE, []
 
 
@@ -342,9 +349,12 @@ def judge(
     :data:`SPAN_SUSPECT` of the page's width while the page holds over
     :data:`INK_EXCESS_SUSPECT` times the trace ink they explain; the layout's confidence is below
     :data:`LAYOUT_SUSPECT`; a quality gate failed by more than
-    :data:`QUALITY_FAR_BELOW`; pulse-wide ink stands at the start of most rows but
-    none is 1 mV tall at ``gain``; a lead is missing. A page printed without
-    calibration pulses is not suspect for it (its confidence is lower).
+    :data:`QUALITY_FAR_BELOW`; pulse-wide ink stands at the start of most rows,
+    none of it 1 mV tall at ``gain`` but at another standard gain; no pulse was
+    found and the gain was assumed on a page whose grid lines, as dark as the
+    trace, were taken out of its ink (they hide a pulse drawn on them); a lead is
+    missing. A page printed without calibration pulses is not suspect for it
+    (its confidence is lower).
 
     Examples
     --------

@@ -75,6 +75,21 @@ def test_real_case_found_and_read(name):
     assert not res.suspect, res.suspect_reasons
 
 
+def test_a_20_mm_mv_page_whose_pulses_hide_in_black_grid_lines_is_read_right_or_flagged():
+    # Binarised, black grid: the pulses stand on 5 mm lines and go with them
+    # when the lines are taken out. Read at the assumed 10 mm/mV (0.8 dB), the
+    # reading passed unflagged once the verdict stopped taking flat strokes for
+    # pulses of another gain.
+    kw = {"layout": "3x4+1", "gain": 20.0, "grid_color": "mono", "binarize": True}
+    r, res, db = _read(kw, seed=0)
+    dig = res.stage("digitize")
+    if dig.gain_found and dig.gain == r.truth.gain:
+        assert db > 10.0
+    else:
+        assert res.suspect
+        assert any("grid lines as dark as the trace may hide it" in s for s in res.suspect_reasons)
+
+
 def test_one_pixel_trace_keeps_its_qrs_peaks():
     # Issue 10, item 6: a 1 px trace's steep strokes break in the ink's core, and
     # the QRS peaks were cut (6.19 dB, flagged). A reading followed over under

@@ -112,6 +112,8 @@ def _reading(**change):
         line_width_px=2.0,
         coverage=change.pop("coverage", (0.98,) * n),
         einthoven=change.pop("einthoven", 0.03),
+        gain_found=change.pop("gain_found", True),
+        lines_removed=change.pop("lines_removed", False),
     )
     kw = {
         "grid": _grid(),
@@ -265,6 +267,20 @@ def test_pulses_at_each_other_gain_say_so(gain, height_mm):
     pulses = tuple(_pulse(i, found=False, height_mm=height_mm) for i in range(4))
     v = _judge(pulses=pulses, gain=gain)
     assert v.suspect and "wrong gain?" in v.reasons[0]
+
+
+def test_a_gain_assumed_where_black_grid_lines_may_hide_the_pulses():
+    """No pulse found, the gain assumed, on a page whose grid lines (as dark as the
+    trace) were taken out of its ink: a pulse drawn on them went with them."""
+    none = tuple(_pulse(i, found=False, height_mm=1.0) for i in range(4))
+    v = _judge(pulses=none, gain_found=False, lines_removed=True)
+    assert v.suspect
+    assert v.reasons == (
+        "calibration pulse not found in any row, and grid lines as dark as the trace "
+        "may hide it: 10 mm/mV assumed",
+    )
+    assert not _judge(pulses=none, gain_found=False).suspect  # grid lines of another colour
+    assert not _judge(pulses=none, gain_found=True, lines_removed=True).suspect  # gain named
 
 
 def test_a_page_without_pulses_is_not_suspect():

@@ -115,6 +115,9 @@ class Digitization:
         Other paper speeds (mm/s) at which a page whose edge cuts its rows was
         read as well by Einthoven's law (see :data:`FAST_SPEED_EVIDENCE`): the
         speed read is then unsure. Empty otherwise.
+    lines_removed : bool
+        Grid lines as dark as the trace were taken out of its ink (they take
+        along what lies in them: a calibration pulse drawn on them is lost).
     """
 
     leads: dict = field(repr=False)
@@ -131,6 +134,7 @@ class Digitization:
     row_gains: tuple = ()
     gain_found: bool = True
     speeds_alike: tuple = ()
+    lines_removed: bool = False
 
     def __repr__(self) -> str:
         found = sum(bool(p.found) for p in self.pulses)
@@ -582,7 +586,7 @@ def digitize(
         )
         if _score(thin) < THIN_EVIDENCE * score:
             reading = dataclasses.replace(thin, speeds_alike=reading.speeds_alike)
-    return reading
+    return dataclasses.replace(reading, lines_removed=bool(lines_removed))
 
 
 def _line_columns(width: int, phase: float, period: float, half: float) -> np.ndarray:
