@@ -177,6 +177,55 @@ def test_a_thin_pen_page_keeps_its_qrs_complexes():
     assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 11.5  # 12.25 dB
 
 
+def _row_with_t_waves(t_mm: float, pulse_mm: float = 10.0) -> tuple[np.ndarray, int, int]:
+    """A row of trace (from x0 to x1) with a beat and a T wave ``t_mm`` tall and
+    16 mm wide every 40 mm (a 0.32 s T at 50 mm/s), after a 5 mm pulse
+    ``pulse_mm`` tall; and x0, x1."""
+    mask = np.zeros((500, 2600), bool)
+    y, x0, x1 = 350, 200, 2500
+    xs = np.arange(x0, x1)
+    level = np.full(xs.size, float(y))
+    for start in range(x0 + 80, x1 - 200, int(40 * PX_MM)):
+        k = np.arange(int(16 * PX_MM))
+        level[start + 40 - x0 + k] -= t_mm * PX_MM * np.sin(np.pi * k / k.size)
+        mask[y - int(12 * PX_MM) : y, start : start + 3] = True  # the R wave
+    for dy in range(3):  # a 3 px pen, joined from column to column
+        for x, lv in zip(xs, level, strict=True):
+            mask[int(round(lv)) + dy, x] = True
+        for x, (a, b) in zip(xs[1:], zip(level[:-1], level[1:], strict=True), strict=True):
+            lo, hi = sorted((int(round(a)), int(round(b))))
+            mask[lo + dy : hi + dy + 1, x] = True
+    p0, p1, top = x0 - int(5 * PX_MM), x0, y - int(pulse_mm * PX_MM)
+    mask[top:y, p0 : p0 + 3] = mask[top:y, p1 - 3 : p1] = mask[top : top + 3, p0:p1] = True
+    return mask, x0, x1
+
+
+@pytest.mark.parametrize("t_mm", [2.0, 4.0, 6.0])
+def test_a_t_wave_stretched_at_50_mm_s_does_not_cut_the_row(t_mm):
+    # At 50 mm/s a T wave 6-8 mm tall stands over 4 mm (EXTENT_MM) from the
+    # baseline for 10 mm and more: rows were cut there (395 and 280 mm of 500 on
+    # a 50 mm/s render, read at 25 mm/s, -1.7 dB). Its ink leaves the band and
+    # comes back without a break; a pulse's flat top at the row's start does not
+    # join the row.
+    mask, x0, x1 = _row_with_t_waves(t_mm)
+    (row,) = find_trace_rows(mask, px_per_mm_x=PX_MM, px_per_mm_y=PX_MM).rows
+    assert abs(row.x0 - x0) <= 4 and abs(row.x1 - x1) <= 4
+    for pulse_mm in (5.0, 20.0):  # at 5 and 20 mm/mV
+        (row,) = find_trace_rows(
+            _row_with_t_waves(t_mm, pulse_mm)[0], px_per_mm_x=PX_MM, px_per_mm_y=PX_MM
+        ).rows
+        assert abs(row.x0 - x0) <= 4
+
+
+def test_a_50_mm_s_page_whose_t_waves_are_tall_is_read_at_50():
+    r = render_ecg(seed=0, layout="3x4+1", paper_speed=50.0)  # rows were cut by T waves
+    res = process_image_for_submission(r.image)
+    dig = res.stage("digitize")
+    assert dig.paper_speed == 50.0 and dig.layout.name == "3x4+1:II"
+    assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 24.5  # 25.84 dB
+    assert not res.suspect
+
+
 def test_candidate_layouts_by_row_count():
     assert candidate_layouts(4) == ("3x4+1",)
     assert candidate_layouts(6) == ("3x4+3", "6x2")

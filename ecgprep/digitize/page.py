@@ -60,6 +60,14 @@ BEAT_MM = 1.0
 #: row's extent (mm): a T wave's 2-4 mm stay inside, so the extent runs on through
 #: it; text printed beside the row stays out.
 EXTENT_MM = 4.0
+#: How far beyond :data:`EXTENT_MM` the ink on both sides of a gap in the row's
+#: extent may stand (mm) for the gap to be a wave that left the band and came
+#: back: a T wave 5-8 mm tall runs 10-20 mm above it at 50 mm/s, its ink
+#: leaving the band smoothly; a pulse's flat top stands 5-20 mm off.
+WAVE_STEP_MM = 1.0
+#: ... and how far the row's extent must run on both sides of such a gap (mm): a
+#: T wave lies within a row, a pulse's flat top at its very start (or end).
+WAVE_SIDE_MM = 10.0
 #: Stretch of a row in which a beat is looked for (mm: 1.2 s at 25 mm/s, a heart
 #: rate of 50/min).
 BEAT_WINDOW_MM = 30.0
@@ -278,6 +286,37 @@ def _flat_gaps_bridged(
     return inked | (np.cumsum(step[:-1]) > 0)
 
 
+def _wave_gaps_bridged(
+    extent: np.ndarray, inked: np.ndarray, off: np.ndarray, *, near: float, gap: int, side: int
+) -> np.ndarray:
+    """``extent`` with its gaps filled where every column is ``inked``, the ink
+    next to the gap on both sides stands within ``near`` of the baseline (``off``:
+    each column's ink's distance from it), and ``extent`` runs on for ``side``
+    columns or more on both sides (gaps under ``gap`` bridged): a wave that left
+    the band and came back within a row."""
+    idx = np.flatnonzero(extent)
+    if idx.size < 2:
+        return extent
+    a, b = idx[:-1], idx[1:]
+    blank = np.concatenate(([0], np.cumsum(~inked)))
+    ok = (b - a > 1) & (blank[b] == blank[a + 1])
+    ok &= (off[np.minimum(a + 1, off.size - 1)] <= near) & (off[np.maximum(b - 1, 0)] <= near)
+    if not ok.any():
+        return extent
+    # the runs of extent, gaps under ``gap`` bridged: each column's run length
+    run_id = np.concatenate(([0], np.cumsum(b - a > gap + 1)))
+    first = idx[np.r_[True, run_id[1:] != run_id[:-1]]]
+    last = idx[np.r_[run_id[1:] != run_id[:-1], True]]
+    length = (last - first + 1)[run_id]
+    ok &= (length[:-1] >= side) & (length[1:] >= side)
+    if not ok.any():
+        return extent
+    step = np.zeros(extent.size + 1, np.int32)
+    np.add.at(step, a[ok] + 1, 1)
+    np.add.at(step, b[ok], -1)
+    return extent | (np.cumsum(step[:-1]) > 0)
+
+
 def _along_baseline(
     band: np.ndarray, gap: int, px_per_mm_x: float, px_per_mm_y: float, *, flat_gap: bool = False
 ) -> tuple[int, int, float, float]:
@@ -337,6 +376,17 @@ def _along_baseline(
 
     near = within(NEAR_MM)
     extent = within(EXTENT_MM)
+    off = np.where(
+        (top <= base) & (base <= bottom), 0.0, np.minimum(np.abs(top - base), np.abs(bottom - base))
+    )
+    extent = _wave_gaps_bridged(
+        extent,
+        inked,
+        off,
+        near=(EXTENT_MM + WAVE_STEP_MM) * px_per_mm_y,
+        gap=gap,
+        side=int(WAVE_SIDE_MM * px_per_mm_x),
+    )
     if flat_gap:
         extent = _flat_gaps_bridged(
             extent,
