@@ -466,6 +466,9 @@ def _cmd_inspect(args) -> int:
         )
         leads = " ".join(f"{k} {v:.2f}" for k, v in res.lead_confidence.items())
         print(f"  lead confidence: {leads}")
+        for lead, why in res.lead_reasons.items():
+            if why:
+                print(f"  {lead}: {'; '.join(why)}")
     if args.out:
         from .viz import save_overlay
 

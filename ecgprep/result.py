@@ -71,9 +71,9 @@ class ImageResult:
     verdict : Verdict or None
         How far the reading may be trusted (:func:`ecgprep.verdict.judge`), set by
         :func:`~ecgprep.pipeline.process_image_for_submission`. Read it through
-        :attr:`confidence`, :attr:`suspect`, :attr:`suspect_reasons` and
-        :attr:`lead_confidence`, which also answer for a result made without one (a
-        failure recorded by a batch).
+        :attr:`confidence`, :attr:`suspect`, :attr:`suspect_reasons`,
+        :attr:`lead_confidence` and :attr:`lead_reasons`, which also answer for a
+        result made without one (a failure recorded by a batch).
     """
 
     image_id: str
@@ -131,6 +131,12 @@ class ImageResult:
     def lead_confidence(self) -> dict[str, float]:
         """Confidence of each of the 12 leads, 0-1 (0 for a lead not read)."""
         return dict(self._verdict().lead_confidence)
+
+    @property
+    def lead_reasons(self) -> dict[str, tuple[str, ...]]:
+        """Each of the 12 leads' own reasons to doubt it (empty when none; ``"not
+        read"`` for a lead not read). :attr:`suspect_reasons` concern every lead."""
+        return dict(self._verdict().lead_reasons)
 
     @property
     def seconds(self) -> float:

@@ -42,6 +42,7 @@ __all__ = [
     "judge_result",
     "verdict_of",
     "lead_confidence_frame",
+    "lead_verdict_frame",
     "EINTHOVEN_SUSPECT",
     "GRID_SUSPECT",
     "COVERAGE_SUSPECT",
@@ -135,6 +136,9 @@ NO_PULSE = 0.9
 #: Peak-to-peak amplitude, mV, under which a lead is a flat line (no QRS complex
 #: prints under 0.1 mV; a trace not found reads as a flat line).
 FLAT_MV = 0.05
+#: A lead's own reason when it was not read (not printed, past a cut page's edge,
+#: or the image failed).
+NOT_READ = "not read"
 #: Factor of a flat lead's own confidence.
 FLAT = 0.2
 
@@ -163,6 +167,10 @@ class Verdict:
         Layout the leads were read with (None for a failed image).
     paper_speed, gain : float
         mm/s and mm/mV the leads were read with (NaN for a failed image).
+    lead_reasons : dict of str to tuple of str
+        Each of the 12 leads' own reasons to doubt it (empty when none): not
+        read, a flat line, its row followed over too little of it, its limb
+        relation broken. ``reasons`` concern every lead of the image.
 
     Raises
     ------
@@ -182,6 +190,7 @@ class Verdict:
     layout: str | None = None
     paper_speed: float = float("nan")
     gain: float = float("nan")
+    lead_reasons: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         conf = float(self.confidence)
@@ -198,6 +207,11 @@ class Verdict:
         object.__setattr__(
             self, "lead_confidence", {str(k): float(v) for k, v in self.lead_confidence.items()}
         )
+        object.__setattr__(
+            self,
+            "lead_reasons",
+            {str(k): tuple(str(r) for r in v) for k, v in self.lead_reasons.items()},
+        )
 
     def __repr__(self) -> str:
         what = "suspect: " + "; ".join(self.reasons) if self.suspect else "not suspect"
@@ -206,7 +220,18 @@ class Verdict:
     @classmethod
     def failure(cls, error: str | None) -> Verdict:
         """The verdict on an image that could not be read: confidence 0, the error as reason."""
-        return cls(0.0, True, (str(error or "the image was not read"),), dict.fromkeys(LEADS, 0.0))
+        return cls(
+            0.0,
+            True,
+            (str(error or "the image was not read"),),
+            dict.fromkeys(LEADS, 0.0),
+            lead_reasons=dict.fromkeys(LEADS, (NOT_READ,)),
+        )
+
+    @property
+    def suspect_leads(self) -> tuple[str, ...]:
+        """The leads with reasons of their own to doubt them, in lead order."""
+        return tuple(lead for lead in LEADS if self.lead_reasons.get(lead))
 
 
 def _ramp(value: float, lo: float, hi: float) -> float:
@@ -453,25 +478,38 @@ def judge(
     base = float(np.prod(factors)) if factors else 1.0
     rows_of = _lead_rows(layout)
     relation = {}
-    for group in (("I", "II", "III"), ("aVR", "aVL", "aVF")):
+    lead_reasons: dict[str, list[str]] = {lead: [] for lead in LEADS}
+    for group, law in (
+        (("I", "II", "III"), "I + III = II"),
+        (("aVR", "aVL", "aVF"), "aVR + aVL + aVF = 0"),
+    ):
         if all(lead in leads for lead in group):
             r = einthoven_residual({lead: leads[lead] for lead in group})
             for lead in group:
                 relation[lead] = _einthoven_factor(r) if math.isfinite(r) else ein
+                if r > EINTHOVEN_SUSPECT:
+                    lead_reasons[lead].append(f"{law} broken (residual {r:.2f})")
     lead_conf = {}
     for lead in LEADS:
         sig = leads.get(lead)
         if sig is None:
             lead_conf[lead] = 0.0
+            lead_reasons[lead].append(NOT_READ)
             continue
         c = base * relation.get(lead, ein)
         row = rows_of.get(lead)
         if row is not None and row < len(row_factor):
             c *= row_factor[row]
+            if coverage[row] < COVERAGE_SUSPECT:
+                lead_reasons[lead].append(
+                    f"trace followed over {100 * coverage[row]:.0f} % of row {row + 1} (its row)"
+                )
         values = np.asarray(sig.values, dtype=np.float64)
         values = values[np.isfinite(values)]
         if values.size == 0 or np.ptp(values) < FLAT_MV:
             c *= FLAT
+            ptp = float(np.ptp(values)) if values.size else 0.0
+            lead_reasons[lead].append(f"a flat line ({ptp:.2f} mV peak to peak)")
         lead_conf[lead] = float(np.clip(c, 0.0, 1.0))
 
     confidence = base * ein * (min(row_factor) if row_factor else 1.0)
@@ -488,6 +526,7 @@ def judge(
         layout=getattr(layout, "name", None),
         paper_speed=getattr(digitization, "paper_speed", px_per_s / px_x),
         gain=float(getattr(digitization, "gain", gain)),
+        lead_reasons={lead: tuple(r) for lead, r in lead_reasons.items()},
     )
 
 
@@ -566,5 +605,49 @@ def lead_confidence_frame(results: Any) -> Any:
             | {lead: float(v.lead_confidence.get(lead, 0.0)) for lead in LEADS}
         )
     df = pd.DataFrame(rows, columns=["id", "suspect", *LEADS])
+    df["suspect"] = df["suspect"].astype(bool)
+    return df
+
+
+def lead_verdict_frame(results: Any) -> Any:
+    """The verdict of every lead of a batch, one row per image and lead.
+
+    Parameters
+    ----------
+    results : iterable of ImageResult
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id``, ``lead`` (the 12 of :data:`ecgprep.standards.LEADS` per image, in
+        input order), ``confidence``, ``suspect`` (the image is suspect, or the lead
+        has reasons of its own) and ``reasons`` (the lead's own, ``"; "``-joined:
+        :attr:`Verdict.lead_reasons`).
+
+    Examples
+    --------
+    >>> from ecgprep.result import ImageResult
+    >>> failed = ImageResult("7", "x.png", False, error="x.png: load failed")
+    >>> df = lead_verdict_frame([failed])
+    >>> len(df), df.loc[0, "lead"], df.loc[0, "reasons"]
+    (12, 'I', 'not read')
+    """
+    import pandas as pd
+
+    rows = []
+    for r in results:
+        v = verdict_of(r)
+        for lead in LEADS:
+            own = v.lead_reasons.get(lead, ())
+            rows.append(
+                {
+                    "id": r.image_id,
+                    "lead": lead,
+                    "confidence": float(v.lead_confidence.get(lead, 0.0)),
+                    "suspect": bool(v.suspect or own),
+                    "reasons": "; ".join(own),
+                }
+            )
+    df = pd.DataFrame(rows, columns=["id", "lead", "confidence", "suspect", "reasons"])
     df["suspect"] = df["suspect"].astype(bool)
     return df

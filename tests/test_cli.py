@@ -129,3 +129,17 @@ def test_compare_unwritable_out_is_one_line_and_exit_2(small_png, tmp_path, caps
     assert main(["compare", str(small_png), "--out", str(blocker)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(blocker) in err and "cannot write" in err
+
+
+def test_inspect_prints_each_leads_own_reasons(tmp_path, capsys):
+    # A page cut by the scanner after 6 s: V4-V6 are not on it.
+    r = render_ecg(seed=2, calibration_pulse=True)
+    x_cut = int(round((15 + 6 * 25) * r.truth.px_per_mm))
+    path = tmp_path / "cut.png"
+    cv2.imwrite(str(path), r.image[:, :x_cut, ::-1])
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "suspect: " in out
+    for lead in ("V4", "V5", "V6"):
+        assert f"\n  {lead}: not read\n" in out
+    assert "\n  V1: " not in out

@@ -309,6 +309,40 @@ def test_a_flat_lead_loses_its_own_confidence():
     assert v.lead_confidence["V2"] < 0.5 < v.lead_confidence["V3"]
 
 
+def test_each_lead_says_its_own_reasons():
+    v = _judge()
+    assert v.suspect_leads == () and set(v.lead_reasons) == set(LEADS)
+    layout = _layout()
+    sig = _signals()
+    sig["V2"] = np.zeros_like(sig["V2"])  # a flat line
+    sig["aVL"] = -sig["aVL"]  # aVR + aVL + aVF = 0 broken
+    leads = _leads(layout, sig)
+    del leads["V4"]
+    v = _judge(leads=leads, coverage=(0.98, 0.98, 0.7, 0.98))  # row 3: III, aVF, V3, V6
+    assert v.lead_reasons["V4"] == ("not read",)
+    assert v.lead_reasons["V2"] == ("a flat line (0.00 mV peak to peak)",)
+    assert v.lead_reasons["V6"] == ("trace followed over 70 % of row 3 (its row)",)
+    assert v.lead_reasons["aVL"][0].startswith("aVR + aVL + aVF = 0 broken (residual ")
+    assert len(v.lead_reasons["aVF"]) == 2  # the relation, and its row
+    assert v.suspect_leads == ("III", "aVR", "aVL", "aVF", "V2", "V3", "V4", "V6")
+    assert v.lead_reasons["I"] == v.lead_reasons["V5"] == ()
+
+
+def test_lead_verdict_frame():
+    from ecgprep.verdict import lead_verdict_frame
+
+    good = ImageResult("1", "a.png", True, verdict=_judge(coverage=(0.98, 0.54, 0.97, 0.98)))
+    failed = ImageResult("3", "c.png", False, error="c.png: load failed", failed_stage="load")
+    df = lead_verdict_frame([good, failed])
+    assert list(df.columns) == ["id", "lead", "confidence", "suspect", "reasons"]
+    assert df["id"].tolist() == ["1"] * 12 + ["3"] * 12
+    assert df["lead"].tolist() == list(LEADS) * 2
+    first = df[df["id"] == "1"].set_index("lead")
+    assert first.loc["V2", "reasons"] == "trace followed over 54 % of row 2 (its row)"
+    assert first.loc["V1", "reasons"] == "" and first["suspect"].all()  # the image is suspect
+    assert (df[df["id"] == "3"]["reasons"] == "not read").all()
+
+
 def test_other_layouts_give_every_lead_a_row():
     for name in ("6x2", "12x1", "3x4+3"):
         v = _judge(layout=_layout(name))

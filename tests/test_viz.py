@@ -294,7 +294,11 @@ def test_gallery_shows_the_verdict(clean, failed):
 
     (r, res), (img, bad) = clean, failed
     why = ("Einthoven's law broken (residual 0.92)", "grid confidence 0.31")
-    doubted = dataclasses.replace(res, image_id="doubted", verdict=Verdict(0.12, True, why))
+    leads = dict.fromkeys(res.lead_confidence, 0.9) | {"V3": 0.1}
+    own = {"V3": ("a flat line (0.01 mV peak to peak)",)}
+    doubted = dataclasses.replace(
+        res, image_id="doubted", verdict=Verdict(0.12, True, why, leads, lead_reasons=own)
+    )
     page = viz.gallery_html([res, doubted, bad], images=[r.image, r.image, img])
     cards = re.findall(
         r'<div class="eg-card\b.*?(?=<div class="eg-card\b|</div></div><script)', page
@@ -310,6 +314,7 @@ def test_gallery_shows_the_verdict(clean, failed):
         and "grid confidence 0.31" in flagged
     )
     assert "confidence</dt><dd>0.12" in flagged
+    assert "V3 0.10 (a flat line (0.01 mV peak to peak))" in flagged  # the weakest lead's reasons
     assert "eg-b-suspect" not in failed_card  # a failure is marked failed, with its error
     assert '<button data-filter="suspect">suspect (1)</button>' in page
     assert "<b>1</b> of them suspect" in page

@@ -209,7 +209,9 @@ def _card(res, i: int, src: Any, score: _Score | None, options, width: int, qual
         kv.append(("confidence", f"{verdict.confidence:.2f}"))
         weakest = min(verdict.lead_confidence.items(), key=lambda kv_: kv_[1], default=None)
         if weakest is not None:
-            kv.append(("weakest lead", f"{e(weakest[0])} {weakest[1]:.2f}"))
+            why = "; ".join(verdict.lead_reasons.get(weakest[0], ()))
+            why = f" ({e(why)})" if why else ""
+            kv.append(("weakest lead", f"{e(weakest[0])} {weakest[1]:.2f}{why}"))
         kv.append(("layout", e(str(verdict.layout))))
         kv.append(("speed / gain", f"{verdict.paper_speed:g} mm/s / {verdict.gain:g} mm/mV"))
     if g is not None and math.isfinite(float(g.px_per_mm_x)):
