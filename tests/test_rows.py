@@ -293,6 +293,33 @@ def test_name_rhythm_strips_takes_the_closest_panel_not_the_best_correlated():
     assert name_rhythm_strips(readings, 1)[1] == ("V5",)
 
 
+def test_a_lead_names_one_rhythm_strip_and_the_others_take_the_leads_left():
+    # GE's order V1, II printed as II, V1 (3x4+2 at 50 mm/s, 5 mm/mV, seed 3):
+    # the first strip matched the II panel, the second matched none and kept
+    # its default name, II: two II strips and no V1.
+    rng = np.random.default_rng(2)
+    fs, n = 100.0, 1000
+    leads = {name: rng.standard_normal(n) for name in ("I", "II", "III", "V1")}
+    readings = []
+    for k, name in enumerate(("I", "II", "III", "V1")):
+        t0 = 2.5 * k
+        sl = slice(int(t0 * fs), int((t0 + 2.5) * fs))
+        readings.append((Panel(name, 0, t0, 2.5, 0.0, 1.0), _sig(name, leads[name][sl], t0)))
+    strips = [
+        (Panel("V1", 1, 0.0, 10.0, 0.0, 1.0), _sig("V1", leads["II"])),
+        (Panel("II", 2, 0.0, 10.0, 0.0, 1.0), _sig("II", rng.standard_normal(n))),
+    ]
+    assert name_rhythm_strips(readings + strips, 2)[1] == ("II", "V1")
+    # two strips matching one panel: the closer keeps the lead
+    near = leads["II"] + 0.01 * rng.standard_normal(n)
+    far = leads["II"] + 0.2 * rng.standard_normal(n)
+    strips = [
+        (Panel("V1", 1, 0.0, 10.0, 0.0, 1.0), _sig("V1", near)),
+        (Panel("II", 2, 0.0, 10.0, 0.0, 1.0), _sig("II", far)),
+    ]
+    assert name_rhythm_strips(readings + strips, 2)[1] == ("II", "V1")
+
+
 def test_a_sliver_of_a_panel_does_not_name_a_rhythm_strip():
     # A page's edge left 0.6 s of a V2 panel; the V5 strip's own panel is past
     # the edge. Over that sliver the strip may look like V2 (here it is V2's

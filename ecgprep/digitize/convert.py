@@ -323,7 +323,9 @@ def name_rhythm_strips(
     (:func:`_mismatch` under :data:`RHYTHM_MISMATCH`, and :data:`RHYTHM_MARGIN`
     times closer than the next; panels of :data:`RHYTHM_PANEL_MIN_S` or more)
     names the strip. Correlation would not do:
-    pacing spikes and beats fall at the same times in every lead.
+    pacing spikes and beats fall at the same times in every lead. A lead names
+    one strip at most (the closest); the strips left take the layout's strip
+    leads no strip matched, in order.
 
     Parameters
     ----------
@@ -341,9 +343,9 @@ def name_rhythm_strips(
     if n_rhythm <= 0:
         return readings, ()
     short = readings[: len(readings) - n_rhythm]
-    out = list(short)
-    names = []
-    for panel, sig in readings[len(readings) - n_rhythm :]:
+    strips = readings[len(readings) - n_rhythm :]
+    matched: list[tuple[str, float] | None] = []
+    for _, sig in strips:
         scores: dict[str, float] = {}
         for sp, ss in short:
             if sp.duration_s < RHYTHM_PANEL_MIN_S:
@@ -355,11 +357,27 @@ def name_rhythm_strips(
             if np.isfinite(d):
                 scores[sp.lead] = min(d, scores.get(sp.lead, np.inf))
         ranked = sorted(scores.items(), key=lambda kv: kv[1])
-        lead = panel.lead
+        best = None
         if ranked and ranked[0][1] <= RHYTHM_MISMATCH:
             second = ranked[1][1] if len(ranked) > 1 else np.inf
             if second >= RHYTHM_MARGIN * ranked[0][1]:
-                lead = ranked[0][0]
+                best = ranked[0]
+        matched.append(best)
+    # A cart prints a lead once as a strip: of strips matching one lead the
+    # closest keeps it; the others, and the strips no panel matched, take the
+    # layout's own strip leads that no match took, in order (V1, II on a GE
+    # page whose II strip matched: the other is V1, not II again).
+    for k, m in enumerate(matched):
+        if m is not None and any(
+            o is not None and o[0] == m[0] and (o[1], j) < (m[1], k) for j, o in enumerate(matched)
+        ):
+            matched[k] = None
+    taken = {m[0] for m in matched if m is not None}
+    spare = iter(p.lead for p, _ in strips if p.lead not in taken)
+    out = list(short)
+    names = []
+    for (panel, sig), m in zip(strips, matched, strict=True):
+        lead = m[0] if m is not None else next(spare, panel.lead)
         names.append(lead)
         out.append(
             (
