@@ -9,7 +9,15 @@ from ecgprep.colors import separate_colors
 from ecgprep.digitize import LeadSignal, name_rhythm_strips
 from ecgprep.errors import LayoutError
 from ecgprep.metrics import score_leads
-from ecgprep.digitize.layout import Panel, candidate_layouts, find_layout, paper_speed_of
+from ecgprep.digitize import find_calibration_pulses
+from ecgprep.digitize.layout import (
+    LayoutResult,
+    Panel,
+    RowInfo,
+    candidate_layouts,
+    find_layout,
+    paper_speed_of,
+)
 from ecgprep.digitize.page import find_trace_rows
 from ecgprep.standards import LAYOUTS, layout_rows
 from ecgprep.synth import render_ecg
@@ -631,3 +639,69 @@ def test_a_page_a_few_pixels_across_is_scanned_at_a_fine_scale():
     # inked page at 40 px/mm asked OpenCV for an empty image)
     scan = find_trace_rows(np.ones((3, 2), bool), px_per_mm_x=40.0, px_per_mm_y=40.0)
     assert scan.rows == ()
+
+
+PX = 10.0  # px/mm of the hand-made pulse pages below
+
+
+def _pulse_page(height_mm: float, *, gap_mm: float = 0.0, lines: bool = True):
+    """One row (baseline y = 300, origin x = 300) after a 5 mm pulse ``height_mm``
+    tall ending ``gap_mm`` before the origin. With ``lines``, its edges stand on
+    black 5 mm grid lines that the degrid took out of the trace ink with what lay
+    in them, but for 1 mm in 3 where the lines stepped aside (a page turned on the
+    glass). Returns (mask, line_ink, layout)."""
+    h, w = 500, 1200
+    ink = np.zeros((h, w), bool)
+    y, x1 = 300, 300 - int(gap_mm * PX)
+    x0, top = x1 - 50, 300 - int(round(height_mm * PX))
+    ink[top : y + 1, x0 : x0 + 2] = ink[top : y + 1, x1 - 2 : x1] = True
+    ink[top : top + 2, x0:x1] = True
+    ink[y : y + 2, 300:1100] = True  # the trace
+    for x in range(320, 1100, 60):
+        ink[y - 80 : y, x : x + 2] = True  # its beats
+    grid = np.zeros((h, w), bool)
+    if lines:
+        for x in range(x0 % 50, w, 50):
+            grid[:, max(0, x - 2) : x + 2] = True
+        grid[(np.arange(h) // 10) % 3 == 0, :] = False  # where the lines stepped aside
+    row = RowInfo(0, float(y), 0, h, 300.0, 1100.0)
+    layout = LayoutResult("12x1", (row,), (), 25.0 * PX, 1.0)
+    return ink & ~grid, grid, layout
+
+
+@pytest.mark.parametrize("height_mm", [5.0, 10.0, 20.0])
+def test_a_pulse_whose_edge_and_top_went_with_black_grid_lines_is_matched_by_its_outline(
+    height_mm,
+):
+    # A black-grid page read with its lines taken out: the pulse's edges lie on
+    # lines and come back in pieces 1 mm long: no whole pulse (20 mm/mV
+    # black-grid pages read at 10: about 1 dB).
+    mask, line_ink, layout = _pulse_page(height_mm)
+    kw = {"px_per_mm_x": PX, "px_per_mm_y": PX, "gain": "auto"}
+    (alone,) = find_calibration_pulses(mask, layout, **kw)
+    assert not alone.found
+    (p,) = find_calibration_pulses(mask, layout, line_ink=line_ink, **kw)
+    assert p.found and p.outline and p.gain == height_mm
+    assert not np.isfinite(p.baseline_px)  # the row's own baseline stands
+
+
+def test_an_outline_of_grid_lines_alone_or_a_stroke_at_1_mv_is_no_pulse():
+    mask, line_ink, layout = _pulse_page(10.0)
+    kw = {"px_per_mm_x": PX, "px_per_mm_y": PX, "gain": "auto", "line_ink": line_ink}
+    bare = mask.copy()
+    bare[:, :295] = False  # nothing but grid lines where the pulse stood
+    assert not find_calibration_pulses(bare, layout, **kw)[0].found
+    stroke = bare.copy()
+    stroke[200:202, 250:300] = True  # a line of text at 1 mV, its ends on lines
+    assert not find_calibration_pulses(stroke, layout, **kw)[0].found
+    boxed = stroke.copy()  # ... and a box of trace ink under it: a pulse
+    boxed[200:301, 250:252] = boxed[200:301, 298:300] = True
+    assert find_calibration_pulses(boxed, layout, **kw)[0].gain == 10.0
+
+
+def test_a_pulse_standing_7_mm_before_the_origin_is_found():
+    # A wfdb plot of a real record (real-dev) leaves 7 mm between pulse and trace.
+    mask, _, layout = _pulse_page(10.0, gap_mm=7.0, lines=False)
+    (p,) = find_calibration_pulses(mask, layout, px_per_mm_x=PX, px_per_mm_y=PX, gain="auto")
+    assert p.found and p.gain == 10.0 and not p.outline
+    assert abs(p.x1 - 230) <= 3

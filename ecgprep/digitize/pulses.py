@@ -11,7 +11,9 @@ rows' length (:func:`ecgprep.digitize.layout.paper_speed_of`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import cv2
 import numpy as np
 
 from .._validate import check_mask
@@ -40,7 +42,9 @@ class PulseInfo:
     1.0 when the grid scale and the printed gain agree. ``gain`` is the mm/mV the
     pulse shows (NaN when not found). ``baseline_px`` is the row's 0 mV level the
     pulse gives (page row, px): the centre of its flat top plus 1 mV at that
-    gain, as the pulse rises from the baseline (NaN when not found).
+    gain, as the pulse rises from the baseline (NaN when not found, or found
+    by its ``outline`` only: a pulse whose parts went with grid lines of its
+    colour, whose gain then only votes for the page's).
     """
 
     row: int
@@ -51,6 +55,7 @@ class PulseInfo:
     height_mv: float = 0.0
     gain: float = float("nan")
     baseline_px: float = float("nan")
+    outline: bool = False
 
 
 #: How far a pulse's measured height (mm, stroke included) may lie from a standard
@@ -64,8 +69,13 @@ PULSE_GAIN_TOLERANCE = 0.2
 #: :data:`~ecgprep.digitize.layout.PULSE_RUN_MIN_MM` at any speed.
 PULSE_WIDTH_SHARE = (0.4, 1.6)
 #: How far left of a row's origin its calibration pulse is searched for (mm, beyond
-#: the pulse's own 0.2 s at the paper speed): printers leave 0-2 mm between them.
+#: the pulse's own 0.2 s at the paper speed; never past the page's edge): carts
+#: leave 0-2 mm between them ...
 PULSE_LEAD_MM = 3.0
+#: ... and, in the rows where none stands there, this far: a wfdb plot of a real
+#: record (real-dev) leaves 7 mm. (Searched that far in every row, the pulse of
+#: an ecg-dev page was taken from the scan's dark edge, 12.6 dB for 22.3.)
+PULSE_FAR_LEAD_MM = 12.0
 #: How far right of a row's time origin the pulse's window runs (mm): the pulse's
 #: falling edge stands on the origin or a sample after it.
 PULSE_PAST_ORIGIN_MM = 0.5
@@ -90,6 +100,35 @@ PULSE_FLAT_COVER = 0.6
 #: falling edge, at the top's right end, must be inked (its rising edge may be
 #: broken: a thin pen over a grid line of its colour).
 PULSE_FALL_FILL = 0.6
+
+
+#: A pulse drawn on grid lines as dark as the trace loses the parts lying in
+#: them when the lines are taken out of the ink (its edges on 5 mm lines, its
+#: top on one too). Where no pulse stands whole, its outline is matched
+#: instead, on such pages only: the rectangle 0.2 s (or 0.1 s) wide and 1 mV tall
+#: at a standard gain, standing on the row's baseline and ending at its time
+#: origin, whose outline runs through trace ink or removed line ink all along
+#: (at most this share of it over bare paper) ...
+OUTLINE_PAPER_MAX = 0.1
+#: ... with trace ink over at least this share of its top (its height is the
+#: gain: a top lost in a line leaves the gain unknown; the lower half of a
+#: 10 mm/mV pulse's edges is a whole 5 mm/mV outline but for its top) ...
+OUTLINE_TOP_INK_MIN = 0.5
+#: ... and of its two edges together (a line of text at 1 mV, its ends on lines,
+#: holds none).
+OUTLINE_EDGE_INK_MIN = 0.15
+#: ... and at most this share of its inside inked (a pulse is hollow; the
+#: trace's waves, a label's strokes are not).
+OUTLINE_INSIDE_MAX = 0.03
+#: How far from the rectangle's outline its ink may lie (mm): the pen's width and
+#: a turned page's resampling.
+OUTLINE_TOLERANCE_MM = 0.3
+#: How far from the row's baseline the rectangle may stand (mm): the baseline a
+#: row's profile gives is off by up to 1.3 mm on turned black-and-white pages.
+OUTLINE_BASE_MM = 1.5
+#: How far left and right of the row's time origin the rectangle's falling edge
+#: is looked for (mm).
+OUTLINE_SEARCH_MM = (1.5, 0.5)
 
 
 def standard_gain(height_mm: float) -> float:
@@ -119,6 +158,7 @@ def find_calibration_pulses(
     px_per_mm_x: float,
     px_per_mm_y: float,
     gain: float | str = GAIN_MM_PER_MV,
+    line_ink: np.ndarray | None = None,
 ) -> tuple[PulseInfo, ...]:
     """Find the 1 mV calibration pulse left of each row's first panel.
 
@@ -130,6 +170,10 @@ def find_calibration_pulses(
     gain : float or "auto"
         mm/mV; ``"auto"`` takes each pulse's gain from its height (5, 10 or 20 mm/mV,
         :data:`ecgprep.standards.GAINS_MM_PER_MV`).
+    line_ink : (M, N) bool ndarray, optional
+        Grid-line ink taken out of ``trace_mask`` (a page whose lines are as dark
+        as its trace). Given, a row whose pulse does not stand whole has it
+        matched by its outline (:data:`OUTLINE_PAPER_MAX`).
 
     Returns
     -------
@@ -137,6 +181,32 @@ def find_calibration_pulses(
         One per row; ``found`` False where no pulse-shaped ink stands there.
     """
     mask = check_mask(trace_mask, "trace_mask")
+    kw = {
+        "px_per_mm_x": px_per_mm_x,
+        "px_per_mm_y": px_per_mm_y,
+        "gain": gain,
+        "line_ink": line_ink,
+    }
+    near = _find_pulses(mask, layout, lead_mm=PULSE_LEAD_MM, **kw)
+    if all(p.found for p in near):
+        return near
+    # rows whose pulse stands farther off (never so far for the rows it was found in)
+    far = _find_pulses(mask, layout, lead_mm=PULSE_FAR_LEAD_MM, **kw)
+    return tuple(a if a.found or not b.found else b for a, b in zip(near, far, strict=True))
+
+
+def _find_pulses(
+    mask: np.ndarray,
+    layout: LayoutResult,
+    *,
+    px_per_mm_x: float,
+    px_per_mm_y: float,
+    gain: float | str,
+    line_ink: np.ndarray | None,
+    lead_mm: float,
+) -> tuple[PulseInfo, ...]:
+    """:func:`find_calibration_pulses` with the search reaching ``lead_mm`` left of
+    each row's pulse-wide stretch before its origin."""
     auto = gain == AUTO
     out = []
     speed = float(layout.paper_speed)
@@ -154,8 +224,8 @@ def find_calibration_pulses(
             # (row.y - row.y_top) / ROW_BAND_SHARE: the spacing to the row above
             reach = min(reach, PULSE_ROW_ABOVE_SHARE * (row.y - row.y_top) / ROW_BAND_SHARE)
         x1 = int(round(row.x_start + PULSE_PAST_ORIGIN_MM * px_per_mm_x))
-        x0 = int(round(row.x_start - pulse_px - PULSE_LEAD_MM * px_per_mm_x))
-        if x0 < 0 or x1 <= x0:
+        x0 = max(0, int(round(row.x_start - pulse_px - lead_mm * px_per_mm_x)))
+        if x1 <= x0:
             out.append(PulseInfo(row.index, False))
             continue
         y0 = max(0, int(row.y - reach))
@@ -233,6 +303,19 @@ def find_calibration_pulses(
                 break
             if first == edges[0]:  # not found: the ink's extent, the first edge's height
                 height = h_e
+        if not found and line_ink is not None:
+            match = _outline_pulse(
+                mask,
+                line_ink,
+                row,
+                gains=GAINS_MM_PER_MV if auto else (float(gain),),
+                pulse_px=pulse_px,
+                px_per_mm_x=px_per_mm_x,
+                px_per_mm_y=px_per_mm_y,
+            )
+            if match is not None:  # its baseline is the row's own (NaN here)
+                out.append(PulseInfo(row.index, True, *match[:3], 1.0, match[3], outline=True))
+                continue
         expected = PULSE_MV * g * px_per_mm_y if np.isfinite(g) else 1.0
         out.append(
             PulseInfo(
@@ -247,6 +330,82 @@ def find_calibration_pulses(
             )
         )
     return tuple(out)
+
+
+def _outline_pulse(
+    mask: np.ndarray,
+    line_ink: np.ndarray,
+    row: Any,
+    *,
+    gains: tuple[float, ...],
+    pulse_px: float,
+    px_per_mm_x: float,
+    px_per_mm_y: float,
+) -> tuple[float, float, float, float] | None:
+    """The pulse's rectangle matched by its outline (:data:`OUTLINE_PAPER_MAX`).
+
+    Returns ``(x0, x1, height_px, gain)`` of the best match (the most trace ink
+    along the outline, then the least paper), or None when none matches.
+    """
+    h, w = mask.shape
+    tol = max(1, int(round(OUTLINE_TOLERANCE_MM * px_per_mm_x)))
+    base_tol = OUTLINE_BASE_MM * px_per_mm_y
+    left, right = OUTLINE_SEARCH_MM
+    xa = int(round(row.x_start - pulse_px - left * px_per_mm_x)) - tol
+    xb = int(round(row.x_start + right * px_per_mm_x)) + tol + 1
+    ya = int(np.floor(row.y - base_tol - PULSE_MV * max(gains) * px_per_mm_y)) - tol
+    yb = int(np.ceil(row.y + base_tol)) + tol + 1
+    if xa < 0 or ya < 0 or xb > w or yb > h:
+        return None
+    ink = np.ascontiguousarray(mask[ya:yb, xa:xb], dtype=np.uint8)
+    seen = ink | np.asarray(line_ink[ya:yb, xa:xb], np.uint8)
+    k = 2 * tol + 1
+    across = np.ones((1, k), np.uint8)  # an edge's ink within tol of its column
+    along = np.ones((k, 1), np.uint8)  # a top's ink within tol of its row
+    zeros_x = np.zeros((ink.shape[0], 1), np.int32)
+    zeros_y = np.zeros((1, ink.shape[1]), np.int32)
+    top_ink = np.hstack((zeros_x, np.cumsum(cv2.dilate(ink, along), axis=1, dtype=np.int32)))
+    top_seen = np.hstack((zeros_x, np.cumsum(cv2.dilate(seen, along), axis=1, dtype=np.int32)))
+    edge_ink = np.vstack((zeros_y, np.cumsum(cv2.dilate(ink, across), axis=0, dtype=np.int32)))
+    edge_seen = np.vstack((zeros_y, np.cumsum(cv2.dilate(seen, across), axis=0, dtype=np.int32)))
+    level = row.y - ya
+    best = None
+    for share in (1.0, 0.5):  # 0.2 s, or the 0.1 s of some carts
+        width = int(round(share * pulse_px))
+        if width <= 4 * tol:
+            continue
+        for xr in range(int(round(row.x_start - left * px_per_mm_x)) - xa, xb - xa - tol):
+            xl = xr - width
+            if xl < tol:
+                continue
+            cover = (top_ink[:, xr + 1] - top_ink[:, xl]) / (width + 1)
+            for t in np.flatnonzero(cover >= OUTLINE_TOP_INK_MIN):
+                for g in gains:
+                    bottom = int(round(t + PULSE_MV * g * px_per_mm_y))
+                    if abs(bottom - level) > base_tol or bottom >= ink.shape[0]:
+                        continue
+                    n_top, n_edge = width + 1, 2 * (bottom - t)
+                    on_edges = sum(int(edge_ink[bottom, x] - edge_ink[t, x]) for x in (xl, xr))
+                    seen_n = int(top_seen[t, xr + 1] - top_seen[t, xl]) + sum(
+                        int(edge_seen[bottom, x] - edge_seen[t, x]) for x in (xl, xr)
+                    )
+                    n = n_top + n_edge
+                    if (
+                        n - seen_n > OUTLINE_PAPER_MAX * n
+                        or on_edges < OUTLINE_EDGE_INK_MIN * n_edge
+                    ):
+                        continue
+                    inside = ink[t + 2 * tol : bottom - 2 * tol, xl + 2 * tol : xr - 2 * tol]
+                    if inside.size and inside.mean() > OUTLINE_INSIDE_MAX:
+                        continue
+                    inked = cover[t] * n_top + on_edges
+                    key = (-inked / n, (n - seen_n) / n)  # the most trace ink along it
+                    if best is None or key < best[0]:
+                        best = (
+                            key,
+                            (float(xa + xl), float(xa + xr + 1), float(bottom - t), float(g)),
+                        )
+    return None if best is None else best[1]
 
 
 def _top_run_start(window: np.ndarray, edge: int, top: int, join: int, top_px: int) -> int:
@@ -323,9 +482,9 @@ def _top_centre(window: np.ndarray, edge: int, end: int, top: int, top_px: int) 
 def _row_gains(pulses: tuple[PulseInfo, ...], gain: float | str) -> tuple[tuple[float, ...], bool]:
     """mm/mV of each row, and whether the page's pulses gave them.
 
-    A named gain holds for every row. ``"auto"``: a row's own pulse's gain, else
-    the most common gain of the rows' pulses (the standard 10 mm/mV among those
-    tied), else the standard 10 mm/mV.
+    A named gain holds for every row. ``"auto"``: a row's own pulse's gain (when
+    it stands whole), else the most common gain of the rows' pulses (the
+    standard 10 mm/mV among those tied), else the standard 10 mm/mV.
     """
     if gain != AUTO:
         return tuple(float(gain) for _ in pulses), True
@@ -336,4 +495,4 @@ def _row_gains(pulses: tuple[PulseInfo, ...], gain: float | str) -> tuple[tuple[
     tied = values[counts == counts.max()]
     # on a tie the standard gain: pulses that disagree are as likely broken
     common = float(GAIN_MM_PER_MV if GAIN_MM_PER_MV in tied else tied[0])
-    return tuple(p.gain if p.found else common for p in pulses), True
+    return tuple(p.gain if p.found and not p.outline else common for p in pulses), True

@@ -145,6 +145,12 @@ class Digitization:
         )
 
 
+#: Percentile of a page's gray levels taken for its paper ...
+PAPER_PERCENTILE = 90
+#: ... and how far under it (gray levels) a pixel outside the trace ink is taken
+#: for grid-line ink removed from it: a faded line stands 0.2 of the way from
+#: the ink to the paper (40-50 levels under it), a scan's noise 5-10.
+LINE_INK_BELOW_PAPER = 20
 #: Where a row's trace is first read, mm after its time origin: past the
 #: calibration pulse's falling edge, which ecg-image-kit draws one or two samples
 #: after t = 0 with 1.5 times the trace's pen (about 0.15 mm wide). 0.3-0.45 mm
@@ -498,6 +504,10 @@ def digitize(
     )
     gray = to_gray(image)
     core = trace_core(mask, gray, px_per_mm=0.5 * (px_per_mm_x + px_per_mm_y))
+    line_ink = None
+    if lines_removed:  # where a pulse drawn on the lines went with them
+        paper = float(np.percentile(gray[::4, ::4], PAPER_PERCENTILE))
+        line_ink = (gray < paper - LINE_INK_BELOW_PAPER) & ~mask
     hidden = None
     if (
         lines_removed
@@ -546,6 +556,7 @@ def digitize(
                 named=":" in name,
                 hidden=hidden,
                 text_lines=text_lines,
+                line_ink=line_ink,
             )
             read.append((_score(reading), reading))
             if chosen is None or read[-1][0] < FAST_SPEED_EVIDENCE * chosen[0]:
@@ -583,6 +594,7 @@ def digitize(
             steep_gap=(STEEP_GAP_SHARE, STEEP_RUN_MIN_MM * px_per_mm_y),
             hidden=hidden,
             text_lines=text_lines,
+            line_ink=line_ink,
         )
         if _score(thin) < THIN_EVIDENCE * score:
             reading = dataclasses.replace(thin, speeds_alike=reading.speeds_alike)
@@ -660,14 +672,17 @@ def _read(
     steep_gap: tuple[float, float] = (0.0, 0.0),
     hidden: np.ndarray | None = None,
     text_lines: tuple = (),
+    line_ink: np.ndarray | None = None,
 ) -> Digitization:
     """Pulses, traces and mV of one layout matched on the page (``core``: the ink
     the tracker follows; ``steep_gap`` as :func:`~ecgprep.digitize.trace.follow_trace`
     takes it; ``hidden``: (N,) bool, the page's columns where a grid line removed
     from the mask may hide a steep stroke, or None; ``text_lines``: page rows of
-    the lines of text beyond the outer rows, :func:`text_line_zones`)."""
+    the lines of text beyond the outer rows, :func:`text_line_zones`; ``line_ink``:
+    grid-line ink taken out of ``mask``, or None,
+    :func:`~ecgprep.digitize.pulses.find_calibration_pulses`)."""
     pulses = find_calibration_pulses(
-        mask, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y, gain=gain
+        mask, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y, gain=gain, line_ink=line_ink
     )
     gains, gain_found = _row_gains(pulses, gain)
     mask = remove_labels(core, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
