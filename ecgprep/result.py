@@ -134,8 +134,9 @@ class ImageResult:
 
     @property
     def lead_reasons(self) -> dict[str, tuple[str, ...]]:
-        """Each of the 12 leads' own reasons to doubt it (empty when none; ``"not
-        read"`` for a lead not read). :attr:`suspect_reasons` concern every lead."""
+        """Each lead's own reasons to doubt it (empty when none; ``"not read"`` for a
+        lead not read; the 12 leads on a judged result). :attr:`suspect_reasons`
+        concern every lead."""
         return dict(self._verdict().lead_reasons)
 
     @property

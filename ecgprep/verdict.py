@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from .digitize.pulses import standard_gain
+from .digitize.pulses import PULSE_GAIN_TOLERANCE, standard_gain
 from .signals import einthoven_residual
-from .standards import AUTO, GAIN_MM_PER_MV, LEADS
+from .standards import AUTO, GAIN_MM_PER_MV, LEADS, PULSE_MV
 
 __all__ = [
     "Verdict",
@@ -210,7 +210,10 @@ class Verdict:
         object.__setattr__(
             self,
             "lead_reasons",
-            {str(k): tuple(str(r) for r in v) for k, v in self.lead_reasons.items()},
+            {
+                str(k): (str(v),) if isinstance(v, str) else tuple(str(r) for r in v)
+                for k, v in self.lead_reasons.items()
+            },
         )
 
     def __repr__(self) -> str:
@@ -271,8 +274,15 @@ def _quality(quality: Any) -> tuple[float, list[str]]:
 def _pulses(digitization: Any, grid: Any, gain: float) -> tuple[float, list[str]]:
     """Confidence factor and suspect reasons of the calibration pulses."""
     pulses = tuple(getattr(digitization, "pulses", ()) or ())
-    if any(p.found for p in pulses):
+    if any(p.found and not getattr(p, "outline", False) for p in pulses):
         return 1.0, []
+    outlined = [p for p in pulses if p.found]
+    if outlined:  # seen only in outline: the gain is likely, not measured
+        g = outlined[0].gain
+        return NO_PULSE, [
+            f"calibration pulse seen only in outline in {len(outlined)} of {len(pulses)} "
+            f"row(s) (grid lines as dark as the trace took its parts): {g:g} mm/mV"
+        ]
     if not pulses or grid is None or not math.isfinite(gain):
         return NO_PULSE, []
     lo, hi = PULSE_WIDTH_MM
@@ -299,9 +309,13 @@ def _pulses(digitization: Any, grid: Any, gain: float) -> tuple[float, list[str]
 
 
 def _other_gain(height_mm: float, gain: float) -> bool:
-    """Whether ``height_mm`` is the 1 mV of a standard gain other than ``gain``."""
+    """Whether ``height_mm`` is the 1 mV of a standard gain other than ``gain``, or
+    taller than 1 mV at ``gain`` by more than the pulse finder's tolerance (a pulse
+    the search window cut)."""
     found = standard_gain(height_mm)
-    return math.isfinite(found) and found != gain
+    if math.isfinite(found) and found != gain:
+        return True
+    return height_mm > (1.0 + PULSE_GAIN_TOLERANCE) * PULSE_MV * gain
 
 
 def _ink_beside(digitization: Any, layout: Any, colors: Any, page_shape: Any) -> str | None:
@@ -377,9 +391,10 @@ def judge(
     :data:`QUALITY_FAR_BELOW`; pulse-wide ink stands at the start of most rows,
     none of it 1 mV tall at ``gain`` but at another standard gain; no pulse was
     found and the gain was assumed on a page whose grid lines, as dark as the
-    trace, were taken out of its ink (they hide a pulse drawn on them); a lead is
-    missing. A page printed without calibration pulses is not suspect for it
-    (its confidence is lower).
+    trace, were taken out of its ink (they hide a pulse drawn on them), or the
+    pulses were seen only in outline there; a lead is missing. A page printed
+    without calibration pulses is not suspect for it, but for such a page (its
+    confidence is lower).
 
     Examples
     --------

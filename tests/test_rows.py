@@ -705,3 +705,21 @@ def test_a_pulse_standing_7_mm_before_the_origin_is_found():
     (p,) = find_calibration_pulses(mask, layout, px_per_mm_x=PX, px_per_mm_y=PX, gain="auto")
     assert p.found and p.gain == 10.0 and not p.outline
     assert abs(p.x1 - 230) <= 3
+
+
+@pytest.mark.parametrize(("origin", "border"), [(80, 40), (120, 40), (120, 80)])
+def test_a_scans_dark_border_cut_by_the_search_window_is_no_pulse(origin, border):
+    # A page printed without pulses, its scan's dark border 4-8 mm wide: where
+    # the pulse search window reaches it (the page's edge, or the window's own
+    # edge cutting the border), the border's right side stood as a rising edge
+    # of a 20 mm/mV pulse and the page was read at half its amplitude.
+    h, w, y = 700, 1400, 450
+    mask = np.zeros((h, w), bool)
+    mask[y : y + 2, origin:1300] = True
+    for x in range(origin + 20, 1300, 60):
+        mask[y - 80 : y, x : x + 2] = True
+    mask[:, :border] = True
+    row = RowInfo(0, float(y), y - 200, h, float(origin), 1300.0)
+    layout = LayoutResult("12x1", (row,), (), 25.0 * PX, 1.0)
+    (p,) = find_calibration_pulses(mask, layout, px_per_mm_x=PX, px_per_mm_y=PX, gain="auto")
+    assert not p.found

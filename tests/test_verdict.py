@@ -252,18 +252,23 @@ def test_pulses_at_another_gain():
     assert "1.8x" in reason and "5 mm/mV" in reason
 
 
-@pytest.mark.parametrize("height_mm", [1.0, 3.5, 13.0])
+@pytest.mark.parametrize("height_mm", [1.0, 3.5, 7.0])
 def test_pulse_wide_ink_of_no_gain_does_not_say_wrong_gain(height_mm):
     """A pulse's flat top alone (its edges lost with grid lines of its colour), or
-    ink of no standard gain's 1 mV: no sign of another gain, only less confidence."""
+    ink under 1 mV and of no standard gain's 1 mV: no sign of another gain, only
+    less confidence."""
     pulses = tuple(_pulse(i, found=False, height_mm=height_mm) for i in range(4))
     v = _judge(pulses=pulses)
     assert not v.suspect
     assert v.confidence < _judge().confidence
 
 
-@pytest.mark.parametrize(("gain", "height_mm"), [(10.0, 5.2), (10.0, 19.0), (20.0, 10.5)])
+@pytest.mark.parametrize(
+    ("gain", "height_mm"), [(10.0, 5.2), (10.0, 19.0), (20.0, 10.5), (10.0, 13.0), (5.0, 6.5)]
+)
 def test_pulses_at_each_other_gain_say_so(gain, height_mm):
+    # (13 and 6.5 mm: taller than 1 mV at the gain used, of no standard gain: a
+    # pulse the search window cut at 1.6 mV)
     pulses = tuple(_pulse(i, found=False, height_mm=height_mm) for i in range(4))
     v = _judge(pulses=pulses, gain=gain)
     assert v.suspect and "wrong gain?" in v.reasons[0]
@@ -281,6 +286,18 @@ def test_a_gain_assumed_where_black_grid_lines_may_hide_the_pulses():
     )
     assert not _judge(pulses=none, gain_found=False).suspect  # grid lines of another colour
     assert not _judge(pulses=none, gain_found=True, lines_removed=True).suspect  # gain named
+
+
+def test_pulses_seen_only_in_outline_are_suspect():
+    """Pulses matched by their outline only (their parts went with grid lines as
+    dark as the trace): the gain is likely, not measured."""
+    seen = [dataclasses.replace(_pulse(i), outline=True) for i in range(2)]
+    pulses = (*seen, _pulse(2, found=False, height_mm=1.0), _pulse(3, found=False, height_mm=1.0))
+    v = _judge(pulses=pulses, lines_removed=True)
+    assert v.suspect
+    assert v.reasons[0].startswith("calibration pulse seen only in outline in 2 of 4 row(s)")
+    whole = (*seen, _pulse(2), _pulse(3, found=False))
+    assert not _judge(pulses=whole, lines_removed=True).suspect
 
 
 def test_a_page_without_pulses_is_not_suspect():

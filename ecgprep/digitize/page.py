@@ -63,7 +63,8 @@ EXTENT_MM = 4.0
 #: How far beyond :data:`EXTENT_MM` the ink on both sides of a gap in the row's
 #: extent may stand (mm) for the gap to be a wave that left the band and came
 #: back: a T wave 5-8 mm tall runs 10-20 mm above it at 50 mm/s, its ink
-#: leaving the band smoothly; a pulse's flat top stands 5-20 mm off.
+#: leaving the band smoothly (a pulse's flat top, 5-20 mm off, is kept out by
+#: :data:`WAVE_SIDE_MM`).
 WAVE_STEP_MM = 1.0
 #: ... and how far the row's extent must run on both sides of such a gap (mm): a
 #: T wave lies within a row, a pulse's flat top at its very start (or end).
@@ -278,12 +279,17 @@ def _flat_gaps_bridged(
     width = b - a - 1
     ok = (width > 0) & (width <= longest) & flat[a] & flat[b]
     ok &= np.abs(centre[a] - centre[b]) <= level
-    if not ok.any():
-        return inked
-    step = np.zeros(inked.size + 1, np.int32)
-    np.add.at(step, a[ok] + 1, 1)
-    np.add.at(step, b[ok], -1)
-    return inked | (np.cumsum(step[:-1]) > 0)
+    return _filled(inked, a[ok], b[ok])
+
+
+def _filled(mask: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``mask`` (1-D bool) with the columns strictly between each ``a`` and ``b`` set."""
+    if a.size == 0:
+        return mask
+    step = np.zeros(mask.size + 1, np.int32)
+    np.add.at(step, a + 1, 1)
+    np.add.at(step, b, -1)
+    return mask | (np.cumsum(step[:-1]) > 0)
 
 
 def _wave_gaps_bridged(
@@ -292,8 +298,8 @@ def _wave_gaps_bridged(
     """``extent`` with its gaps filled where every column is ``inked``, the ink
     next to the gap on both sides stands within ``near`` of the baseline (``off``:
     each column's ink's distance from it), and ``extent`` runs on for ``side``
-    columns or more on both sides (gaps under ``gap`` bridged): a wave that left
-    the band and came back within a row."""
+    columns or more on both sides (gaps of up to ``gap`` bridged): a wave that
+    left the band and came back within a row."""
     idx = np.flatnonzero(extent)
     if idx.size < 2:
         return extent
@@ -309,12 +315,7 @@ def _wave_gaps_bridged(
     last = idx[np.r_[run_id[1:] != run_id[:-1], True]]
     length = (last - first + 1)[run_id]
     ok &= (length[:-1] >= side) & (length[1:] >= side)
-    if not ok.any():
-        return extent
-    step = np.zeros(extent.size + 1, np.int32)
-    np.add.at(step, a[ok] + 1, 1)
-    np.add.at(step, b[ok], -1)
-    return extent | (np.cumsum(step[:-1]) > 0)
+    return _filled(extent, a[ok], b[ok])
 
 
 def _along_baseline(
@@ -325,7 +326,8 @@ def _along_baseline(
     The local baseline is the running median (:data:`BASELINE_BLOCKS` blocks of
     :data:`BASELINE_BLOCK_MM`) of the median centre of the band's ink per block.
     The row is the longest stretch of columns with ink within :data:`EXTENT_MM` of
-    it, gaps under ``gap`` px bridged (and, with ``flat_gap``, gaps of up to
+    it, gaps under ``gap`` px bridged, and gaps where a wave leaves that band and
+    comes back (:func:`_wave_gaps_bridged`; and, with ``flat_gap``, gaps of up to
     :data:`ROW_FLAT_GAP_MM` whose both sides hold flat ink at one level).
 
     Returns

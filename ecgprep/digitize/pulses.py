@@ -74,7 +74,8 @@ PULSE_WIDTH_SHARE = (0.4, 1.6)
 PULSE_LEAD_MM = 3.0
 #: ... and, in the rows where none stands there, this far: a wfdb plot of a real
 #: record (real-dev) leaves 7 mm. (Searched that far in every row, the pulse of
-#: an ecg-dev page was taken from the scan's dark edge, 12.6 dB for 22.3.)
+#: an ecg-dev page was taken from the scan's dark edge, 12.6 dB for 22.3; ink
+#: the window's edge cuts is no pulse.)
 PULSE_FAR_LEAD_MM = 12.0
 #: How far right of a row's time origin the pulse's window runs (mm): the pulse's
 #: falling edge stands on the origin or a sample after it.
@@ -190,9 +191,15 @@ def find_calibration_pulses(
     near = _find_pulses(mask, layout, lead_mm=PULSE_LEAD_MM, **kw)
     if all(p.found for p in near):
         return near
-    # rows whose pulse stands farther off (never so far for the rows it was found in)
-    far = _find_pulses(mask, layout, lead_mm=PULSE_FAR_LEAD_MM, **kw)
-    return tuple(a if a.found or not b.found else b for a, b in zip(near, far, strict=True))
+    # Rows whose pulse stands farther off (the outline was matched already): a
+    # far pulse of the gain the near ones show.
+    far = _find_pulses(mask, layout, lead_mm=PULSE_FAR_LEAD_MM, **(kw | {"line_ink": None}))
+    near_gains = {p.gain for p in near if p.found}
+
+    def fits(p: PulseInfo) -> bool:
+        return p.found and (not near_gains or p.gain in near_gains)
+
+    return tuple(b if not a.found and fits(b) else a for a, b in zip(near, far, strict=True))
 
 
 def _find_pulses(
@@ -295,6 +302,7 @@ def _find_pulses(
                 bool(np.isfinite(g_e))
                 and h_lo * expected < h_e < h_hi * expected
                 and lo_px < end - start < hi * pulse_px
+                and start > 0  # ink cut by the window's (or the page's) edge: no edge seen
             )
             if ok:
                 found, x_a, x_b, height, g = True, float(start), float(end), h_e, g_e
@@ -314,7 +322,9 @@ def _find_pulses(
                 px_per_mm_y=px_per_mm_y,
             )
             if match is not None:  # its baseline is the row's own (NaN here)
-                out.append(PulseInfo(row.index, True, *match[:3], 1.0, match[3], outline=True))
+                x_a, x_b, h_px, g_o = match
+                h_mv = h_px / (PULSE_MV * g_o * px_per_mm_y)
+                out.append(PulseInfo(row.index, True, x_a, x_b, h_px, h_mv, g_o, outline=True))
                 continue
         expected = PULSE_MV * g * px_per_mm_y if np.isfinite(g) else 1.0
         out.append(
@@ -351,12 +361,14 @@ def _outline_pulse(
     tol = max(1, int(round(OUTLINE_TOLERANCE_MM * px_per_mm_x)))
     base_tol = OUTLINE_BASE_MM * px_per_mm_y
     left, right = OUTLINE_SEARCH_MM
-    xa = int(round(row.x_start - pulse_px - left * px_per_mm_x)) - tol
-    xb = int(round(row.x_start + right * px_per_mm_x)) + tol + 1
-    ya = int(np.floor(row.y - base_tol - PULSE_MV * max(gains) * px_per_mm_y)) - tol
-    yb = int(np.ceil(row.y + base_tol)) + tol + 1
-    if xa < 0 or ya < 0 or xb > w or yb > h:
+    xa = max(0, int(round(row.x_start - pulse_px - left * px_per_mm_x)) - tol)
+    xb = min(w, int(round(row.x_start + right * px_per_mm_x)) + tol + 1)
+    # the gains whose pulse fits under the page's top edge
+    gains = tuple(g for g in gains if row.y - base_tol - PULSE_MV * g * px_per_mm_y >= tol)
+    if not gains or xb - xa <= 2 * tol:
         return None
+    ya = int(np.floor(row.y - base_tol - PULSE_MV * max(gains) * px_per_mm_y)) - tol
+    yb = min(h, int(np.ceil(row.y + base_tol)) + tol + 1)
     ink = np.ascontiguousarray(mask[ya:yb, xa:xb], dtype=np.uint8)
     seen = ink | np.asarray(line_ink[ya:yb, xa:xb], np.uint8)
     k = 2 * tol + 1
