@@ -278,10 +278,9 @@ def _pulses(digitization: Any, grid: Any, gain: float) -> tuple[float, list[str]
         return 1.0, []
     outlined = [p for p in pulses if p.found]
     if outlined:  # seen only in outline: the gain is likely, not measured
-        g = outlined[0].gain
         return NO_PULSE, [
             f"calibration pulse seen only in outline in {len(outlined)} of {len(pulses)} "
-            f"row(s) (grid lines as dark as the trace took its parts): {g:g} mm/mV"
+            f"row(s) (grid lines as dark as the trace took its parts): {gain:g} mm/mV"
         ]
     if not pulses or grid is None or not math.isfinite(gain):
         return NO_PULSE, []
