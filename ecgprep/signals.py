@@ -11,7 +11,7 @@ import numpy as np
 from ._validate import check_number, check_positive
 from .standards import LEADS  # re-exported: the stages import the lead list from here
 
-__all__ = ["LEADS", "LeadSignal", "beat_interval", "einthoven_residual"]
+__all__ = ["LEADS", "LeadSignal", "beat_interval", "einthoven_residual", "limb_residual"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,6 +131,85 @@ def einthoven_residual(leads: Mapping[str, Any], *, min_seconds: float = 1.0) ->
         p = p[:, good]
         p = p - p.mean(axis=1, keepdims=True)
         num += float((p.sum(axis=0) ** 2).sum())
+        den += float((p**2).sum())
+    return float(np.sqrt(num / den)) if den > 0 else float("nan")
+
+
+#: Each limb lead as a combination of leads I and II (Einthoven's and Goldberger's
+#: laws): the six span a plane, so any three printed at the same time obey a relation.
+LIMB_BASIS: dict[str, tuple[float, float]] = {
+    "I": (1.0, 0.0),
+    "II": (0.0, 1.0),
+    "III": (-1.0, 1.0),
+    "aVR": (-0.5, -0.5),
+    "aVL": (1.0, -0.5),
+    "aVF": (-0.5, 1.0),
+}
+
+
+def limb_residual(leads: Mapping[str, Any], *, min_seconds: float = 1.0) -> float:
+    """How far the limb leads printed at the same times are from the plane they must span.
+
+    Einthoven's law (III = II - I) and Goldberger's (aVR = -(I + II) / 2,
+    aVL = I - II / 2, aVF = II - I / 2) make every limb lead a combination of
+    I and II. Wherever three or more limb leads are printed at the same time,
+    the part of them no such combination explains is error: this measures the
+    law on any set of limb leads (rows II, III and aVR of a 6x2 page cut at the
+    top), where :func:`einthoven_residual` needs its relations' three leads.
+
+    Parameters
+    ----------
+    leads : dict of str to LeadSignal
+        Digitized leads, all at one ``fs``.
+    min_seconds : float
+        Shortest time a set of leads must share for it to count.
+
+    Returns
+    -------
+    float
+        ``sqrt(sum of squared residuals / sum of squared values)`` over the
+        times three or more limb leads share (each set of leads printed together
+        taken apart, each lead centred there); NaN when no three share
+        ``min_seconds``. For I, II and III alone it is
+        :func:`einthoven_residual` / sqrt(3).
+
+    Examples
+    --------
+    >>> t = np.arange(1000) / 500.0
+    >>> i, ii = np.sin(6 * t), np.cos(5 * t)
+    >>> leads = {"II": LeadSignal("II", ii, 500.0), "III": LeadSignal("III", ii - i, 500.0),
+    ...          "aVR": LeadSignal("aVR", -(i + ii) / 2, 500.0)}
+    >>> round(limb_residual(leads), 6)
+    0.0
+    >>> round(limb_residual({k: leads[k] for k in ("II", "III")}), 6)
+    nan
+    """
+    sigs = [leads[k] for k in LIMB_BASIS if k in leads]
+    if len(sigs) < 3:
+        return float("nan")
+    fs = float(sigs[0].fs)
+    if any(float(s.fs) != fs for s in sigs) or not fs > 0:
+        return float("nan")
+    t0 = min(float(s.start_s) for s in sigs)
+    offsets = [int(round((float(s.start_s) - t0) * fs)) for s in sigs]
+    n = max(o + np.asarray(s.values).size for o, s in zip(offsets, sigs, strict=True))
+    grid = np.full((len(sigs), n), np.nan)
+    for k, (o, s) in enumerate(zip(offsets, sigs, strict=True)):
+        grid[k, o : o + np.asarray(s.values).size] = np.asarray(s.values, dtype=np.float64)
+    present = np.isfinite(grid)
+    code = (present * (1 << np.arange(len(sigs)))[:, None]).sum(axis=0)
+    basis = np.array([LIMB_BASIS[k] for k in LIMB_BASIS if k in leads])
+    num = den = 0.0
+    for c in np.unique(code):
+        rows = np.flatnonzero((int(c) >> np.arange(len(sigs))) & 1)
+        cols = code == c
+        if rows.size < 3 or cols.sum() < max(min_seconds * fs, 10):
+            continue
+        p = grid[np.ix_(rows, cols)]
+        p = p - p.mean(axis=1, keepdims=True)
+        q, _ = np.linalg.qr(basis[rows])
+        r = p - q @ (q.T @ p)
+        num += float((r**2).sum())
         den += float((p**2).sum())
     return float(np.sqrt(num / den)) if den > 0 else float("nan")
 

@@ -14,6 +14,8 @@ Examples
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "LEADS",
     "RECORD_SECONDS",
@@ -32,6 +34,7 @@ __all__ = [
     "Row",
     "layout_rows",
     "rhythm_count",
+    "window_name",
 ]
 
 #: The twelve leads, in the competition's order (the one name of the lead list).
@@ -98,10 +101,54 @@ LAYOUTS: dict[str, list[Row]] = {
 }
 
 
+#: A row window after a layout's name: ``"[rows 1-2]"`` or ``"[row 4]"`` (1-based).
+_WINDOW = re.compile(r"^(?P<base>[^\[\]:]+)\[rows? (?P<a>\d+)(?:-(?P<b>\d+))?\]$")
+
+
+def window_name(base: str, first: int, last: int) -> str:
+    """The name of rows ``first`` to ``last`` (1-based, inclusive) of layout ``base``.
+
+    A partial page (a crop, a photo missing rows) prints only some rows of a
+    layout: ``"3x4+1[rows 3-4]"`` names its third row and rhythm strip.
+
+    Examples
+    --------
+    >>> window_name("3x4+1", 3, 4), window_name("12x1", 2, 2)
+    ('3x4+1[rows 3-4]', '12x1[row 2]')
+    """
+    if first == last:
+        return f"{base}[row {first}]"
+    return f"{base}[rows {first}-{last}]"
+
+
+def _split_name(name: str) -> tuple[str, tuple[int, int] | None, str | None]:
+    """``(base, (first, last) or None, strip leads or None)`` of a layout name."""
+    head, sep, leads = name.partition(":")
+    m = _WINDOW.match(head)
+    if m is None:
+        return head, None, leads if sep else None
+    a = int(m["a"])
+    b = int(m["b"]) if m["b"] else a
+    return m["base"], (a, b), leads if sep else None
+
+
 def rhythm_count(name: str) -> int:
-    """How many 10 s rhythm strips the layout ``name`` prints under its short rows."""
-    base = name.split(":", 1)[0]
-    return int(base.split("+", 1)[1]) if "+" in base else 0
+    """How many 10 s rhythm strips the layout ``name`` prints under its short rows.
+
+    Of a row window (``"3x4+2[rows 3-4]"``), the strips among its rows.
+
+    Examples
+    --------
+    >>> rhythm_count("3x4+3"), rhythm_count("3x4+2[rows 3-4]"), rhythm_count("6x2")
+    (3, 1, 0)
+    """
+    base, window, _ = _split_name(name)
+    n = int(base.split("+", 1)[1]) if "+" in base else 0
+    if window is None or base not in LAYOUTS:
+        return n
+    first_strip = len(LAYOUTS[base]) - n  # 0-based index of the first strip
+    a, b = window
+    return max(0, b - max(a - 1, first_strip))
 
 
 def layout_rows(name: str) -> list[Row]:
@@ -111,7 +158,10 @@ def layout_rows(name: str) -> list[Row]:
     ----------
     name : str
         A key of :data:`LAYOUTS`, or a ``+N`` layout with its rhythm strips'
-        leads named after a colon, top to bottom: ``"3x4+3:V1,II,V5"``.
+        leads named after a colon, top to bottom: ``"3x4+3:V1,II,V5"``. Some
+        rows of a layout (a partial page) follow its name in brackets,
+        1-based: ``"3x4+1[rows 3-4]"``, ``"12x1[row 2]"`` (:func:`window_name`);
+        leads after the colon then name the window's strips.
 
     Returns
     -------
@@ -120,31 +170,40 @@ def layout_rows(name: str) -> list[Row]:
     Raises
     ------
     ValueError
-        An unknown layout (the message lists the valid names), or rhythm leads
-        that are not N of the twelve leads.
+        An unknown layout (the message lists the valid names), rows the layout
+        does not print, or rhythm leads that are not N of the twelve leads.
 
     Examples
     --------
     >>> [row[0][0] for row in layout_rows("3x4+2:II,V5")[3:]]
     ['II', 'V5']
+    >>> [row[0][0] for row in layout_rows("3x4+1[rows 3-4]")]
+    ['III', 'II']
     """
     if not isinstance(name, str):
         raise ValueError(f"layout must be a name, got {name!r}")
-    base, sep, leads = name.partition(":")
+    base, window, leads = _split_name(name)
     if base not in LAYOUTS:
         valid = ", ".join(repr(k) for k in LAYOUTS)
         raise ValueError(
             f"unknown layout {name!r}; valid: {valid}, or a '+N' layout with its rhythm "
-            "leads after a colon ('3x4+3:V1,II,V5')"
+            "leads after a colon ('3x4+3:V1,II,V5'), or some of its rows ('3x4+1[rows 3-4]')"
         )
     rows = LAYOUTS[base]
-    if not sep:
+    a, b = window if window is not None else (1, len(rows))
+    if not 1 <= a <= b <= len(rows):
+        raise ValueError(
+            f"layout {name!r}: {base!r} prints rows 1 to {len(rows)}, got rows {a} to {b}"
+        )
+    rows = rows[a - 1 : b]
+    if leads is None:
         return rows
-    n = rhythm_count(base)
+    n = rhythm_count(name)
     names = [lead.strip() for lead in leads.split(",")]
     if n == 0 or len(names) != n or any(lead not in LEADS for lead in names):
+        where = f"{base!r}" if window is None else f"{base!r} rows {a} to {b}"
         raise ValueError(
-            f"layout {name!r}: {base!r} prints {n} rhythm strip(s); expected {n} of "
+            f"layout {name!r}: {where} print(s) {n} rhythm strip(s); expected {n} of "
             f"{', '.join(LEADS)} after the colon, got {leads!r}"
         )
     return rows[: len(rows) - n] + _rhythm(*names)

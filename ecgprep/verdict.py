@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .digitize.pulses import PULSE_GAIN_TOLERANCE, standard_gain
-from .signals import einthoven_residual
+from .signals import einthoven_residual, limb_residual
 from .standards import AUTO, GAIN_MM_PER_MV, LEADS, PULSE_MV
 
 __all__ = [
@@ -336,6 +336,36 @@ def _ink_beside(digitization: Any, layout: Any, colors: Any, page_shape: Any) ->
     return None
 
 
+def _bars_disagree(digitization: Any, layout: Any) -> str | None:
+    """A reason when the separator bars show other panels in a row than the
+    layout prints there (:attr:`~ecgprep.digitize.Digitization.panel_bars`); a
+    strip where they show two is not (a QRS complex at 5 s passes for a bar)."""
+    bars = tuple(getattr(digitization, "panel_bars", ()) or ())
+    panels = getattr(layout, "panels", ())
+    for k, count in enumerate(bars):
+        printed = sum(1 for p in panels if p.row == k)
+        strip_qrs = count == 2 and printed == 1
+        if count is not None and printed and count != printed and not strip_qrs and not layout.cut:
+            return (
+                f"separator bars show {count} panel(s) in row {k + 1}, layout "
+                f"{layout.name} prints {printed} there"
+            )
+    return None
+
+
+def _partial(layout: Any, leads: Mapping[str, Any]) -> str | None:
+    """A reason when a partial page was read as rows of a layout (a row window,
+    :func:`ecgprep.standards.window_name`) that the law could not place: fewer
+    than three limb leads printed together (:func:`ecgprep.signals.limb_residual`)."""
+    name = str(getattr(layout, "name", ""))
+    if "[" not in name or (leads and math.isfinite(limb_residual(leads))):
+        return None
+    return (
+        f"a partial page read as {name.split(':', 1)[0]}: which rows these are is a "
+        "guess (fewer than three limb leads printed together to test it)"
+    )
+
+
 def _lead_rows(layout: Any) -> dict[str, int]:
     """Row of the panel each lead was read from (its longest; the first of equals)."""
     best: dict[str, tuple[float, int]] = {}
@@ -445,6 +475,13 @@ def judge(
                 f"{len(layout.rows)}"
             )
             factors.append(ROWS_MISMATCH)
+        reason = _bars_disagree(digitization, layout)
+        if reason:
+            reasons.append(reason)
+            factors.append(ROWS_MISMATCH)
+        reason = _partial(layout, leads)
+        if reason:
+            reasons.append(reason)
         record_s = float(getattr(layout, "record_s", 10.0))
         if record_s < 9.0:
             if getattr(layout, "cut", False):

@@ -15,7 +15,13 @@ from .._validate import check_mask, check_positive
 from ..errors import InvalidImageError
 from .layout import PANEL_LEVEL_BAND_MM, LayoutResult
 
-__all__ = ["trace_core", "remove_labels", "mend_label_gaps", "foreign_strokes"]
+__all__ = [
+    "trace_core",
+    "remove_labels",
+    "mend_label_gaps",
+    "foreign_strokes",
+    "panels_by_bars",
+]
 
 #: Half-width of the window a separator bar is looked for in, about a boundary
 #: between two panels (mm): the bar's few pixels and the boundary's rounding.
@@ -118,6 +124,81 @@ def _remove_tick(
         return None
     sub[max(0, y0 - 1) : y1 + 1, :] = False
     return max(0, y0 - 1), min(band.shape[0], y1 + 1), b0, b1
+
+
+#: Times within a row's 10 s where the standard layouts' panels meet (s): 2.5,
+#: 5 and 7.5 s between a 3x4 row's four panels, 5 s between a 6x2 row's two.
+PANEL_BOUNDARIES_S = (2.5, 5.0, 7.5)
+#: Half-height of the band about a row's baseline searched for its separator
+#: bars (mm): the bars stand on the baseline (7 mm tall on ecg-image-kit's pages,
+#: a few mm on carts'), a neighbour row's stand farther off.
+BAR_BAND_MM = 6.0
+
+
+def panels_by_bars(
+    trace_mask: np.ndarray, layout: LayoutResult, *, px_per_mm_x: float, px_per_mm_y: float
+) -> tuple[int | None, ...]:
+    """How many panels each row prints, told by the separator bars standing between them.
+
+    A bar (straight, :data:`BAR_COLUMN_SHARE`, and across the row's baseline)
+    at each of :data:`PANEL_BOUNDARIES_S`: four panels (a 3x4 row); at 5 s
+    alone: two (a 6x2 row); at none, where another row has bars: one (a rhythm
+    strip, or a 12x1 row). A page printed without bars, or a row with bars at
+    other boundaries, tells nothing (None). A steep QRS complex on a boundary
+    may still pass for a bar: on synthetic pages, 1 of 40 rhythm strips and 4 of
+    120 rows of 12x1 pages read as two panels.
+
+    Parameters
+    ----------
+    trace_mask : (M, N) bool ndarray
+        Trace ink of the deskewed page (not changed).
+    layout : LayoutResult
+        Rows found on it (:func:`ecgprep.digitize.layout.find_layout`): their
+        baselines and time origin.
+    px_per_mm_x, px_per_mm_y : float
+        Grid scale.
+
+    Returns
+    -------
+    tuple of (int or None)
+        Per row of ``layout``, top to bottom: 4, 2, 1 or None.
+    """
+    mask = check_mask(trace_mask, "trace_mask")
+    h, w = mask.shape
+    half = BAR_BAND_MM * px_per_mm_y
+    found = []
+    for row in layout.rows:
+        y0, y1 = int(max(0, row.y - half)), int(min(h, row.y + half + 1))
+        times = []
+        for t in PANEL_BOUNDARIES_S:
+            xc = row.x_start + t * layout.px_per_s
+            if not 0 <= xc < w:
+                continue
+            x0 = int(max(0, np.floor(xc - 2 * TICK_HALF_WIDTH_MM * px_per_mm_x)))
+            band = mask[y0:y1, x0 : int(np.ceil(xc + 2 * TICK_HALF_WIDTH_MM * px_per_mm_x))]
+            bar = _remove_tick(band.copy(), xc - x0, px_per_mm_x, px_per_mm_y)
+            if bar is not None and _straight(band, bar) and bar[0] < row.y - y0 < bar[1]:
+                times.append(t)
+        found.append(tuple(times))
+    if not any(found):
+        return tuple(None for _ in found)
+    count = {PANEL_BOUNDARIES_S: 4, (5.0,): 2, (): 1}
+    return tuple(count.get(times) for times in found)
+
+
+#: Share of a bar's rows each of its columns is inked in (and the least count of
+#: such columns): a bar is straight, the same columns over its height; a narrow
+#: QRS complex on the boundary fills as many columns, apart below its apex.
+BAR_COLUMN_SHARE = 0.9
+BAR_MIN_COLUMNS = 2
+
+
+def _straight(band: np.ndarray, bar: tuple[int, int, int, int]) -> bool:
+    """Whether the bar :func:`_remove_tick` found, ``(y0, y1, b0, b1)`` in ``band``,
+    keeps :data:`BAR_MIN_COLUMNS` columns inked over :data:`BAR_COLUMN_SHARE` of its rows."""
+    y0, y1, b0, b1 = bar
+    inked = band[y0:y1, b0:b1].mean(axis=0) >= BAR_COLUMN_SHARE
+    return int(inked.sum()) >= BAR_MIN_COLUMNS
 
 
 def trace_core(trace_mask: np.ndarray, gray: np.ndarray, *, px_per_mm: float) -> np.ndarray:

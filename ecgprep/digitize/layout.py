@@ -23,6 +23,7 @@ from ..standards import (
     PAPER_SPEEDS_MM_S,
     PULSE_SECONDS,
     RECORD_SECONDS,
+    window_name,
 )
 from ..standards import layout_rows as _layout_rows
 from .page import ROW_GAP_MM, RowScan, find_trace_rows, ink_profile
@@ -38,6 +39,8 @@ __all__ = [
     "find_layout",
     "snap_origin",
     "candidate_layouts",
+    "partial_layouts",
+    "PARTIAL_OF",
     "paper_speed_of",
     "rows_cut",
 ]
@@ -58,10 +61,45 @@ def layout_rows(name: str) -> list[list[tuple[str, float, float]]]:
     return _layout_rows(name)
 
 
+#: The layouts a partial page's rows are matched against, most common first
+#: (:func:`partial_layouts`).
+PARTIAL_OF: tuple[str, ...] = ("3x4", "3x4+1", "3x4+2", "3x4+3", "6x2", "6x2+1", "12x1")
+
+
+def partial_layouts(n_rows: int) -> tuple[str, ...]:
+    """Every run of ``n_rows`` consecutive rows of the standard layouts: a partial page.
+
+    A crop, or a photo that left rows out, prints some rows of a layout. Each
+    set of rows is named once (:func:`ecgprep.standards.window_name`), after the
+    first layout of :data:`PARTIAL_OF` printing it, and none that is a whole
+    layout; most common layout first, top rows first.
+
+    Examples
+    --------
+    >>> partial_layouts(2)[:4]
+    ('3x4[rows 1-2]', '3x4[rows 2-3]', '3x4+1[rows 3-4]', '3x4+2[rows 3-4]')
+    >>> len(partial_layouts(1))
+    21
+    """
+    n = int(n_rows)
+    seen = {repr(layout_rows(name)) for name in LAYOUTS}
+    out = []
+    for base in PARTIAL_OF:
+        rows = layout_rows(base)
+        for first in range(len(rows) - n + 1):
+            key = repr(rows[first : first + n])
+            if n > 0 and key not in seen:
+                seen.add(key)
+                out.append(window_name(base, first + 1, first + n))
+    return tuple(out)
+
+
 def candidate_layouts(n_rows: int) -> tuple[str, ...]:
     """The layouts printing ``n_rows`` trace rows, most common first.
 
-    When no layout prints that many, the layouts printing the nearest counts.
+    When no layout prints that many, the layouts printing the nearest counts;
+    when every layout prints more, the rows of them a partial page may hold
+    (:func:`partial_layouts`).
 
     Raises
     ------
@@ -70,14 +108,16 @@ def candidate_layouts(n_rows: int) -> tuple[str, ...]:
 
     Examples
     --------
-    >>> candidate_layouts(6), candidate_layouts(10)
-    (('3x4+3', '6x2'), ('12x1',))
+    >>> candidate_layouts(6), candidate_layouts(10), candidate_layouts(2)[0]
+    (('3x4+3', '6x2'), ('12x1',), '3x4[rows 1-2]')
     """
     n = int(n_rows)
     if n in LAYOUTS_BY_ROWS:
         return LAYOUTS_BY_ROWS[n]
     if n <= 0:
         raise LayoutError("no trace row found on the page")
+    if n < min(LAYOUTS_BY_ROWS):
+        return partial_layouts(n)
     # A row missed or a band of text taken for one: the layouts of the nearest
     # counts (the reading that best obeys Einthoven's law is kept).
     gap = min(abs(k - n) for k in LAYOUTS_BY_ROWS)

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._validate import check_image, check_mask, check_positive, to_gray
 from ..errors import LayoutError, StageError
-from ..signals import LeadSignal, beat_interval, einthoven_residual
+from ..signals import LIMB_BASIS, LeadSignal, beat_interval, einthoven_residual, limb_residual
 from ..standards import (
     AUTO,
     GAIN_MM_PER_MV,
@@ -30,6 +30,7 @@ from ..standards import (
     MINOR_MM,
     PAPER_SPEED_MM_S,
     PAPER_SPEEDS_MM_S,
+    RECORD_SECONDS,
     rhythm_count,
 )
 from .convert import (
@@ -44,7 +45,14 @@ from .convert import (
     own_strokes,
     through_bars,
 )
-from .ink import _remove_tick, foreign_strokes, mend_label_gaps, remove_labels, trace_core
+from .ink import (
+    _remove_tick,
+    foreign_strokes,
+    mend_label_gaps,
+    panels_by_bars,
+    remove_labels,
+    trace_core,
+)
 from .layout import (
     MINOR_PERIOD_MAX_MM,
     OUTER_LINE_MIN_MM,
@@ -52,9 +60,11 @@ from .layout import (
     LayoutResult,
     Panel,
     RowInfo,
+    LAYOUTS_BY_ROWS,
     candidate_layouts,
     find_layout,
     layout_rows,
+    partial_layouts,
     rows_cut,
 )
 from .page import find_trace_rows
@@ -118,6 +128,9 @@ class Digitization:
     lines_removed : bool
         Grid lines as dark as the trace were taken out of its ink (they take
         along what lies in them: a calibration pulse drawn on them is lost).
+    panel_bars : tuple of (int or None)
+        Per row, how many panels its separator bars show
+        (:func:`~ecgprep.digitize.ink.panels_by_bars`; None where they do not tell).
     """
 
     leads: dict = field(repr=False)
@@ -135,6 +148,7 @@ class Digitization:
     gain_found: bool = True
     speeds_alike: tuple = ()
     lines_removed: bool = False
+    panel_bars: tuple = ()
 
     def __repr__(self) -> str:
         found = sum(bool(p.found) for p in self.pulses)
@@ -230,6 +244,40 @@ TEXT_LINE_COST = 4.5
 #: level (by up to 0.27 mV on realistic synthetic signals), a pulse found on
 #: something else would stand farther off.
 PULSE_BASE_TOLERANCE_MV = 0.5
+#: A reading of the whole layouts scoring above this (:func:`_score`) may be of a
+#: partial page: the runs of rows of the layouts whose limb leads the law can
+#: test (:func:`~ecgprep.digitize.layout.partial_layouts`) are read too.
+#: A 6x2 page's top four rows read as a 3x4+1 scored 1.05 (synthetic seed 1).
+PARTIAL_TRY_SCORE = 0.6
+#: Most a partial reading may score (:func:`_limb_score`) to be kept over the
+#: whole layouts': its limb leads must obey the law, not merely less badly.
+PARTIAL_MAX_SCORE = 0.4
+#: Share of the whole layouts' score (by :func:`_limb_score`) a partial reading
+#: must stay under to be kept: it gives fewer leads, so it must clearly fit better.
+PARTIAL_EVIDENCE = 0.5
+#: Largest change between a row's quarters (:func:`_quarter_change`) for it to be
+#: taken for one lead printed over the row (a rhythm strip), and least for it to
+#: be taken for several leads side by side: on the true signals of ecg-dev and
+#: kaggle-dev, lead II over 10 s changed 0.02-0.37 in 25 of 26 records (1.92 in
+#: one), rows of a 3x4 page (I, aVR, V1, V4 and so on) 0.75-2.7 in 78 of 78.
+STRIP_ALIKE = 0.5
+PANELS_APART = 0.7
+#: How a row is cut for :func:`_quarter_change`: the 3x4 layouts' 2.5 s panels.
+STRIP_QUARTERS = 4
+#: Percentile of a quarter's reach above and below its median (a QRS complex's
+#: extent, not one noisy sample), and the reach added to each (mV): a flat
+#: quarter's tiny reaches do not make large ratios.
+STRIP_REACH_PCT = 1.0
+STRIP_FLOOR_MV = 0.05
+#: Fewest samples of each quarter for :func:`_quarter_change` to measure.
+STRIP_MIN_SAMPLES = 50
+#: Shortest time (s) three limb leads of a layout must share for the law to test
+#: where its rows lie (:func:`_testable`), as :func:`ecgprep.signals.limb_residual`
+#: measures it.
+TESTABLE_S = 1.0
+#: Time step (s) at which :func:`_testable` checks the panels (a tenth of the
+#: shortest panel, 2.5 s).
+TESTABLE_STEP_S = 0.25
 #: Score of a reading whose Einthoven residual cannot be measured
 #: (:func:`_score`): that of a reading with precordial leads in the limb leads'
 #: places, so a reading that obeys the law wins over it.
@@ -434,7 +482,12 @@ def digitize(
         Printed layout (:func:`ecgprep.standards.layout_rows`), or ``"auto"``:
         each layout printing as many trace rows as the page holds is read
         (:func:`ecgprep.digitize.layout.candidate_layouts`) and the reading that best
-        obeys Einthoven's law kept. The rhythm strips of a ``+N`` layout named
+        obeys Einthoven's law kept. Fewer rows than any layout prints, or a
+        reading that breaks the law or prints other panels than the separator
+        bars show (:func:`~ecgprep.digitize.ink.panels_by_bars`): runs of rows of
+        the layouts (a partial page, :func:`~ecgprep.digitize.layout.partial_layouts`),
+        kept where their limb leads obey the law
+        (:func:`ecgprep.signals.limb_residual`). The rhythm strips of a ``+N`` layout named
         without its leads are named after the short panel they repeat
         (:func:`~ecgprep.digitize.convert.name_rhythm_strips`).
     paper_speed : float or "auto"
@@ -522,56 +575,65 @@ def digitize(
     speeds: tuple = (paper_speed,)
     if paper_speed == AUTO and rows_cut(scan.rows, mask.shape[1], px_per_mm_x):
         speeds += tuple(v for v in PAPER_SPEEDS_MM_S if v > PAPER_SPEED_MM_S)
-    # (Einthoven score, reading): each reading is scored once
-    best: tuple[float, Digitization] | None = None
-    error: LayoutError | None = None
-    for name in names:
-        chosen: tuple[float, Digitization] | None = None
-        read: list[tuple[float, Digitization]] = []
-        for speed in speeds:
-            try:
-                lay = find_layout(
-                    mask,
-                    px_per_mm_x=px_per_mm_x,
-                    px_per_mm_y=px_per_mm_y,
-                    layout=name,
-                    paper_speed=speed,
-                    grid_lines_x=grid_lines_x,
-                    scan=scan,
+    context = _Context(
+        mask,
+        core,
+        gray,
+        gain,
+        signal_fs,
+        px_per_mm_x,
+        px_per_mm_y,
+        grid_lines_x,
+        scan,
+        hidden,
+        text_lines,
+        line_ink,
+    )
+    partial = layout == AUTO and len(scan.rows) < min(LAYOUTS_BY_ROWS)
+    if partial:
+        # Rows of a layout: those whose panels the separator bars allow; of
+        # them, only those whose limb leads can test which rows they are are
+        # worth reading apart, and the most common is read anyway.
+        counts = _panel_counts(context, names[0], paper_speed)
+        if None in counts or not counts:
+            # where the bars do not tell: whether each row's quarters look
+            # like one lead's (a strip) or not, from the most common's reading
+            prior, _ = _best_reading(context, names[:1], paper_speed, speeds, _limb_score)
+            if prior is not None:
+                alike = _strip_like(prior[1])
+                if len(counts) != len(alike):
+                    counts = (None,) * len(alike)
+                counts = tuple(
+                    c if c is not None else a for c, a in zip(counts, alike, strict=True)
                 )
-            except LayoutError as exc:
-                error = error or exc
-                continue
-            if speed != paper_speed and not lay.cut:
-                continue
-            reading = _read(
-                mask,
-                core,
-                gray,
-                lay,
-                gain,
-                signal_fs,
-                px_per_mm_x,
-                px_per_mm_y,
-                named=":" in name,
-                hidden=hidden,
-                text_lines=text_lines,
-                line_ink=line_ink,
-            )
-            read.append((_score(reading), reading))
-            if chosen is None or read[-1][0] < FAST_SPEED_EVIDENCE * chosen[0]:
-                chosen = read[-1]
-        if chosen is None:
-            continue
-        # Speeds the law does not tell apart (a 12x1 or 6x2 page prints its limb
-        # leads together at any speed): the one kept is unsure.
-        alike = [
-            (sc, r) for sc, r in read if r is not chosen[1] and sc < chosen[0] / FAST_SPEED_EVIDENCE
-        ]
-        if alike:
-            chosen = _plausible_speed(chosen, alike)
-        if best is None or chosen[0] < best[0]:
-            best = chosen
+        names = (
+            tuple(n for n in names if _fits(n, counts, exact=True))
+            + tuple(n for n in names if _fits(n, counts) and not _fits(n, counts, exact=True))
+        ) or names
+        names = names[:1] + tuple(n for n in names[1:] if _testable(n))
+    scorer = _limb_score if partial else _score
+    best, error = _best_reading(context, names, paper_speed, speeds, scorer)
+    bars: tuple = ()
+    if best is not None:
+        bars = panels_by_bars(
+            mask, best[1].layout, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y
+        )
+    if (
+        layout == AUTO
+        and not partial
+        and best is not None
+        and (best[0] > PARTIAL_TRY_SCORE or not _fits(best[1].layout.name, bars))
+    ):
+        # The whole layouts break the law, or print other panels than the
+        # separator bars show: the page may hold some rows of one (a crop of a
+        # 6x2 page's top four rows reads as a 3x4+1).
+        windows = tuple(
+            n for n in partial_layouts(len(scan.rows)) if _testable(n) and _fits(n, bars)
+        )
+        part, _ = _best_reading(context, windows, paper_speed, speeds, _limb_score)
+        whole = _limb_score(best[1])
+        if part is not None and part[0] < min(PARTIAL_MAX_SCORE, PARTIAL_EVIDENCE * whole):
+            best, scorer = part, _limb_score
     if best is None:
         assert error is not None
         raise error
@@ -582,23 +644,14 @@ def digitize(
         # small gaps along steep strokes free, and keep that reading when it
         # clearly better obeys Einthoven's law (THIN_EVIDENCE).
         thin = _read(
-            mask,
-            mask,
-            gray,
+            dataclasses.replace(context, core=mask),
             reading.layout,
-            gain,
-            signal_fs,
-            px_per_mm_x,
-            px_per_mm_y,
-            named=True,
+            (reading.layout.name,),
             steep_gap=(STEEP_GAP_SHARE, STEEP_RUN_MIN_MM * px_per_mm_y),
-            hidden=hidden,
-            text_lines=text_lines,
-            line_ink=line_ink,
-        )
-        if _score(thin) < THIN_EVIDENCE * score:
+        )[0]
+        if scorer(thin) < THIN_EVIDENCE * score:
             reading = dataclasses.replace(thin, speeds_alike=reading.speeds_alike)
-    return dataclasses.replace(reading, lines_removed=bool(lines_removed))
+    return dataclasses.replace(reading, lines_removed=bool(lines_removed), panel_bars=bars)
 
 
 def _line_columns(width: int, phase: float, period: float, half: float) -> np.ndarray:
@@ -658,29 +711,221 @@ def _follow_row(
     return _Track(pts.x + xa, y_abs, pts.top + row.y_top, pts.bottom + row.y_top, base), pts
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What every reading of one page shares: the trace mask, ``core`` (the ink
+    the tracker follows), the luma, the options, ``hidden`` ((N,) bool, the
+    page's columns where a grid line removed from the mask may hide a steep
+    stroke, or None), ``text_lines`` (page rows of the lines of text beyond the
+    outer rows, :func:`text_line_zones`) and ``line_ink`` (grid-line ink taken
+    out of the mask, or None, :func:`~ecgprep.digitize.pulses.find_calibration_pulses`)."""
+
+    mask: np.ndarray
+    core: np.ndarray
+    gray: np.ndarray
+    gain: float | str
+    signal_fs: float
+    px_per_mm_x: float
+    px_per_mm_y: float
+    grid_lines_x: tuple[float, float] | None
+    scan: Any
+    hidden: np.ndarray | None
+    text_lines: tuple
+    line_ink: np.ndarray | None
+
+
+def _geometry(name: str) -> tuple:
+    """The panels' times, row by row, of a layout: layouts alike in them read alike."""
+    return tuple(tuple((t0, dur) for _, t0, dur in row) for row in layout_rows(name))
+
+
+def _testable(name: str) -> bool:
+    """Whether three or more limb leads of the layout ``name`` share a time span of
+    :data:`TESTABLE_S` (:func:`ecgprep.signals.limb_residual` can measure it)."""
+    steps = np.arange(0.0, RECORD_SECONDS, TESTABLE_STEP_S) + 0.5 * TESTABLE_STEP_S
+    leads = [set() for _ in steps]
+    for row in layout_rows(name):
+        for lead, t0, dur in row:
+            if lead in LIMB_BASIS:
+                for k in np.flatnonzero((steps >= t0) & (steps < t0 + dur)):
+                    leads[k].add(lead)
+    shared = np.array([len(s) >= 3 for s in leads])
+    return bool(shared.sum() * TESTABLE_STEP_S >= TESTABLE_S)
+
+
+def _panel_counts(ctx: _Context, name: str, paper_speed: float | str) -> tuple:
+    """Per row of the page, how many panels its separator bars say it prints
+    (:func:`~ecgprep.digitize.ink.panels_by_bars`; rows found as for the layout
+    ``name``), None where they do not tell."""
+    try:
+        lay = find_layout(
+            ctx.mask,
+            px_per_mm_x=ctx.px_per_mm_x,
+            px_per_mm_y=ctx.px_per_mm_y,
+            layout=name,
+            paper_speed=paper_speed,
+            grid_lines_x=ctx.grid_lines_x,
+            scan=ctx.scan,
+        )
+    except LayoutError:
+        return ()
+    return panels_by_bars(ctx.mask, lay, px_per_mm_x=ctx.px_per_mm_x, px_per_mm_y=ctx.px_per_mm_y)
+
+
+def _fits(name: str, counts: tuple, *, exact: bool = False) -> bool:
+    """Whether the rows of the layout ``name`` print the panels ``counts`` says
+    (:func:`_panel_counts`, :func:`_strip_like`; None: any; -1: more than one).
+    Unless ``exact``, a strip where the bars say two panels fits: a QRS complex
+    standing at 5 s passes for the one bar between a 6x2 row's panels
+    (:func:`~ecgprep.digitize.ink.panels_by_bars`)."""
+    rows = layout_rows(name)
+    if len(counts) != len(rows):
+        return True
+    return all(
+        c is None
+        or c == len(row)
+        or (c == -1 and len(row) > 1)
+        or (not exact and c == 2 and len(row) == 1)
+        for c, row in zip(counts, rows, strict=True)
+    )
+
+
+def _quarter_change(values: np.ndarray) -> float:
+    """The largest change, between neighbouring quarters of a row's signal, of
+    how far it reaches above and below its median (log ratio, :data:`STRIP_FLOOR_MV`
+    added to each reach): one lead keeps its beats' size and sign, four leads
+    (I, aVR, V1, V4) change them."""
+    parts = [q[np.isfinite(q)] for q in np.array_split(values, STRIP_QUARTERS)]
+    if any(q.size < STRIP_MIN_SAMPLES for q in parts):
+        return float("nan")
+    reach = []
+    for q in parts:
+        m = np.median(q)
+        hi, lo = np.percentile(q, [100 - STRIP_REACH_PCT, STRIP_REACH_PCT])
+        reach.append((hi - m + STRIP_FLOOR_MV, m - lo + STRIP_FLOOR_MV))
+    return float(
+        max(
+            max(abs(np.log(a[0] / b[0])), abs(np.log(a[1] / b[1])))
+            for a, b in zip(reach[:-1], reach[1:], strict=True)
+        )
+    )
+
+
+def _strip_like(reading: Digitization) -> tuple:
+    """Per row of a reading, 1 where its quarters look like one lead's (a strip:
+    :func:`_quarter_change` under :data:`STRIP_ALIKE`), -1 where they change as
+    between leads (over :data:`PANELS_APART`), None between or where unread."""
+    out = []
+    lay = reading.layout
+    for row in lay.rows:
+        pieces = []
+        for p in sorted((p for p in lay.panels if p.row == row.index), key=lambda p: p.t0_s):
+            sig = reading.leads.get(p.lead)
+            if sig is None:
+                pieces = []
+                break
+            i0 = int(round((p.t0_s - sig.start_s) * sig.fs))
+            i1 = int(round((p.t0_s + p.duration_s - sig.start_s) * sig.fs))
+            pieces.append(np.asarray(sig.values)[max(0, i0) : max(0, i1)])
+        change = _quarter_change(np.concatenate(pieces)) if pieces else float("nan")
+        out.append(1 if change < STRIP_ALIKE else -1 if change > PANELS_APART else None)
+    return tuple(out)
+
+
+def _limb_score(reading: Digitization) -> float:
+    """How far a reading's limb leads are from the plane they must span (lower is
+    better; :data:`UNMEASURED_SCORE` when no three are printed together):
+    :func:`ecgprep.signals.limb_residual`, scaled as :func:`_score`."""
+    r = limb_residual(reading.leads)
+    return float(np.sqrt(3.0) * r) if np.isfinite(r) else UNMEASURED_SCORE
+
+
+def _best_reading(
+    ctx: _Context,
+    names: tuple[str, ...],
+    paper_speed: float | str,
+    speeds: tuple,
+    scorer,
+) -> tuple[tuple[float, Digitization] | None, LayoutError | None]:
+    """The best ``(score, reading)`` of the layouts ``names`` at each of ``speeds``
+    (by ``scorer``, lower is better), and the first layout error met. Layouts
+    whose panels lie alike (rows of different layouts) are read once and named
+    each way."""
+    groups: dict[tuple, list[str]] = {}
+    for name in names:
+        groups.setdefault(_geometry(name), []).append(name)
+    read: dict[str, list[tuple[float, Digitization]]] = {name: [] for name in names}
+    error: LayoutError | None = None
+    for group in groups.values():
+        for speed in speeds:
+            try:
+                lay = find_layout(
+                    ctx.mask,
+                    px_per_mm_x=ctx.px_per_mm_x,
+                    px_per_mm_y=ctx.px_per_mm_y,
+                    layout=group[0],
+                    paper_speed=speed,
+                    grid_lines_x=ctx.grid_lines_x,
+                    scan=ctx.scan,
+                )
+            except LayoutError as exc:
+                error = error or exc
+                continue
+            if speed != paper_speed and not lay.cut:
+                continue
+            for name, reading in zip(group, _read(ctx, lay, tuple(group)), strict=True):
+                read[name].append((scorer(reading), reading))
+    # (score, reading): each reading is scored once
+    best: tuple[float, Digitization] | None = None
+    for name in names:
+        chosen: tuple[float, Digitization] | None = None
+        for pair in read[name]:
+            if chosen is None or pair[0] < FAST_SPEED_EVIDENCE * chosen[0]:
+                chosen = pair
+        if chosen is None:
+            continue
+        # Speeds the law does not tell apart (a 12x1 or 6x2 page prints its limb
+        # leads together at any speed): the one kept is unsure.
+        alike = [
+            (sc, r)
+            for sc, r in read[name]
+            if r is not chosen[1] and sc < chosen[0] / FAST_SPEED_EVIDENCE
+        ]
+        if alike:
+            chosen = _plausible_speed(chosen, alike)
+        if best is None or chosen[0] < best[0]:
+            best = chosen
+    return best, error
+
+
+def _named(lay: LayoutResult, name: str) -> LayoutResult:
+    """``lay`` with the leads of the layout ``name``, whose panels lie alike."""
+    if name == lay.name:
+        return lay
+    spec = layout_rows(name)
+    seen: dict[int, int] = {}
+    panels = []
+    for p in lay.panels:
+        k = seen.get(p.row, 0)
+        seen[p.row] = k + 1
+        panels.append(dataclasses.replace(p, lead=spec[p.row][k][0]))
+    return dataclasses.replace(lay, name=name, panels=tuple(panels))
+
+
 def _read(
-    mask: np.ndarray,
-    core: np.ndarray,
-    gray: np.ndarray,
+    ctx: _Context,
     lay: LayoutResult,
-    gain: float | str,
-    signal_fs: float,
-    px_per_mm_x: float,
-    px_per_mm_y: float,
+    names: tuple[str, ...],
     *,
-    named: bool,
     steep_gap: tuple[float, float] = (0.0, 0.0),
-    hidden: np.ndarray | None = None,
-    text_lines: tuple = (),
-    line_ink: np.ndarray | None = None,
-) -> Digitization:
-    """Pulses, traces and mV of one layout matched on the page (``core``: the ink
-    the tracker follows; ``steep_gap`` as :func:`~ecgprep.digitize.trace.follow_trace`
-    takes it; ``hidden``: (N,) bool, the page's columns where a grid line removed
-    from the mask may hide a steep stroke, or None; ``text_lines``: page rows of
-    the lines of text beyond the outer rows, :func:`text_line_zones`; ``line_ink``:
-    grid-line ink taken out of ``mask``, or None,
-    :func:`~ecgprep.digitize.pulses.find_calibration_pulses`)."""
+) -> list[Digitization]:
+    """Pulses, traces and mV of one layout matched on the page, named as each of
+    the layouts ``names`` (whose panels lie as ``lay``'s), one reading each
+    (``steep_gap`` as :func:`~ecgprep.digitize.trace.follow_trace` takes it)."""
+    mask, core, gray, gain = ctx.mask, ctx.core, ctx.gray, ctx.gain
+    px_per_mm_x, px_per_mm_y = ctx.px_per_mm_x, ctx.px_per_mm_y
+    hidden, text_lines, line_ink = ctx.hidden, ctx.text_lines, ctx.line_ink
+    signal_fs = ctx.signal_fs
     pulses = find_calibration_pulses(
         mask, lay, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y, gain=gain, line_ink=line_ink
     )
@@ -812,27 +1057,39 @@ def _read(
             bridged = _bridged(ts, t[sel], _BRIDGE_PX / px_per_s).sum() / signal_fs
             sig = LeadSignal(p.lead, vals, float(signal_fs), float(p.t0_s), float(bridged))
             readings.append((p, sig))
-    n_rhythm = 0 if named else rhythm_count(lay.name)
-    readings, strips = name_rhythm_strips(readings, n_rhythm)
-    readings = align_rhythm_strips(readings, rhythm_count(lay.name))
-    if n_rhythm:
-        lay = dataclasses.replace(
-            lay,
-            name=f"{lay.name}:{','.join(strips)}",
-            panels=tuple(p for p, _ in readings),
+    out = []
+    for name in names:
+        lay_n = _named(lay, name)
+        named = [
+            (q, LeadSignal(q.lead, sig.values, sig.fs, sig.start_s, sig.bridged_s))
+            for q, (_, sig) in zip(lay_n.panels, readings, strict=True)
+        ]
+        # The strips of a row window stay as named: the short panel of their
+        # lead is mostly not on the page, and another lead (aVF for II) passes.
+        n_rhythm = 0 if ":" in name or "[" in name else rhythm_count(name)
+        named, strips = name_rhythm_strips(named, n_rhythm)
+        named = align_rhythm_strips(named, rhythm_count(name))
+        if n_rhythm:
+            lay_n = dataclasses.replace(
+                lay_n,
+                name=f"{name}:{','.join(strips)}",
+                panels=tuple(p for p, _ in named),
+            )
+        out.append(
+            Digitization(
+                leads=_assemble(named),
+                layout=lay_n,
+                pulses=pulses,
+                baselines=tuple(baselines),
+                line_width_px=float(np.median(widths)),
+                coverage=tuple(coverage),
+                paper_speed=float(lay.paper_speed),
+                gain=float(np.median(gains)) if gains else GAIN_MM_PER_MV,
+                row_gains=tuple(gains),
+                gain_found=gain_found,
+            )
         )
-    return Digitization(
-        leads=_assemble(readings),
-        layout=lay,
-        pulses=pulses,
-        baselines=tuple(baselines),
-        line_width_px=float(np.median(widths)),
-        coverage=tuple(coverage),
-        paper_speed=float(lay.paper_speed),
-        gain=float(np.median(gains)) if gains else GAIN_MM_PER_MV,
-        row_gains=tuple(gains),
-        gain_found=gain_found,
-    )
+    return out
 
 
 def digitize_station(page: Page, opts: Options) -> tuple[Page, Digitization]:

@@ -1,0 +1,157 @@
+"""Partial pages: some rows of a layout (a crop, a photo that left rows out)."""
+
+import numpy as np
+import pytest
+
+from ecgprep import process_image_for_submission
+from ecgprep.colors import separate_colors
+from ecgprep.digitize.ink import panels_by_bars
+from ecgprep.digitize.layout import candidate_layouts, find_layout, partial_layouts
+from ecgprep.metrics import score_leads
+from ecgprep.options import Options
+from ecgprep.signals import LeadSignal, einthoven_residual, limb_residual
+from ecgprep.standards import layout_rows, rhythm_count, window_name
+from ecgprep.synth import render_ecg
+
+
+def _crop(render, first: int, last: int) -> np.ndarray:
+    """Rows ``first`` to ``last`` (0-based, inclusive) of a render, half a row's
+    spacing above and below."""
+    ys = sorted({round(lead.baseline_y_px) for lead in render.truth.leads})
+    half = 0.5 * (ys[1] - ys[0])
+    y0 = int(max(0, ys[first] - half))
+    y1 = int(min(render.image.shape[0], ys[last] + half))
+    return render.image[y0:y1]
+
+
+def _leads_of_rows(render, first: int, last: int) -> list[str]:
+    return sorted({lead.name for lead in render.truth.leads if first <= lead.row <= last})
+
+
+def test_a_row_window_names_some_rows_of_a_layout():
+    assert [row[0][0] for row in layout_rows("3x4+1[rows 3-4]")] == ["III", "II"]
+    assert [row[0][0] for row in layout_rows("12x1[row 5]")] == ["aVL"]
+    assert [row[0][0] for row in layout_rows("3x4+3[rows 5-6]:V5,V6")] == ["V5", "V6"]
+    assert window_name("6x2", 2, 4) == "6x2[rows 2-4]"
+    assert rhythm_count("3x4+3[rows 3-5]") == 2
+    assert rhythm_count("3x4+3[rows 1-3]") == 0
+    assert rhythm_count("12x1[rows 1-3]") == 0
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["3x4+1[rows 4-5]", "3x4[rows 0-1]", "3x4[rows 3-2]", "3x4+1[rows 3-4]:II,V1", "5x5[row 1]"],
+)
+def test_a_window_the_layout_does_not_print_is_refused(name):
+    with pytest.raises(ValueError, match="layout"):
+        layout_rows(name)
+
+
+def test_options_take_a_row_window():
+    assert Options(layout="6x2[rows 1-4]").layout == "6x2[rows 1-4]"
+    with pytest.raises(ValueError):
+        Options(layout="6x2[rows 5-8]")
+
+
+def test_partial_layouts_name_each_set_of_rows_once_and_no_whole_layout():
+    for n in (1, 2, 3, 4):
+        names = partial_layouts(n)
+        contents = [repr(layout_rows(name)) for name in names]
+        assert len(set(contents)) == len(contents)
+        assert all(len(layout_rows(name)) == n for name in names)
+        whole = {repr(layout_rows(name)) for name in ("3x4", "3x4+1", "6x2", "12x1")}
+        assert not whole & set(contents)
+    assert candidate_layouts(2) == partial_layouts(2)
+    assert "3x4+1[rows 3-4]" in partial_layouts(2)
+
+
+def test_limb_residual_measures_any_three_limb_leads_printed_together():
+    t = np.arange(2500) / 500.0
+    i, ii = np.sin(7 * t) + 0.3 * np.sin(2 * t), np.cos(5 * t)
+    truth = {
+        "I": i,
+        "II": ii,
+        "III": ii - i,
+        "aVR": -(i + ii) / 2,
+        "aVL": i - ii / 2,
+        "aVF": ii - i / 2,
+    }
+    leads = {k: LeadSignal(k, v, 500.0) for k, v in truth.items()}
+    assert limb_residual(leads) < 1e-9
+    for group in (("II", "III", "aVR"), ("I", "aVL", "aVF"), ("III", "aVR", "aVL", "aVF")):
+        assert limb_residual({k: leads[k] for k in group}) < 1e-9
+    # two leads, or three never printed at the same time, test nothing
+    assert np.isnan(limb_residual({k: leads[k] for k in ("I", "II")}))
+    apart = {
+        "I": LeadSignal("I", i[:1250], 500.0, 0.0),
+        "II": LeadSignal("II", ii[:1250], 500.0, 0.0),
+        "aVR": LeadSignal("aVR", truth["aVR"][1250:], 500.0, 2.5),
+    }
+    assert np.isnan(limb_residual(apart))
+    # leads in the wrong places break it, as Einthoven's residual does
+    swapped = dict(leads, III=LeadSignal("III", truth["aVF"], 500.0))
+    assert limb_residual(swapped) > 0.1  # one lead of six wrong
+    three = {k: leads[k] for k in ("I", "II", "III")}
+    three["III"] = LeadSignal("III", truth["III"] + 0.2 * np.sin(11 * t), 500.0)
+    assert limb_residual(three) == pytest.approx(einthoven_residual(three) / np.sqrt(3))
+
+
+@pytest.mark.parametrize("layout", ["3x4+1", "6x2"])
+def test_separator_bars_tell_the_panels_of_each_row(layout):
+    r = render_ecg(seed=1, layout=layout)
+    ppm = r.truth.px_per_mm
+    mask = separate_colors(r.image).trace_mask
+    lay = find_layout(mask, px_per_mm_x=ppm, px_per_mm_y=ppm, layout=layout)
+    counts = panels_by_bars(mask, lay, px_per_mm_x=ppm, px_per_mm_y=ppm)
+    assert counts == tuple(len(row) for row in layout_rows(layout))
+
+
+def test_a_page_printed_without_bars_tells_nothing():
+    r = render_ecg(seed=1, layout="3x4+1", separators=False)
+    ppm = r.truth.px_per_mm
+    mask = separate_colors(r.image).trace_mask
+    lay = find_layout(mask, px_per_mm_x=ppm, px_per_mm_y=ppm, layout="3x4+1")
+    assert panels_by_bars(mask, lay, px_per_mm_x=ppm, px_per_mm_y=ppm) == (None,) * 4
+
+
+@pytest.mark.parametrize(
+    ("layout", "first", "last", "read_as"),
+    [
+        ("3x4+1", 0, 1, "3x4[rows 1-2]"),  # the law cannot place them: a guess
+        ("3x4+1", 2, 3, "3x4+1[rows 3-4]"),  # bars: four panels, then a strip
+        ("3x4+1", 3, 3, "3x4+1[row 4]"),  # no bars: its quarters look like one lead's
+        ("6x2", 0, 1, "6x2[rows 1-2]"),  # bars: two panels
+        ("6x2", 0, 3, "6x2[rows 1-4]"),  # placed by the law
+        ("6x2", 2, 5, "6x2[rows 3-6]"),
+    ],
+)
+def test_a_partial_page_gives_the_leads_it_prints_and_says_so(layout, first, last, read_as):
+    r = render_ecg(seed=0, layout=layout)
+    res = process_image_for_submission(_crop(r, first, last))
+    assert res.ok, res.error
+    assert res.stage("digitize").layout.name == read_as
+    assert sorted(res.signals) == _leads_of_rows(r, first, last)
+    assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 15
+    assert res.suspect
+    missing = sorted(set(r.truth.signals) - set(res.signals))
+    assert any(reason.startswith("leads missing: ") for reason in res.suspect_reasons)
+    assert all(lead in " ".join(res.suspect_reasons) for lead in missing)
+    guessed = any("is a guess" in reason for reason in res.suspect_reasons)
+    assert guessed == (read_as.startswith("3x4") or read_as == "6x2[rows 1-2]")
+
+
+def test_a_whole_page_read_as_another_layout_than_its_bars_show_is_flagged():
+    r = render_ecg(seed=0, layout="6x2")
+    res = process_image_for_submission(r.image, Options(layout="3x4+3"))
+    assert res.ok, res.error
+    assert res.suspect
+    assert any("separator bars show 2 panel(s)" in reason for reason in res.suspect_reasons)
+
+
+@pytest.mark.parametrize(("row", "read_as"), [(0, "3x4[row 1]"), (3, "3x4+1[row 4]")])
+def test_a_row_without_bars_is_told_a_strip_or_panels_by_its_beats(row, read_as):
+    r = render_ecg(seed=4, layout="3x4+1", separators=False)
+    res = process_image_for_submission(_crop(r, row, row))
+    assert res.ok, res.error
+    assert res.stage("digitize").layout.name == read_as
+    assert sorted(res.signals) == _leads_of_rows(r, row, row)
