@@ -31,6 +31,16 @@ __all__ = ["OrientResult", "orient_page", "read_upright", "orient_station"]
 
 #: Column contrast must exceed row contrast by this factor to turn a page by 90 degrees.
 TURN_CONTRAST_RATIO = 1.25
+#: The page is not turned, whatever :data:`TURN_CONTRAST_RATIO` says, when over
+#: the span its ink covers (:data:`INK_SPAN_TRIM`) the column contrast stays under
+#: this share of the row contrast: a page whose rows fill part of its width (10 s
+#: at 10 mm/s is 100 mm of a 280 mm page) has its empty columns' contrast, and
+#: its QRS complexes, squeezed to vertical strokes, run down the page. Upright
+#: synthetic pages the ratio alone turned (6x2, 3x4+3 and 12x1 at 10 mm/s) gave
+#: 0.51-0.83 over their ink's span; pages turned a quarter that it turns, 1.02-1.59.
+TURN_SPAN_VETO = 0.93
+#: Share of a profile's ink left out at each end to find the span the ink covers.
+INK_SPAN_TRIM = 0.05
 #: Limb-lead readings with an Einthoven residual above this are read again turned by 180 degrees.
 EINTHOVEN_SUSPECT = 0.5
 
@@ -47,6 +57,9 @@ class OrientResult:
         Contrast (std / mean) of the trace ink summed along image rows and along
         columns. Traces run horizontally, so an upright page has row contrast
         well above column contrast; a page turned by 90 degrees the reverse.
+    span_row_contrast, span_column_contrast : float
+        The same over the span the ink covers (:data:`INK_SPAN_TRIM`), which
+        may keep a page upright (:data:`TURN_SPAN_VETO`).
     homography : tuple of tuple of float
         (3, 3) map of the input image's pixel coordinates to the output's.
     shape : tuple of int
@@ -56,15 +69,25 @@ class OrientResult:
     quarter_turns: int = 0
     row_contrast: float = float("nan")
     column_contrast: float = float("nan")
+    span_row_contrast: float = float("nan")
+    span_column_contrast: float = float("nan")
     homography: tuple = field(default=as_tuple(np.eye(3)), repr=False)
     shape: tuple[int, int] = (0, 0)
 
 
-def _profile_contrast(profile: np.ndarray, sigma: float) -> float:
-    """std / mean of a profile smoothed by a Gaussian of ``sigma`` samples, 5 % trimmed per end."""
+def _profile_contrast(profile: np.ndarray, sigma: float, *, span: bool = False) -> float:
+    """std / mean of a profile smoothed by a Gaussian of ``sigma`` samples, 5 % trimmed
+    per end (of its length; with ``span``, of its ink, :data:`INK_SPAN_TRIM`)."""
     p = smooth(profile, sigma)
-    cut = int(0.05 * p.size)
-    p = p[cut : p.size - cut] if p.size - 2 * cut >= 3 else p
+    if span:
+        total = np.cumsum(p)
+        if p.size and total[-1] > 0:
+            ends = [INK_SPAN_TRIM * total[-1], (1 - INK_SPAN_TRIM) * total[-1]]
+            lo, hi = np.searchsorted(total, ends)
+            p = p[int(lo) : int(hi) + 1]
+    else:
+        cut = int(0.05 * p.size)
+        p = p[cut : p.size - cut] if p.size - 2 * cut >= 3 else p
     mean = float(p.mean()) if p.size else 0.0
     return float(p.std() / mean) if mean > 0 else 0.0
 
@@ -102,7 +125,8 @@ def orient_page(
     -----
     The mask is summed along rows and along columns, each profile smoothed over
     1.5 mm; the page is turned when the column contrast exceeds the row contrast
-    by :data:`TURN_CONTRAST_RATIO`.
+    by :data:`TURN_CONTRAST_RATIO`, unless over the span its ink covers it does
+    not (:data:`TURN_SPAN_VETO`: rows filling part of the width).
 
     Examples
     --------
@@ -120,9 +144,15 @@ def orient_page(
     import cv2
 
     sigma = 1.5 * scale
-    rows = _profile_contrast(cv2.reduce(m, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel(), sigma)
-    cols = _profile_contrast(cv2.reduce(m, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel(), sigma)
+    row_profile = cv2.reduce(m, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+    col_profile = cv2.reduce(m, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+    rows = _profile_contrast(row_profile, sigma)
+    cols = _profile_contrast(col_profile, sigma)
+    span_rows = _profile_contrast(row_profile, sigma, span=True)
+    span_cols = _profile_contrast(col_profile, sigma, span=True)
     turns = 1 if cols > TURN_CONTRAST_RATIO * rows else 0
+    if turns and span_cols < TURN_SPAN_VETO * span_rows:
+        turns = 0
     if known and not turns:
         row_len = 10.0 * paper_speed * scale
         if w < 0.98 * row_len <= h and rows < TURN_CONTRAST_RATIO * cols:
@@ -131,7 +161,11 @@ def orient_page(
     if turns:
         image = np.ascontiguousarray(np.rot90(image, turns))
         trace_mask = np.ascontiguousarray(np.rot90(trace_mask, turns))
-    return image, trace_mask, OrientResult(turns, rows, cols, as_tuple(hmat), trace_mask.shape)
+    return (
+        image,
+        trace_mask,
+        OrientResult(turns, rows, cols, span_rows, span_cols, as_tuple(hmat), trace_mask.shape),
+    )
 
 
 def read_upright(

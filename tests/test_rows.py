@@ -724,3 +724,17 @@ def test_a_scans_dark_border_cut_by_the_search_window_is_no_pulse(origin, border
     layout = LayoutResult("12x1", (row,), (), 25.0 * PX, 1.0)
     (p,) = find_calibration_pulses(mask, layout, px_per_mm_x=PX, px_per_mm_y=PX, gain="auto")
     assert not p.found
+
+
+@pytest.mark.parametrize("layout", ["6x2", "12x1"])
+def test_a_10_mm_s_page_is_not_turned_and_its_coarse_reading_says_so(layout):
+    # 10 s at 10 mm/s fill a third of the page's width, and the QRS complexes,
+    # squeezed, run down the page: the page was turned a quarter.
+    r = render_ecg(seed=0, layout=layout, paper_speed=10.0)
+    res = process_image_for_submission(r.image)
+    assert res.ok, res.error
+    assert res.stage("orient").quarter_turns == 0
+    dig = res.stage("digitize")
+    assert dig.layout.name == layout and dig.paper_speed == 10.0
+    assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 3
+    assert any("ms wide at 10 mm/s" in reason for reason in res.suspect_reasons)
