@@ -112,7 +112,9 @@ def orient_page(
         as long as a letter page).
     paper_speed : float
         mm/s: with a known scale, a 10 s row that only fits across the page turned
-        also turns it.
+        also turns it, and one that only fits across it as it is keeps it (a
+        strip of thermal roll, 270 px tall and 1280 wide, whose column contrast
+        is its grid's).
 
     Returns
     -------
@@ -153,10 +155,13 @@ def orient_page(
     turns = 1 if cols > TURN_CONTRAST_RATIO * rows else 0
     if turns and span_cols < TURN_SPAN_VETO * span_rows:
         turns = 0
-    if known and not turns:
+    if known:
+        # a 10 s row that fits across the page one way only decides
         row_len = 10.0 * paper_speed * scale
-        if w < 0.98 * row_len <= h and rows < TURN_CONTRAST_RATIO * cols:
+        if not turns and w < 0.98 * row_len <= h and rows < TURN_CONTRAST_RATIO * cols:
             turns = 1
+        elif turns and h < 0.98 * row_len <= w:
+            turns = 0
     hmat = rot90_matrix((h, w), turns)
     if turns:
         image = np.ascontiguousarray(np.rot90(image, turns))

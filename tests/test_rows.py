@@ -738,3 +738,19 @@ def test_a_10_mm_s_page_is_not_turned_and_its_coarse_reading_says_so(layout):
     assert dig.layout.name == layout and dig.paper_speed == 10.0
     assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 3
     assert any("ms wide at 10 mm/s" in reason for reason in res.suspect_reasons)
+
+
+def test_a_strip_that_holds_a_row_only_as_it_is_is_not_turned():
+    # A strip of thermal roll: 10 s at 25 mm/s (250 mm) fit across it, not down
+    # it; strokes running down it (grid lines, QRS complexes) outweigh its rows.
+    from ecgprep.orient import orient_page
+
+    px_per_mm = 3.0
+    mask = np.zeros((100, 800), bool)
+    for x in (100, 400, 700):
+        mask[:, x : x + 10] = True  # strokes running down it
+    mask[50, 20:780] = True  # one row
+    _, _, loose = orient_page(mask.view(np.uint8), mask)
+    _, turned, res = orient_page(mask.view(np.uint8), mask, px_per_mm=px_per_mm)
+    assert loose.quarter_turns == 1  # the contrasts alone turn it
+    assert res.quarter_turns == 0 and turned.shape == mask.shape
