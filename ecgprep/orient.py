@@ -39,6 +39,11 @@ TURN_CONTRAST_RATIO = 1.25
 #: synthetic pages the ratio alone turned (6x2, 3x4+3 and 12x1 at 10 mm/s) gave
 #: 0.51-0.83 over their ink's span; pages turned a quarter that it turns, 1.02-1.59.
 TURN_SPAN_VETO = 0.93
+#: Least share of a 10 s row at 25 mm/s that a page turned a quarter must hold
+#: across for the turn to stand (with the scale known): a page cut by the frame
+#: still shows half its rows' length (a 45 degree photo: 86 %; an A4 scanner on a
+#: 50 mm/s page: 5.6 s), a strip of thermal roll 270 px tall at 3.4 px/mm 31 %.
+CUT_ROW_SHARE = 0.5
 #: Share of a profile's ink left out at each end to find the span the ink covers.
 INK_SPAN_TRIM = 0.05
 #: Limb-lead readings with an Einthoven residual above this are read again turned by 180 degrees.
@@ -112,9 +117,9 @@ def orient_page(
         as long as a letter page).
     paper_speed : float
         mm/s: with a known scale, a 10 s row that only fits across the page turned
-        also turns it, and one that only fits across it as it is keeps it (a
-        strip of thermal roll, 270 px tall and 1280 wide, whose column contrast
-        is its grid's).
+        also turns it, and one of which the page turned would not hold half
+        (:data:`CUT_ROW_SHARE`) keeps it as it is (a strip of thermal roll, 270
+        px tall and 1280 wide, whose column contrast is its grid's).
 
     Returns
     -------
@@ -160,7 +165,7 @@ def orient_page(
         row_len = 10.0 * paper_speed * scale
         if not turns and w < 0.98 * row_len <= h and rows < TURN_CONTRAST_RATIO * cols:
             turns = 1
-        elif turns and h < 0.98 * row_len <= w:
+        elif turns and h < CUT_ROW_SHARE * row_len <= w:
             turns = 0
     hmat = rot90_matrix((h, w), turns)
     if turns:
