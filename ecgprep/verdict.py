@@ -128,14 +128,17 @@ QUALITY_FAILED = 0.8
 #: does not match the page, or a row missed or a text band taken for one): the
 #: leads may come from the wrong rows.
 ROWS_MISMATCH = 0.5
-#: Width of the pen in time (s: its width over the paper's speed) above which a
-#: QRS complex, 0.08-0.12 s, is drawn only a few pen widths wide and loses its
-#: shape. Measured: pages at 25 mm/s 10-14 ms (75-200 dpi), at 50 mm/s 5 ms; at
-#: 10 mm/s 34-38 ms, read at 3-15 dB though layout, speed and gain were right
-#: (synthetic 3x4+1, 6x2 and 12x1 pages at 200 and 300 dpi).
-PEN_SECONDS_SUSPECT = 0.025
-#: Factor when the pen is that wide in time.
-COARSE_PEN = 0.6
+#: Paper speed (mm/s) below which a reading is coarse: a QRS complex, about
+#: 0.1 s, is drawn 1 mm wide at 10 mm/s, two or three pen widths, and loses its
+#: shape. Synthetic 3x4+1, 6x2 and 12x1 pages at 10 mm/s (200 and 300 dpi) read
+#: at 3-15 dB though their layout, speed and gain were found right; at 25 mm/s
+#: the same renders read at medians of 18.6-25.8 dB. (The pen's width in time does
+#: not tell it: a 0.6 mm pen at 25 mm/s is 27 ms wide, as wide as a 0.27 mm one
+#: at 10 mm/s, and read at 13 dB.)
+SLOW_SPEED_MM_S = 25.0
+#: Factor of a reading at such a speed: such readings score like those the other
+#: reasons mark (5-15 dB).
+COARSE_SPEED = 0.6
 #: Factor when the rows' length matched no standard paper speed (a cut page, or
 #: rows shorter than 10 s): times and panel bounds may be off.
 SPEED_UNKNOWN = 0.5
@@ -421,8 +424,8 @@ def judge(
     -----
     Suspect when any of: the Einthoven residual is above :data:`EINTHOVEN_SUSPECT`;
     the grid confidence is below :data:`GRID_SUSPECT`; the tracker followed less
-    than :data:`COVERAGE_SUSPECT` of some row; the pen is wider than
-    :data:`PEN_SECONDS_SUSPECT` in time (10 mm/s pages); the rows span less than
+    than :data:`COVERAGE_SUSPECT` of some row; the paper ran slower than
+    :data:`SLOW_SPEED_MM_S` (10 mm/s: a coarse reading); the rows span less than
     :data:`SPAN_SUSPECT` of the page's width while the page holds over
     :data:`INK_EXCESS_SUSPECT` times the trace ink they explain; the layout's confidence is below
     :data:`LAYOUT_SUSPECT`; a quality gate failed by more than
@@ -511,15 +514,13 @@ def judge(
                 f"{others} mm/s as at {layout.paper_speed:g}: the paper speed is unsure"
             )
             factors.append(SPEED_UNKNOWN)
-        pen_s = float(getattr(digitization, "line_width_px", math.nan)) / float(
-            getattr(layout, "px_per_s", math.nan)
-        )
-        if pen_s > PEN_SECONDS_SUSPECT:
+        speed = float(getattr(layout, "paper_speed", math.nan))
+        if speed < SLOW_SPEED_MM_S:
             reasons.append(
-                f"the pen is {1000 * pen_s:.0f} ms wide at {layout.paper_speed:g} mm/s: "
-                "QRS complexes are drawn a few pen widths wide and lose their shape"
+                f"read at {speed:g} mm/s: a QRS complex (about 0.1 s) is drawn "
+                f"{0.1 * speed:.0f} mm wide, a few pen widths, and loses its shape"
             )
-            factors.append(COARSE_PEN)
+            factors.append(COARSE_SPEED)
         if not getattr(layout, "speed_found", True):
             reasons.append(
                 f"rows match no standard paper speed ({layout.paper_speed:g} mm/s assumed)"

@@ -63,6 +63,30 @@ def test_partial_layouts_name_each_set_of_rows_once_and_no_whole_layout():
         assert not whole & set(contents)
     assert candidate_layouts(2) == partial_layouts(2)
     assert "3x4+1[rows 3-4]" in partial_layouts(2)
+    # a whole layout but for its strips' leads is no partial page: the first
+    # four rows of a 3x4+2 are a 3x4+1 whose strip is V1
+    assert "3x4+2[rows 1-4]" not in partial_layouts(4)
+    assert "3x4+3[rows 1-5]" not in partial_layouts(5)
+
+
+def test_a_whole_page_whose_strip_breaks_the_law_is_not_read_as_a_window():
+    # A 3x4+1 page whose II strip runs 0.4 s late: the law is broken, and the
+    # page must stay a flagged 3x4+1, its V1 panel kept (renaming the strip V1
+    # as the rows of a 3x4+2 once made it obey the law, unflagged).
+    from ecgprep.synth.signals import synthetic_signals
+
+    sig = synthetic_signals(seed=0)
+    late = dict(sig, II=np.roll(sig["II"], 200))
+    a = render_ecg(sig, seed=0, layout="3x4+1")
+    b = render_ecg(late, seed=0, layout="3x4+1")
+    ys = sorted({round(lead.baseline_y_px) for lead in a.truth.leads})
+    cut = (ys[2] + ys[3]) // 2
+    image = np.concatenate([a.image[:cut], b.image[cut:]])
+    res = process_image_for_submission(image)
+    assert res.ok, res.error
+    assert res.stage("digitize").layout.name == "3x4+1:II"
+    assert res.signals["V1"].start_s == 5.0
+    assert res.suspect
 
 
 def test_limb_residual_measures_any_three_limb_leads_printed_together():

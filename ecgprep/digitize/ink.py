@@ -142,9 +142,12 @@ def panels_by_bars(
 
     A bar (straight, :data:`BAR_COLUMN_SHARE`, and across the row's baseline)
     at each of :data:`PANEL_BOUNDARIES_S`: four panels (a 3x4 row); at 5 s
-    alone: two (a 6x2 row); at none, where another row has bars: one (a rhythm
-    strip, or a 12x1 row). A page printed without bars, or a row with bars at
-    other boundaries, tells nothing (None). A steep QRS complex on a boundary
+    alone: two (a 6x2 row); at none, where another row's bars say four or two:
+    one (a rhythm strip, or a 12x1 row). A page printed without bars, a row with
+    bars at other boundaries, or a page where no row's bars say four or two (its
+    time origin may be off by more than a bar's window, :data:`TICK_HALF_WIDTH_MM`)
+    tells nothing (None). Rows shorter than 10 s (panels scaled to them) have
+    their boundaries scaled too. A steep QRS complex on a boundary
     may still pass for a bar: on synthetic pages, 1 of 40 rhythm strips and 4 of
     120 rows of 12x1 pages read as two panels.
 
@@ -167,11 +170,13 @@ def panels_by_bars(
     h, w = mask.shape
     half = BAR_BAND_MM * px_per_mm_y
     found = []
+    # panels scaled to rows shorter than 10 s (a cut page keeps its times)
+    k = 1.0 if layout.cut else layout.record_s / 10.0
     for row in layout.rows:
         y0, y1 = int(max(0, row.y - half)), int(min(h, row.y + half + 1))
         times = []
         for t in PANEL_BOUNDARIES_S:
-            xc = row.x_start + t * layout.px_per_s
+            xc = row.x_start + k * t * layout.px_per_s
             if not 0 <= xc < w:
                 continue
             x0 = int(max(0, np.floor(xc - 2 * TICK_HALF_WIDTH_MM * px_per_mm_x)))
@@ -180,10 +185,11 @@ def panels_by_bars(
             if bar is not None and _straight(band, bar) and bar[0] < row.y - y0 < bar[1]:
                 times.append(t)
         found.append(tuple(times))
-    if not any(found):
-        return tuple(None for _ in found)
     count = {PANEL_BOUNDARIES_S: 4, (5.0,): 2, (): 1}
-    return tuple(count.get(times) for times in found)
+    counts = tuple(count.get(times) for times in found)
+    if not any(c in (2, 4) for c in counts):
+        return tuple(None for _ in found)
+    return counts
 
 
 #: Share of a bar's rows each of its columns is inked in (and the least count of

@@ -23,6 +23,7 @@ from ..standards import (
     PAPER_SPEEDS_MM_S,
     PULSE_SECONDS,
     RECORD_SECONDS,
+    rhythm_count,
     window_name,
 )
 from ..standards import layout_rows as _layout_rows
@@ -71,8 +72,10 @@ def partial_layouts(n_rows: int) -> tuple[str, ...]:
 
     A crop, or a photo that left rows out, prints some rows of a layout. Each
     set of rows is named once (:func:`ecgprep.standards.window_name`), after the
-    first layout of :data:`PARTIAL_OF` printing it, and none that is a whole
-    layout; most common layout first, top rows first.
+    first layout of :data:`PARTIAL_OF` printing it; none that is a whole layout
+    but for its strips' leads (the first four rows of a 3x4+2 are a 3x4+1 whose
+    strip is V1: the whole layout names its strips itself); most common layout
+    first, top rows first.
 
     Examples
     --------
@@ -82,16 +85,23 @@ def partial_layouts(n_rows: int) -> tuple[str, ...]:
     21
     """
     n = int(n_rows)
+    whole = {_strips_unnamed(layout_rows(name)) for name in LAYOUTS if rhythm_count(name)}
     seen = {repr(layout_rows(name)) for name in LAYOUTS}
     out = []
     for base in PARTIAL_OF:
         rows = layout_rows(base)
         for first in range(len(rows) - n + 1):
-            key = repr(rows[first : first + n])
-            if n > 0 and key not in seen:
+            part = rows[first : first + n]
+            key = repr(part)
+            if n > 0 and key not in seen and _strips_unnamed(part) not in whole:
                 seen.add(key)
                 out.append(window_name(base, first + 1, first + n))
     return tuple(out)
+
+
+def _strips_unnamed(rows) -> tuple:
+    """Rows with the leads of their 10 s strips left out (a short row keeps its own)."""
+    return tuple(tuple(p if len(row) > 1 else ("", *p[1:]) for p in row) for row in rows)
 
 
 def candidate_layouts(n_rows: int) -> tuple[str, ...]:

@@ -591,9 +591,9 @@ def digitize(
     )
     partial = layout == AUTO and len(scan.rows) < min(LAYOUTS_BY_ROWS)
     if partial:
-        # Rows of a layout: those whose panels the separator bars allow; of
-        # them, only those whose limb leads can test which rows they are are
-        # worth reading apart, and the most common is read anyway.
+        # Rows of a layout: those whose panels the separator bars allow, the
+        # most common of them (one or two rows print no three limb leads
+        # together: the law cannot tell which rows they are).
         counts = _panel_counts(context, names[0], paper_speed)
         if None in counts or not counts:
             # where the bars do not tell: whether each row's quarters look
@@ -610,9 +610,17 @@ def digitize(
             tuple(n for n in names if _fits(n, counts, exact=True))
             + tuple(n for n in names if _fits(n, counts) and not _fits(n, counts, exact=True))
         ) or names
-        names = names[:1] + tuple(n for n in names[1:] if _testable(n))
+        names = names[:1]
     scorer = _limb_score if partial else _score
     best, error = _best_reading(context, names, paper_speed, speeds, scorer)
+    if partial:
+        # A whole page whose rows were missed (noise, a faint row) reads as the
+        # layout printing the fewest rows, its rows picked from the ink's
+        # profile: kept where its limb leads obey the law.
+        nearest = LAYOUTS_BY_ROWS[min(LAYOUTS_BY_ROWS)]
+        whole, _ = _best_reading(context, nearest, paper_speed, speeds, _score)
+        if whole is not None and (best is None or whole[0] <= PARTIAL_TRY_SCORE):
+            best, scorer, partial = whole, _score, False
     bars: tuple = ()
     if best is not None:
         bars = panels_by_bars(
@@ -634,6 +642,9 @@ def digitize(
         whole = _limb_score(best[1])
         if part is not None and part[0] < min(PARTIAL_MAX_SCORE, PARTIAL_EVIDENCE * whole):
             best, scorer = part, _limb_score
+            bars = panels_by_bars(
+                mask, part[1].layout, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y
+            )
     if best is None:
         assert error is not None
         raise error
@@ -649,7 +660,12 @@ def digitize(
             (reading.layout.name,),
             steep_gap=(STEEP_GAP_SHARE, STEEP_RUN_MIN_MM * px_per_mm_y),
         )[0]
-        if scorer(thin) < THIN_EVIDENCE * score:
+        better = scorer(thin) < THIN_EVIDENCE * score
+        if score >= UNMEASURED_SCORE and scorer(thin) >= UNMEASURED_SCORE:
+            # the law cannot judge (a partial page): the reading that followed
+            # more of its worst-followed row
+            better = bool(thin.coverage) and min(thin.coverage) > min(reading.coverage)
+        if better:
             reading = dataclasses.replace(thin, speeds_alike=reading.speeds_alike)
     return dataclasses.replace(reading, lines_removed=bool(lines_removed), panel_bars=bars)
 
