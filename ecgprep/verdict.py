@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .digitize.pulses import PULSE_GAIN_TOLERANCE, standard_gain
-from .signals import einthoven_residual, limb_residual
+from .signals import einthoven_residual
 from .standards import AUTO, GAIN_MM_PER_MV, LEADS, PULSE_MV
 
 __all__ = [
@@ -364,19 +364,6 @@ def _bars_disagree(digitization: Any, layout: Any) -> str | None:
     return None
 
 
-def _partial(layout: Any, leads: Mapping[str, Any]) -> str | None:
-    """A reason when a partial page was read as rows of a layout (a row window,
-    :func:`ecgprep.standards.window_name`) that the law could not place: fewer
-    than three limb leads printed together (:func:`ecgprep.signals.limb_residual`)."""
-    name = str(getattr(layout, "name", ""))
-    if "[" not in name or (leads and math.isfinite(limb_residual(leads))):
-        return None
-    return (
-        f"a partial page read as {name.split(':', 1)[0]}: which rows these are is a "
-        "guess (fewer than three limb leads printed together to test it)"
-    )
-
-
 def _lead_rows(layout: Any) -> dict[str, int]:
     """Row of the panel each lead was read from (its longest; the first of equals)."""
     best: dict[str, tuple[float, int]] = {}
@@ -491,9 +478,12 @@ def judge(
         if reason:
             reasons.append(reason)
             factors.append(ROWS_MISMATCH)
-        reason = _partial(layout, leads)
-        if reason:
-            reasons.append(reason)
+        if getattr(digitization, "rows_guessed", False):
+            reasons.append(
+                f"a partial page read as {str(layout.name).split(':', 1)[0]}: which rows "
+                "these are is a guess (no three limb leads printed together, no label or "
+                "separator bar to place them)"
+            )
         record_s = float(getattr(layout, "record_s", 10.0))
         if record_s < 9.0:
             if getattr(layout, "cut", False):

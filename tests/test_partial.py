@@ -5,7 +5,7 @@ import pytest
 
 from ecgprep import process_image_for_submission
 from ecgprep.colors import separate_colors
-from ecgprep.digitize.ink import panels_by_bars
+from ecgprep.digitize.ink import limb_labels, panels_by_bars
 from ecgprep.digitize.layout import candidate_layouts, find_layout, partial_layouts
 from ecgprep.metrics import score_leads
 from ecgprep.options import Options
@@ -141,7 +141,8 @@ def test_a_page_printed_without_bars_tells_nothing():
 @pytest.mark.parametrize(
     ("layout", "first", "last", "read_as"),
     [
-        ("3x4+1", 0, 1, "3x4[rows 1-2]"),  # the law cannot place them: a guess
+        ("3x4+1", 0, 1, "3x4[rows 1-2]"),  # labels I, II (the law cannot place them)
+        ("3x4+1", 1, 2, "3x4[rows 2-3]"),  # labels II, III
         ("3x4+1", 2, 3, "3x4+1[rows 3-4]"),  # bars: four panels, then a strip
         ("3x4+1", 3, 3, "3x4+1[row 4]"),  # no bars: its quarters look like one lead's
         ("6x2", 0, 1, "6x2[rows 1-2]"),  # bars: two panels
@@ -160,8 +161,18 @@ def test_a_partial_page_gives_the_leads_it_prints_and_says_so(layout, first, las
     missing = sorted(set(r.truth.signals) - set(res.signals))
     assert any(reason.startswith("leads missing: ") for reason in res.suspect_reasons)
     assert all(lead in " ".join(res.suspect_reasons) for lead in missing)
-    guessed = any("is a guess" in reason for reason in res.suspect_reasons)
-    assert guessed == (read_as.startswith("3x4") or read_as == "6x2[rows 1-2]")
+    assert not any("is a guess" in reason for reason in res.suspect_reasons)
+
+
+@pytest.mark.parametrize(("first", "read_as"), [(0, "3x4[rows 1-2]"), (1, "3x4[rows 1-2]")])
+def test_rows_nothing_places_are_the_most_common_and_said_to_be_a_guess(first, read_as):
+    # no labels: two rows of four panels could be rows 1-2 or 2-3 of a 3x4
+    r = render_ecg(seed=0, layout="3x4+1", labels=False)
+    res = process_image_for_submission(_crop(r, first, first + 1))
+    assert res.ok, res.error
+    assert res.stage("digitize").layout.name == read_as
+    assert res.stage("digitize").rows_guessed
+    assert any("is a guess" in reason for reason in res.suspect_reasons)
 
 
 def test_a_whole_page_read_as_another_layout_than_its_bars_show_is_flagged():
@@ -179,3 +190,25 @@ def test_a_row_without_bars_is_told_a_strip_or_panels_by_its_beats(row, read_as)
     assert res.ok, res.error
     assert res.stage("digitize").layout.name == read_as
     assert sorted(res.signals) == _leads_of_rows(r, row, row)
+
+
+@pytest.mark.parametrize("layout", ["3x4+1", "6x2", "12x1", "3x4+3"])
+def test_first_labels_read_as_limb_leads_are_right_or_none(layout):
+    for seed in (0, 1):
+        r = render_ecg(seed=seed, layout=layout)
+        ppm = r.truth.px_per_mm
+        mask = separate_colors(r.image).trace_mask
+        lay = find_layout(mask, px_per_mm_x=ppm, px_per_mm_y=ppm, layout=layout)
+        got = limb_labels(mask, lay, px_per_mm_x=ppm, px_per_mm_y=ppm)
+        firsts = [row[0][0] for row in layout_rows(r.truth.layout_spec)]
+        assert all(g is None or g == f for g, f in zip(got, firsts, strict=True))
+        if layout == "3x4+1" and seed == 0:
+            assert got == ("I", "II", "III", "II")  # "III" stands clear of the trace
+
+
+def test_a_page_without_labels_has_none_read():
+    r = render_ecg(seed=0, layout="3x4+1", labels=False)
+    ppm = r.truth.px_per_mm
+    mask = separate_colors(r.image).trace_mask
+    lay = find_layout(mask, px_per_mm_x=ppm, px_per_mm_y=ppm, layout="3x4+1")
+    assert limb_labels(mask, lay, px_per_mm_x=ppm, px_per_mm_y=ppm) == (None,) * 4

@@ -21,6 +21,7 @@ __all__ = [
     "mend_label_gaps",
     "foreign_strokes",
     "panels_by_bars",
+    "limb_labels",
 ]
 
 #: Half-width of the window a separator bar is looked for in, about a boundary
@@ -205,6 +206,136 @@ def _straight(band: np.ndarray, bar: tuple[int, int, int, int]) -> bool:
     y0, y1, b0, b1 = bar
     inked = band[y0:y1, b0:b1].mean(axis=0) >= BAR_COLUMN_SHARE
     return int(inked.sum()) >= BAR_MIN_COLUMNS
+
+
+#: Where a row's first label is looked for, about the start of its first panel
+#: (mm): from a little before it to this far after it (ecg-image-kit prints its
+#: labels just after the start, GE 1-2 mm after), and this far above or below
+#: the baseline (ecg-image-kit's stand 5-8 mm under it, GE's 6-10 mm).
+LABEL_SEARCH_BEFORE_MM = 1.0
+LABEL_SEARCH_AFTER_MM = 10.0
+LABEL_SEARCH_HALF_MM = 13.0
+#: Height of a label's glyphs (mm): printed labels stand 2-3.5 mm tall
+#: (ecg-image-kit's 2.8 mm, GE's 2.2 mm); the pulse (10 mm), separator bars
+#: (7 mm) and a scan's 4.6 mm tick marks are taller, specks shorter.
+LABEL_HEIGHT_MM = (1.5, 4.0)
+#: Gap between the glyphs of one label, as a share of their height (the stems
+#: of a sans "III" stand apart; a serif font joins them).
+LABEL_GAP_SHARE = 0.8
+#: Share of a glyph's height a column must be inked over to be a stem, and least
+#: share of the label's ink in its stems: "I", "II" and "III" are stems (and
+#: serifs: 0.87-0.89 of GE's ink, all of ecg-image-kit's); "V1", "aVR", "V4"
+#: have diagonals and curves (0-0.4 measured).
+LABEL_STEM_FILL = 0.7
+LABEL_STEM_INK_SHARE = 0.8
+#: Limb leads a label of one, two or three stems names.
+_STEM_LEADS = {1: "I", 2: "II", 3: "III"}
+
+
+def limb_labels(
+    trace_mask: np.ndarray, layout: LayoutResult, *, px_per_mm_x: float, px_per_mm_y: float
+) -> tuple[str | None, ...]:
+    """The lead each row's first label names, where it reads "I", "II" or "III".
+
+    Near the start of each row's first panel (:data:`LABEL_SEARCH_AFTER_MM`,
+    :data:`LABEL_SEARCH_HALF_MM`), the ink not connected to the trace or the
+    pulse (pieces that do not reach the search window's edge) is grouped into
+    labels (:data:`LABEL_GAP_SHARE`); one of glyph height
+    (:data:`LABEL_HEIGHT_MM`) made of vertical stems (:data:`LABEL_STEM_FILL`,
+    :data:`LABEL_STEM_INK_SHARE`) names lead I, II or III by their count. The
+    other leads' labels, and rows with none or more than one such label, give
+    None. A partial page's rows are placed by them where Einthoven's law cannot.
+
+    Parameters
+    ----------
+    trace_mask : (M, N) bool ndarray
+        Trace ink of the deskewed page (labels are printed in the trace's ink).
+    layout : LayoutResult
+        Rows found on it (:func:`ecgprep.digitize.layout.find_layout`).
+    px_per_mm_x, px_per_mm_y : float
+        Grid scale.
+
+    Returns
+    -------
+    tuple of (str or None)
+        Per row of ``layout``, top to bottom.
+    """
+    import cv2
+
+    mask = check_mask(trace_mask, "trace_mask")
+    h, w = mask.shape
+    lo_h, hi_h = (v * px_per_mm_y for v in LABEL_HEIGHT_MM)
+    ys = [r.y for r in layout.rows]
+    out = []
+    for k, row in enumerate(layout.rows):
+        x0 = int(max(0, row.x_start - LABEL_SEARCH_BEFORE_MM * px_per_mm_x))
+        x1 = int(min(w, row.x_start + LABEL_SEARCH_AFTER_MM * px_per_mm_x))
+        # no nearer another row's baseline than this one's
+        up = 0.5 * (row.y - ys[k - 1]) if k > 0 else np.inf
+        down = 0.5 * (ys[k + 1] - row.y) if k + 1 < len(ys) else np.inf
+        half = LABEL_SEARCH_HALF_MM * px_per_mm_y
+        y0 = int(max(0, row.y - min(half, up)))
+        y1 = int(min(h, row.y + min(half, down)))
+        win = np.ascontiguousarray(mask[y0:y1, x0:x1]).view(np.uint8)
+        if win.size == 0:
+            out.append(None)
+            continue
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(win, connectivity=8)
+        boxes = []
+        for k in range(1, n):
+            bx, by, bw, bh = (int(v) for v in stats[k, :4])
+            inside = bx > 0 and by > 0 and bx + bw < win.shape[1] and by + bh < win.shape[0]
+            if inside and lo_h <= bh <= hi_h:
+                boxes.append((bx, by, bw, bh, k))
+        names = {_stem_lead(lab, group) for group in _label_groups(boxes)}
+        names.discard(None)
+        out.append(names.pop() if len(names) == 1 else None)
+    return tuple(out)
+
+
+def _label_groups(boxes: list) -> list:
+    """Boxes ``(x, y, w, h, component)`` of glyphs side by side, grouped into labels."""
+    groups: list = []
+    for box in sorted(boxes):
+        x, y, bw, bh, _ = box
+        for g in groups:
+            gx, gy, gw, gh, _ = g[-1]
+            near = x - (gx + gw) <= LABEL_GAP_SHARE * max(bh, gh)
+            level = min(y + bh, gy + gh) - max(y, gy) >= 0.5 * min(bh, gh)
+            if near and level:
+                g.append(box)
+                break
+        else:
+            groups.append([box])
+    return groups
+
+
+def _stem_lead(lab: np.ndarray, group: list) -> str | None:
+    """The lead a label of vertical stems names (by their count), or None.
+
+    ``lab``: the search window's connected components; ``group``: the label's.
+    Other ink beside the label, as near as its glyphs stand to each other,
+    makes it None: a glyph joined to the trace (a deep S wave touching "III")
+    left the label, which would read short.
+    """
+    x0 = min(b[0] for b in group)
+    y0 = min(b[1] for b in group)
+    x1 = max(b[0] + b[2] for b in group)
+    y1 = max(b[1] + b[3] for b in group)
+    own = np.isin(lab, [b[4] for b in group])
+    gap = int(np.ceil(LABEL_GAP_SHARE * (y1 - y0)))
+    near = lab[y0:y1, max(0, x0 - gap) : x1 + gap]
+    if np.count_nonzero((near > 0) & ~own[y0:y1, max(0, x0 - gap) : x1 + gap]):
+        return None
+    ink = own[y0:y1, x0:x1]
+    if ink.sum() == 0 or x1 - x0 > 3 * (y1 - y0):
+        return None
+    fill = ink.mean(axis=0)
+    stem = fill >= LABEL_STEM_FILL
+    if ink[:, stem].sum() < LABEL_STEM_INK_SHARE * ink.sum():
+        return None
+    runs = int(np.count_nonzero(np.diff(np.concatenate(([0], stem.astype(np.int8)))) == 1))
+    return _STEM_LEADS.get(runs)
 
 
 def trace_core(trace_mask: np.ndarray, gray: np.ndarray, *, px_per_mm: float) -> np.ndarray:

@@ -49,6 +49,7 @@ from .ink import (
     _remove_tick,
     foreign_strokes,
     mend_label_gaps,
+    limb_labels,
     panels_by_bars,
     remove_labels,
     trace_core,
@@ -131,6 +132,10 @@ class Digitization:
     panel_bars : tuple of (int or None)
         Per row, how many panels its separator bars show
         (:func:`~ecgprep.digitize.ink.panels_by_bars`; None where they do not tell).
+    rows_guessed : bool
+        A partial page's rows were named as the most common of several runs of
+        rows that nothing on the page told apart (no three limb leads printed
+        together, no label or separator bar to place them).
     """
 
     leads: dict = field(repr=False)
@@ -149,6 +154,7 @@ class Digitization:
     speeds_alike: tuple = ()
     lines_removed: bool = False
     panel_bars: tuple = ()
+    rows_guessed: bool = False
 
     def __repr__(self) -> str:
         found = sum(bool(p.found) for p in self.pulses)
@@ -590,11 +596,14 @@ def digitize(
         line_ink,
     )
     partial = layout == AUTO and len(scan.rows) < min(LAYOUTS_BY_ROWS)
+    guess = False
     if partial:
-        # Rows of a layout: those whose panels the separator bars allow, the
-        # most common of them (one or two rows print no three limb leads
-        # together: the law cannot tell which rows they are).
-        counts = _panel_counts(context, names[0], paper_speed)
+        # Rows of a layout: those whose first labels (I, II, III) and panels
+        # (separator bars, or a strip's beats) the page shows, the most common
+        # of them (one or two rows print no three limb leads together: the law
+        # cannot tell which rows they are).
+        counts, labels = _panel_counts(context, names[0], paper_speed)
+        names = tuple(n for n in names if _labelled(n, labels)) or names
         if None in counts or not counts:
             # where the bars do not tell: whether each row's quarters look
             # like one lead's (a strip) or not, from the most common's reading
@@ -606,11 +615,10 @@ def digitize(
                 counts = tuple(
                     c if c is not None else a for c, a in zip(counts, alike, strict=True)
                 )
-        names = (
-            tuple(n for n in names if _fits(n, counts, exact=True))
-            + tuple(n for n in names if _fits(n, counts) and not _fits(n, counts, exact=True))
-        ) or names
-        names = names[:1]
+        exact = tuple(n for n in names if _fits(n, counts, exact=True))
+        loose = tuple(n for n in names if _fits(n, counts) and n not in exact)
+        guess = len(exact or loose or names) > 1  # the rows nothing told apart
+        names = (exact + loose or names)[:1]
     scorer = _limb_score if partial else _score
     best, error = _best_reading(context, names, paper_speed, speeds, scorer)
     if partial:
@@ -620,7 +628,7 @@ def digitize(
         nearest = LAYOUTS_BY_ROWS[min(LAYOUTS_BY_ROWS)]
         whole, _ = _best_reading(context, nearest, paper_speed, speeds, _score)
         if whole is not None and (best is None or whole[0] <= PARTIAL_TRY_SCORE):
-            best, scorer, partial = whole, _score, False
+            best, scorer, partial, guess = whole, _score, False, False
     bars: tuple = ()
     if best is not None:
         bars = panels_by_bars(
@@ -667,7 +675,9 @@ def digitize(
             better = bool(thin.coverage) and min(thin.coverage) > min(reading.coverage)
         if better:
             reading = dataclasses.replace(thin, speeds_alike=reading.speeds_alike)
-    return dataclasses.replace(reading, lines_removed=bool(lines_removed), panel_bars=bars)
+    return dataclasses.replace(
+        reading, lines_removed=bool(lines_removed), panel_bars=bars, rows_guessed=guess
+    )
 
 
 def _line_columns(width: int, phase: float, period: float, half: float) -> np.ndarray:
@@ -769,10 +779,11 @@ def _testable(name: str) -> bool:
     return bool(shared.sum() * TESTABLE_STEP_S >= TESTABLE_S)
 
 
-def _panel_counts(ctx: _Context, name: str, paper_speed: float | str) -> tuple:
+def _panel_counts(ctx: _Context, name: str, paper_speed: float | str) -> tuple[tuple, tuple]:
     """Per row of the page, how many panels its separator bars say it prints
-    (:func:`~ecgprep.digitize.ink.panels_by_bars`; rows found as for the layout
-    ``name``), None where they do not tell."""
+    (:func:`~ecgprep.digitize.ink.panels_by_bars`), and the limb lead its first
+    label names (:func:`~ecgprep.digitize.ink.limb_labels`); rows found as for
+    the layout ``name``, None where they do not tell."""
     try:
         lay = find_layout(
             ctx.mask,
@@ -784,8 +795,18 @@ def _panel_counts(ctx: _Context, name: str, paper_speed: float | str) -> tuple:
             scan=ctx.scan,
         )
     except LayoutError:
-        return ()
-    return panels_by_bars(ctx.mask, lay, px_per_mm_x=ctx.px_per_mm_x, px_per_mm_y=ctx.px_per_mm_y)
+        return (), ()
+    scale = {"px_per_mm_x": ctx.px_per_mm_x, "px_per_mm_y": ctx.px_per_mm_y}
+    return panels_by_bars(ctx.mask, lay, **scale), limb_labels(ctx.mask, lay, **scale)
+
+
+def _labelled(name: str, labels: tuple) -> bool:
+    """Whether each row of the layout ``name`` starts with the lead its label
+    names (:func:`_panel_counts`; None: any)."""
+    rows = layout_rows(name)
+    if len(labels) != len(rows):
+        return True
+    return all(lab is None or row[0][0] == lab for lab, row in zip(labels, rows, strict=True))
 
 
 def _fits(name: str, counts: tuple, *, exact: bool = False) -> bool:
