@@ -481,8 +481,8 @@ def judge(
         if getattr(digitization, "rows_guessed", False):
             reasons.append(
                 f"a partial page read as {str(layout.name).split(':', 1)[0]}: which rows "
-                "these are is a guess (no three limb leads printed together, no label or "
-                "separator bar to place them)"
+                "these are is a guess (no three limb leads printed together; labels, "
+                "separator bars and beats left several runs of rows)"
             )
         record_s = float(getattr(layout, "record_s", 10.0))
         if record_s < 9.0:

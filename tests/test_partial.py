@@ -24,6 +24,13 @@ def _crop(render, first: int, last: int) -> np.ndarray:
     return render.image[y0:y1]
 
 
+def _rows_found(render, layout: str):
+    """The render's trace mask and its rows found as ``layout``; its scale."""
+    ppm = render.truth.px_per_mm
+    mask = separate_colors(render.image).trace_mask
+    return mask, find_layout(mask, px_per_mm_x=ppm, px_per_mm_y=ppm, layout=layout), ppm
+
+
 def _leads_of_rows(render, first: int, last: int) -> list[str]:
     return sorted({lead.name for lead in render.truth.leads if first <= lead.row <= last})
 
@@ -122,19 +129,13 @@ def test_limb_residual_measures_any_three_limb_leads_printed_together():
 
 @pytest.mark.parametrize("layout", ["3x4+1", "6x2"])
 def test_separator_bars_tell_the_panels_of_each_row(layout):
-    r = render_ecg(seed=1, layout=layout)
-    ppm = r.truth.px_per_mm
-    mask = separate_colors(r.image).trace_mask
-    lay = find_layout(mask, px_per_mm_x=ppm, px_per_mm_y=ppm, layout=layout)
+    mask, lay, ppm = _rows_found(render_ecg(seed=1, layout=layout), layout)
     counts = panels_by_bars(mask, lay, px_per_mm_x=ppm, px_per_mm_y=ppm)
     assert counts == tuple(len(row) for row in layout_rows(layout))
 
 
 def test_a_page_printed_without_bars_tells_nothing():
-    r = render_ecg(seed=1, layout="3x4+1", separators=False)
-    ppm = r.truth.px_per_mm
-    mask = separate_colors(r.image).trace_mask
-    lay = find_layout(mask, px_per_mm_x=ppm, px_per_mm_y=ppm, layout="3x4+1")
+    mask, lay, ppm = _rows_found(render_ecg(seed=1, layout="3x4+1", separators=False), "3x4+1")
     assert panels_by_bars(mask, lay, px_per_mm_x=ppm, px_per_mm_y=ppm) == (None,) * 4
 
 
@@ -196,9 +197,7 @@ def test_a_row_without_bars_is_told_a_strip_or_panels_by_its_beats(row, read_as)
 def test_first_labels_read_as_limb_leads_are_right_or_none(layout):
     for seed in (0, 1):
         r = render_ecg(seed=seed, layout=layout)
-        ppm = r.truth.px_per_mm
-        mask = separate_colors(r.image).trace_mask
-        lay = find_layout(mask, px_per_mm_x=ppm, px_per_mm_y=ppm, layout=layout)
+        mask, lay, ppm = _rows_found(r, layout)
         got = limb_labels(mask, lay, px_per_mm_x=ppm, px_per_mm_y=ppm)
         firsts = [row[0][0] for row in layout_rows(r.truth.layout_spec)]
         assert all(g is None or g == f for g, f in zip(got, firsts, strict=True))
@@ -207,8 +206,5 @@ def test_first_labels_read_as_limb_leads_are_right_or_none(layout):
 
 
 def test_a_page_without_labels_has_none_read():
-    r = render_ecg(seed=0, layout="3x4+1", labels=False)
-    ppm = r.truth.px_per_mm
-    mask = separate_colors(r.image).trace_mask
-    lay = find_layout(mask, px_per_mm_x=ppm, px_per_mm_y=ppm, layout="3x4+1")
+    mask, lay, ppm = _rows_found(render_ecg(seed=0, layout="3x4+1", labels=False), "3x4+1")
     assert limb_labels(mask, lay, px_per_mm_x=ppm, px_per_mm_y=ppm) == (None,) * 4

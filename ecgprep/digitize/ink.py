@@ -215,6 +215,11 @@ def _straight(band: np.ndarray, bar: tuple[int, int, int, int]) -> bool:
 LABEL_SEARCH_BEFORE_MM = 1.0
 LABEL_SEARCH_AFTER_MM = 10.0
 LABEL_SEARCH_HALF_MM = 13.0
+#: Least distance of a label from its row's baseline (mm): labels stand clear of
+#: the trace's level (5-8 mm on ecg-image-kit's pages); the next row's label,
+#: printed above its own row on 12x1 pages 13.7 mm apart, came 0.5-3.4 mm under
+#: this row's baseline.
+LABEL_CLEAR_MM = 3.0
 #: Height of a label's glyphs (mm): printed labels stand 2-3.5 mm tall
 #: (ecg-image-kit's 2.8 mm, GE's 2.2 mm); the pulse (10 mm), separator bars
 #: (7 mm) and a scan's 4.6 mm tick marks are taller, specks shorter.
@@ -241,10 +246,11 @@ def limb_labels(
     :data:`LABEL_SEARCH_HALF_MM`), the ink not connected to the trace or the
     pulse (pieces that do not reach the search window's edge) is grouped into
     labels (:data:`LABEL_GAP_SHARE`); one of glyph height
-    (:data:`LABEL_HEIGHT_MM`) made of vertical stems (:data:`LABEL_STEM_FILL`,
-    :data:`LABEL_STEM_INK_SHARE`) names lead I, II or III by their count. The
-    other leads' labels, and rows with none or more than one such label, give
-    None. A partial page's rows are placed by them where Einthoven's law cannot.
+    (:data:`LABEL_HEIGHT_MM`), clear of the baseline (:data:`LABEL_CLEAR_MM`),
+    made of vertical stems (:data:`LABEL_STEM_FILL`, :data:`LABEL_STEM_INK_SHARE`)
+    names lead I, II or III by their count. The other leads' labels, and rows
+    with none or with labels naming different leads, give None. A partial
+    page's rows are placed by them where Einthoven's law cannot.
 
     Parameters
     ----------
@@ -265,29 +271,36 @@ def limb_labels(
     mask = check_mask(trace_mask, "trace_mask")
     h, w = mask.shape
     lo_h, hi_h = (v * px_per_mm_y for v in LABEL_HEIGHT_MM)
+    # the window is widened by a glyph gap each side: a label's stem just
+    # outside it, or ink beside it, is seen (and a label must start inside)
+    margin = int(np.ceil(LABEL_GAP_SHARE * hi_h))
+    clear = LABEL_CLEAR_MM * px_per_mm_y
     ys = [r.y for r in layout.rows]
     out = []
-    for k, row in enumerate(layout.rows):
-        x0 = int(max(0, row.x_start - LABEL_SEARCH_BEFORE_MM * px_per_mm_x))
-        x1 = int(min(w, row.x_start + LABEL_SEARCH_AFTER_MM * px_per_mm_x))
+    for i, row in enumerate(layout.rows):
+        x0 = int(max(0, row.x_start - LABEL_SEARCH_BEFORE_MM * px_per_mm_x - margin))
+        x1 = int(min(w, row.x_start + LABEL_SEARCH_AFTER_MM * px_per_mm_x + margin))
         # no nearer another row's baseline than this one's
-        up = 0.5 * (row.y - ys[k - 1]) if k > 0 else np.inf
-        down = 0.5 * (ys[k + 1] - row.y) if k + 1 < len(ys) else np.inf
+        up = 0.5 * (row.y - ys[i - 1]) if i > 0 else np.inf
+        down = 0.5 * (ys[i + 1] - row.y) if i + 1 < len(ys) else np.inf
         half = LABEL_SEARCH_HALF_MM * px_per_mm_y
         y0 = int(max(0, row.y - min(half, up)))
         y1 = int(min(h, row.y + min(half, down)))
-        win = np.ascontiguousarray(mask[y0:y1, x0:x1]).view(np.uint8)
-        if win.size == 0:
+        if x1 - x0 <= 2 * margin or y1 <= y0:
             out.append(None)
             continue
+        win = np.ascontiguousarray(mask[y0:y1, x0:x1]).view(np.uint8)
         n, lab, stats, _ = cv2.connectedComponentsWithStats(win, connectivity=8)
+        base = row.y - y0
         boxes = []
-        for k in range(1, n):
-            bx, by, bw, bh = (int(v) for v in stats[k, :4])
+        for c in range(1, n):
+            bx, by, bw, bh = (int(v) for v in stats[c, :4])
             inside = bx > 0 and by > 0 and bx + bw < win.shape[1] and by + bh < win.shape[0]
-            if inside and lo_h <= bh <= hi_h:
-                boxes.append((bx, by, bw, bh, k))
-        names = {_stem_lead(lab, group) for group in _label_groups(boxes)}
+            off_base = by + bh < base - clear or by > base + clear
+            if inside and off_base and lo_h <= bh <= hi_h:
+                boxes.append((bx, by, bw, bh, c))
+        groups = [g for g in _label_groups(boxes) if margin <= g[0][0] < win.shape[1] - margin]
+        names = {_stem_lead(lab, group) for group in groups}
         names.discard(None)
         out.append(names.pop() if len(names) == 1 else None)
     return tuple(out)
@@ -335,6 +348,15 @@ def _stem_lead(lab: np.ndarray, group: list) -> str | None:
     if ink[:, stem].sum() < LABEL_STEM_INK_SHARE * ink.sum():
         return None
     runs = int(np.count_nonzero(np.diff(np.concatenate(([0], stem.astype(np.int8)))) == 1))
+    if runs == 1:
+        # a lone stem with ink above or below it, as near as a glyph gap, is a
+        # piece of a broken stroke (a QRS cut by grid removal), not an "I"
+        reach = gap
+        cols = slice(max(0, x0 - 1), x1 + 1)
+        above = lab[max(0, y0 - reach) : y0, cols]
+        below = lab[y1 : y1 + reach, cols]
+        if np.count_nonzero(above) or np.count_nonzero(below):
+            return None
     return _STEM_LEADS.get(runs)
 
 
