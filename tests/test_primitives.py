@@ -271,3 +271,28 @@ def test_check_number_bounds_are_inclusive():
     for bad in (math.nan, math.inf, False, "1"):
         with pytest.raises(ValueError, match="^x must be"):
             check_number(bad, "x", lo=0, hi=1)
+
+
+def test_no_module_names_a_constant_twice():
+    # a second top-level assignment silently changes the first one's users
+    # (a label reader's LABEL_CLEAR_MM once moved remove_labels' bound)
+    import ast
+    from collections import Counter
+    from pathlib import Path
+
+    import ecgprep
+
+    twice = {}
+    for path in Path(ecgprep.__file__).parent.rglob("*.py"):
+        names = Counter()
+        for node in ast.parse(path.read_text()).body:
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            if isinstance(node, ast.AnnAssign):
+                targets = [node.target]
+            for t in targets:
+                if isinstance(t, ast.Name) and t.id.isupper():
+                    names[t.id] += 1
+        dup = sorted(n for n, c in names.items() if c > 1)
+        if dup:
+            twice[path.name] = dup
+    assert twice == {}

@@ -219,7 +219,7 @@ LABEL_SEARCH_HALF_MM = 13.0
 #: the trace's level (5-8 mm on ecg-image-kit's pages); the next row's label,
 #: printed above its own row on 12x1 pages 13.7 mm apart, came 0.5-3.4 mm under
 #: this row's baseline.
-LABEL_CLEAR_MM = 3.0
+LABEL_OFF_BASELINE_MM = 3.0
 #: Height of a label's glyphs (mm): printed labels stand 2-3.5 mm tall
 #: (ecg-image-kit's 2.8 mm, GE's 2.2 mm); the pulse (10 mm), separator bars
 #: (7 mm) and a scan's 4.6 mm tick marks are taller, specks shorter.
@@ -246,7 +246,7 @@ def limb_labels(
     :data:`LABEL_SEARCH_HALF_MM`), the ink not connected to the trace or the
     pulse (pieces that do not reach the search window's edge) is grouped into
     labels (:data:`LABEL_GAP_SHARE`); one of glyph height
-    (:data:`LABEL_HEIGHT_MM`), clear of the baseline (:data:`LABEL_CLEAR_MM`),
+    (:data:`LABEL_HEIGHT_MM`), clear of the baseline (:data:`LABEL_OFF_BASELINE_MM`),
     made of vertical stems (:data:`LABEL_STEM_FILL`, :data:`LABEL_STEM_INK_SHARE`)
     names lead I, II or III by their count. The other leads' labels, and rows
     with none or with labels naming different leads, give None. A partial
@@ -274,7 +274,7 @@ def limb_labels(
     # the window is widened by a glyph gap each side: a label's stem just
     # outside it, or ink beside it, is seen (and a label must start inside)
     margin = int(np.ceil(LABEL_GAP_SHARE * hi_h))
-    clear = LABEL_CLEAR_MM * px_per_mm_y
+    clear = LABEL_OFF_BASELINE_MM * px_per_mm_y
     ys = [r.y for r in layout.rows]
     out = []
     for i, row in enumerate(layout.rows):
