@@ -601,6 +601,7 @@ def digitize(
     )
     partial = layout == AUTO and len(scan.rows) < min(LAYOUTS_BY_ROWS)
     guess = False
+    prior: tuple[float, Digitization] | None = None
     if partial:
         # Rows of a layout: those whose first labels (I, II, III) and panels
         # (separator bars, or a strip's beats) the page shows, the most common
@@ -628,7 +629,10 @@ def digitize(
         guess = len(exact or loose or names) > 1  # the rows nothing told apart
         names = (exact + loose or names)[:1]
     scorer = _limb_score if partial else _score
-    best, error = _best_reading(context, names, paper_speed, speeds, scorer)
+    if prior is not None and prior[1].layout.name == names[0]:
+        best, error = prior, None  # read already, for its beats
+    else:
+        best, error = _best_reading(context, names, paper_speed, speeds, scorer)
     if partial:
         # A whole page whose rows were missed (noise, a faint row) reads as the
         # layout printing the fewest rows, its rows picked from the ink's
