@@ -726,8 +726,8 @@ def test_a_scans_dark_border_cut_by_the_search_window_is_no_pulse(origin, border
     assert not p.found
 
 
-@pytest.mark.parametrize("layout", ["6x2", "12x1"])
-def test_a_10_mm_s_page_is_not_turned_and_its_coarse_reading_says_so(layout):
+@pytest.mark.parametrize(("layout", "floor_db"), [("6x2", 11.5), ("12x1", 8.0)])
+def test_a_10_mm_s_page_is_not_turned_and_its_coarse_reading_says_so(layout, floor_db):
     # 10 s at 10 mm/s fill a third of the page's width, and the QRS complexes,
     # squeezed, run down the page: the page was turned a quarter.
     r = render_ecg(seed=0, layout=layout, paper_speed=10.0)
@@ -736,7 +736,8 @@ def test_a_10_mm_s_page_is_not_turned_and_its_coarse_reading_says_so(layout):
     assert res.stage("orient").quarter_turns == 0
     dig = res.stage("digitize")
     assert dig.layout.name == layout and dig.paper_speed == 10.0
-    assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 3
+    # measured 12.8 and 9.0 dB: coarse, as the reason says
+    assert score_leads(res.signals, r.truth.signals, r.truth.fs) > floor_db
     assert any(reason.startswith("read at 10 mm/s") for reason in res.suspect_reasons)
 
 
