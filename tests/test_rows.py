@@ -21,6 +21,7 @@ from ecgprep.digitize.layout import (
 from ecgprep.digitize.page import find_trace_rows
 from ecgprep.standards import LAYOUTS, layout_rows
 from ecgprep.synth import render_ecg
+from ecgprep.synth.signals import synthetic_signals
 
 PX_MM = 200 / 25.4
 
@@ -175,7 +176,8 @@ def test_a_thin_pens_broken_row_that_spans_the_rows_is_a_row():
 def test_a_thin_pen_page_keeps_its_qrs_complexes():
     # A 1 px pen at 200 dpi: its steep strokes break in the ink's core and the
     # tracker skipped them (3.95 dB, every row followed over under 90 %). Read
-    # again on the ink itself, small gaps along steep strokes free (12.25 dB).
+    # again on the ink itself, small gaps along steep strokes free (12.25 dB;
+    # 12.79 with its stacked dashes joined).
     r = render_ecg(
         layout="3x4+1", seed=1, line_width_mm=25.4 / 200, grid_color="gray", trace_color=(3, 3, 3)
     )
@@ -183,6 +185,48 @@ def test_a_thin_pen_page_keeps_its_qrs_complexes():
     dig = res.stage("digitize")
     assert min(dig.coverage) > 0.95
     assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 11.5  # 12.25 dB
+
+
+def test_a_fast_hearts_thin_broken_row_is_a_row_not_text():
+    # A 1 px pen at 130 a minute: a beat every 11.5 mm, the line broken at each
+    # steep stroke and each stroke broken into dashes 0.4 mm apart. Counted
+    # dash by dash it had as many pieces as text (9.2 per 10 mm) and no stroke
+    # 15 mm long; dashes stacked along a stroke are one piece (1.7 per 10 mm).
+    px = 8.0
+    mask = np.zeros((500, 2400), bool)
+    y = 250
+    beats = range(150, 2250, int(11.5 * px))
+    for a, b in zip([100, *beats], [*beats, 2300], strict=True):
+        xs = np.arange(a + 2, b - 1)
+        mask[y + np.round(2 * np.sin(xs / 25.0)).astype(int), xs] = True
+    for x in beats:
+        for y0 in range(y - 48, y + 12, 6):  # 3 px dashes, 3 px apart
+            mask[y0 : y0 + 3, x] = True
+    (row,) = find_trace_rows(mask, px_per_mm_x=px, px_per_mm_y=px).rows
+    assert row.y == pytest.approx(y, abs=8)
+    assert row.pieces_per_10mm < 2.5
+
+
+@pytest.mark.parametrize(("seed", "floor"), [(0, 11.0), (2, 10.1)])
+def test_a_thin_grey_pen_at_a_fast_rate_on_a_grey_grid_is_read_whole(seed, floor):
+    # real_cases' 1 px grey pen at 130 a minute over a grey grid whose major
+    # lines are darker than the pen's steep strokes: its rows were refused as
+    # text and the page read as one row of a 3x4+1 (0.96 and 1.44 dB); its
+    # stacked dashes joined, the rows are found and the re-read keeps its QRS
+    # complexes (12.06 and 11.10 dB).
+    sig = synthetic_signals(seed=seed, heart_rate=130.0)
+    r = render_ecg(
+        sig,
+        layout="3x4+3",
+        rhythm_leads=("II", "V1", "V5"),
+        seed=seed,
+        line_width_mm=0.127,
+        grid_color="gray",
+        trace_color=(33, 33, 33),
+    )
+    res = process_image_for_submission(r.image)
+    assert res.verdict.layout == "3x4+3:II,V1,V5"
+    assert score_leads(res.signals, r.truth.signals, r.truth.fs) > floor
 
 
 def _row_with_t_waves(t_mm: float, pulse_mm: float = 10.0) -> tuple[np.ndarray, int, int]:
