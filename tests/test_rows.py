@@ -187,6 +187,25 @@ def test_a_thin_pen_page_keeps_its_qrs_complexes():
     assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 11.5  # 12.25 dB
 
 
+@pytest.mark.parametrize(("pitch_mm", "found"), [(30, 4), (8, 0)])
+def test_broken_rows_that_start_and_end_together_far_apart_are_rows(pitch_mm, found):
+    # Every row of a thin pen broken into as many pieces as text (no row passes
+    # to line the others up with): four rows of one length 30 mm apart are
+    # trace rows; the same 8 mm apart, as lines of a text block stand, are not.
+    px = 8.0
+    mask = np.zeros((200 + int(3 * pitch_mm * px) + 200, 2200), bool)
+    for k in range(4):
+        y = 200 + int(k * pitch_mm * px)
+        for x in range(100, 2100, 15):
+            mask[y : y + 2, x : x + 12] = True
+        for x in range(150, 2100, 160):
+            mask[y - 40 : y, x : x + 2] = True
+    scan = find_trace_rows(mask, px_per_mm_x=px, px_per_mm_y=px)
+    assert len(scan.rows) == found
+    if not found:
+        assert all(c.why_not.startswith("text:") for c in scan.candidates if c.prominence > 0.4)
+
+
 def test_a_fast_hearts_thin_broken_row_is_a_row_not_text():
     # A 1 px pen at 130 a minute: a beat every 11.5 mm, the line broken at each
     # steep stroke and each stroke broken into dashes 0.4 mm apart. Counted

@@ -108,6 +108,15 @@ PIECES_SPAN_MM = 10.0
 #: pieces (real_cases' 1 px rhythm strip: 4.8 pieces per 10 mm, its ends on the
 #: other rows' to the pixel); a line of text ends where its words do.
 ROW_ALIGN_MM = 2.0
+#: Fewest rows refused as text that, starting and ending together and standing
+#: :data:`ALIGNED_PITCH_MM` or more apart, are trace rows with no trace row to
+#: line up with: every row of a 1 px grey pen broken at each stroke (real_cases'
+#: 3x4+3 at 120 a minute: six rows of 4.8-6.1 pieces per 10 mm, their ends on
+#: each other's to the pixel). A block of text is not six lines of one length.
+ALIGNED_MIN_ROWS = 3
+#: Least distance between consecutive such rows (mm): trace rows stand 14 mm
+#: (12x1) or more apart; lines of printed text 4-6 mm.
+ALIGNED_PITCH_MM = 10.0
 #: Longest gap in a row's ink that is bridged (mm): a faded stretch, a blanked
 #: separator or a gap between two panels does not cut a row in two.
 ROW_GAP_MM = 3
@@ -263,7 +272,7 @@ def _pieces(
 
     if band.size == 0 or not band.any():
         return 0.0, 0
-    m = stacked_joined(band, stacked_px).view(np.uint8)
+    m = stacked_joined(band, stacked_px, speck_px).view(np.uint8)
     n, _, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     left = stats[1:, cv2.CC_STAT_LEFT]
     width = stats[1:, cv2.CC_STAT_WIDTH]
@@ -275,7 +284,7 @@ def _pieces(
     return float((np.cumsum(cover)[:-1] > 0).mean()), int(np.count_nonzero(size >= speck_px))
 
 
-def stacked_joined(mask: np.ndarray, gap_px: int) -> np.ndarray:
+def stacked_joined(mask: np.ndarray, gap_px: int, speck_px: float = 0.0) -> np.ndarray:
     """``mask`` with the gaps of under ``gap_px`` pixels between ink above and below in
     one column filled (a vertical closing): a thin pen's steep stroke made whole.
 
@@ -285,17 +294,27 @@ def stacked_joined(mask: np.ndarray, gap_px: int) -> np.ndarray:
         Trace ink.
     gap_px : int
         Longest vertical gap filled, plus one; 1 or less returns ``mask`` itself.
+    speck_px : float
+        Pieces whose width and height are both under this take no part: the dots
+        of a dotted grid left in the mask, 1 mm apart, are not joined into lines.
 
     Returns
     -------
     (M, N) bool ndarray
     """
+    m = np.ascontiguousarray(mask)
     if gap_px <= 1:
-        return np.ascontiguousarray(mask)
+        return m
     import cv2
 
-    m = np.ascontiguousarray(mask).view(np.uint8)
-    return cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((int(gap_px), 1), np.uint8)) > 0
+    src = m.view(np.uint8)
+    if speck_px > 0:
+        _, lab, stats, _ = cv2.connectedComponentsWithStats(src, connectivity=8)
+        keep = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= speck_px
+        keep[0] = False  # the background
+        src = keep[lab].view(np.uint8)
+    closed = cv2.morphologyEx(src, cv2.MORPH_CLOSE, np.ones((int(gap_px), 1), np.uint8))
+    return (closed > 0) | m
 
 
 def _flat_gaps_bridged(
@@ -554,25 +573,43 @@ def find_trace_rows(
                 float(y), x0, x1, float(p), length, near, beats, long_share, pieces, not why, why
             )
         )
-    return RowScan(tuple(_aligned_rows(out, px_per_mm_x)), profile)
+    return RowScan(tuple(_aligned_rows(out, px_per_mm_x, px_per_mm_y)), profile)
 
 
-def _aligned_rows(rows: list[TraceRow], px_per_mm_x: float) -> list[TraceRow]:
+def _aligned_rows(rows: list[TraceRow], px_per_mm_x: float, px_per_mm_y: float) -> list[TraceRow]:
     """Rows refused as text whose ink starts and ends with the trace rows' are trace rows.
 
     A thin pen's trace breaks into as many pieces as a line of text
     (:data:`TEXT_PIECES_PER_10MM`); a line of text does not run from the rows'
-    first column to their last (:data:`ROW_ALIGN_MM`). Needs two trace rows.
+    first column to their last (:data:`ROW_ALIGN_MM`). Needs two trace rows, or
+    :data:`ALIGNED_MIN_ROWS` refused rows that start and end together, as far
+    apart as trace rows (:data:`ALIGNED_PITCH_MM`).
     """
+    near = ROW_ALIGN_MM * px_per_mm_x
     traces = [r for r in rows if r.is_trace]
+    if len(traces) < 2:
+        traces += _aligned_among_refused(rows, near, ALIGNED_PITCH_MM * px_per_mm_y)
     if len(traces) < 2:
         return rows
     x0 = float(np.median([r.x0 for r in traces]))
     x1 = float(np.median([r.x1 for r in traces]))
-    near = ROW_ALIGN_MM * px_per_mm_x
     return [
         replace(r, is_trace=True, why_not="")
         if r.why_not.startswith("text:") and abs(r.x0 - x0) <= near and abs(r.x1 - x1) <= near
         else r
         for r in rows
     ]
+
+
+def _aligned_among_refused(rows: list[TraceRow], near: float, pitch: float) -> list[TraceRow]:
+    """The largest set of rows refused as text that start and end within ``near``
+    px of each other, at least :data:`ALIGNED_MIN_ROWS` of them and each
+    ``pitch`` px or more below the one before; none when there is no such set."""
+    refused = [r for r in rows if r.why_not.startswith("text:")]
+    best: list[TraceRow] = []
+    for r in refused:
+        group = [o for o in refused if abs(o.x0 - r.x0) <= near and abs(o.x1 - r.x1) <= near]
+        ys = np.array([o.y for o in group])
+        if len(group) > len(best) and (ys.size < 2 or np.diff(ys).min() >= pitch):
+            best = group
+    return best if len(best) >= ALIGNED_MIN_ROWS else []

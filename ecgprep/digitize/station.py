@@ -68,7 +68,7 @@ from .layout import (
     partial_layouts,
     rows_cut,
 )
-from .page import STACKED_GAP_MM, find_trace_rows, stacked_joined
+from .page import SPECK_MM, STACKED_GAP_MM, find_trace_rows, stacked_joined
 from .pulses import _row_gains, find_calibration_pulses
 from .trace import TracePoints, trace_points
 
@@ -678,7 +678,12 @@ def digitize(
         # (THIN_EVIDENCE).
         thin = _read(
             dataclasses.replace(
-                context, core=stacked_joined(mask, int(round(STACKED_GAP_MM * px_per_mm_y)))
+                context,
+                core=stacked_joined(
+                    mask,
+                    int(round(STACKED_GAP_MM * px_per_mm_y)),
+                    SPECK_MM * min(px_per_mm_x, px_per_mm_y),
+                ),
             ),
             reading.layout,
             (reading.layout.name,),
