@@ -38,8 +38,8 @@ from ecgprep.errors import (
     StageError,
 )
 from ecgprep.grid import detect_grid
-from ecgprep.standards import layout_rows
-from ecgprep.digitize.layout import LAYOUTS, find_layout
+from ecgprep.standards import RECORD_SECONDS, layout_rows
+from ecgprep.digitize.layout import CUT_PANEL_MIN_S, LAYOUTS, find_layout
 from ecgprep.options import EDGE_METHODS
 from ecgprep.quality import assess_quality
 from ecgprep.synth import render_ecg
@@ -450,11 +450,21 @@ def _check_leads(res, layout: str, fs: float) -> None:
     of its longest panel: the number of samples and the start come from the layout,
     not from the image (so a wrong scale cannot stretch or shift a lead). The
     rhythm strips may have been named after the panel they repeat: the layout
-    the reading reports (``'3x4+1:V2'``) says which."""
-    assert res.layout.name.split(":")[0] == layout
+    the reading reports (``'3x4+1:V2'``) says which. Rows holding less than
+    10 s (``record_s``): a cut page's panels keep their times up to its edge,
+    a shorter row's are the layout's scaled to it."""
+    lay = res.layout
+    assert lay.name.split(":")[0] == layout
+    assert 0 < lay.record_s <= RECORD_SECONDS
+    k = 1.0 if lay.cut else lay.record_s / RECORD_SECONDS
     longest: dict[str, tuple[float, float]] = {}
-    for row in layout_rows(res.layout.name):
+    for row in layout_rows(lay.name):
         for lead, t0, dur in row:
+            t0, dur = t0 * k, dur * k
+            if lay.cut:
+                dur = min(dur, lay.record_s - t0)
+                if dur < CUT_PANEL_MIN_S:
+                    continue
             if lead not in longest or dur > longest[lead][1]:
                 longest[lead] = (t0, dur)
     assert set(res.leads) == set(longest)
