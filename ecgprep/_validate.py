@@ -171,3 +171,29 @@ def check_number(
 def check_positive(value: Any, name: str) -> float:
     """``value`` as a float when it is a finite number > 0 (see :func:`check_number`)."""
     return check_number(value, name, positive=True)
+
+
+#: Largest scale a stage accepts (px/mm; 5080 dpi): no scanner or camera gives
+#: more (a 600 dpi scan is 23.6 px/mm), and past it the stages' kernels, sized in
+#: mm, would not fit in memory (a scale of 1e9 asked for 37 GiB).
+MAX_PX_PER_MM = 200.0
+
+
+def check_scale(value: Any, name: str) -> float:
+    """``value`` as a float when it is a scale in (0, :data:`MAX_PX_PER_MM`] px/mm.
+
+    Examples
+    --------
+    >>> check_scale(7.87, "px_per_mm_x")
+    7.87
+    >>> check_scale(1e9, "px_per_mm_x")
+    Traceback (most recent call last):
+    ...
+    ValueError: px_per_mm_x must be a finite number in (0, 200] px/mm, got 1000000000.0
+    """
+    v = check_positive(value, name)
+    if v > MAX_PX_PER_MM:
+        raise ValueError(
+            f"{name} must be a finite number in (0, {MAX_PX_PER_MM:g}] px/mm, got {value!r}"
+        )
+    return v

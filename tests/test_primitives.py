@@ -17,7 +17,7 @@ from ecgprep._geometry import (
     translation,
 )
 from ecgprep._profile import longest_run, smooth
-from ecgprep._validate import check_number, check_positive
+from ecgprep._validate import MAX_PX_PER_MM, check_number, check_positive, check_scale
 
 # --------------------------------------------------------------------------- _geometry
 
@@ -258,6 +258,23 @@ def test_check_positive_accepts_finite_positive_numbers(value):
 def test_check_positive_refuses_the_rest_naming_the_value(value):
     with pytest.raises(ValueError, match=r"^paper_speed must be a finite number > 0, got "):
         check_positive(value, "paper_speed")
+
+
+@pytest.mark.parametrize("call", ["find_trace_rows", "digitize"])
+def test_a_scale_no_page_has_is_refused_before_it_asks_for_memory(call):
+    # A scale of 1e9 px/mm sized the stages' kernels past memory (a 37 GiB
+    # array, an OpenCV allocation error); it is refused by name.
+    from ecgprep.digitize import digitize
+    from ecgprep.digitize.page import find_trace_rows
+
+    mask = np.zeros((60, 80), bool)
+    mask[30, 5:75] = True
+    with pytest.raises(ValueError, match=r"^px_per_mm_y must be a finite number in \(0, 200\]"):
+        if call == "digitize":
+            digitize(np.full((60, 80, 3), 255, np.uint8), mask, px_per_mm_x=8.0, px_per_mm_y=1e9)
+        else:
+            find_trace_rows(mask, px_per_mm_x=8.0, px_per_mm_y=1e9)
+    assert check_scale(MAX_PX_PER_MM, "px_per_mm_x") == MAX_PX_PER_MM
 
 
 def test_check_number_bounds_are_inclusive():

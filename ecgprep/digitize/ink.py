@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_mask, check_positive
+from .._validate import check_mask, check_scale
 from ..errors import InvalidImageError
 from .layout import PANEL_LEVEL_BAND_MM, LayoutResult
 
@@ -464,8 +464,8 @@ def remove_labels(
     """
     import cv2
 
-    px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
-    px_per_mm_y = check_positive(px_per_mm_y, "px_per_mm_y")
+    px_per_mm_x = check_scale(px_per_mm_x, "px_per_mm_x")
+    px_per_mm_y = check_scale(px_per_mm_y, "px_per_mm_y")
     out = trace_mask
     height, width = trace_mask.shape
     # Row centres are estimated from the ink profile (within ~2 mm); labels
@@ -576,8 +576,8 @@ def mend_label_gaps(
             f"label_ink is {labels.shape[1]}x{labels.shape[0]} px, "
             f"expected the trace mask's {mask.shape[1]}x{mask.shape[0]}"
         )
-    px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
-    px_per_mm_y = check_positive(px_per_mm_y, "px_per_mm_y")
+    px_per_mm_x = check_scale(px_per_mm_x, "px_per_mm_x")
+    px_per_mm_y = check_scale(px_per_mm_y, "px_per_mm_y")
     cols = np.flatnonzero(labels.any(axis=0))
     if cols.size == 0:
         return mask
@@ -657,8 +657,8 @@ def foreign_strokes(
     import cv2
 
     mask = check_mask(trace_mask, "trace_mask")
-    px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
-    px_per_mm_y = check_positive(px_per_mm_y, "px_per_mm_y")
+    px_per_mm_x = check_scale(px_per_mm_x, "px_per_mm_x")
+    px_per_mm_y = check_scale(px_per_mm_y, "px_per_mm_y")
     h, w = mask.shape
     empty = np.zeros(0, dtype=np.intp)
     out: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in layout.rows]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .._profile import longest_run
-from .._validate import check_mask, check_positive
+from .._validate import check_mask, check_positive, check_scale
 from ..errors import LayoutError
 from ..standards import (
     AUTO,
@@ -615,8 +615,8 @@ def find_layout(
     strongest bands of ink, and the confidence says how weak the weakest is.
     """
     mask = check_mask(trace_mask, "trace_mask")
-    px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
-    px_per_mm_y = check_positive(px_per_mm_y, "px_per_mm_y")
+    px_per_mm_x = check_scale(px_per_mm_x, "px_per_mm_x")
+    px_per_mm_y = check_scale(px_per_mm_y, "px_per_mm_y")
     if scan is None:
         scan = find_trace_rows(mask, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
     found = scan.rows

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._profile import longest_run
 from .._profile import smooth as _smooth
-from .._validate import check_mask, check_positive
+from .._validate import check_mask, check_scale
 from .trace import column_runs
 
 __all__ = ["TraceRow", "RowScan", "ink_profile", "find_trace_rows"]
@@ -504,8 +504,8 @@ def find_trace_rows(
     other trace rows (:data:`ROW_ALIGN_MM`).
     """
     mask = check_mask(trace_mask, "trace_mask")
-    px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
-    px_per_mm_y = check_positive(px_per_mm_y, "px_per_mm_y")
+    px_per_mm_x = check_scale(px_per_mm_x, "px_per_mm_x")
+    px_per_mm_y = check_scale(px_per_mm_y, "px_per_mm_y")
     h, w = mask.shape
     profile = ink_profile(mask, px_per_mm_x=px_per_mm_x, px_per_mm_y=px_per_mm_y)
     ys = _peaks(profile, ROW_MIN_SEP_MM * px_per_mm_y)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._validate import check_image, check_mask, check_positive, to_gray
+from .._validate import check_image, check_mask, check_positive, check_scale, to_gray
 from ..errors import LayoutError, StageError
 from ..signals import LIMB_BASIS, LeadSignal, beat_interval, einthoven_residual, limb_residual
 from ..standards import (
@@ -541,8 +541,8 @@ def digitize(
     """
     check_image(image, "image")
     mask = check_mask(trace_mask, "trace_mask")
-    px_per_mm_x = check_positive(px_per_mm_x, "px_per_mm_x")
-    px_per_mm_y = check_positive(px_per_mm_y, "px_per_mm_y")
+    px_per_mm_x = check_scale(px_per_mm_x, "px_per_mm_x")
+    px_per_mm_y = check_scale(px_per_mm_y, "px_per_mm_y")
     if gain != AUTO:
         gain = check_positive(gain, "gain")
     if paper_speed != AUTO:
