@@ -211,7 +211,9 @@ def read_upright(
     Notes
     -----
     The turned reading is kept when its residual is under
-    :data:`EINTHOVEN_SUSPECT` and at most half the first one's.
+    :data:`EINTHOVEN_SUSPECT` and at most half the first one's, or the first
+    one's could not be measured (a partial page read without I, II and III:
+    an upside-down page's rows may match no whole layout).
     """
     first_error: EcgprepError | None = None
     try:
@@ -220,7 +222,10 @@ def read_upright(
     except EcgprepError as exc:
         reading, r0, first_error = None, float("inf"), exc
     r1 = float("nan")
-    if first_error is not None or r0 > EINTHOVEN_SUSPECT:
+    # A first reading the law cannot test (no I, II and III: read as a partial
+    # page) may be an upside-down page's, whose rows matched no whole layout.
+    untested = not np.isfinite(r0)
+    if first_error is not None or untested or r0 > EINTHOVEN_SUSPECT:
         try:
             turned = read(
                 np.ascontiguousarray(np.rot90(image, 2)),
@@ -230,7 +235,7 @@ def read_upright(
             turned = None
         if turned is not None:
             r1 = einthoven_residual(turned.leads)
-            if r1 <= EINTHOVEN_SUSPECT and r1 <= 0.5 * r0:
+            if r1 <= EINTHOVEN_SUSPECT and (untested or r1 <= 0.5 * r0):
                 return turned, 2, r0, r1
     if first_error is not None:
         raise first_error

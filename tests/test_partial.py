@@ -208,3 +208,38 @@ def test_first_labels_read_as_limb_leads_are_right_or_none(layout):
 def test_a_page_without_labels_has_none_read():
     mask, lay, ppm = _rows_found(render_ecg(seed=0, layout="3x4+1", labels=False), "3x4+1")
     assert limb_labels(mask, lay, px_per_mm_x=ppm, px_per_mm_y=ppm) == (None,) * 4
+
+
+def _limb_leads(sign: float = 1.0) -> dict:
+    t = np.arange(1250) / 500.0
+    i = np.sin(2 * np.pi * 1.2 * t)
+    ii = 1.5 * np.sin(2 * np.pi * 1.2 * t + 0.6)
+    iii = ii - sign * i
+    return {n: LeadSignal(n, v, 500.0) for n, v in (("I", i), ("II", ii), ("III", iii))}
+
+
+@pytest.mark.parametrize(
+    ("turned", "kept"),
+    [(_limb_leads(), 2), (_limb_leads(-1.0), 0), ({}, 0)],
+)
+def test_a_first_reading_the_law_cannot_test_is_read_turned_too(turned, kept):
+    # An upside-down page whose rows matched no whole layout was read as a
+    # partial page without I, II and III (real-dev's 300 dpi page and GE raster
+    # turned by 180 degrees): its residual unmeasured, it was never read turned.
+    # The turned reading is kept when it obeys the law; one that breaks it, or
+    # that cannot be tested either, leaves the first.
+    from types import SimpleNamespace
+
+    from ecgprep.orient import read_upright
+
+    partial = SimpleNamespace(leads={"V1": LeadSignal("V1", np.zeros(1250), 500.0)})
+    image = np.zeros((4, 6, 3), np.uint8)
+    image[0, 0] = 1  # tells the turned page from the first
+
+    def read(img, mask):
+        return partial if img[0, 0, 0] else SimpleNamespace(leads=turned)
+
+    got, turns, r0, _ = read_upright(read, image, np.zeros((4, 6), bool))
+    assert np.isnan(r0)
+    assert turns == kept
+    assert (got is partial) == (kept == 0)
