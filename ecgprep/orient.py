@@ -20,8 +20,8 @@ import numpy as np
 from ._geometry import as_tuple, rot90_matrix
 from ._profile import smooth
 from .errors import EcgprepError
-from .signals import einthoven_residual
-from .standards import AUTO, LETTER_MM, PAPER_SPEED_MM_S
+from .signals import einthoven_residual, limb_residual
+from .standards import AUTO, LETTER_MM, PAPER_SPEED_MM_S, is_window
 
 if TYPE_CHECKING:
     from .options import Options
@@ -178,6 +178,20 @@ def orient_page(
     )
 
 
+def _law_residual(leads) -> float:
+    """Einthoven's residual of I, II and III; on a reading without them, that of
+    the limb leads it has (:func:`~ecgprep.signals.limb_residual`, times sqrt(3):
+    the same measure on I, II and III). NaN when fewer than three were read."""
+    r = einthoven_residual(leads)
+    return r if np.isfinite(r) else float(np.sqrt(3.0) * limb_residual(leads))
+
+
+def _partial(reading: Any) -> bool:
+    """Whether ``reading`` read some rows of a layout only (a row window)."""
+    name = getattr(getattr(reading, "layout", None), "name", None)
+    return isinstance(name, str) and is_window(name)
+
+
 def read_upright(
     read: Callable[[np.ndarray, np.ndarray], Any], image: np.ndarray, trace_mask: np.ndarray
 ) -> tuple[Any, int, float, float]:
@@ -200,7 +214,8 @@ def read_upright(
         0, or 2 when the turned reading was kept.
     residual, residual_turned : float
         Einthoven residuals of the first and the turned reading (inf when the
-        first failed, NaN when the turned one was not tried or failed).
+        first failed, NaN when the turned one was not tried or failed; on a
+        reading without I, II and III, that of its limb leads, :func:`_law_residual`).
 
     Raises
     ------
@@ -212,20 +227,25 @@ def read_upright(
     -----
     The turned reading is kept when its residual is under
     :data:`EINTHOVEN_SUSPECT` and at most half the first one's, or the first
-    one's could not be measured (a partial page read without I, II and III:
-    an upside-down page's rows may match no whole layout).
+    one's could not be measured (fewer than three limb leads printed together),
+    or the first read some rows of a layout only and the turned one a whole
+    layout: an upside-down page's rows may match no whole layout, and some of
+    them, turned, obey the law as well as upright ones (the law holds with every
+    lead negated and time reversed).
     """
     first_error: EcgprepError | None = None
     try:
         reading = read(image, trace_mask)
-        r0 = einthoven_residual(reading.leads)
+        r0 = _law_residual(reading.leads)
     except EcgprepError as exc:
         reading, r0, first_error = None, float("inf"), exc
     r1 = float("nan")
-    # A first reading the law cannot test (no I, II and III: read as a partial
-    # page) may be an upside-down page's, whose rows matched no whole layout.
+    # A first reading of some rows only (a partial page), or one the law cannot
+    # test, may be an upside-down page's whose rows matched no whole layout: its
+    # limb leads, rows and times turned, may obey the law all the same.
     untested = not np.isfinite(r0)
-    if first_error is not None or untested or r0 > EINTHOVEN_SUSPECT:
+    partial = _partial(reading)
+    if first_error is not None or untested or partial or r0 > EINTHOVEN_SUSPECT:
         try:
             turned = read(
                 np.ascontiguousarray(np.rot90(image, 2)),
@@ -234,8 +254,9 @@ def read_upright(
         except EcgprepError:
             turned = None
         if turned is not None:
-            r1 = einthoven_residual(turned.leads)
-            if r1 <= EINTHOVEN_SUSPECT and (untested or r1 <= 0.5 * r0):
+            r1 = _law_residual(turned.leads)
+            whole_instead = partial and not _partial(turned)
+            if r1 <= EINTHOVEN_SUSPECT and (untested or whole_instead or r1 <= 0.5 * r0):
                 return turned, 2, r0, r1
     if first_error is not None:
         raise first_error

@@ -121,6 +121,17 @@ def window_name(base: str, first: int, last: int) -> str:
     return f"{base}[rows {first}-{last}]"
 
 
+def is_window(name: str) -> bool:
+    """Whether layout ``name`` names a run of a layout's rows (:func:`window_name`).
+
+    Examples
+    --------
+    >>> is_window("3x4+1[rows 3-4]"), is_window("3x4+1:II")
+    (True, False)
+    """
+    return _split_name(name)[1] is not None
+
+
 def _split_name(name: str) -> tuple[str, tuple[int, int] | None, str | None]:
     """``(base, (first, last) or None, strip leads or None)`` of a layout name."""
     head, sep, leads = name.partition(":")

@@ -219,27 +219,46 @@ def _limb_leads(sign: float = 1.0) -> dict:
 
 
 @pytest.mark.parametrize(
-    ("turned", "kept"),
-    [(_limb_leads(), 2), (_limb_leads(-1.0), 0), ({}, 0)],
+    ("first", "turned", "kept"),
+    [
+        ({"V1": "x"}, ("3x4", "law"), 2),
+        ({"V1": "x"}, ("3x4", "broken"), 0),
+        ({"V1": "x"}, ("3x4", None), 0),
+        # read as some rows of a layout, its limb leads obeying the law turned
+        # or not: a whole layout obeying it, turned, is kept; some rows are not
+        ("law", ("3x4+1", "law"), 2),
+        ("law", ("6x2[rows 1-3]", "law"), 0),
+    ],
 )
-def test_a_first_reading_the_law_cannot_test_is_read_turned_too(turned, kept):
+def test_a_partial_or_untested_first_reading_is_read_turned_too(first, turned, kept):
     # An upside-down page whose rows matched no whole layout was read as a
-    # partial page without I, II and III (real-dev's 300 dpi page and GE raster
-    # turned by 180 degrees): its residual unmeasured, it was never read turned.
-    # The turned reading is kept when it obeys the law; one that breaks it, or
-    # that cannot be tested either, leaves the first.
+    # partial page (real-dev's 300 dpi page and GE raster turned by 180
+    # degrees: 3x4+3[rows 2-5], [rows 2-6]), never read turned: its I, II and
+    # III not read, or its limb leads obeying the law upside down (it holds
+    # with every lead negated and time reversed).
     from types import SimpleNamespace
 
     from ecgprep.orient import read_upright
 
-    partial = SimpleNamespace(leads={"V1": LeadSignal("V1", np.zeros(1250), 500.0)})
+    def reading(name, leads):
+        if leads == "law":
+            leads = _limb_leads()
+        elif leads == "broken":
+            leads = _limb_leads(-1.0)
+        elif leads is None:
+            leads = {}
+        else:
+            leads = {k: LeadSignal(k, np.zeros(1250), 500.0) for k in leads}
+        return SimpleNamespace(leads=leads, layout=SimpleNamespace(name=name))
+
+    up = reading("3x4+3[rows 2-5]", first)
+    down = reading(*turned)
     image = np.zeros((4, 6, 3), np.uint8)
     image[0, 0] = 1  # tells the turned page from the first
 
     def read(img, mask):
-        return partial if img[0, 0, 0] else SimpleNamespace(leads=turned)
+        return up if img[0, 0, 0] else down
 
-    got, turns, r0, _ = read_upright(read, image, np.zeros((4, 6), bool))
-    assert np.isnan(r0)
+    got, turns, _, _ = read_upright(read, image, np.zeros((4, 6), bool))
     assert turns == kept
-    assert (got is partial) == (kept == 0)
+    assert got is (up if kept == 0 else down)
