@@ -15,6 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from .._validate import line_fit
 from ..signals import LeadSignal
@@ -129,7 +130,84 @@ def _panel_values(ts: np.ndarray, t: np.ndarray, v: np.ndarray) -> np.ndarray:
         base = v[0] if edge == t[0] else v[-1]
         # Half the slope: the hidden stretch is short and often turns (QRS apex).
         vals[inside] = np.clip(base + EDGE_SLOPE_SHARE * slope * (ts[inside] - edge), lo, hi)
-    return vals
+    return _filled_from_beats(ts, vals, float(t[0]), float(t[-1]))
+
+
+#: Length of the trace next to a hidden end that is looked for again in the
+#: panel's own beats (s): a QRS's up- or down-stroke. 0.03-0.06 s scored alike
+#: on ecg-dev (24.8-25.0 dB, 24.4 without).
+FILL_CONTEXT_S = 0.04
+#: Largest RMS misfit of the best match, as a share of that stretch's standard
+#: deviation, for the beat to fill the hidden end (0.25-0.35 scored alike).
+FILL_FIT = 0.25
+#: Least standard deviation of that stretch (mV): a flat stretch matches
+#: anywhere and its end is extrapolated well already.
+FILL_MIN_MV = 0.05
+#: Fewest hidden samples worth filling.
+FILL_MIN_SAMPLES = 3
+
+
+def _filled_from_beats(ts: np.ndarray, vals: np.ndarray, t0: float, t1: float) -> np.ndarray:
+    """Fill a panel's hidden ends (before ``t0``, after ``t1``) from its own beats.
+
+    A separator bar hides the first and last few columns of a panel, often in
+    a QRS (ecg-dev: 1.2 % of the samples held 11 % of the squared error). The
+    heart repeats itself: the :data:`FILL_CONTEXT_S` of trace next to a hidden
+    end is found again among the panel's visible samples (least squares, levels
+    aside), and when it fits (:data:`FILL_FIT`) what follows (or precedes) the
+    match there, shifted to join, fills the hidden end. Ends next to a flat
+    stretch (:data:`FILL_MIN_MV`), or with no match, keep their extrapolation.
+
+    Parameters
+    ----------
+    ts : (n,) float ndarray
+        The panel's sample times, evenly spaced.
+    vals : (n,) float ndarray
+        Its values, ends extrapolated.
+    t0, t1 : float
+        First and last time read from the ink.
+
+    Returns
+    -------
+    (n,) float ndarray
+    """
+    n = vals.size
+    vis = np.flatnonzero((ts >= t0) & (ts <= t1))
+    if n < 2 or vis.size == 0:
+        return vals
+    a, b = int(vis[0]), int(vis[-1])
+    c = max(4, int(round(FILL_CONTEXT_S / float(ts[1] - ts[0]))))
+    out = _end_filled(vals, a, b, c)
+    # the start is the end of the panel read backwards
+    return _end_filled(out[::-1], n - 1 - b, n - 1 - a, c)[::-1].copy()
+
+
+def _end_filled(vals: np.ndarray, a: int, b: int, c: int) -> np.ndarray:
+    """``vals`` (a copy) with the samples after ``b`` filled by what follows the
+    best match of ``vals[b - c + 1 : b + 1]`` among the visible ``vals[a : b + 1]``
+    (see :func:`_filled_from_beats`)."""
+    out = np.array(vals, dtype=float)
+    h = vals.size - 1 - b
+    if h < FILL_MIN_SAMPLES or b - a + 1 < 3 * c + h:
+        return out
+    ctx = out[b - c + 1 : b + 1]
+    spread = float(np.std(ctx))
+    if spread < FILL_MIN_MV:
+        return out
+    win = sliding_window_view(out[a : b + 1], c)  # window k: samples a + k .. a + k + c - 1
+    last = np.arange(win.shape[0]) + a + c - 1
+    # what follows the match is visible, and the match is not the context itself
+    ok = last + h <= b - c
+    if not ok.any():
+        return out
+    w = win[ok]
+    misfit = (((w - w.mean(1, keepdims=True)) - (ctx - ctx.mean())) ** 2).mean(1)
+    k = int(np.argmin(misfit))
+    if misfit[k] > (FILL_FIT * spread) ** 2:
+        return out
+    j = int(last[ok][k])
+    out[b + 1 :] = out[j + 1 : j + 1 + h] - out[j] + out[b]
+    return out
 
 
 #: A sample is bridged when no point read from the ink lies within this many
