@@ -11,7 +11,7 @@ kept (:func:`read_upright`, used by the digitize station).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -178,12 +178,28 @@ def orient_page(
     )
 
 
-def _law_residual(leads) -> float:
-    """Einthoven's residual of I, II and III; on a reading without them, that of
-    the limb leads it has (:func:`~ecgprep.signals.limb_residual`, times sqrt(3):
-    the same measure on I, II and III). NaN when fewer than three were read."""
+def _law_residual(leads: Mapping[str, Any]) -> float:
+    """:func:`~ecgprep.signals.einthoven_residual` of a reading; on one without
+    I, II and III, that of the limb leads it has printed together
+    (:func:`~ecgprep.signals.limb_residual`, times sqrt(3): the same measure on
+    I, II and III alone). NaN when fewer than three were read."""
     r = einthoven_residual(leads)
     return r if np.isfinite(r) else float(np.sqrt(3.0) * limb_residual(leads))
+
+
+def _turned_wins(turned: Any, r0: float, r1: float, *, failed: bool, partial: bool) -> bool:
+    """Whether a turned reading obeying the law replaces the first one.
+
+    A whole layout replaces some rows of one (``partial``), or a first reading
+    that failed or the law could not test. A turned row window replaces only a
+    first one that failed, or was a row window too (a whole page read upright,
+    noisy, is not traded for some of its rows read upside down); then, as any
+    reading, when its residual is at most half the first one's.
+    """
+    window = _partial(turned)
+    if failed or (not window and (partial or not np.isfinite(r0))):
+        return True
+    return (partial or not window) and r1 <= 0.5 * r0
 
 
 def _partial(reading: Any) -> bool:
@@ -195,7 +211,8 @@ def _partial(reading: Any) -> bool:
 def read_upright(
     read: Callable[[np.ndarray, np.ndarray], Any], image: np.ndarray, trace_mask: np.ndarray
 ) -> tuple[Any, int, float, float]:
-    """Read a page; if its limb leads break Einthoven's law, read it turned by 180 degrees too.
+    """Read a page; if its limb leads break Einthoven's law, or it was read as some rows
+    of a layout only, read it turned by 180 degrees too.
 
     Parameters
     ----------
@@ -226,12 +243,13 @@ def read_upright(
     Notes
     -----
     The turned reading is kept when its residual is under
-    :data:`EINTHOVEN_SUSPECT` and at most half the first one's, or the first
-    one's could not be measured (fewer than three limb leads printed together),
-    or the first read some rows of a layout only and the turned one a whole
-    layout: an upside-down page's rows may match no whole layout, and some of
-    them, turned, obey the law as well as upright ones (the law holds with every
-    lead negated and time reversed).
+    :data:`EINTHOVEN_SUSPECT` and (:func:`_turned_wins`) at most half the first
+    one's, or the first one's could not be measured (fewer than three limb leads
+    printed together), or the first read some rows of a layout only and the
+    turned one a whole layout: an upside-down page's rows may match no whole
+    layout, and some of them, turned, obey the law as well as upright ones (the
+    law holds with every lead negated and time reversed). A turned row window
+    never replaces a whole layout read upright.
     """
     first_error: EcgprepError | None = None
     try:
@@ -255,8 +273,9 @@ def read_upright(
             turned = None
         if turned is not None:
             r1 = _law_residual(turned.leads)
-            whole_instead = partial and not _partial(turned)
-            if r1 <= EINTHOVEN_SUSPECT and (untested or whole_instead or r1 <= 0.5 * r0):
+            if r1 <= EINTHOVEN_SUSPECT and _turned_wins(
+                turned, r0, r1, failed=first_error is not None, partial=partial
+            ):
                 return turned, 2, r0, r1
     if first_error is not None:
         raise first_error

@@ -211,23 +211,31 @@ def test_a_page_without_labels_has_none_read():
 
 
 def _limb_leads(sign: float = 1.0) -> dict:
+    """I, II and III obeying Einthoven's law (sign 1; a residual of 0.03, not 0,
+    so that halving it is no rounding matter) or breaking it (sign -1)."""
     t = np.arange(1250) / 500.0
     i = np.sin(2 * np.pi * 1.2 * t)
     ii = 1.5 * np.sin(2 * np.pi * 1.2 * t + 0.6)
-    iii = ii - sign * i
+    iii = ii - sign * i + 0.05 * np.sin(2 * np.pi * 7.0 * t)
     return {n: LeadSignal(n, v, 500.0) for n, v in (("I", i), ("II", ii), ("III", iii))}
 
 
 @pytest.mark.parametrize(
     ("first", "turned", "kept"),
     [
-        ({"V1": "x"}, ("3x4", "law"), 2),
-        ({"V1": "x"}, ("3x4", "broken"), 0),
-        ({"V1": "x"}, ("3x4", None), 0),
-        # read as some rows of a layout, its limb leads obeying the law turned
-        # or not: a whole layout obeying it, turned, is kept; some rows are not
-        ("law", ("3x4+1", "law"), 2),
-        ("law", ("6x2[rows 1-3]", "law"), 0),
+        # an upright reading the law cannot test: a whole layout obeying it wins
+        (("3x4+3[rows 2-5]", {"V1"}), ("3x4", "law"), 2),
+        (("3x4+3[rows 2-5]", {"V1"}), ("3x4", "broken"), 0),
+        (("3x4+3[rows 2-5]", {"V1"}), ("3x4", None), 0),
+        (("3x4+3[rows 2-5]", {"V1"}), ("6x2[rows 1-3]", "law"), 0),
+        # some rows obeying the law, turned or not: a whole layout wins, some
+        # rows obeying it as well do not
+        (("3x4+3[rows 2-5]", "law"), ("3x4+1", "law"), 2),
+        (("3x4+3[rows 2-5]", "law"), ("6x2[rows 1-3]", "law"), 0),
+        # a whole layout breaking the law: a whole one obeying it wins, some
+        # rows obeying it do not
+        (("3x4+1", "broken"), ("3x4+1", "law"), 2),
+        (("3x4+1", "broken"), ("6x2[rows 2-4]", "law"), 0),
     ],
 )
 def test_a_partial_or_untested_first_reading_is_read_turned_too(first, turned, kept):
@@ -251,8 +259,7 @@ def test_a_partial_or_untested_first_reading_is_read_turned_too(first, turned, k
             leads = {k: LeadSignal(k, np.zeros(1250), 500.0) for k in leads}
         return SimpleNamespace(leads=leads, layout=SimpleNamespace(name=name))
 
-    up = reading("3x4+3[rows 2-5]", first)
-    down = reading(*turned)
+    up, down = reading(*first), reading(*turned)
     image = np.zeros((4, 6, 3), np.uint8)
     image[0, 0] = 1  # tells the turned page from the first
 

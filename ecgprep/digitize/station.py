@@ -111,8 +111,11 @@ class Digitization:
         (:func:`ecgprep.orient.read_upright`; set by :func:`digitize_station`).
     einthoven, einthoven_turned : float
         Einthoven residuals (:func:`ecgprep.signals.einthoven_residual`) of the
-        reading kept and of the page read turned by 180 degrees (NaN when not
-        measured: only readings that break the law are read again turned).
+        reading kept (NaN on some rows without I, II and III) and of the page
+        read turned by 180 degrees (there, on some rows without them, that of
+        their limb leads; NaN when not measured: only readings that break the
+        law or read some rows only are read again turned,
+        :func:`ecgprep.orient.read_upright`).
     paper_speed : float
         mm/s the rows were read at.
     gain : float
@@ -1201,8 +1204,14 @@ def digitize_station(page: Page, opts: Options) -> tuple[Page, Digitization]:
             lines_removed=page.lines_removed,
         )
 
-    dig, turns, r0, r1 = read_upright(read, page.image, page.trace_mask)
+    dig, turns, _, r1 = read_upright(read, page.image, page.trace_mask)
+    # the kept reading's own Einthoven residual (NaN on some rows without I, II
+    # and III: the verdict tests their limb leads itself)
     small = dataclasses.replace(
-        dig, leads={}, quarter_turns=turns, einthoven=r1 if turns else r0, einthoven_turned=r1
+        dig,
+        leads={},
+        quarter_turns=turns,
+        einthoven=einthoven_residual(dig.leads),
+        einthoven_turned=r1,
     )
     return dataclasses.replace(page, leads=dict(dig.leads)), small
