@@ -15,7 +15,6 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .._validate import line_fit
 from ..signals import LeadSignal
@@ -104,7 +103,8 @@ def _panel_values(ts: np.ndarray, t: np.ndarray, v: np.ndarray) -> np.ndarray:
     along the slope of its nearest 1.5 mm (clamped to the panel's own range)
     rather than held flat, so a QRS cut by the tick keeps part of its edge (half
     the slope scored best on the development renders, against holding flat or the
-    full slope).
+    full slope); where the trace next to the end is found again in the panel's
+    own beats, the end is filled from them instead (:func:`_filled_from_beats`).
     """
     if t.size < 2:
         return np.zeros(ts.size)
@@ -145,6 +145,9 @@ FILL_FIT = 0.25
 FILL_MIN_MV = 0.05
 #: Fewest hidden samples worth filling.
 FILL_MIN_SAMPLES = 3
+#: Longest hidden end filled (s): a separator bar hides 20-40 ms; a row whose
+#: ink stops earlier (faded, cut) is not made up from beats seen elsewhere.
+FILL_MAX_S = 0.1
 
 
 def _filled_from_beats(ts: np.ndarray, vals: np.ndarray, t0: float, t1: float) -> np.ndarray:
@@ -176,36 +179,45 @@ def _filled_from_beats(ts: np.ndarray, vals: np.ndarray, t0: float, t1: float) -
     if n < 2 or vis.size == 0:
         return vals
     a, b = int(vis[0]), int(vis[-1])
-    c = max(4, int(round(FILL_CONTEXT_S / float(ts[1] - ts[0]))))
-    out = _end_filled(vals, a, b, c)
+    dt = float(ts[1] - ts[0])
+    c = max(4, int(round(FILL_CONTEXT_S / dt)))
+    h_max = int(FILL_MAX_S / dt)
+    out = _end_filled(vals, a, b, c, h_max)
     # the start is the end of the panel read backwards
-    return _end_filled(out[::-1], n - 1 - b, n - 1 - a, c)[::-1].copy()
+    return _end_filled(out[::-1], n - 1 - b, n - 1 - a, c, h_max)[::-1].copy()
 
 
-def _end_filled(vals: np.ndarray, a: int, b: int, c: int) -> np.ndarray:
+def _end_filled(vals: np.ndarray, a: int, b: int, c: int, h_max: int) -> np.ndarray:
     """``vals`` (a copy) with the samples after ``b`` filled by what follows the
     best match of ``vals[b - c + 1 : b + 1]`` among the visible ``vals[a : b + 1]``
-    (see :func:`_filled_from_beats`)."""
+    (see :func:`_filled_from_beats`); at most ``h_max`` hidden samples."""
     out = np.array(vals, dtype=float)
-    h = vals.size - 1 - b
-    if h < FILL_MIN_SAMPLES or b - a + 1 < 3 * c + h:
+    h = out.size - 1 - b
+    if not FILL_MIN_SAMPLES <= h <= h_max or b - a + 1 < 3 * c + h:
         return out
-    ctx = out[b - c + 1 : b + 1]
-    spread = float(np.std(ctx))
-    if spread < FILL_MIN_MV:
+    seg = out[a : b + 1]
+    ctx = seg[-c:] - seg[-c:].mean()
+    spread = float(np.sqrt(np.mean(ctx * ctx)))
+    if not spread >= FILL_MIN_MV:
         return out
-    win = sliding_window_view(out[a : b + 1], c)  # window k: samples a + k .. a + k + c - 1
-    last = np.arange(win.shape[0]) + a + c - 1
+    # misfit of window k (seg[k : k + c]) with the context, levels aside:
+    # var(window) + var(context) - 2 cov, the sums running, the products by FFT
+    n_win = seg.size - c + 1
+    cs = np.concatenate(([0.0], np.cumsum(seg)))
+    cs2 = np.concatenate(([0.0], np.cumsum(seg * seg)))
+    mean = (cs[c:] - cs[:-c]) / c
+    var = (cs2[c:] - cs2[:-c]) / c - mean * mean
+    size = 1 << int(np.ceil(np.log2(seg.size + c)))
+    cross = np.fft.irfft(np.fft.rfft(seg, size) * np.conj(np.fft.rfft(ctx, size)), size)
+    misfit = var + spread * spread - 2.0 * cross[:n_win] / c
     # what follows the match is visible, and the match is not the context itself
-    ok = last + h <= b - c
-    if not ok.any():
-        return out
-    w = win[ok]
-    misfit = (((w - w.mean(1, keepdims=True)) - (ctx - ctx.mean())) ** 2).mean(1)
+    last = np.arange(n_win) + c - 1  # index in seg of each window's last sample
+    misfit[last + h > seg.size - 1 - c] = np.inf
+    misfit[~np.isfinite(misfit)] = np.inf
     k = int(np.argmin(misfit))
-    if misfit[k] > (FILL_FIT * spread) ** 2:
+    if not misfit[k] <= (FILL_FIT * spread) ** 2:
         return out
-    j = int(last[ok][k])
+    j = a + int(last[k])
     out[b + 1 :] = out[j + 1 : j + 1 + h] - out[j] + out[b]
     return out
 
