@@ -35,6 +35,7 @@ __all__ = [
     "layout_rows",
     "rhythm_count",
     "window_name",
+    "is_window",
 ]
 
 #: The twelve leads, in the competition's order (the one name of the lead list).

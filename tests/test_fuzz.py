@@ -447,12 +447,12 @@ def test_find_layout(mask, ppx, ppy, layout, speed):
 
 def _check_leads(res, layout: str, fs: float) -> None:
     """Every lead the layout prints comes back once, sampled at ``fs`` over the window
-    of its longest panel: the number of samples and the start come from the layout,
-    not from the image (so a wrong scale cannot stretch or shift a lead). The
-    rhythm strips may have been named after the panel they repeat: the layout
-    the reading reports (``'3x4+1:V2'``) says which. Rows holding less than
-    10 s (``record_s``): a cut page's panels keep their times up to its edge,
-    a shorter row's are the layout's scaled to it."""
+    of its longest panel: the number of samples and the start come from the layout's
+    panel times, not from where ink was found along the row. The rhythm strips may
+    have been named after the panel they repeat: the layout the reading reports
+    (``'3x4+1:V2'``) says which. On rows holding less than 10 s (``record_s``,
+    which the page sets and this check takes as given): a cut page's panels keep
+    their times up to its edge, a shorter row's are the layout's scaled to it."""
     lay = res.layout
     assert lay.name.split(":")[0] == layout
     assert 0 < lay.record_s <= RECORD_SECONDS

@@ -19,7 +19,7 @@ from .._profile import smooth as _smooth
 from .._validate import check_mask, check_scale
 from .trace import column_runs
 
-__all__ = ["TraceRow", "RowScan", "ink_profile", "find_trace_rows"]
+__all__ = ["TraceRow", "RowScan", "ink_profile", "find_trace_rows", "stacked_joined"]
 
 #: Longest straight run of ink along an image row that may still be trace (mm):
 #: longer runs are a page frame, a ruler or a grid line, and are kept out of the
@@ -90,7 +90,7 @@ TEXT_PIECES_PER_10MM = 4.5
 SPECK_MM = 0.35
 #: Pieces stacked one above the other less than this apart (mm) are counted as
 #: one: a thin pen's steep QRS stroke breaks into dashes along its height (real_cases'
-#: 1 px grey traces at 130 bpm: 4.8-6.0 pieces per 10 mm, 2.1-3.7 joined), while
+#: 1 px grey traces at 120-130 a minute: 4.8-6.1 pieces per 10 mm, 2.1-3.7 joined), while
 #: letters stand side by side (printed lines of 2.5-3.5 mm text lose 0-0.5 of
 #: their 4.1-9.8 pieces per 10 mm: only dots and colons join).
 STACKED_GAP_MM = 1.0
@@ -111,7 +111,7 @@ ROW_ALIGN_MM = 2.0
 #: Fewest rows refused as text that, starting and ending together and standing
 #: :data:`ALIGNED_PITCH_MM` or more apart, are trace rows with no trace row to
 #: line up with: every row of a 1 px grey pen broken at each stroke (real_cases'
-#: 3x4+3 at 120 a minute: six rows of 4.8-6.1 pieces per 10 mm, their ends on
+#: 3x4+3 at 120 a minute: six rows of 4.8-6.1 pieces per 10 mm, joined, their ends on
 #: each other's to the pixel). A block of text is not six lines of one length.
 ALIGNED_MIN_ROWS = 3
 #: Least distance between consecutive such rows (mm): trace rows stand 14 mm
@@ -266,22 +266,29 @@ def _pieces(
     """Share of the band's width covered by pieces at least ``long_px`` wide, and the count.
 
     Pieces whose width and height are both under ``speck_px`` are not counted;
-    pieces stacked less than ``stacked_px`` apart in one column are one piece.
+    pieces stacked less than ``stacked_px`` apart in one column are counted as
+    one (:func:`stacked_joined`). The share is of the pieces as they are: joined,
+    two lines of letters would make one wide piece.
     """
     import cv2
 
     if band.size == 0 or not band.any():
         return 0.0, 0
-    m = stacked_joined(band, stacked_px, speck_px).view(np.uint8)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(
+        np.ascontiguousarray(band).view(np.uint8), connectivity=8
+    )
     left = stats[1:, cv2.CC_STAT_LEFT]
     width = stats[1:, cv2.CC_STAT_WIDTH]
     wide = width >= long_px
     cover = np.zeros(band.shape[1] + 1, np.int32)
     np.add.at(cover, left[wide], 1)
     np.add.at(cover, left[wide] + width[wide], -1)
-    size = np.maximum(width, stats[1:, cv2.CC_STAT_HEIGHT])
-    return float((np.cumsum(cover)[:-1] > 0).mean()), int(np.count_nonzero(size >= speck_px))
+    share = float((np.cumsum(cover)[:-1] > 0).mean())
+    if stacked_px > 1:
+        joined = stacked_joined(band, stacked_px, speck_px).view(np.uint8)
+        _, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    size = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
+    return share, int(np.count_nonzero(size >= speck_px))
 
 
 def stacked_joined(mask: np.ndarray, gap_px: int, speck_px: float = 0.0) -> np.ndarray:
