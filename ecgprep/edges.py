@@ -50,8 +50,12 @@ __all__ = [
 _MIN_SEPARATION = 30.0
 # A paper candidate must cover at least this fraction of the frame.
 _MIN_AREA_FRACTION = 0.05
-# A box reaching within this fraction of every image border means "fills the frame".
+# A box reaching within this fraction of every image border means "fills the frame"...
 _FULL_FRAME_TOL = 0.01
+# ... when the quad covers this share of the frame or more: a page turned on a
+# dark background touches every border with its corners only (a page turned
+# by 7 degrees covers 80 % of the frame it fits in, by 2 degrees 93 %).
+_FULL_FRAME_AREA = 0.95
 # Candidates scoring below this are not taken for a distinct paper.
 _MIN_SCORE = 0.35
 
@@ -641,7 +645,8 @@ def find_paper(
     quad = _to_input(_refine_quad(quad, paper, contrast, 0.5 * scale), scale)
     box = _box_of(quad, h, w)
     tol_x, tol_y = _FULL_FRAME_TOL * w, _FULL_FRAME_TOL * h
-    if box[0] <= tol_x and box[1] <= tol_y and box[2] >= w - tol_x and box[3] >= h - tol_y:
+    touches = box[0] <= tol_x and box[1] <= tol_y and box[2] >= w - tol_x and box[3] >= h - tol_y
+    if touches and polygon_area(quad) >= _FULL_FRAME_AREA * w * h:
         return not_found(frac_bright)
     return PaperResult(quad, box, True, float(np.clip(score, 0.0, 1.0)), method)
 

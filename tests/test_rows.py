@@ -532,6 +532,31 @@ def test_a_50_mm_s_page_cut_by_the_scanner_is_read_at_50():
     assert "leads missing: V4, V5, V6" in res.suspect_reasons
 
 
+@pytest.mark.parametrize(("seed", "floor"), [(1, 24.8), (3, 21.3)])
+def test_a_cut_page_turned_on_a_desk_is_read_at_50(seed, floor):
+    # The same page photographed on a dark desk, turned by 7 degrees: its box
+    # touches every border of the frame with its corners, and the paper was
+    # not found ("fills the frame"), so the rows ended inside the frame, not at
+    # its edge, and the page was read whole at 25 mm/s (-1.1 and -1.3 dB, the
+    # second unflagged). Found and cropped to, the paper's edge cuts the rows
+    # again (25.84 and 22.29 dB).
+    import cv2
+
+    r = render_ecg(layout="3x4+1", seed=seed, paper_speed=50)
+    img = np.ascontiguousarray(r.image[:, : int(r.truth.leads[0].x0_px + 5.6 * 50 * PX_MM)])
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), 7.0, 1.0)
+    c, s = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(h * s + w * c) + 1, int(h * c + w * s) + 1
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    img = cv2.warpAffine(img, m, (nw, nh), flags=cv2.INTER_CUBIC, borderValue=(90, 85, 80))
+    res = process_image_for_submission(img)
+    assert res.stage("edges").paper.found
+    assert res.verdict.paper_speed == 50.0 and res.verdict.layout == "3x4+1:II"
+    assert score_leads(res.signals, r.truth.signals, r.truth.fs) > floor
+
+
 def _cut(layout, speed, seconds, seed):
     r = render_ecg(layout=layout, seed=seed, paper_speed=speed, dpi=100)
     x1 = int(r.truth.leads[0].x0_px + seconds * speed * r.truth.px_per_mm)
