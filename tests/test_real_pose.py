@@ -1,0 +1,55 @@
+"""The benchmark script ``benchmarks/real_pose.py``: its page variants and a tiny run.
+
+The script lives beside the package, not in the wheel; it is imported here from
+its file. Its pages are real printouts kept out of the repository: the run here
+reads a render.
+"""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ecgprep.synth import render_ecg
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "real_pose.py"
+
+
+@pytest.fixture(scope="module")
+def pose():
+    spec = importlib.util.spec_from_file_location("real_pose", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_variants_move_the_pixels_as_named(pose):
+    rgb = np.zeros((40, 60, 3), np.uint8)
+    rgb[0, 0] = 255  # a mark at the top left
+    assert pose.variant(rgb, "orig") is rgb
+    turned = pose.variant(rgb, "rot180")
+    assert turned.shape == rgb.shape and turned[-1, -1, 0] == 255
+    assert pose.variant(rgb, "rot90").shape == (60, 40, 3)
+    tilted = pose.variant(rgb, "tilt10")
+    assert tilted.shape[0] > 40 and tilted.shape[1] > 60  # the whole page kept
+    assert tuple(tilted[0, 0]) == pose.WHITE
+    assert tuple(pose.variant(rgb, "desk10")[0, 0]) == pose.DESK
+    assert pose.variant(rgb, "scale0.5").shape == (20, 30, 3)
+    assert pose.variant(rgb, "jpeg50").shape == rgb.shape
+
+
+def test_an_unknown_variant_lists_the_valid_ones(pose):
+    with pytest.raises(ValueError, match=r"unknown variant 'spin'; valid: orig, rot180"):
+        pose.variant(np.zeros((4, 4, 3), np.uint8), "spin")
+
+
+def test_a_run_reads_each_variant_and_counts_the_wrong_ones(pose, tmp_path, capsys):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    Image.fromarray(render_ecg(seed=2).image).save(folder / "page.png")
+    assert pose.main([str(folder), "--variants", "orig,rot180", "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "rot180" in out and "3x4+1:II" in out
+    assert "read: 2 of 2; unflagged readings over 3 dB under their page's upright one: 0" in out
