@@ -142,7 +142,7 @@ FILL_CONTEXT_S = 0.04
 FILL_FIT = 0.25
 #: Least standard deviation of that stretch (mV): a flat stretch matches
 #: anywhere and its end is extrapolated well already.
-FILL_MIN_MV = 0.05
+FILL_MIN_MV = 0.1
 #: Fewest hidden samples worth filling.
 FILL_MIN_SAMPLES = 3
 #: Longest hidden end filled (s): a separator bar hides 20-40 ms; a row whose
