@@ -1263,7 +1263,9 @@ def test_a_panel_end_hidden_in_a_qrs_is_filled_from_the_panels_own_beats(end):
         seen = np.arange(part.size) >= hidden
         tail = slice(0, hidden)
     ts = np.arange(part.size) / fs
-    vals = _panel_values(ts, ts[seen], part[seen])
+    vals = _panel_values(ts, ts[seen], part[seen], fill=(end == "first", end == "last"))
+    plain = _panel_values(ts, ts[seen], part[seen])  # no bar: extrapolated
     swing = np.ptp(part[tail])
     assert swing > 0.3  # the hidden stretch is steep
     assert np.abs(vals[tail] - part[tail]).max() < 0.25 * swing
+    assert np.abs(plain[tail] - part[tail]).max() > 0.5 * swing

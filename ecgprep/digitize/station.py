@@ -1115,11 +1115,12 @@ def _read(
         near = PULSE_BASE_TOLERANCE_MV * row_gain * px_per_mm_y
         if pulse.found and abs(pulse.baseline_px - tracks[k].base) <= near:
             baselines[k] = pulse.baseline_px
-    for row, row_gain, track, kept, lw, base in zip(
-        lay.rows, gains, tracks, keep, widths, baselines, strict=True
+    for row, row_gain, track, kept, lw, base, row_bars in zip(
+        lay.rows, gains, tracks, keep, widths, baselines, bars, strict=True
     ):
         px_per_mv = row_gain * px_per_mm_y
         panels = [p for p in lay.panels if p.row == row.index]
+        barred = [x for x, _ in row_bars]
         guard_s = (0.5 * lw + 0.5) / px_per_s
         # Pixel (column) c covers [c, c + 1): its centre is c + 0.5.
         t = (track.x[kept] + 0.5 - row.x_start) / px_per_s
@@ -1132,7 +1133,10 @@ def _read(
             g0 = guard_s if p.t0_s > 0 else 0.0
             g1 = guard_s if p.t0_s + p.duration_s < lay.record_s - 1e-9 else 0.0
             sel = (t >= p.t0_s + g0) & (t < p.t0_s + p.duration_s - g1)
-            vals = _panel_values(ts, t[sel], v[sel])
+            # a separator bar hid the ends it stands on: they are filled from
+            # the panel's own beats
+            hid = tuple(any(abs(x - e) < 1.0 for x in barred) for e in (p.x0, p.x1))
+            vals = _panel_values(ts, t[sel], v[sel], fill=hid)
             bridged = _bridged(ts, t[sel], _BRIDGE_PX / px_per_s).sum() / signal_fs
             sig = LeadSignal(p.lead, vals, float(signal_fs), float(p.t0_s), float(bridged))
             readings.append((p, sig))
