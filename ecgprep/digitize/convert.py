@@ -138,7 +138,8 @@ def _panel_values(
 
 #: Length of the trace next to a hidden end that is looked for again in the
 #: panel's own beats (s): a QRS's up- or down-stroke. 0.03-0.06 s scored alike
-#: on ecg-dev (24.8-25.0 dB, 24.4 without).
+#: on ecg-dev (24.8-25.0 dB filling every end with a 0.05 mV floor, 24.4
+#: without the fill; 24.82 as it is).
 FILL_CONTEXT_S = 0.04
 #: Largest RMS misfit of the best match, as a share of that stretch's standard
 #: deviation, for the beat to fill the hidden end (0.25-0.35 scored alike).
