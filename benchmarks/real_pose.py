@@ -25,7 +25,8 @@ Usage::
 
     python benchmarks/real_pose.py IMAGES_DIR [--variants orig,rot180,...] [--jobs 2] [--out DIR]
 
-``--out`` keeps the variants and their overlays (to look at).
+``--out`` keeps the variants and their overlays (to look at). Pages are named
+by their file names.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def variant(rgb: np.ndarray, name: str) -> np.ndarray:
     )
 
 
-def _one(path: Path, name: str, out: Path) -> dict:
+def _one(path: Path, name: str, out: Path, overlays: bool) -> dict:
     import cv2
 
     from ecgprep import load_image, process_image_for_submission
@@ -88,14 +89,15 @@ def _one(path: Path, name: str, out: Path) -> dict:
     from ecgprep.viz import save_overlay
 
     img = variant(load_image(str(path)), name)
-    f = out / f"{path.stem}__{name}.png"
+    f = out / f"{path.name}__{name}.png"
     cv2.imwrite(str(f), img[..., ::-1])
     res = process_image_for_submission(str(f))
-    row = {"page": path.stem[:28], "variant": name, "ok": res.ok}
+    row = {"page": path.name, "variant": name, "ok": res.ok}
     if not res.ok:
         return {**row, "why": str(res.error).rsplit(": ", 1)[-1][:90]}
     r = einthoven_residual(res.signals)
-    save_overlay(str(f), res, f.with_suffix(".jpg"))
+    if overlays:
+        save_overlay(str(f), res, f.with_suffix(".jpg"))
     return {
         **row,
         "db": round(-20 * math.log10(r), 1) if r > 0 else float("nan"),
@@ -122,16 +124,18 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
-        rows = Parallel(n_jobs=args.jobs)(delayed(_one)(p, n, out) for p in paths for n in names)
-    df = pd.DataFrame(rows)
+        rows = Parallel(n_jobs=args.jobs)(
+            delayed(_one)(p, n, out, args.out is not None) for p in paths for n in names
+        )
+    columns = ["page", "variant", "ok", "db", "layout", "speed", "suspect", "why"]
+    df = pd.DataFrame(rows, columns=columns)
     with pd.option_context(
         "display.width", 250, "display.max_colwidth", 90, "display.max_rows", 500
     ):
         print(df.to_string(index=False))
-        if "db" in df:
-            print()
-            print(df.pivot(index="page", columns="variant", values="db")[names].to_string())
-    ok = df[df["ok"]]
+        print()
+        print(df.pivot(index="page", columns="variant", values="db")[names].to_string())
+    ok = df[df["ok"].astype(bool)]
     upright = ok[ok["variant"] == "orig"].set_index("page")["db"]
     worse = ok[(ok["variant"] != "orig") & ~ok["suspect"].astype(bool)]
     worse = worse[worse["db"] < worse["page"].map(upright) - 3.0]

@@ -565,9 +565,11 @@ def find_paper(
     changes the area least, so corners cut off by the frame are restored), and
     scored by the fraction of its sides that run along detected edges times the
     fraction of the quad the region fills. The best candidate above a minimum
-    score is the page, unless its box reaches every border of the image
-    (within 1 %), or its surroundings carry grid lines and traces about as densely
-    as its inside (a shadow or crease on a frame-filling page, not a background).
+    score is the page, unless it fills the frame (its box reaches every border of
+    the image, within 1 %, and it covers 95 % of the frame or more: a page turned
+    on a background touches every border with its corners only, and is found),
+    or its surroundings carry grid lines and traces about as densely as its
+    inside (a shadow or crease on a frame-filling page, not a background).
     Finally each side is moved, to sub-pixel precision, onto the halfway level
     of the brightness step across it. On synthetic photos (render on a dark,
     wood or desk background, corners moved up to 10 %, rotation up to 10 deg,

@@ -243,13 +243,14 @@ def read_upright(
     Notes
     -----
     The turned reading is kept when its residual is under
-    :data:`EINTHOVEN_SUSPECT` and (:func:`_turned_wins`) at most half the first
-    one's, or the first one's could not be measured (fewer than three limb leads
-    printed together), or the first read some rows of a layout only and the
-    turned one a whole layout: an upside-down page's rows may match no whole
-    layout, and some of them, turned, obey the law as well as upright ones (the
-    law holds with every lead negated and time reversed). A turned row window
-    never replaces a whole layout read upright.
+    :data:`EINTHOVEN_SUSPECT` and (:func:`_turned_wins`) the first reading failed,
+    or the turned one is a whole layout and the first one's residual could not
+    be measured (fewer than three limb leads printed together) or the first read
+    some rows of a layout only, or else its residual is at most half the first
+    one's: an upside-down page's rows may match no whole layout, and some of
+    them, turned, obey the law as well as upright ones (the law holds with every
+    lead negated and time reversed). A turned row window replaces only a failed
+    reading or another row window.
     """
     first_error: EcgprepError | None = None
     try:

@@ -14,6 +14,7 @@ from ecgprep import edges
 from ecgprep.edges import (
     EDGE_METHODS,
     PaperResult,
+    crop_page,
     crop_to_paper,
     detect_edges,
     find_paper,
@@ -167,6 +168,9 @@ def test_rotated_page_touching_every_border_with_its_corners_is_found(render100)
     assert p.found
     assert p.box[0] <= 0.01 * w and p.box[2] >= 0.99 * w  # touching the borders
     assert polygon_area(p.quad) < 0.93 * w * h
+    # its corners past the frame, the crop keeps the whole frame: no page lost
+    out, res = crop_page(d.image)
+    assert res.paper.found and out.shape == d.image.shape
 
 
 @pytest.mark.parametrize("method", EDGE_METHODS)

@@ -5,6 +5,7 @@ import pytest
 
 from ecgprep import process_image_for_submission
 from ecgprep.colors import separate_colors
+from ecgprep.errors import LayoutError
 from ecgprep.digitize.ink import limb_labels, panels_by_bars
 from ecgprep.digitize.layout import candidate_layouts, find_layout, partial_layouts
 from ecgprep.metrics import score_leads
@@ -236,6 +237,11 @@ def _limb_leads(sign: float = 1.0) -> dict:
         # rows obeying it do not
         (("3x4+1", "broken"), ("3x4+1", "law"), 2),
         (("3x4+1", "broken"), ("6x2[rows 2-4]", "law"), 0),
+        # some rows breaking the law: some rows obeying it win
+        (("3x4+3[rows 2-5]", "broken"), ("6x2[rows 1-3]", "law"), 2),
+        # a first reading that failed: whatever obeys the law wins
+        (("3x4+3[rows 2-5]", "fails"), ("6x2[rows 1-3]", "law"), 2),
+        (("3x4+3[rows 2-5]", "fails"), ("3x4+1", "law"), 2),
     ],
 )
 def test_a_partial_or_untested_first_reading_is_read_turned_too(first, turned, kept):
@@ -259,11 +265,14 @@ def test_a_partial_or_untested_first_reading_is_read_turned_too(first, turned, k
             leads = {k: LeadSignal(k, np.zeros(1250), 500.0) for k in leads}
         return SimpleNamespace(leads=leads, layout=SimpleNamespace(name=name))
 
-    up, down = reading(*first), reading(*turned)
+    up = reading(first[0], None if first[1] == "fails" else first[1])
+    down = reading(*turned)
     image = np.zeros((4, 6, 3), np.uint8)
     image[0, 0] = 1  # tells the turned page from the first
 
     def read(img, mask):
+        if img[0, 0, 0] and first[1] == "fails":
+            raise LayoutError("no layout fits")
         return up if img[0, 0, 0] else down
 
     got, turns, _, _ = read_upright(read, image, np.zeros((4, 6), bool))
