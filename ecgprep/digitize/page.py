@@ -157,7 +157,9 @@ class TraceRow:
         :data:`LONG_STROKE_MM` wide (NaN when an earlier test refused the row).
     pieces_per_10mm : float
         Connected pieces of ink around the row per 10 mm of its length, specks
-        under :data:`SPECK_MM` left out (NaN likewise).
+        under :data:`SPECK_MM` left out (NaN likewise); where there are as many
+        as in text, pieces stacked along a stroke counted once
+        (:data:`STACKED_GAP_MM`).
     is_trace : bool
         All tests passed.
     why_not : str
@@ -558,13 +560,18 @@ def find_trace_rows(
         long_share = pieces = float("nan")
         if p >= ROW_PROMINENCE and length >= min_len and beats >= BEAT_SHARE:
             b0, b1 = band_full
-            long_share, n = _pieces(
+            piece_args = (
                 mask[b0:b1, x0:x1],
                 LONG_STROKE_MM * px_per_mm_x,
                 SPECK_MM * min(px_per_mm_x, px_per_mm_y),
-                int(round(STACKED_GAP_MM * px_per_mm_y)),
             )
+            long_share, n = _pieces(*piece_args)
             pieces = PIECES_SPAN_MM * n / max(length, 1e-9)
+            if long_share < LONG_SHARE and pieces > TEXT_PIECES_PER_10MM:
+                # as many pieces as text: a thin pen's dashes along its steep
+                # strokes are counted once (joining costs; only where it may tell)
+                _, n = _pieces(*piece_args, int(round(STACKED_GAP_MM * px_per_mm_y)))
+                pieces = PIECES_SPAN_MM * n / max(length, 1e-9)
         if p < ROW_PROMINENCE:
             why = f"faint: prominence {p:.2f} < {ROW_PROMINENCE}"
         elif length < min_len:
