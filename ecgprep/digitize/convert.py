@@ -160,7 +160,7 @@ def _filled_from_beats(
     t0: float,
     t1: float,
     *,
-    fill: tuple[bool, bool] = (True, True),
+    fill: tuple[bool, bool],
 ) -> np.ndarray:
     """Fill a panel's hidden ends (before ``t0``, after ``t1``) from its own beats.
 

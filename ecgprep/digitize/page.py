@@ -262,15 +262,10 @@ def _prominence(p: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pieces(
-    band: np.ndarray, long_px: float, speck_px: float, stacked_px: int = 1
-) -> tuple[float, int]:
+def _pieces(band: np.ndarray, long_px: float, speck_px: float) -> tuple[float, int]:
     """Share of the band's width covered by pieces at least ``long_px`` wide, and the count.
 
-    Pieces whose width and height are both under ``speck_px`` are not counted;
-    pieces stacked less than ``stacked_px`` apart in one column are counted as
-    one (:func:`stacked_joined`). The share is of the pieces as they are: joined,
-    two lines of letters would make one wide piece.
+    Pieces whose width and height are both under ``speck_px`` are not counted.
     """
     import cv2
 
@@ -286,11 +281,30 @@ def _pieces(
     np.add.at(cover, left[wide], 1)
     np.add.at(cover, left[wide] + width[wide], -1)
     share = float((np.cumsum(cover)[:-1] > 0).mean())
-    if stacked_px > 1:
-        joined = stacked_joined(band, stacked_px, speck_px).view(np.uint8)
-        _, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    return share, _count(stats, speck_px)
+
+
+def _count(stats: np.ndarray, speck_px: float) -> int:
+    """Pieces of ``connectedComponentsWithStats``' ``stats`` (background first) at
+    least ``speck_px`` wide or tall."""
+    import cv2
+
     size = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
-    return share, int(np.count_nonzero(size >= speck_px))
+    return int(np.count_nonzero(size >= speck_px))
+
+
+def _joined_pieces(band: np.ndarray, speck_px: float, stacked_px: int) -> int:
+    """The count of :func:`_pieces` with pieces stacked less than ``stacked_px``
+    apart in one column counted as one (:func:`stacked_joined`; the long-stroke
+    share stays that of the pieces as they are: joined, two lines of letters
+    would make one wide piece)."""
+    import cv2
+
+    if band.size == 0 or not band.any():
+        return 0
+    joined = stacked_joined(band, stacked_px, speck_px).view(np.uint8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    return _count(stats, speck_px)
 
 
 def stacked_joined(mask: np.ndarray, gap_px: int, speck_px: float = 0.0) -> np.ndarray:
@@ -560,18 +574,14 @@ def find_trace_rows(
         long_share = pieces = float("nan")
         if p >= ROW_PROMINENCE and length >= min_len and beats >= BEAT_SHARE:
             b0, b1 = band_full
-            piece_args = (
-                mask[b0:b1, x0:x1],
-                LONG_STROKE_MM * px_per_mm_x,
-                SPECK_MM * min(px_per_mm_x, px_per_mm_y),
-            )
-            long_share, n = _pieces(*piece_args)
-            pieces = PIECES_SPAN_MM * n / max(length, 1e-9)
-            if long_share < LONG_SHARE and pieces > TEXT_PIECES_PER_10MM:
+            piece_band = mask[b0:b1, x0:x1]
+            speck = SPECK_MM * min(px_per_mm_x, px_per_mm_y)
+            long_share, n = _pieces(piece_band, LONG_STROKE_MM * px_per_mm_x, speck)
+            if long_share < LONG_SHARE and PIECES_SPAN_MM * n > TEXT_PIECES_PER_10MM * length:
                 # as many pieces as text: a thin pen's dashes along its steep
                 # strokes are counted once (joining costs; only where it may tell)
-                _, n = _pieces(*piece_args, int(round(STACKED_GAP_MM * px_per_mm_y)))
-                pieces = PIECES_SPAN_MM * n / max(length, 1e-9)
+                n = _joined_pieces(piece_band, speck, int(round(STACKED_GAP_MM * px_per_mm_y)))
+            pieces = PIECES_SPAN_MM * n / max(length, 1e-9)
         if p < ROW_PROMINENCE:
             why = f"faint: prominence {p:.2f} < {ROW_PROMINENCE}"
         elif length < min_len:

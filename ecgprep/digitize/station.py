@@ -695,8 +695,10 @@ def digitize(
             )[0]
             for core in (mask, joined)
         ]
-        thin = min(thins, key=lambda r: (scorer(r), -min(r.coverage, default=0.0)))
-        better = scorer(thin) < THIN_EVIDENCE * score
+        scored = [(scorer(r), -min(r.coverage, default=0.0), i) for i, r in enumerate(thins)]
+        thin_score, _, best_i = min(scored)
+        thin = thins[best_i]
+        better = thin_score < THIN_EVIDENCE * score
         measured = np.isfinite(limb_residual(reading.leads)) or np.isfinite(
             limb_residual(thin.leads)
         )
