@@ -982,7 +982,16 @@ def _page_mask_from_quad(quad, shape):
     return m.astype(bool)
 
 
-@pytest.mark.parametrize("background", synth.BACKGROUNDS)
+def test_distort_on_a_scanners_lid_is_as_light_as_the_paper(render100):
+    d = distort(render100, rotate_deg=8.0, background="lid", background_margin=0.12, seed=4)
+    page = _page_mask_from_quad(d.truth.paper_quad, d.image.shape[:2])
+    gray = cv2.cvtColor(d.image, cv2.COLOR_RGB2GRAY).astype(float)
+    lid = gray[~cv2.dilate(page.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)]
+    assert lid.size and 240 <= lid.mean() <= 252 and lid.std() < 3.0  # the paper's tone
+    assert page[d.truth.trace_mask].mean() > 0.999  # the masks moved with the page
+
+
+@pytest.mark.parametrize("background", [b for b in synth.BACKGROUNDS if b != "lid"])
 def test_distort_background_paper_quad_matches_page(render100, background):
     d = distort(
         render100,

@@ -54,7 +54,14 @@ def _bg_desk(rng, h, w):
     return base[None, None, :] + field[:, :, None]
 
 
-_BACKGROUNDS = {"dark": _bg_dark, "wood": _bg_wood, "desk": _bg_desk}
+def _bg_lid(rng, h, w):
+    """A flatbed scanner's white lid: the paper's own tone, its edge barely seen."""
+    base = np.array([250.0, 250.0, 248.0], np.float32) * rng.uniform(0.985, 1.0)
+    field = 1.5 * _smooth_noise(rng, h, w, 3) + 1.0 * _smooth_noise(rng, h, w, 60)
+    return base[None, None, :] + field[:, :, None]
+
+
+_BACKGROUNDS = {"dark": _bg_dark, "wood": _bg_wood, "desk": _bg_desk, "lid": _bg_lid}
 BACKGROUNDS = tuple(_BACKGROUNDS)
 
 
@@ -114,8 +121,9 @@ def distort(
     perspective : float
         Every page corner moves by up to ``perspective`` times the page width
         (x) and height (y), uniformly at random (0-0.25).
-    background : {None, 'dark', 'wood', 'desk'}
-        Paste the page onto a larger, darker textured background.
+    background : {None, 'dark', 'wood', 'desk', 'lid'}
+        Paste the page onto a larger background: darker and textured, or a
+        scanner's white lid (``'lid'``), as light as the paper.
     background_margin : float
         Background border on each side as a fraction of the page size (0-1).
     shading : float
