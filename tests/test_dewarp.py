@@ -148,3 +148,15 @@ def test_pipeline_reads_a_curled_photo_and_draws_on_its_ink(page200, bent):
         return p[:, :2] / p[:, 2:3]
 
     assert on_ink(plain).mean() < hits.mean() - 0.1
+
+
+def test_the_bend_is_judged_over_the_lines_not_the_bare_margins(bent):
+    """A page in a wide bare frame: the bend's polynomial, extrapolated into the
+    frame, must not make it look too large to trust."""
+    mm = bent.truth.px_per_mm
+    inner = measure_curl(bent.image, px_per_mm=mm)
+    pad = int(60 * mm)
+    framed = np.pad(bent.image, ((pad, pad), (pad, pad), (0, 0)), constant_values=250)
+    res = measure_curl(framed, px_per_mm=mm)
+    assert inner.applied and res.applied, res
+    assert res.shift_px < 1.25 * inner.shift_px
