@@ -51,6 +51,8 @@ __all__ = [
     "perspective_station",
 ]
 
+# scales searched for the grid (px/mm in the input; detect_grid's)
+_GRID_RANGE = (2.5, 25.0)
 # tiles for the coarse local line directions (working pixels)
 _TILE = 128
 # spectral band of the tiles (cycles / px): periods between 2.2 px and 40 px
@@ -584,7 +586,13 @@ def rectify_from_grid(
     y1 = int(np.clip(math.ceil(ah.max() + (m - 1) / 2.0 + pad) + 1, y0 + 2, m))
     x0 = int(np.clip(math.floor(av.min() + (n - 1) / 2.0 - pad), 0, n - 2))
     x1 = int(np.clip(math.ceil(av.max() + (n - 1) / 2.0 + pad) + 1, x0 + 2, n))
-    g = detect_grid(np.ascontiguousarray(out_small[y0:y1, x0:x1]))
+    # the input's range of scales at the working scale: a 100 dpi page worked at
+    # half size shows its 5 mm lines alone, 2 px/mm apart, which must stay a reading
+    g = detect_grid(
+        np.ascontiguousarray(out_small[y0:y1, x0:x1]),
+        min_px_per_mm=_GRID_RANGE[0] / f,
+        max_px_per_mm=_GRID_RANGE[1] / f,
+    )
     if not g.found:
         return _not_found(shape, n_lines_h=nh, n_lines_v=nv, residual_px=residual, confidence=0.0)
     ratio = g.px_per_mm_x / g.px_per_mm_y

@@ -11,7 +11,7 @@ import pytest
 from ecgprep.errors import InvalidImageError
 from ecgprep.grid import detect_grid
 from ecgprep.rectify import RectifyResult, rectify_from_grid, warp
-from ecgprep.synth import distort
+from ecgprep.synth import bend, distort
 
 
 @pytest.fixture(scope="module")
@@ -237,3 +237,20 @@ def test_bad_input():
         warp(img, np.eye(3))
     with pytest.raises(InvalidImageError):
         warp(img.astype(float), res)
+
+
+def test_a_low_resolution_page_on_a_scanners_lid_keeps_its_scale(small_page):
+    """A 100 dpi page on a lid makes a frame worked at half size, where the 5 mm lines
+    stand alone 2 px/mm apart: still a reading of the scale (it was read 5x too large)."""
+    d = distort(
+        bend(small_page, amount_mm=2.0, seed=5),
+        rotate_deg=-8.0,
+        perspective=0.02,
+        background="lid",
+        background_margin=0.15,
+        blur_sigma=0.5,
+        seed=2,
+    )
+    res = rectify_from_grid(d.image)
+    assert res.found
+    assert abs(res.px_per_mm / small_page.truth.px_per_mm - 1.0) < 0.05
