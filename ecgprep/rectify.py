@@ -46,6 +46,8 @@ __all__ = [
     "RectifyResult",
     "rectify_from_grid",
     "warp",
+    "marked_box",
+    "marked_box",
     "PerspectiveResult",
     "undo_perspective",
     "perspective_station",
@@ -729,6 +731,73 @@ def warp(image: np.ndarray, result: RectifyResult, *, border_value=255) -> np.nd
     return np.ascontiguousarray(out)
 
 
+#: Bare frame kept around a warped page's marks (mm) when its bare margins are
+#: trimmed (:func:`marked_box`): room for a stroke's blur and a faint edge.
+TRIM_MARGIN_MM = 5.0
+#: A mark stands this many grey levels under the light around it (black-hat of
+#: the darkest channel): a faint pink grid line's 20-40, a bare bed's noise under 8.
+TRIM_MARK_LEVELS = 16
+#: A row or column holds marks when this share of its pixels are marks: a few
+#: specks of dust on a scanner's lid do not count (6 px of 1200).
+TRIM_MIN_SHARE = 0.005
+#: Working side (px) of the search for marks.
+TRIM_MAX_SIDE = 1200
+
+
+def marked_box(image: np.ndarray, *, px_per_mm: float) -> tuple[int, int, int, int] | None:
+    """The box holding a page's marks (grid, traces, text), with a bare frame around.
+
+    Parameters
+    ----------
+    image : (M, N, 3) or (M, N) uint8 ndarray
+        A page, as a warp left it: a page tilted on a scanner bed of its own
+        colour, turned upright, sits in a frame of bare bed and fill.
+    px_per_mm : float
+        Scale, for :data:`TRIM_MARGIN_MM`.
+
+    Returns
+    -------
+    tuple of int or None
+        ``(x0, y0, x1, y1)`` (end exclusive, within the image), widened by
+        :data:`TRIM_MARGIN_MM`; None when nothing is marked.
+
+    Notes
+    -----
+    Marks are dark against their surroundings: the grey closing of the darkest
+    channel less that channel (:data:`TRIM_MARK_LEVELS`), over a kernel of 2 mm,
+    computed at :data:`TRIM_MAX_SIDE` after an erosion that keeps thin lines. A
+    bed's even tone, however dark, holds none; the shadow at a page's edge does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.full((100, 200), 255, np.uint8)
+    >>> img[40:60, 50:150:5] = 120  # a patch of lines
+    >>> marked_box(img, px_per_mm=2.0)
+    (40, 30, 156, 70)
+    """
+    image = check_image(image, "image")
+    dark = image.min(axis=2) if image.ndim == 3 else image
+    m, n = dark.shape
+    step = max(1, int(math.ceil(max(m, n) / TRIM_MAX_SIDE)))
+    if step > 1:  # the darkest of each step x step block: a 1 px line survives
+        dark = cv2.erode(dark, np.ones((step, step), np.uint8))
+        dark = dark[step // 2 :: step, step // 2 :: step]
+    k = max(3, int(round(2.0 * px_per_mm / step)) | 1)
+    hat = cv2.morphologyEx(dark, cv2.MORPH_BLACKHAT, np.ones((k, k), np.uint8))
+    marks = hat >= TRIM_MARK_LEVELS
+    rows = np.flatnonzero(marks.mean(axis=1) >= TRIM_MIN_SHARE)
+    cols = np.flatnonzero(marks.mean(axis=0) >= TRIM_MIN_SHARE)
+    if rows.size == 0 or cols.size == 0:
+        return None
+    pad = TRIM_MARGIN_MM * px_per_mm
+    x0 = max(0, int(math.floor(cols[0] * step + step // 2 - pad)))
+    y0 = max(0, int(math.floor(rows[0] * step + step // 2 - pad)))
+    x1 = min(n, int(math.ceil(cols[-1] * step + step // 2 + 1 + pad)))
+    y1 = min(m, int(math.ceil(rows[-1] * step + step // 2 + 1 + pad)))
+    return x0, y0, x1, y1
+
+
 @dataclass(frozen=True)
 class PerspectiveResult:
     """Perspective undone from the grid's own lines.
@@ -741,7 +810,10 @@ class PerspectiveResult:
     ``shape``; ``curl`` (:class:`ecgprep.dewarp.CurlResult`, None when the lines'
     bend was not measured) then straightens the lines that still bend, where it
     was applied (``curl.applied``; :func:`ecgprep.dewarp.curl_source` maps points
-    back through it).
+    back through it). ``offset`` ``(x0, y0)`` is where the output's top-left
+    pixel stood in the straightened page before its bare margins were trimmed
+    (:func:`marked_box`, warped pages only): a point ``p`` of the straightened
+    page is ``p - offset`` in the output.
     """
 
     applied: bool
@@ -750,6 +822,7 @@ class PerspectiveResult:
     homography: tuple = field(repr=False)
     shape: tuple[int, int]
     curl: Any = None
+    offset: tuple[int, int] = (0, 0)
 
 
 #: A grid this confident, this square and this little sheared needs no perspective correction.
@@ -818,9 +891,19 @@ def undo_perspective(
     # for straight ones to be fitted): taken out too
     scale = r.px_per_mm if r.found else (g.px_per_mm_x if g.found else None)
     curl = measure_curl(out, px_per_mm=scale)
-    res = PerspectiveResult(reason == "applied", reason, r, h, out.shape[:2], curl)
     if curl.applied:
-        return uncurl(out, curl), res, None
+        out = uncurl(out, curl)
+    offset = (0, 0)
+    box = marked_box(out, px_per_mm=scale) if reason == "applied" else None
+    if box is not None:
+        # the warp's frame holds the input's whole frame: bare bed and fill around
+        # a page tilted on a bed of its colour (its grid over half the frame).
+        # Trimmed after the curl, which is measured best with the bare margins in:
+        # faint 1 mm lines stand out of them and are followed too
+        x0, y0, x1, y1 = box
+        out = np.ascontiguousarray(out[y0:y1, x0:x1])
+        offset = (x0, y0)
+    res = PerspectiveResult(reason == "applied", reason, r, h, out.shape[:2], curl, offset)
     return out, res, (g if out is image else None)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._geometry import apply_homography, rot90_matrix
+from ._geometry import apply_homography, rot90_matrix, translation
 
 __all__ = ["StageRecord", "ImageResult"]
 
@@ -192,6 +192,10 @@ class ImageResult:
             if r is None:
                 break
             m = np.asarray(r.homography, dtype=np.float64) @ m
+            # the perspective station's bare margins, trimmed after its curl
+            x0, y0 = getattr(r, "offset", (0, 0))
+            if x0 or y0:
+                m = translation(-x0, -y0) @ m
             shape = tuple(int(v) for v in r.shape)
         d = self.stage("digitize")
         k = int(getattr(d, "quarter_turns", 0) or 0)

@@ -10,7 +10,13 @@ import pytest
 
 from ecgprep.errors import InvalidImageError
 from ecgprep.grid import detect_grid
-from ecgprep.rectify import RectifyResult, rectify_from_grid, warp
+from ecgprep.rectify import (
+    RectifyResult,
+    marked_box,
+    rectify_from_grid,
+    undo_perspective,
+    warp,
+)
 from ecgprep.synth import bend, distort
 
 
@@ -237,6 +243,44 @@ def test_bad_input():
         warp(img, np.eye(3))
     with pytest.raises(InvalidImageError):
         warp(img.astype(float), res)
+
+
+def test_marked_box_holds_the_marks_and_a_bare_frame():
+    img = np.full((600, 1000, 3), 250, np.uint8)
+    img[100:180, 120:380:6] = (240, 150, 150)  # a patch of faint pink lines
+    assert marked_box(img, px_per_mm=4.0) == (100, 80, 399, 200)  # 5 mm = 20 px around
+    # a few specks of dust on the lid do not widen it; an even lid holds nothing
+    img[10:12, 10:12] = img[590:592, 900:902] = 0
+    assert marked_box(img, px_per_mm=4.0) == (100, 80, 399, 200)
+    rng = np.random.default_rng(0)
+    lid = np.clip(250 + rng.normal(0, 1.5, (600, 1000)), 0, 255).astype(np.uint8)
+    assert marked_box(lid, px_per_mm=4.0) is None
+    # large images are searched at a working scale: the box still holds every mark
+    big = np.full((3000, 4000), 250, np.uint8)
+    big[1000:2001:10, 700:3301] = 200  # a grid of 1 px lines, 1 mm apart
+    big[1000:2001, 700:3301:10] = 200
+    x0, y0, x1, y1 = marked_box(big, px_per_mm=10.0)
+    assert 700 - 55 <= x0 <= 700 - 45 and 3301 + 45 <= x1 <= 3301 + 55
+    assert 1000 - 55 <= y0 <= 1000 - 45 and 2001 + 45 <= y1 <= 2001 + 55
+
+
+def test_a_page_tilted_on_a_scanners_lid_is_trimmed_to_its_marks(page):
+    """The warp's frame holds the tilted frame, bare lid around the page: trimmed,
+    and the homography and offset still put each lead on its trace ink."""
+    d = distort(page, rotate_deg=10.0, perspective=0.02, background="lid", seed=6)
+    out, res, _ = undo_perspective(d.image)
+    assert res.reason == "applied" and not res.curl.applied
+    full = res.rectify.output_shape
+    assert out.shape[:2] == res.shape
+    assert out.shape[0] * out.shape[1] < 0.75 * full[0] * full[1]  # 0.52 measured
+    g = detect_grid(out)
+    assert g.found and g.confidence > 0.9
+    h = np.asarray(res.homography, dtype=float)
+    gray = out.min(axis=2)
+    for i, lt in enumerate(d.truth.leads):
+        xy = np.round(_apply(h, d.truth.lead_xy(i)) - np.asarray(res.offset)).astype(int)
+        assert (xy >= 0).all() and (xy < np.array(out.shape[1::-1])).all()
+        assert np.median(gray[xy[:, 1], xy[:, 0]]) < 150, lt.name
 
 
 def test_a_low_resolution_page_on_a_scanners_lid_keeps_its_scale(small_page):
