@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from ._geometry import apply_homography, as_tuple, downscale, polygon_area, translation
+from ._geometry import apply_homography, as_tuple, downscale, polygon_area, rotate, translation
 from ._validate import check_image
 from .dewarp import measure_curl, strip_peaks, uncurl
 from .grid import detect_grid, grid_response
@@ -803,7 +803,9 @@ class PerspectiveResult:
     """Perspective undone from the grid's own lines.
 
     ``reason`` is ``'disabled'`` (option ``rectify`` off), ``'not found'`` (no
-    grid lines to measure), ``'not needed'`` (the page's outline was warped
+    grid lines to measure), ``'turned'`` (no straight lines fitted, the page
+    only turned upright by its grid's angle before its curl was measured:
+    :data:`CURL_TURN_DEG`), ``'not needed'`` (the page's outline was warped
     already, the grid is square and unsheared, or the map would move no pixel by
     more than 2 px beyond a rotation and scale, which deskew handles) or
     ``'applied'``. ``homography`` maps the input pixels to the output pixels, of
@@ -827,6 +829,10 @@ class PerspectiveResult:
 
 #: A grid this confident, this square and this little sheared needs no perspective correction.
 SQUARE_GRID = {"confidence": 0.9, "skew_deg": 0.1, "aspect_tolerance": 0.003}
+#: A page whose lines no straight ones fit, turned by more than this (degrees)
+#: as its grid reads, is turned upright before its bend is measured
+#: (:func:`undo_perspective`): the bend's polynomial takes a turn for a shear.
+CURL_TURN_DEG = 1.0
 #: A correction moving no pixel by more than this (px) beyond a similarity is not applied.
 MIN_CORRECTION_PX = 2.0
 
@@ -885,6 +891,13 @@ def undo_perspective(
     if r.found and r.correction_px > MIN_CORRECTION_PX:
         out = warp(image, r)
         reason, h = "applied", as_tuple(r.matrix)
+    elif not r.found and abs(float(g.angle_deg)) >= CURL_TURN_DEG:
+        # no straight lines fit a page that bends (a curled page on a scanner's
+        # lid, its outline unseen): turned upright by its grid's angle, so that
+        # its bend is measured on upright lines, as on a page whose outline was
+        # warped; the deskew station takes out what angle is left
+        out, mat = rotate(image, -float(g.angle_deg), cubic=True)
+        reason, h = "turned", as_tuple(mat)
     else:
         out, reason, h = image, ("not needed" if r.found else "not found"), eye
     # what bend is left (a page that does not lie flat, lines that bent too much
