@@ -798,6 +798,21 @@ def test_a_pulse_standing_7_mm_before_the_origin_is_found():
     assert abs(p.x1 - 230) <= 3
 
 
+@pytest.mark.parametrize("gain", ["auto", 10.0])
+def test_a_pulse_under_a_line_of_text_a_hair_above_it_is_found(gain):
+    # real-dev's GE raster at 100 dpi: its header's last line stands 0.5 mm over
+    # the first row's pulse, and its letters continued the rising edge upwards:
+    # 13 mm tall, no gain's 1 mV, and the pulse was not found.
+    mask, _, layout = _pulse_page(10.0, lines=False)
+    text = np.zeros_like(mask)
+    for x in range(245, 330, 12):  # letters 3 mm tall over the pulse's left end
+        text[165:195, x : x + 2] = True
+        text[193:195, x : x + 8] = True
+    (p,) = find_calibration_pulses(mask | text, layout, px_per_mm_x=PX, px_per_mm_y=PX, gain=gain)
+    assert p.found and p.gain == 10.0
+    assert abs(p.height_px - 100) <= 3
+
+
 @pytest.mark.parametrize(("origin", "border"), [(80, 40), (120, 40), (120, 80)])
 def test_a_scans_dark_border_cut_by_the_search_window_is_no_pulse(origin, border):
     # A page printed without pulses, its scan's dark border 4-8 mm wide: where

@@ -101,6 +101,10 @@ PULSE_FLAT_COVER = 0.6
 #: falling edge, at the top's right end, must be inked (its rising edge may be
 #: broken: a thin pen over a grid line of its colour).
 PULSE_FALL_FILL = 0.6
+#: A pulse whose height lies this near a gain's 1 mV (share) is not looked at
+#: again for a flat top lower down (:func:`_flat_top_below`): the pen's width
+#: and the resampling's blur.
+PULSE_TOP_FIT = 0.04
 
 
 #: A pulse drawn on grid lines as dark as the trace loses the parts lying in
@@ -270,6 +274,7 @@ def _find_pulses(
             bottom = int(bottoms[edge].max())
             top = edge_top(sub, int(first), bottom)
             top = _flat_top_above(sub, int(first), top, bottom, pulse_px, top_px)
+            top = _flat_top_below(sub, int(first), top, bottom, pulse_px, px_per_mm_y, gain)
             end = top_run_end(sub, int(first), top, join, top_px)
             # A rising edge broken off above the row's baseline: its falling edge
             # may reach down to the baseline (and no lower: the trace's own waves
@@ -452,6 +457,45 @@ def _flat_top_above(
         if fall.size and fall.mean() >= PULSE_FALL_FILL:
             return int(r)
     return top
+
+
+def _flat_top_below(
+    window: np.ndarray,
+    edge: int,
+    top: int,
+    bottom: int,
+    pulse_px: float,
+    px_per_mm_y: float,
+    gain: float | str,
+) -> int:
+    """The pulse's top under the rising edge's highest ink, where one fits a gain better.
+
+    Text printed just above a pulse (a header's last line, 0.5 mm over its top at
+    100 dpi) continues its rising edge upwards across a gap too thin to break
+    it: the pulse read 8 % too tall, or 30 % and no gain's 1 mV at all. Of
+    ``top`` and the rows under it whose ink covers :data:`PULSE_FLAT_COVER` of
+    0.2 s from the edge, the one standing nearest a gain's 1 mV over ``bottom``
+    (the named gain's, or any standard one's) is the top; a row under ``top``
+    only within :data:`PULSE_GAIN_TOLERANCE` of it.
+    """
+    gains = GAINS_MM_PER_MV if gain == AUTO else (float(gain),)
+
+    def off(r: int) -> float:
+        h_mm = (bottom - r) / px_per_mm_y
+        return min(abs(h_mm / (PULSE_MV * g) - 1.0) for g in gains)
+
+    best, best_off = top, off(top)
+    if best_off <= PULSE_TOP_FIT:
+        return top
+    width = int(round(pulse_px))
+    cols = window[top + 1 : bottom, edge : edge + width + 1]
+    if cols.shape[0] == 0 or cols.shape[1] < 3:
+        return top
+    for r in np.flatnonzero(cols.mean(axis=1) >= PULSE_FLAT_COVER) + top + 1:
+        o = off(int(r))
+        if o <= PULSE_GAIN_TOLERANCE and o < best_off:
+            best, best_off = int(r), o
+    return best
 
 
 def _fall_bottom(window: np.ndarray, end: int, top: int) -> int:
