@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from ._geometry import as_tuple, rotate, rotation_matrix
+from ._geometry import as_tuple, downscale, rotate, rotation_matrix
 from ._validate import check_image, check_mask, check_positive, line_fit
 from .errors import GridNotFoundError, InvalidImageError
 from .standards import LETTER_MM
@@ -54,6 +54,7 @@ __all__ = [
     "grid_station",
     "stroke_width",
     "SCALE_EVIDENCE",
+    "work_factor",
 ]
 
 # Size of a standard ECG page (US letter, landscape; A4 differs by < 7 %), used only
@@ -1425,6 +1426,55 @@ def deskews(grid: GridResult, *, enabled: bool = True) -> bool:
     """Whether :func:`deskew_page` turns a page whose grid is ``grid``: found, and
     leaning by more than :data:`MIN_DESKEW_DEG`."""
     return bool(enabled and grid.found and abs(float(grid.angle_deg)) > MIN_DESKEW_DEG)
+
+
+#: A page finer than twice this (px/mm) is read at a whole fraction of its size,
+#: no coarser than this: real pages scanned at 600 dpi (23.6 px/mm) failed or
+#: read 1-5 dB under the same pages at 300 (a curl, a grid of 1 mm lines 24 px
+#: apart and a trace 4 px wide outgrow the stations' kernels), and read alike
+#: shrunk by two; a 300 dpi page shrunk by two lost up to 5 dB (thin pens).
+WORK_PX_PER_MM = 10.0
+#: The page's longer side is never shrunk under this (px): a grid misread 5x
+#: (5 mm lines taken for 1 mm ones) cannot shrink a page past reading.
+WORK_MIN_SIDE = 2000
+#: Side of the quick look at the grid that decides the factor (px).
+WORK_LOOK_SIDE = 1600
+
+
+def work_factor(image: np.ndarray) -> int:
+    """Whole factor by which to shrink a page finer than reading it needs.
+
+    Parameters
+    ----------
+    image : (M, N, 3) or (M, N) uint8 ndarray
+        The page as loaded.
+
+    Returns
+    -------
+    int
+        ``floor(px_per_mm / WORK_PX_PER_MM)`` from a quick look at the grid
+        (:func:`detect_grid` at :data:`WORK_LOOK_SIDE`), at most
+        ``max(M, N) // WORK_MIN_SIDE``; 1 when no grid is found or the page is
+        under ``2 * WORK_MIN_SIDE`` px long (nothing is looked at then).
+
+    Examples
+    --------
+    >>> from ecgprep.synth import render_ecg
+    >>> work_factor(render_ecg(seed=1, dpi=100).image)
+    1
+    """
+    m, n = image.shape[:2]
+    cap = max(m, n) // WORK_MIN_SIDE
+    if cap < 2:
+        return 1
+    small, k = downscale(np.ascontiguousarray(image), WORK_LOOK_SIDE)
+    g = detect_grid(small)
+    if not g.found:
+        return 1
+    ppmm = k * math.sqrt(float(g.px_per_mm_x) * float(g.px_per_mm_y))
+    if not np.isfinite(ppmm):
+        return 1
+    return int(max(1, min(cap, math.floor(ppmm / WORK_PX_PER_MM))))
 
 
 def deskew_page(

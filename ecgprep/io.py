@@ -461,10 +461,30 @@ def _to_uint8(arr: np.ndarray, name: str) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class LoadResult:
-    """The loaded image's size in pixels."""
+    """The loaded image's size in pixels, and the whole factor it was shrunk by.
+
+    A page finer than reading it needs (a 600 dpi scan) is read shrunk by
+    ``factor`` (:func:`ecgprep.grid.work_factor`): the stations after this one
+    see an image of ``shape``; ``homography`` maps the loaded image's pixels to
+    its (working pixel ``i`` covers loaded pixels ``f*i .. f*i+f-1``).
+    """
 
     height: int
     width: int
+    factor: int = 1
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(height, width)`` of the image the next station sees."""
+        f = int(self.factor)
+        return (max(1, self.height // f), max(1, self.width // f))
+
+    @property
+    def homography(self) -> tuple:
+        """3 x 3 map of the loaded image's pixel coordinates to the working image's."""
+        f = float(self.factor)
+        c = (f - 1.0) / 2.0 / f
+        return ((1.0 / f, 0.0, -c), (0.0, 1.0 / f, -c), (0.0, 0.0, 1.0))
 
 
 #: The pipeline's load station refuses images whose short side is under MIN_SIDE pixels
@@ -512,8 +532,18 @@ def load_station(page: Page, opts: Options) -> tuple[Page, LoadResult]:
     """Load station: decode ``page.source`` (:func:`load_image`) into the working image.
 
     Images too small or elongated to hold an ECG are refused here
-    (:func:`check_ecg_proportions`), before any stage sees them.
+    (:func:`check_ecg_proportions`), before any stage sees them; a page finer
+    than reading it needs is shrunk by a whole factor (:class:`LoadResult`).
     """
     img = load_image(page.source, max_pixels=opts.max_pixels)
     check_ecg_proportions(img, describe_source(page.source))
-    return dataclasses.replace(page, image=img), LoadResult(int(img.shape[0]), int(img.shape[1]))
+    import cv2
+
+    from .grid import work_factor  # (grid needs the loaded image, not io)
+
+    res = LoadResult(int(img.shape[0]), int(img.shape[1]), work_factor(img))
+    if res.factor > 1:
+        f = res.factor
+        h, w = res.shape
+        img = cv2.resize(img[: h * f, : w * f], (w, h), interpolation=cv2.INTER_AREA)
+    return dataclasses.replace(page, image=img), res

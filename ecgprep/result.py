@@ -176,7 +176,7 @@ class ImageResult:
         -------
         matrix : (3, 3) ndarray
             Homography of pixel coordinates ``(x, y)`` (see :mod:`ecgprep._geometry`),
-            composed over the geometric stations that ran (crop, perspective,
+            composed over the geometric stations that ran (load's shrink, crop, perspective,
             deskew, quarter and half turns).
         shape : tuple of int
             ``(height, width)`` of that page.
@@ -187,7 +187,7 @@ class ImageResult:
             return None
         m = np.eye(3)
         shape = tuple(int(v) for v in self.shape[:2])
-        for name in ("edges", "perspective", "deskew", "orient"):
+        for name in ("load", "edges", "perspective", "deskew", "orient"):
             r = self.stage(name)
             if r is None:
                 break
@@ -222,7 +222,7 @@ class ImageResult:
             return None if inv is None else (lambda xy: apply_homography(inv, xy))
         # loaded -> (crop, perspective) -> curl -> (deskew, turns) -> working
         before = np.eye(3)
-        for name in ("edges", "perspective"):
+        for name in ("load", "edges", "perspective"):
             before = np.asarray(self.stage(name).homography, dtype=np.float64) @ before
         after = found[0] @ np.linalg.inv(before)
         inv_before, inv_after = _inverse(before), _inverse(after)

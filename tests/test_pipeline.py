@@ -198,3 +198,43 @@ def test_working_map_folds_in_the_quarter_turn():
     total = m @ rot90_matrix(r.image.shape[:2], 1)
     np.testing.assert_allclose(total[:2, :2], np.eye(2), atol=1e-6)
     assert np.abs(total[:2, 2]).max() < 0.05 * max(r.image.shape)
+
+
+@pytest.fixture(scope="module")
+def scan600():
+    """A 600 dpi scan of a page (23.6 px/mm), with its truth."""
+    r = render_ecg(seed=2, dpi=600)
+    return r, distort(r, blur_sigma=1.8, noise_std=3.0, jpeg_quality=90, seed=2).image
+
+
+def test_a_600_dpi_scan_is_read_at_half_its_size(scan600):
+    """Real pages scanned at 600 dpi failed or lost 1-5 dB against the same at 300;
+    read shrunk by two, and the working map still puts each lead on its ink."""
+    r, img = scan600
+    res = process_image_for_submission(img)
+    assert res.ok, res.error
+    load = res.stage("load")
+    assert (load.height, load.width) == img.shape[:2] and load.factor == 2
+    assert load.shape == (img.shape[0] // 2, img.shape[1] // 2)
+    g = res.stage("grid")
+    assert abs(g.px_per_mm_x / (r.truth.px_per_mm / 2) - 1.0) < 0.01
+    assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 22.5  # 23.9 measured
+    # working pixels back to the scan: each row's 0 mV line on its leads' truth
+    to_input = res.working_to_input()
+    dig = res.stage("digitize")
+    truth_y = np.array(sorted({round(lt.baseline_y_px, 1) for lt in r.truth.leads}))
+    mm = r.truth.px_per_mm
+    for row in dig.layout.rows:
+        x = 0.5 * (row.x_start + row.x_end)
+        ((_, y),) = to_input(np.array([[x, dig.baselines[row.index]]]))
+        assert np.abs(truth_y - y).min() < 0.5 * mm, (row.index, y, truth_y)
+
+
+def test_pages_under_twice_the_working_scale_are_read_as_they_are():
+    from ecgprep.grid import WORK_MIN_SIDE, work_factor
+
+    page300 = render_ecg(seed=3, dpi=300).image  # 11.8 px/mm, 3300 px: too short to look
+    assert max(page300.shape) < 2 * WORK_MIN_SIDE and work_factor(page300) == 1
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 255, (4200, 5000, 3), dtype=np.uint8)  # no grid: as it is
+    assert work_factor(noise) == 1
