@@ -466,12 +466,24 @@ class LoadResult:
     A page finer than reading it needs (a 600 dpi scan) is read shrunk by
     ``factor`` (:func:`ecgprep.grid.work_factor`): the stations after this one
     see an image of ``shape``; ``homography`` maps the loaded image's pixels to
-    its (working pixel ``i`` covers loaded pixels ``f*i .. f*i+f-1``).
+    its (working pixel ``i`` covers loaded pixels ``f*i .. f*i+f-1``). Scales
+    measured later (the grid's px/mm, the quality gate's dpi, the summary's
+    columns) are the working image's: a 600 dpi scan read at 300 dpi says 300.
+
+    Raises
+    ------
+    ValueError
+        If ``factor`` is not a whole number >= 1.
     """
 
     height: int
     width: int
     factor: int = 1
+
+    def __post_init__(self) -> None:
+        f = self.factor
+        if isinstance(f, bool) or not isinstance(f, int | np.integer) or f < 1:
+            raise ValueError(f"factor must be a whole number >= 1, got {f!r}")
 
     @property
     def shape(self) -> tuple[int, int]:

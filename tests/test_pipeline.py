@@ -238,3 +238,29 @@ def test_pages_under_twice_the_working_scale_are_read_as_they_are():
     rng = np.random.default_rng(0)
     noise = rng.integers(0, 255, (4200, 5000, 3), dtype=np.uint8)  # no grid: as it is
     assert work_factor(noise) == 1
+
+
+def test_the_paper_outline_of_a_shrunk_page_is_drawn_on_the_loaded_image(scan600):
+    """The edges station finds the paper on the shrunk image; the overlay draws it
+    on the loaded one (it stood at half scale in the top-left quarter)."""
+    from ecgprep.viz.overlay import _paper_quad
+
+    r, _ = scan600
+    photo = distort(r, rotate_deg=2.0, background="dark", background_margin=0.06, seed=3)
+    res = process_image_for_submission(photo.image)
+    assert res.ok, res.error
+    assert res.stage("load").factor == 2 and res.stage("edges").paper.found
+    q = _paper_quad(res)
+    truth = np.asarray(photo.truth.paper_quad, dtype=float).reshape(4, 2)
+    # the same corners, in any order of listing
+    d = np.linalg.norm(q[:, None, :] - truth[None, :, :], axis=2).min(axis=1)
+    assert d.max() < 0.01 * max(photo.image.shape[:2]), (q, truth)
+
+
+def test_a_load_factor_must_be_a_whole_number():
+    from ecgprep.io import LoadResult
+
+    assert LoadResult(10, 20).shape == (10, 20)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="factor"):
+            LoadResult(10, 20, bad)

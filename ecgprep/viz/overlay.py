@@ -246,22 +246,35 @@ def _wrap(text: str, width_px: int, scale: float, thick: int, max_lines: int = 4
 # ---------------------------------------------------------------------------
 
 
-def _draw_paper(cv: _Canvas, result) -> None:
-    crop = result.stage("edges")
-    paper = getattr(crop, "paper", None)
+def _paper_quad(result) -> np.ndarray | None:
+    """The paper's outline found by the edges station, in the loaded image's pixels.
+
+    The edges station works on the image the load station handed it, shrunk by
+    its factor on a very fine page (:class:`ecgprep.io.LoadResult`).
+    """
+    paper = getattr(result.stage("edges"), "paper", None)
     quad = getattr(paper, "quad", None)
     if quad is None or not getattr(paper, "found", False):
-        return
+        return None
     q = np.asarray(quad, dtype=np.float64).reshape(4, 2)
+    load = result.stage("load")
+    shrink = _mat(getattr(load, "homography", None)) if load is not None else None
+    back = _inv(shrink) if shrink is not None else None
+    return apply_homography(back, q) if back is not None else q
+
+
+def _draw_paper(cv: _Canvas, result) -> None:
+    q = _paper_quad(result)
+    if q is None:
+        return
     cv.polylines([cv.to_out(q)], COLORS["paper"], cv.lw + 1, closed=True)
 
 
 def _paper_region(cv: _Canvas, result) -> np.ndarray | None:
-    crop = result.stage("edges")
-    paper = getattr(crop, "paper", None)
-    if paper is None or not getattr(paper, "found", False):
+    q = _paper_quad(result)
+    if q is None:
         return None
-    q = cv.to_out(np.asarray(paper.quad, dtype=np.float64).reshape(4, 2))
+    q = cv.to_out(q)
     mask = np.zeros(cv.img.shape[:2], np.uint8)
     cv2.fillPoly(
         mask, [np.round(q * _ONE).astype(np.int32).reshape(-1, 1, 2)], 255, cv2.LINE_8, _SHIFT
