@@ -811,6 +811,7 @@ def test_a_pulse_under_a_line_of_text_a_hair_above_it_is_found(gain):
     (p,) = find_calibration_pulses(mask | text, layout, px_per_mm_x=PX, px_per_mm_y=PX, gain=gain)
     assert p.found and p.gain == 10.0
     assert abs(p.height_px - 100) <= 3
+    assert abs(p.baseline_px - 300.5) <= 1.0  # (293.5 while the text's foot was the top)
 
 
 @pytest.mark.parametrize(("origin", "border"), [(80, 40), (120, 40), (120, 80)])

@@ -274,7 +274,10 @@ def _find_pulses(
             bottom = int(bottoms[edge].max())
             top = edge_top(sub, int(first), bottom)
             top = _flat_top_above(sub, int(first), top, bottom, pulse_px, top_px)
+            inked_top = top
             top = _flat_top_below(sub, int(first), top, bottom, pulse_px, px_per_mm_y, gain)
+            # a top found under ink above it: that ink is no part of the top
+            above = top_px if top == inked_top else 0
             end = top_run_end(sub, int(first), top, join, top_px)
             # A rising edge broken off above the row's baseline: its falling edge
             # may reach down to the baseline (and no lower: the trace's own waves
@@ -311,7 +314,7 @@ def _find_pulses(
             )
             if ok:
                 found, x_a, x_b, height, g = True, float(start), float(end), h_e, g_e
-                top_c = _top_centre(sub, start, end, top, top_px)
+                top_c = _top_centre(sub, start, end, top, top_px, above=above)
                 base = y0 + top_c + PULSE_MV * g * px_per_mm_y
                 break
             if first == edges[0]:  # not found: the ink's extent, the first edge's height
@@ -512,16 +515,19 @@ def _fall_bottom(window: np.ndarray, end: int, top: int) -> int:
     return top + int(ok[-1]) + 1 if ok.size else top
 
 
-def _top_centre(window: np.ndarray, edge: int, end: int, top: int, top_px: int) -> float:
+def _top_centre(
+    window: np.ndarray, edge: int, end: int, top: int, top_px: int, *, above: int | None = None
+) -> float:
     """Centre row of a pulse's flat top (``window`` rows), from its rising edge
     at column ``edge`` to column ``end``, whose ink starts at row ``top``.
 
     In each column of the top, away from both edges, the centre of the first
-    run of ink within ``top_px`` of ``top``; their median. ``top`` plus half a
-    run when no column is clear of the edges.
+    run of ink from ``above`` rows over ``top`` (``top_px`` when not given; 0
+    for a top found under other ink, :func:`_flat_top_below`) to ``top_px``
+    under it; their median. ``top`` when no column is clear of the edges.
     """
     cols = window[:, edge + PULSE_EDGE_COLS + 1 : end - PULSE_EDGE_COLS - 1]
-    lo = max(0, top - top_px)
+    lo = max(0, top - (top_px if above is None else int(above)))
     centres = []
     for c in range(cols.shape[1]):
         ink = np.flatnonzero(cols[lo : top + 4 * top_px + 1, c])
