@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from ._geometry import apply_homography, as_tuple, downscale, polygon_area, rotate, translation
-from ._validate import check_image
+from ._validate import check_image, check_positive
 from .dewarp import measure_curl, strip_peaks, uncurl
 from .grid import detect_grid, grid_response
 
@@ -46,7 +46,6 @@ __all__ = [
     "RectifyResult",
     "rectify_from_grid",
     "warp",
-    "marked_box",
     "marked_box",
     "PerspectiveResult",
     "undo_perspective",
@@ -767,6 +766,8 @@ def marked_box(image: np.ndarray, *, px_per_mm: float) -> tuple[int, int, int, i
     channel less that channel (:data:`TRIM_MARK_LEVELS`), over a kernel of 2 mm,
     computed at :data:`TRIM_MAX_SIDE` after an erosion that keeps thin lines. A
     bed's even tone, however dark, holds none; the shadow at a page's edge does.
+    The box holds the rows and columns with :data:`TRIM_MIN_SHARE` of marks,
+    and the unbroken run of rows and columns beside them holding any.
 
     Examples
     --------
@@ -777,6 +778,7 @@ def marked_box(image: np.ndarray, *, px_per_mm: float) -> tuple[int, int, int, i
     (40, 30, 156, 70)
     """
     image = check_image(image, "image")
+    px_per_mm = check_positive(px_per_mm, "px_per_mm")
     dark = image.min(axis=2) if image.ndim == 3 else image
     m, n = dark.shape
     step = max(1, int(math.ceil(max(m, n) / TRIM_MAX_SIDE)))
@@ -790,12 +792,25 @@ def marked_box(image: np.ndarray, *, px_per_mm: float) -> tuple[int, int, int, i
     cols = np.flatnonzero(marks.mean(axis=0) >= TRIM_MIN_SHARE)
     if rows.size == 0 or cols.size == 0:
         return None
+    # grown through the rows (columns) next to it holding any mark: a tall R wave
+    # rising out of the grid into a bare header is a mark too thin to count
+    r0, r1 = _grown(marks.any(axis=1), int(rows[0]), int(rows[-1]))
+    c0, c1 = _grown(marks.any(axis=0), int(cols[0]), int(cols[-1]))
     pad = TRIM_MARGIN_MM * px_per_mm
-    x0 = max(0, int(math.floor(cols[0] * step + step // 2 - pad)))
-    y0 = max(0, int(math.floor(rows[0] * step + step // 2 - pad)))
-    x1 = min(n, int(math.ceil(cols[-1] * step + step // 2 + 1 + pad)))
-    y1 = min(m, int(math.ceil(rows[-1] * step + step // 2 + 1 + pad)))
+    x0 = max(0, int(math.floor(c0 * step + step // 2 - pad)))
+    y0 = max(0, int(math.floor(r0 * step + step // 2 - pad)))
+    x1 = min(n, int(math.ceil(c1 * step + step // 2 + 1 + pad)))
+    y1 = min(m, int(math.ceil(r1 * step + step // 2 + 1 + pad)))
     return x0, y0, x1, y1
+
+
+def _grown(marked: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
+    """``lo``, ``hi`` moved out over the unbroken run of ``True`` next to each."""
+    before = np.flatnonzero(~marked[:lo])
+    after = np.flatnonzero(~marked[hi + 1 :])
+    return (int(before[-1]) + 1 if before.size else 0), (
+        hi + int(after[0]) if after.size else marked.size - 1
+    )
 
 
 @dataclass(frozen=True)
@@ -808,14 +823,15 @@ class PerspectiveResult:
     :data:`CURL_TURN_DEG`), ``'not needed'`` (the page's outline was warped
     already, the grid is square and unsheared, or the map would move no pixel by
     more than 2 px beyond a rotation and scale, which deskew handles) or
-    ``'applied'``. ``homography`` maps the input pixels to the output pixels, of
-    ``shape``; ``curl`` (:class:`ecgprep.dewarp.CurlResult`, None when the lines'
-    bend was not measured) then straightens the lines that still bend, where it
-    was applied (``curl.applied``; :func:`ecgprep.dewarp.curl_source` maps points
-    back through it). ``offset`` ``(x0, y0)`` is where the output's top-left
-    pixel stood in the straightened page before its bare margins were trimmed
-    (:func:`marked_box`, warped pages only): a point ``p`` of the straightened
-    page is ``p - offset`` in the output.
+    ``'applied'`` (``applied`` is True for it only: a page turned is no
+    perspective undone). ``homography`` maps the input pixels to the warped
+    (or turned) page's; ``curl`` (:class:`ecgprep.dewarp.CurlResult`, None when
+    the lines' bend was not measured) then straightens the lines that still
+    bend, where it was applied (``curl.applied``;
+    :func:`ecgprep.dewarp.curl_source` maps points back through it); ``offset``
+    ``(x0, y0)`` is where the output's top-left pixel stood in that straightened
+    page before its bare margins were trimmed (:func:`marked_box`, warped pages
+    only): a point ``p`` of it is ``p - offset`` in the output, of ``shape``.
     """
 
     applied: bool
@@ -891,9 +907,14 @@ def undo_perspective(
     if r.found and r.correction_px > MIN_CORRECTION_PX:
         out = warp(image, r)
         reason, h = "applied", as_tuple(r.matrix)
-    elif not r.found and abs(float(g.angle_deg)) >= CURL_TURN_DEG:
+    elif (
+        not r.found
+        and max(r.n_lines_h, r.n_lines_v) >= _MIN_LINES
+        and abs(float(g.angle_deg)) >= CURL_TURN_DEG
+    ):
         # no straight lines fit a page that bends (a curled page on a scanner's
-        # lid, its outline unseen): turned upright by its grid's angle, so that
+        # lid, its outline unseen; one family of its lines was followed, so the
+        # grid's angle is no guess): turned upright by its grid's angle, so that
         # its bend is measured on upright lines, as on a page whose outline was
         # warped; the deskew station takes out what angle is left
         out, mat = rotate(image, -float(g.angle_deg), cubic=True)

@@ -256,6 +256,11 @@ def test_marked_box_holds_the_marks_and_a_bare_frame():
     lid = np.clip(250 + rng.normal(0, 1.5, (600, 1000)), 0, 255).astype(np.uint8)
     assert marked_box(lid, px_per_mm=4.0) is None
     # large images are searched at a working scale: the box still holds every mark
+    # an R wave rising out of the patch into the bare margin above it: kept
+    img[40:100, 200:202] = (40, 40, 40)
+    assert marked_box(img, px_per_mm=4.0) == (100, 20, 399, 200)
+    with pytest.raises(ValueError, match="px_per_mm"):
+        marked_box(img, px_per_mm=float("nan"))
     big = np.full((3000, 4000), 250, np.uint8)
     big[1000:2001:10, 700:3301] = 200  # a grid of 1 px lines, 1 mm apart
     big[1000:2001, 700:3301:10] = 200
@@ -298,3 +303,19 @@ def test_a_low_resolution_page_on_a_scanners_lid_keeps_its_scale(small_page):
     res = rectify_from_grid(d.image)
     assert res.found
     assert abs(res.px_per_mm / small_page.truth.px_per_mm - 1.0) < 0.05
+
+
+def test_a_page_of_slanted_strokes_without_a_grid_is_not_turned():
+    """No grid line followed: the grid's angle is a guess, and the page is left as it is."""
+    import cv2
+
+    rng = np.random.default_rng(4)
+    img = np.full((800, 1100, 3), 250, np.uint8)
+    for _ in range(400):
+        x, y = (int(v) for v in rng.integers(50, 750, 2))
+        t = np.deg2rad(-17.7 + rng.choice([0, 90]))
+        n = int(rng.integers(5, 60))
+        cv2.line(img, (x, y), (int(x + n * np.cos(t)), int(y + n * np.sin(t))), (30, 30, 30), 2)
+    assert abs(detect_grid(img).angle_deg) >= 1.0  # (the guess the page was turned by)
+    out, res, _ = undo_perspective(img)
+    assert res.reason != "turned" and out is img
