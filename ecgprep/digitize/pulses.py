@@ -105,6 +105,9 @@ PULSE_FALL_FILL = 0.6
 #: again for a flat top lower down (:func:`_flat_top_below`): the pen's width
 #: and the resampling's blur.
 PULSE_TOP_FIT = 0.04
+#: ... and a top lower down is taken only under a row this bare (share of 0.2 s
+#: inked) between it and the ink above: the gap between text and the pulse.
+PULSE_TOP_GAP_COVER = 0.3
 
 
 #: A pulse drawn on grid lines as dark as the trace loses the parts lying in
@@ -479,7 +482,8 @@ def _flat_top_below(
     ``top`` and the rows under it whose ink covers :data:`PULSE_FLAT_COVER` of
     0.2 s from the edge, the one standing nearest a gain's 1 mV over ``bottom``
     (the named gain's, or any standard one's) is the top; a row under ``top``
-    only within :data:`PULSE_GAIN_TOLERANCE` of it.
+    only within :data:`PULSE_GAIN_TOLERANCE` of it, and under a bare row
+    (:data:`PULSE_TOP_GAP_COVER`).
     """
     gains = GAINS_MM_PER_MV if gain == AUTO else (float(gain),)
 
@@ -491,13 +495,16 @@ def _flat_top_below(
     if best_off <= PULSE_TOP_FIT:
         return top
     width = int(round(pulse_px))
-    cols = window[top + 1 : bottom, edge : edge + width + 1]
-    if cols.shape[0] == 0 or cols.shape[1] < 3:
+    cover = window[top:bottom, edge : edge + width + 1].mean(axis=1)
+    if cover.size < 2 or width < 2:
         return top
-    for r in np.flatnonzero(cols.mean(axis=1) >= PULSE_FLAT_COVER) + top + 1:
-        o = off(int(r))
+    # only a flat row under a bare one: the rows of a thick pen's own top are
+    # one stroke (a 3 px pen at 100 dpi is 5 % of 1 mV), not a top under text
+    bare = np.maximum.accumulate(cover < PULSE_TOP_GAP_COVER)
+    for i in np.flatnonzero((cover >= PULSE_FLAT_COVER) & np.r_[False, bare[:-1]]):
+        o = off(top + int(i))
         if o <= PULSE_GAIN_TOLERANCE and o < best_off:
-            best, best_off = int(r), o
+            best, best_off = top + int(i), o
     return best
 
 
