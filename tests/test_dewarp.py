@@ -168,7 +168,9 @@ def test_a_curled_page_tilted_on_a_scanners_lid_is_turned_then_straightened(
 ):
     """No straight lines fit the bent lines and the lid hides the page's outline:
     the page is turned upright by its grid's angle before its bend is measured
-    (5.9 and 1.3 dB before; 25.5 and 25.8 measured)."""
+    (5.9 and 1.3 dB before; 25.5 and 25.8 measured). (With Kaggle's and the
+    lowest OpenCV, straight lines do fit the first: its perspective is undone,
+    25.8 dB.)"""
     scan = distort(
         bent,
         rotate_deg=rotate_deg,
@@ -180,7 +182,7 @@ def test_a_curled_page_tilted_on_a_scanners_lid_is_turned_then_straightened(
     res = process_image_for_submission(scan.image)
     assert res.ok, res.error
     p = res.stage("perspective")
-    assert p.reason == "turned" and p.curl.applied
+    assert p.reason in ("turned", "applied") and p.curl.applied
     truth = page200.truth
     assert score_leads(res.signals, truth.signals, truth.fs) > 23.0
     assert not res.suspect
