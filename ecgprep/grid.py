@@ -1454,8 +1454,9 @@ def work_factor(image: np.ndarray) -> int:
     int
         ``floor(px_per_mm / WORK_PX_PER_MM)`` from a quick look at the grid
         (:func:`detect_grid` at :data:`WORK_LOOK_SIDE`), at most
-        ``max(M, N) // WORK_MIN_SIDE``; 1 when no grid is found or the page is
-        under ``2 * WORK_MIN_SIDE`` px long (nothing is looked at then).
+        ``max(M, N) // WORK_MIN_SIDE``; 1 when the look shows no grid whose 5 mm
+        lines it told, or the page is under ``2 * WORK_MIN_SIDE`` px long
+        (nothing is looked at then).
 
     Examples
     --------
@@ -1469,7 +1470,11 @@ def work_factor(image: np.ndarray) -> int:
         return 1
     small, k = downscale(np.ascontiguousarray(image), WORK_LOOK_SIDE)
     g = detect_grid(small)
-    if not g.found:
+    # The 5 mm lines told (every fifth line darker, or the lines read as 5 mm
+    # apart): a 200 dpi page looked at a third of its size shows its 5 mm lines
+    # alone, which may read as 1 mm lines with no coarser comb over them (two
+    # pages side by side, 4400 px wide, were read at 100 dpi).
+    if not (g.found and g.major_found):
         return 1
     ppmm = k * math.sqrt(float(g.px_per_mm_x) * float(g.px_per_mm_y))
     if not np.isfinite(ppmm):

@@ -238,6 +238,10 @@ def test_pages_under_twice_the_working_scale_are_read_as_they_are():
     rng = np.random.default_rng(0)
     noise = rng.integers(0, 255, (4200, 5000, 3), dtype=np.uint8)  # no grid: as it is
     assert work_factor(noise) == 1
+    # two 200 dpi pages side by side, 4400 px: looked at a third of their size, their
+    # 5 mm lines stand alone and read as 1 mm lines (they were shrunk to 100 dpi)
+    pair = np.concatenate([render_ecg(seed=0).image, render_ecg(seed=1).image], axis=1)
+    assert max(pair.shape) >= 2 * WORK_MIN_SIDE and work_factor(pair) == 1
 
 
 def test_the_paper_outline_of_a_shrunk_page_is_drawn_on_the_loaded_image(scan600):
