@@ -11,6 +11,7 @@ page in place fails loudly instead of spoiling the tests that run after it
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import inspect
 from collections.abc import Callable
 from pathlib import Path
@@ -94,3 +95,21 @@ def synth_dataset(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("synth-dataset")
     write_dataset(d, n=2, seed=3, kinds=("clean", "pulse"))
     return d
+
+
+@pytest.fixture(scope="session")
+def load_benchmark():
+    """``load_benchmark(name)``: the script ``benchmarks/{name}.py`` as a module.
+
+    The scripts live beside the package, not in the wheel: they are imported from
+    their files.
+    """
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

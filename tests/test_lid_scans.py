@@ -4,20 +4,12 @@ The script lives beside the package, not in the wheel; it is imported here from
 its file.
 """
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "lid_scans.py"
 
 
 @pytest.fixture(scope="module")
-def lid():
-    spec = importlib.util.spec_from_file_location("lid_scans", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def lid(load_benchmark):
+    return load_benchmark("lid_scans")
 
 
 def test_the_pages_are_drawn_from_the_seed_within_their_ranges(lid):

@@ -5,24 +5,16 @@ its file. Its pages are real printouts kept out of the repository: the run here
 reads a render.
 """
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
 
 from ecgprep.synth import render_ecg
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "real_pose.py"
-
 
 @pytest.fixture(scope="module")
-def pose():
-    spec = importlib.util.spec_from_file_location("real_pose", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def pose(load_benchmark):
+    return load_benchmark("real_pose")
 
 
 def test_variants_move_the_pixels_as_named(pose):
