@@ -180,12 +180,37 @@ def downscale(image: np.ndarray, max_side: int | None) -> tuple[np.ndarray, int]
     >>> small.shape, f
     ((25, 62), 4)
     """
-    import cv2
-
     h, w = image.shape[:2]
     if max_side is None or max(h, w) <= max_side:
         return image, 1
     f = -(-max(h, w) // int(max_side))
+    return shrink(image, f), int(f)
+
+
+def shrink(image: np.ndarray, f: int) -> np.ndarray:
+    """``image`` shrunk by the whole factor ``f`` (area-averaged; see :func:`downscale`).
+
+    Working pixel ``i`` covers input pixels ``f*i .. f*i+f-1``; up to ``f - 1``
+    rows and columns at the bottom and right are left out. :func:`shrink_matrix`
+    maps the input's pixel coordinates to the result's.
+    """
+    import cv2
+
+    h, w = image.shape[:2]
     hh, ww = max(1, h // f), max(1, w // f)
-    small = cv2.resize(image[: hh * f, : ww * f], (ww, hh), interpolation=cv2.INTER_AREA)
-    return small, int(f)
+    return cv2.resize(image[: hh * f, : ww * f], (ww, hh), interpolation=cv2.INTER_AREA)
+
+
+def shrink_matrix(f: float) -> np.ndarray:
+    """3 x 3 map of an image's pixel coordinates to those of it shrunk by ``f`` (:func:`shrink`).
+
+    Pixel centres at integers: input pixel ``(f - 1) / 2`` is working pixel 0.
+
+    Examples
+    --------
+    >>> shrink_matrix(2) @ np.array([0.5, 2.5, 1.0])
+    array([0., 1., 1.])
+    """
+    f = float(f)
+    c = (f - 1.0) / 2.0 / f
+    return np.array([[1.0 / f, 0.0, -c], [0.0, 1.0 / f, -c], [0.0, 0.0, 1.0]])

@@ -67,6 +67,8 @@ _ACF_SIGMA = 1.0
 _SUB_MIN = 0.03
 _SUB_REL = 0.06
 _FOUND_MIN = 0.35
+#: Scales :func:`detect_grid` searches by default (px/mm): about 64-635 dpi.
+GRID_PX_PER_MM = (2.5, 25.0)
 # When only one comb of lines is seen and both readings (1 mm or 5 mm apart) fit the
 # scale range, evidence decides:
 # - a picture covers at most this many times the page per side (a page with its
@@ -989,8 +991,8 @@ def detect_grid(
     image: np.ndarray,
     *,
     mask: np.ndarray | None = None,
-    min_px_per_mm: float = 2.5,
-    max_px_per_mm: float = 25.0,
+    min_px_per_mm: float = GRID_PX_PER_MM[0],
+    max_px_per_mm: float = GRID_PX_PER_MM[1],
     line_size: int | None = None,
     max_residual_angle_deg: float = 1.5,
 ) -> GridResult:

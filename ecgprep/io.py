@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._geometry import as_tuple, shrink, shrink_matrix
 from .errors import ImageLoadError
 
 if TYPE_CHECKING:
@@ -494,9 +495,7 @@ class LoadResult:
     @property
     def homography(self) -> tuple:
         """3 x 3 map of the loaded image's pixel coordinates to the working image's."""
-        f = float(self.factor)
-        c = (f - 1.0) / 2.0 / f
-        return ((1.0 / f, 0.0, -c), (0.0, 1.0 / f, -c), (0.0, 0.0, 1.0))
+        return as_tuple(shrink_matrix(self.factor))
 
 
 #: The pipeline's load station refuses images whose short side is under MIN_SIDE pixels
@@ -549,13 +548,9 @@ def load_station(page: Page, opts: Options) -> tuple[Page, LoadResult]:
     """
     img = load_image(page.source, max_pixels=opts.max_pixels)
     check_ecg_proportions(img, describe_source(page.source))
-    import cv2
-
     from .grid import work_factor  # (grid needs the loaded image, not io)
 
     res = LoadResult(int(img.shape[0]), int(img.shape[1]), work_factor(img))
     if res.factor > 1:
-        f = res.factor
-        h, w = res.shape
-        img = cv2.resize(img[: h * f, : w * f], (w, h), interpolation=cv2.INTER_AREA)
+        img = shrink(img, res.factor)
     return dataclasses.replace(page, image=img), res

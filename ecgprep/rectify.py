@@ -33,10 +33,18 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from ._geometry import apply_homography, as_tuple, downscale, polygon_area, rotate, translation
+from ._geometry import (
+    apply_homography,
+    as_tuple,
+    downscale,
+    polygon_area,
+    rotate,
+    shrink_matrix,
+    translation,
+)
 from ._validate import check_image, check_positive
 from .dewarp import measure_curl, strip_peaks, uncurl
-from .grid import detect_grid, grid_response
+from .grid import GRID_PX_PER_MM, detect_grid, grid_response
 
 if TYPE_CHECKING:
     from .options import Options
@@ -52,8 +60,6 @@ __all__ = [
     "perspective_station",
 ]
 
-# scales searched for the grid (px/mm in the input; detect_grid's)
-_GRID_RANGE = (2.5, 25.0)
 # tiles for the coarse local line directions (working pixels)
 _TILE = 128
 # spectral band of the tiles (cycles / px): periods between 2.2 px and 40 px
@@ -591,8 +597,8 @@ def rectify_from_grid(
     # half size shows its 5 mm lines alone, 2 px/mm apart, which must stay a reading
     g = detect_grid(
         np.ascontiguousarray(out_small[y0:y1, x0:x1]),
-        min_px_per_mm=_GRID_RANGE[0] / f,
-        max_px_per_mm=_GRID_RANGE[1] / f,
+        min_px_per_mm=GRID_PX_PER_MM[0] / f,
+        max_px_per_mm=GRID_PX_PER_MM[1] / f,
     )
     if not g.found:
         return _not_found(shape, n_lines_h=nh, n_lines_v=nv, residual_px=residual, confidence=0.0)
@@ -603,8 +609,7 @@ def rectify_from_grid(
     fix = _scale(1.0 / math.sqrt(ratio), math.sqrt(ratio)) @ _rotation(-g.angle_deg)
     hw = uncentre @ fix @ centre @ hw
     # working -> input coordinates
-    to_work = translation(-(f - 1) / 2.0, -(f - 1) / 2.0)
-    to_work = _scale(1.0 / f, 1.0 / f) @ to_work
+    to_work = shrink_matrix(f)
     from_work = np.linalg.inv(to_work)
     hfull = from_work @ hw @ to_work
     h_in, w_in = shape
