@@ -184,5 +184,5 @@ def test_a_curled_page_tilted_on_a_scanners_lid_is_turned_then_straightened(
     p = res.stage("perspective")
     assert p.reason in ("turned", "applied") and p.curl.applied
     truth = page200.truth
-    assert score_leads(res.signals, truth.signals, truth.fs) > 23.0
+    assert score_leads(res.signals, truth.signals, truth.fs) > 24.4
     assert not res.suspect

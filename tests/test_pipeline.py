@@ -218,7 +218,7 @@ def test_a_600_dpi_scan_is_read_at_half_its_size(scan600):
     assert load.shape == (img.shape[0] // 2, img.shape[1] // 2)
     g = res.stage("grid")
     assert abs(g.px_per_mm_x / (r.truth.px_per_mm / 2) - 1.0) < 0.01
-    assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 22.5  # 23.9 measured
+    assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 22.9  # 23.88-23.93 measured
     # working pixels back to the scan: each row's 0 mV line on its leads' truth
     to_input = res.working_to_input()
     dig = res.stage("digitize")
