@@ -512,6 +512,45 @@ THIN_PEN_HALO = 0.55
 THIN_PEN_GROW_PX = 8
 
 
+#: Light trace-coloured ink this many px across or more, both ways, is a patch
+#: (a shadow, a smudge), not a stroke: a pen's light stretches are 1-2 px tall
+#: where flat (a 1 px line between two pixel rows, a thin grey pen in a JPEG) and
+#: 1-2 px wide where steep.
+THICK_INK_PX = 3
+
+
+def _joined_through_thin_ink(trace8: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """The trace with every stroke of light ink that runs into it, whatever its length.
+
+    A pen lighter than the core threshold where it is thin (a 1 px line resampled
+    to 100 dpi, a grey pen's steep QRS strokes in a JPEG) keeps its core only in
+    pieces, and the 1 px growth through the edge pixels leaves the light stretches
+    between them out. Here the pieces of ``cand`` (ink above the edge threshold, of
+    the trace's colour) under :data:`THICK_INK_PX` across that are connected
+    (8-neighbours) to the trace join it. On a coloured grid the grid lines are not
+    in ``cand``; on a neutral one they are, and this is not used.
+
+    Parameters
+    ----------
+    trace8, cand : (M, N) uint8 ndarray
+        The trace so far and the candidate ink (0/255); ``trace8`` is updated in
+        place and returned.
+    """
+    kernel = np.ones((THICK_INK_PX, THICK_INK_PX), np.uint8)
+    thin = cv2.subtract(cand, cv2.morphologyEx(cand, cv2.MORPH_OPEN, kernel))
+    new = cv2.subtract(thin, trace8)
+    if not cv2.countNonZero(new) or not cv2.countNonZero(trace8):
+        return trace8
+    n, labels = cv2.connectedComponents(cv2.bitwise_or(thin, trace8, dst=thin), connectivity=8)
+    seeds = cv2.findNonZero(trace8).reshape(-1, 2)  # (x, y); OpenCV 4 adds an axis
+    joined = np.zeros(n, bool)
+    joined[labels[seeds[:, 1], seeds[:, 0]]] = True
+    added = cv2.findNonZero(new).reshape(-1, 2)
+    added = added[joined[labels[added[:, 1], added[:, 0]]]]
+    trace8[added[:, 1], added[:, 0]] = 255
+    return trace8
+
+
 def _thin_pen(core: np.ndarray, trace8: np.ndarray, cand: np.ndarray) -> bool:
     """Whether the trace was drawn by a thin pen (:data:`THIN_PEN_SHARE`, :data:`THIN_PEN_HALO`).
 
@@ -906,6 +945,8 @@ def separate_colors(
             grown = cv2.dilate(trace8, square3, dst=dark)
             grown = cv2.bitwise_and(grown, cand, dst=grown)
             trace8 = cv2.bitwise_or(trace8, grown, dst=trace8)
+        if not neutral_grid:  # (on a neutral grid the lighter ink holds its lines)
+            trace8 = _joined_through_thin_ink(trace8, cand)
         del mid, dark, cand, grown
     else:
         core = trace8 = np.zeros((M, N), np.uint8)
