@@ -39,6 +39,7 @@ __all__ = [
     "layout_rows",
     "find_layout",
     "snap_origin",
+    "agreed_end",
     "candidate_layouts",
     "partial_layouts",
     "PARTIAL_OF",
@@ -425,6 +426,9 @@ ROW_BAND_SHARE = 0.95
 #: Half-height of the band whose inked columns give a row's ends (share of the
 #: spacing to each neighbour): the row's own trace, not the neighbours' waves.
 ROW_ENDS_SHARE = 0.3
+#: How close (mm) two estimates of the rows' common end must lie to agree
+#: (:func:`agreed_end`): a stroke's width and a little tilt.
+ROW_END_AGREE_MM = 1.5
 #: A band of ink beyond the outer rows that is not a trace row (a page frame, a
 #: ruler, a line of text) ends the outer row's search band when ink lies within
 #: :data:`OUTER_LINE_HALF_MM` of its centre over at least this share of the
@@ -490,6 +494,59 @@ def snap_origin(
     if abs(line - x) > tol:
         return float(x), float("nan")
     return float(line), float(line - x)
+
+
+def agreed_end(ends: list[float], along: list[float], tol: float) -> float:
+    """The rows' common end: where most rows' ink says they end.
+
+    Each row gives two estimates: ``ends``, the last inked column of the band
+    around it (exact where the pen stopped, but carried on by specks and
+    grid-line residue a few mm apart, to the page's edge on a noisy photo), and
+    ``along``, the end of its ink along its baseline
+    (:attr:`~ecgprep.digitize.page.TraceRow.x1`: clear of specks, but short where
+    a tall wave leaves the baseline's band). The estimate that the most rows
+    (either of their two) lie within ``tol`` of wins (then the one the most
+    estimates lie near, the band's first) when it is more than half of them;
+    the result is the median of the band's ends there (of the baseline's where
+    none). Without such a majority (rows ending apart on a page still bent),
+    the median of the band's ends.
+
+    Parameters
+    ----------
+    ends, along : list of float
+        Per row (px, same length).
+    tol : float
+        Agreement (px).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> agreed_end([2650.0, 2460.0, 2652.0, 2670.0], [2462.0, 2465.0, 2459.0, 2560.0], 14.0)
+    2460.0
+    >>> agreed_end([2050.0, 2051.0, 2049.0], [1800.0, 2050.0, 1500.0], 12.0)
+    2050.0
+    >>> agreed_end([3394.0, 3392.0, 3690.0, 3693.0], [3399.0, 3336.0, 3333.0, 3696.0], 18.0)
+    3542.0
+    """
+    e, a = np.asarray(ends, float), np.asarray(along, float)
+
+    def support(c: float) -> tuple[int, int]:
+        ne, na = np.abs(e - c) <= tol, np.abs(a - c) <= tol
+        return int(np.count_nonzero(ne | na)), int(np.count_nonzero(ne) + np.count_nonzero(na))
+
+    (votes, _), _, best = max(
+        [(support(c), 1, c) for c in e] + [(support(c), 0, c) for c in a],
+        key=lambda t: (t[0], t[1]),
+    )
+    if 2 * votes <= e.size:  # no majority: the band's ends, as they are
+        return float(np.median(e))
+    near = e[np.abs(e - best) <= tol]
+    if near.size == 0:
+        near = a[np.abs(a - best) <= tol]
+    return float(np.median(near))
 
 
 def _pick_peaks(profile: np.ndarray, n: int, min_sep: float) -> list[int]:
@@ -689,7 +746,11 @@ def find_layout(
         rows.append(RowInfo(i, float(y), y_top, y_bottom, x_end - row_len, x_end))
     _clear_of_outer_lines(rows, scan, mask, starts, px_per_mm_y)
     # All rows of the standard layouts end at the same x: vote for it.
-    x_end = float(np.median([r.x_end for r in rows]))
+    ends = [r.x_end for r in rows]
+    if len(found) == n_rows:
+        x_end = agreed_end(ends, [r.x1 for r in found], ROW_END_AGREE_MM * px_per_mm_x)
+    else:
+        x_end = float(np.median(ends))
     x_start = x_end - row_len
     x_ink = float(np.median(starts))
     record_s = RECORD_SECONDS
