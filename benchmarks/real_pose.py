@@ -18,7 +18,7 @@ Variants (``--variants``, comma-separated):
   bed (bicubic);
 - ``deskD``: the same on a dark desk, as a phone photo;
 - ``scaleF`` (e.g. ``scale0.5``, ``scale2``): resampled by F (OpenCV's
-  INTER_AREA), a 200 dpi page at 100 dpi, a 300 dpi scan at 600;
+  INTER_AREA), a 200 dpi page at 100 or 150 dpi, a 300 dpi scan at 600;
 - ``jpegQ`` (e.g. ``jpeg40``): re-encoded as JPEG at quality Q.
 
 Usage::
@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-DEFAULT_VARIANTS = "orig,rot180,rot90,tilt7,tilt-15,desk7,scale0.5,scale2,jpeg40"
+DEFAULT_VARIANTS = "orig,rot180,rot90,tilt7,tilt-15,desk7,scale0.5,scale0.75,scale2,jpeg40"
 #: Colours around a tilted page (RGB): a scanner's white lid, a dark desk.
 WHITE, DESK = (255, 255, 255), (90, 85, 80)
 
