@@ -806,6 +806,17 @@ def warp_to_paper(
 #: A page whose outline covers less than this fraction of the frame is warped to a
 #: rectangle (a photo on a background); a larger one is only cropped.
 WARP_BELOW_FRACTION = 0.85
+#: ... and so is one whose outline covers less than this fraction of its own
+#: bounds, however much of the frame it fills: a page photographed at an angle,
+#: its far edge 10 % or more shorter than its near one (a scan's outline, a
+#: pixel or two off a rectangle, covers 0.99 of its bounds) ...
+WARP_SHAPE_FRACTION = 0.95
+#: ... when the outline is this well supported (:attr:`PaperResult.confidence`)
+#: and its four corners lie in the frame: a page running off the frame has
+#: corners that are the frame's, or guessed past it, not seen (a render turned
+#: in perspective, its outline 0.62; real pages photographed from below, filling
+#: the frame, 0.97-0.99).
+WARP_SHAPE_MIN_CONFIDENCE = 0.9
 
 
 @dataclass(frozen=True)
@@ -838,10 +849,12 @@ def crop_page(
         Crop (or warp) to the paper when one is found.
     rectify : bool
         Allow warping: a page filling less than :data:`WARP_BELOW_FRACTION` of
-        the frame (a photo on a background) has its perspective undone from its
-        outline. A page filling most of the frame (a scan, a render with a dark
-        border) is only cropped: warping its nearly rectangular outline would
-        shear the grid for nothing.
+        the frame (a photo on a background), or whose outline, well found and
+        in the frame, is far from a rectangle (:data:`WARP_SHAPE_FRACTION`:
+        photographed at an angle),
+        has its perspective undone from its outline. A page filling most of the
+        frame with a nearly rectangular outline (a scan, a render with a dark
+        border) is only cropped: warping it would shear the grid for nothing.
 
     Returns
     -------
@@ -863,7 +876,22 @@ def crop_page(
     cropped = rectified = False
     if crop and paper.found:
         area = polygon_area(paper.quad)
-        if rectify and area < WARP_BELOW_FRACTION * image.shape[0] * image.shape[1]:
+        x0, y0, x1, y1 = paper.box
+        h, w = image.shape[:2]
+        q = paper.quad
+        corners_seen = bool(
+            (q[:, 0] >= -1).all()
+            and (q[:, 0] <= w).all()
+            and (q[:, 1] >= -1).all()
+            and (q[:, 1] <= h).all()
+        )
+        far_from_box = (
+            area < WARP_SHAPE_FRACTION * (x1 - x0) * (y1 - y0)
+            and paper.confidence >= WARP_SHAPE_MIN_CONFIDENCE
+            and corners_seen
+        )
+        small = area < WARP_BELOW_FRACTION * image.shape[0] * image.shape[1]
+        if rectify and (small or far_from_box):
             image, hw = warp_to_paper(image, paper)
             hmat = np.asarray(hw, dtype=np.float64)
             rectified = True
