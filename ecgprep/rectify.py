@@ -827,7 +827,8 @@ class PerspectiveResult:
     only turned upright by its grid's angle before its curl was measured:
     :data:`CURL_TURN_DEG`), ``'not needed'`` (the page's outline was warped
     already, the grid is square and unsheared, or the map would move no pixel by
-    more than 2 px beyond a rotation and scale, which deskew handles) or
+    more than 2 px beyond a rotation and scale, which deskew handles; a page
+    whose outline was warped, unless its grid is not found after it) or
     ``'applied'`` (``applied`` is True for it only: a page turned is no
     perspective undone). ``homography`` maps the input pixels to the warped
     (or turned) page's; ``curl`` (:class:`ecgprep.dewarp.CurlResult`, None when
@@ -872,7 +873,9 @@ def undo_perspective(
     paper_warped : bool
         The paper's outline was warped to a rectangle already: exact for a flat
         page, and a second resampling would only blur (its bend is still
-        measured, and taken out).
+        measured, and taken out). Unless no grid is found on it: a page that
+        did not lie flat, the warp of its outline leaving its lines stretched
+        and skewed, is rectified from its lines as any other.
 
     Notes
     -----
@@ -894,12 +897,16 @@ def undo_perspective(
     eye = as_tuple(np.eye(3))
     if not enabled:
         return image, PerspectiveResult(False, "disabled", None, eye, image.shape[:2]), None
-    if paper_warped:
+    g = detect_grid(image)
+    if paper_warped and g.found:
         # exact for a flat page; a page that does not lie flat still bends
         curl = measure_curl(image)
         res = PerspectiveResult(False, "not needed", None, eye, image.shape[:2], curl)
-        return uncurl(image, curl), res, None
-    g = detect_grid(image)
+        out = uncurl(image, curl)
+        return out, res, (g if out is image else None)
+    # (a page whose outline was warped and whose grid is still not found: a
+    # photo of a page that did not lie flat, its outline's warp leaving it
+    # stretched and skewed; its lines are followed as on any other page)
     if (
         g.found
         and g.confidence >= SQUARE_GRID["confidence"]
