@@ -19,6 +19,11 @@ Variants (``--variants``, comma-separated):
 - ``deskD``: the same on a dark desk, as a phone photo;
 - ``scaleF`` (e.g. ``scale0.5``, ``scale2``): resampled by F (OpenCV's
   INTER_AREA), a 200 dpi page at 100 or 150 dpi, a 300 dpi scan at 600;
+- ``perspP`` (e.g. ``persp15``): photographed from below, the top edge P %
+  narrower than the bottom, on a dark desk;
+- ``shadeS`` (e.g. ``shade50``): lit unevenly, the light falling off to S % at
+  the right edge;
+- ``blurS`` (e.g. ``blur1.5``): out of focus (Gaussian, sigma S px);
 - ``jpegQ`` (e.g. ``jpeg40``): re-encoded as JPEG at quality Q.
 
 Usage::
@@ -40,7 +45,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-DEFAULT_VARIANTS = "orig,rot180,rot90,tilt7,tilt-15,desk7,scale0.5,scale0.75,scale2,jpeg40"
+DEFAULT_VARIANTS = "orig,rot180,rot90,tilt7,tilt-15,desk7,persp15,scale0.5,scale0.75,scale2,jpeg40"
 #: Colours around a tilted page (RGB): a scanner's white lid, a dark desk.
 WHITE, DESK = (255, 255, 255), (90, 85, 80)
 
@@ -73,11 +78,26 @@ def variant(rgb: np.ndarray, name: str) -> np.ndarray:
     if name.startswith("scale"):
         f = float(name[5:])
         return cv2.resize(rgb, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    if name.startswith("persp"):
+        # a photo taken from below the page: its far (top) edge narrowed by P %
+        p = float(name[5:]) / 100.0
+        h, w = rgb.shape[:2]
+        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        dst = np.float32([[p * w / 2, 0], [w - p * w / 2, 0], [w, h], [0, h]])
+        m = cv2.getPerspectiveTransform(src, dst)
+        return cv2.warpPerspective(rgb, m, (w, h), flags=cv2.INTER_CUBIC, borderValue=DESK)
+    if name.startswith("shade"):
+        # light falling off across the page to S % at its right edge
+        ramp = np.linspace(1.0, float(name[5:]) / 100.0, rgb.shape[1], dtype=np.float32)
+        return np.clip(rgb * ramp[None, :, None], 0, 255).astype(np.uint8)
+    if name.startswith("blur"):
+        return cv2.GaussianBlur(rgb, (0, 0), float(name[4:]))
     if name.startswith("jpeg"):
         ok, buf = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(name[4:])])
         return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
     raise ValueError(
-        f"unknown variant {name!r}; valid: orig, rot180, rot90, rot-90, tiltD, deskD, scaleF, jpegQ"
+        f"unknown variant {name!r}; valid: orig, rot180, rot90, rot-90, tiltD, deskD, "
+        "scaleF, perspP, shadeS, blurS, jpegQ"
     )
 
 
