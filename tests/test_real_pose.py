@@ -32,6 +32,18 @@ def test_variants_move_the_pixels_as_named(pose):
     assert pose.variant(rgb, "jpeg50").shape == rgb.shape
 
 
+def test_photo_variants_keep_the_frame_and_change_what_they_name(pose):
+    rgb = np.full((40, 60, 3), 200, np.uint8)
+    rgb[20, :] = 0  # a black line across the middle
+    persp = pose.variant(rgb, "persp20")
+    assert persp.shape == rgb.shape
+    assert tuple(persp[0, 0]) == pose.DESK and tuple(persp[-1, 0]) != pose.DESK
+    shaded = pose.variant(rgb, "shade50")
+    assert shaded[5, 0, 0] == 200 and shaded[5, -1, 0] == 100
+    blurred = pose.variant(rgb, "blur2")
+    assert blurred.shape == rgb.shape and 0 < blurred[20, 30, 0] < 200
+
+
 def test_an_unknown_variant_lists_the_valid_ones(pose):
     with pytest.raises(ValueError, match=r"unknown variant 'spin'; valid: orig, rot180"):
         pose.variant(np.zeros((4, 4, 3), np.uint8), "spin")
