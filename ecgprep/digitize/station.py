@@ -68,7 +68,7 @@ from .layout import (
     partial_layouts,
     rows_cut,
 )
-from .page import SPECK_MM, STACKED_GAP_MM, find_trace_rows, stacked_joined
+from .page import LONG_SHARE, SPECK_MM, STACKED_GAP_MM, RowScan, find_trace_rows, stacked_joined
 from .pulses import _row_gains, find_calibration_pulses
 from .trace import TracePoints, trace_points
 
@@ -258,6 +258,12 @@ PULSE_BASE_TOLERANCE_MV = 0.5
 #: test (:func:`~ecgprep.digitize.layout.partial_layouts`) are read too.
 #: A 6x2 page's top four rows read as a 3x4+1 scored 1.05 (synthetic seed 1).
 PARTIAL_TRY_SCORE = 0.6
+#: Share of the whole layouts' score (:func:`_score`, when over
+#: :data:`PARTIAL_MAX_SCORE`) a reading without an outer row of short strokes
+#: must stay under, and under :data:`PARTIAL_TRY_SCORE`, to be kept: a line of
+#: header text read as a row at 100-150 dpi (real-dev's GE page: 0.90 with it,
+#: 0.38-0.46 without).
+TEXT_ROW_EVIDENCE = 0.6
 #: Most a partial reading may score (:func:`_limb_score`) to be kept over the
 #: whole layouts': its limb leads must obey the law, not merely less badly.
 PARTIAL_MAX_SCORE = 0.4
@@ -500,8 +506,11 @@ def digitize(
         bars show (:func:`~ecgprep.digitize.ink.panels_by_bars`): runs of rows of
         the layouts (a partial page, :func:`~ecgprep.digitize.layout.partial_layouts`),
         kept where their limb leads obey the law
-        (:func:`ecgprep.signals.limb_residual`). The rhythm strips of a ``+N`` layout named
-        without its leads are named after the short panel they repeat
+        (:func:`ecgprep.signals.limb_residual`). A reading that does not
+        clearly obey the law is read again without an outer row of short
+        strokes (a line of text taken for a row, :data:`TEXT_ROW_EVIDENCE`).
+        The rhythm strips of a ``+N`` layout named without its leads are named
+        after the short panel they repeat
         (:func:`~ecgprep.digitize.convert.name_rhythm_strips`).
     paper_speed : float or "auto"
         mm/s, or found from the rows' length (:func:`ecgprep.digitize.layout.paper_speed_of`);
@@ -644,6 +653,24 @@ def digitize(
         whole, _ = _best_reading(context, nearest, paper_speed, speeds, _score)
         if whole is not None and (best is None or _whole_after_all(whole, mask, context)):
             best, scorer, partial, guess = whole, _score, False, False
+    if layout == AUTO and not partial and best is not None and best[0] > PARTIAL_MAX_SCORE:
+        # A reading that does not clearly obey the law, whose outer row is made
+        # of short strokes: that row may be a line of text (a header at 100-150
+        # dpi, its letters run together into words). Read without it, kept
+        # when the law is clearly better obeyed (TEXT_ROW_EVIDENCE).
+        for drop in _textlike_outer_rows(scan):
+            kept = tuple(
+                dataclasses.replace(c, is_trace=False, why_not="text: an outer row read without")
+                if c is drop
+                else c
+                for c in scan.candidates
+            )
+            ctx2 = dataclasses.replace(context, scan=RowScan(kept, scan.profile))
+            fewer = candidate_layouts(len(scan.rows) - 1)
+            alt, _ = _best_reading(ctx2, fewer, paper_speed, speeds, _score)
+            if alt is not None and alt[0] < min(PARTIAL_TRY_SCORE, TEXT_ROW_EVIDENCE * best[0]):
+                best, context, scan = alt, ctx2, ctx2.scan
+                break
     bars: tuple = ()
     if best is not None:
         bars = panels_by_bars(
@@ -915,6 +942,17 @@ def _strip_like(reading: Digitization) -> tuple:
         change = _quarter_change(np.concatenate(pieces)) if pieces else float("nan")
         out.append(1 if change < STRIP_ALIKE else -1 if change > PANELS_APART else None)
     return tuple(out)
+
+
+def _textlike_outer_rows(scan) -> list:
+    """The first and last trace rows of ``scan`` when made of short strokes
+    (:data:`~ecgprep.digitize.page.LONG_SHARE`), with three rows or more left."""
+    rows = scan.rows
+    if len(rows) < 4:
+        return []
+    return [
+        r for r in (rows[0], rows[-1]) if np.isfinite(r.long_share) and r.long_share < LONG_SHARE
+    ]
 
 
 def _limb_score(reading: Digitization) -> float:
