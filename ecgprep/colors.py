@@ -517,6 +517,11 @@ THIN_PEN_GROW_PX = 8
 #: where flat (a 1 px line between two pixel rows, a thin grey pen in a JPEG) and
 #: 1-2 px wide where steep.
 THICK_INK_PX = 3
+#: A straight run of such light ink this long or longer (share of the image's
+#: longer side, 1/8: 35 mm of a whole page), at most :data:`THICK_INK_PX` - 1 px
+#: across, is a line that the trace crosses (a fold's shadow, a rule), not the
+#: trace: it stays out.
+JOINED_LINE_SHARE = 0.125
 
 
 def _joined_through_thin_ink(trace8: np.ndarray, cand: np.ndarray) -> np.ndarray:
@@ -527,14 +532,19 @@ def _joined_through_thin_ink(trace8: np.ndarray, cand: np.ndarray) -> np.ndarray
     pieces, and the 1 px growth through the edge pixels leaves the light stretches
     between them out. Here the pieces of ``cand`` (ink above the edge threshold, of
     the trace's colour) under :data:`THICK_INK_PX` across that are connected
-    (8-neighbours) to the trace join it. On a coloured grid the grid lines are not
-    in ``cand``; on a neutral one they are, and this is not used.
+    (8-neighbours) to the trace join it, but for long straight lines
+    (:data:`JOINED_LINE_SHARE`). On a coloured grid the grid lines are not in
+    ``cand``; on a neutral one they are, and this is not used.
 
     Parameters
     ----------
     trace8, cand : (M, N) uint8 ndarray
-        The trace so far and the candidate ink (0/255); ``trace8`` is updated in
-        place and returned.
+        The trace so far and the candidate ink (0/255).
+
+    Returns
+    -------
+    (M, N) uint8 ndarray
+        ``trace8``, updated in place, with the light strokes joined.
     """
     kernel = np.ones((THICK_INK_PX, THICK_INK_PX), np.uint8)
     thin = cv2.subtract(cand, cv2.morphologyEx(cand, cv2.MORPH_OPEN, kernel))
@@ -547,6 +557,15 @@ def _joined_through_thin_ink(trace8: np.ndarray, cand: np.ndarray) -> np.ndarray
     joined[labels[seeds[:, 1], seeds[:, 0]]] = True
     added = cv2.findNonZero(new).reshape(-1, 2)
     added = added[joined[labels[added[:, 1], added[:, 0]]]]
+    new[:] = 0
+    new[added[:, 1], added[:, 0]] = 255
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(new, connectivity=8)
+    w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    long_px = JOINED_LINE_SHARE * max(trace8.shape)
+    line = ((h < THICK_INK_PX) & (w >= long_px)) | ((w < THICK_INK_PX) & (h >= long_px))
+    line[0] = False
+    if line.any():
+        added = added[~line[labels[added[:, 1], added[:, 0]]]]
     trace8[added[:, 1], added[:, 0]] = 255
     return trace8
 

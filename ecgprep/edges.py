@@ -806,10 +806,11 @@ def warp_to_paper(
 #: A page whose outline covers less than this fraction of the frame is warped to a
 #: rectangle (a photo on a background); a larger one is only cropped.
 WARP_BELOW_FRACTION = 0.85
-#: ... and so is one whose outline covers less than this fraction of its own
-#: bounds, however much of the frame it fills: a page photographed at an angle,
-#: its far edge 10 % or more shorter than its near one (a scan's outline, a
-#: pixel or two off a rectangle, covers 0.99 of its bounds) ...
+#: ... and so is one whose outline covers less than this fraction of the
+#: smallest rectangle around it (turned as it lies), however much of the frame
+#: it fills: a page photographed at an angle, its far edge 10 % or more shorter
+#: than its near one (a scan's outline, a pixel or two off a rectangle, covers
+#: 0.99 of it, turned or not) ...
 WARP_SHAPE_FRACTION = 0.95
 #: ... when the outline is this well supported (:attr:`PaperResult.confidence`)
 #: and its four corners lie in the frame: a page running off the frame has
@@ -876,7 +877,6 @@ def crop_page(
     cropped = rectified = False
     if crop and paper.found:
         area = polygon_area(paper.quad)
-        x0, y0, x1, y1 = paper.box
         h, w = image.shape[:2]
         q = paper.quad
         corners_seen = bool(
@@ -885,12 +885,13 @@ def crop_page(
             and (q[:, 1] >= -1).all()
             and (q[:, 1] <= h).all()
         )
+        (_, (rw, rh), _) = cv2.minAreaRect(q.astype(np.float32))
         far_from_box = (
-            area < WARP_SHAPE_FRACTION * (x1 - x0) * (y1 - y0)
+            area < WARP_SHAPE_FRACTION * rw * rh
             and paper.confidence >= WARP_SHAPE_MIN_CONFIDENCE
             and corners_seen
         )
-        small = area < WARP_BELOW_FRACTION * image.shape[0] * image.shape[1]
+        small = area < WARP_BELOW_FRACTION * h * w
         if rectify and (small or far_from_box):
             image, hw = warp_to_paper(image, paper)
             hmat = np.asarray(hw, dtype=np.float64)

@@ -900,7 +900,7 @@ def undo_perspective(
     g = detect_grid(image)
     if paper_warped and g.found:
         # exact for a flat page; a page that does not lie flat still bends
-        curl = measure_curl(image)
+        curl = measure_curl(image, px_per_mm=g.px_per_mm_x)
         res = PerspectiveResult(False, "not needed", None, eye, image.shape[:2], curl)
         out = uncurl(image, curl)
         return out, res, (g if out is image else None)

@@ -439,17 +439,19 @@ def test_a_thin_pen_is_followed_through_its_light_pixels(monkeypatch, shade, flo
 
 
 def _light_stretch_page():
-    """Red grid, a black 3 px pen whose flat middle stretch (x 400-1000) is a 1 px
-    grey line between two pixel rows, and a light grey smudge touching the pen."""
+    """Red grid, a black 3 px pen whose flat stretch x 400-550 is a 1 px grey
+    line between two pixel rows, a light grey smudge touching the pen, and a
+    light grey rule crossing it (x 900)."""
     img = np.full((400, 1400, 3), 250, np.uint8)
     img[::8, :] = img[:, ::8] = (235, 150, 150)
     img[196:199, 100:400] = 20  # the pen, dark
-    img[196:199, 1000:1300] = 20
+    img[196:199, 550:1300] = 20
     for x0 in range(120, 400, 60):  # its beats: tall dark strokes
         img[120:199, x0 : x0 + 3] = 20
         img[120:199, x0 + 900 : x0 + 903] = 20
-    img[197:199, 400:1000] = 175  # the light stretch: two rows, each half dark
+    img[197:199, 400:550] = 175  # the light stretch: two rows, each half dark
     img[199:230, 250:290] = 175  # a smudge as light, under the pen
+    img[:, 901:903] = 175  # a rule, or a fold's shadow, across the page
     return img
 
 
@@ -458,17 +460,19 @@ def test_light_strokes_that_run_into_the_trace_join_it(monkeypatch):
     # line at 100 dpi, a grey pen's strokes in a JPEG) kept its core only in
     # the dark pieces: 600 px of flat trace were missing between them, and at
     # 100 dpi the tracker took header text for the row's start. The thin light
-    # ink connected to the trace joins it; a light patch (a smudge) does not.
+    # ink connected to the trace joins it; a light patch (a smudge) and a long
+    # straight line crossing it (a rule, a fold's shadow) do not.
     import ecgprep.colors as colors
 
     img = _light_stretch_page()
     mask = separate_colors(img).trace_mask
-    stretch = mask[196:200, 400:1000].any(axis=0)
+    stretch = mask[196:200, 400:550].any(axis=0)
     assert stretch.mean() == 1.0
     assert not mask[210:230, 255:285].any()  # the smudge's inside
     assert not mask[::8, 1320:1390].any()  # the grid stays out
+    assert not mask[:150, 901:903].any() and not mask[250:, 901:903].any()  # the rule
     monkeypatch.setattr(colors, "_joined_through_thin_ink", lambda trace8, cand: trace8)
-    before = separate_colors(img).trace_mask[196:200, 400:1000].any(axis=0)
+    before = separate_colors(img).trace_mask[196:200, 400:550].any(axis=0)
     assert before.mean() < 0.1
 
 

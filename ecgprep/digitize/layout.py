@@ -427,8 +427,9 @@ ROW_BAND_SHARE = 0.95
 #: spacing to each neighbour): the row's own trace, not the neighbours' waves.
 ROW_ENDS_SHARE = 0.3
 #: How close (mm) two estimates of the rows' common end must lie to agree
-#: (:func:`agreed_end`): a stroke's width and a little tilt.
-ROW_END_AGREE_MM = 1.5
+#: (:func:`agreed_end`): a stroke's width, a little tilt, and rows that end a
+#: few px apart (real-dev's GE page: its rhythm strips 0.6 mm longer).
+ROW_END_AGREE_MM = 2.0
 #: A band of ink beyond the outer rows that is not a trace row (a page frame, a
 #: ruler, a line of text) ends the outer row's search band when ink lies within
 #: :data:`OUTER_LINE_HALF_MM` of its centre over at least this share of the
@@ -503,24 +504,28 @@ def agreed_end(ends: list[float], along: list[float], tol: float) -> float:
     around it (exact where the pen stopped, but carried on by specks and
     grid-line residue a few mm apart, to the page's edge on a noisy photo), and
     ``along``, the end of its ink along its baseline
-    (:attr:`~ecgprep.digitize.page.TraceRow.x1`: clear of specks, but short where
-    a tall wave leaves the baseline's band). The estimate that the most rows
-    (either of their two) lie within ``tol`` of wins (then the one the most
-    estimates lie near, the band's first) when it is more than half of them;
-    the result is the median of the band's ends there (of the baseline's where
-    none). Without such a majority (rows ending apart on a page still bent),
-    the median of the band's ends.
+    (:attr:`~ecgprep.digitize.page.TraceRow.x1`: clear of specks scattered
+    over the band, though not of specks at one level, which make a baseline of
+    their own; short where a tall wave leaves the baseline's band). The
+    estimate that the most rows (either of their two) lie within ``tol`` of
+    wins (then the one the most estimates lie near, the band's, the earliest:
+    specks only carry ends on) when it is more than half of them; the result
+    is the median of the band's ends there (of the baseline's where none).
+    Without such a majority (rows ending apart on a page still bent), the
+    median of the band's ends.
 
     Parameters
     ----------
     ends, along : list of float
-        Per row (px, same length).
+        Per row (px, same length), both where the pen stopped (the inked
+        columns' end less half a stroke).
     tol : float
         Agreement (px).
 
     Returns
     -------
     float
+        The rows' common end (px).
 
     Examples
     --------
@@ -539,7 +544,7 @@ def agreed_end(ends: list[float], along: list[float], tol: float) -> float:
 
     (votes, _), _, best = max(
         [(support(c), 1, c) for c in e] + [(support(c), 0, c) for c in a],
-        key=lambda t: (t[0], t[1]),
+        key=lambda t: (t[0], t[1], -t[2]),
     )
     if 2 * votes <= e.size:  # no majority: the band's ends, as they are
         return float(np.median(e))
@@ -723,7 +728,7 @@ def find_layout(
     rows: list[RowInfo] = []
     panels: list[Panel] = []
     ys = np.array(peaks, dtype=np.float64)
-    starts = []
+    starts, halves = [], []
     for i, y in enumerate(ys):
         up = (y - ys[i - 1]) if i > 0 else min(y, (ys[1] - ys[0]) if n_rows > 1 else y)
         down = (
@@ -741,14 +746,16 @@ def find_layout(
         if seg is None:
             raise LayoutError(f"row {i} of layout {layout!r} holds no trace")
         # The last inked column's right edge, less half a stroke: where the pen stopped.
-        x_end = float(seg[1]) - 0.5 * _stroke_width(band)
+        halves.append(0.5 * _stroke_width(band))
+        x_end = float(seg[1]) - halves[-1]
         starts.append(float(seg[0]))
         rows.append(RowInfo(i, float(y), y_top, y_bottom, x_end - row_len, x_end))
     _clear_of_outer_lines(rows, scan, mask, starts, px_per_mm_y)
     # All rows of the standard layouts end at the same x: vote for it.
     ends = [r.x_end for r in rows]
     if len(found) == n_rows:
-        x_end = agreed_end(ends, [r.x1 for r in found], ROW_END_AGREE_MM * px_per_mm_x)
+        along = [r.x1 - half for r, half in zip(found, halves, strict=True)]
+        x_end = agreed_end(ends, along, ROW_END_AGREE_MM * px_per_mm_x)
     else:
         x_end = float(np.median(ends))
     x_start = x_end - row_len
