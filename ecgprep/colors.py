@@ -557,15 +557,27 @@ def _joined_through_thin_ink(trace8: np.ndarray, cand: np.ndarray) -> np.ndarray
     joined[labels[seeds[:, 1], seeds[:, 0]]] = True
     added = cv2.findNonZero(new).reshape(-1, 2)
     added = added[joined[labels[added[:, 1], added[:, 0]]]]
+    long_px = JOINED_LINE_SHARE * max(trace8.shape)
+    rows = np.bincount(added[:, 1]) if added.size else np.zeros(1, np.intp)
+    cols = np.bincount(added[:, 0]) if added.size else np.zeros(1, np.intp)
+    if max(rows.max(), cols.max()) * (THICK_INK_PX - 1) < long_px:  # no line among them
+        trace8[added[:, 1], added[:, 0]] = 255
+        return trace8
     new[:] = 0
     new[added[:, 1], added[:, 0]] = 255
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(new, connectivity=8)
-    w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
-    long_px = JOINED_LINE_SHARE * max(trace8.shape)
+    n, labels = cv2.connectedComponents(new, connectivity=8)
+    piece = labels[added[:, 1], added[:, 0]]
+    # each joined piece's extent (from its pixels: no stats over the whole image)
+    order = np.argsort(piece, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(piece[order]) != 0])
+    x, y = added[order, 0], added[order, 1]
+    w = np.maximum.reduceat(x, starts) - np.minimum.reduceat(x, starts) + 1
+    h = np.maximum.reduceat(y, starts) - np.minimum.reduceat(y, starts) + 1
     line = ((h < THICK_INK_PX) & (w >= long_px)) | ((w < THICK_INK_PX) & (h >= long_px))
-    line[0] = False
     if line.any():
-        added = added[~line[labels[added[:, 1], added[:, 0]]]]
+        drop = np.zeros(n, bool)
+        drop[piece[order][starts][line]] = True
+        added = added[~drop[piece]]
     trace8[added[:, 1], added[:, 0]] = 255
     return trace8
 
