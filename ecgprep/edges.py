@@ -851,11 +851,11 @@ def crop_page(
     rectify : bool
         Allow warping: a page filling less than :data:`WARP_BELOW_FRACTION` of
         the frame (a photo on a background), or whose outline, well found and
-        in the frame, is far from a rectangle (:data:`WARP_SHAPE_FRACTION`:
-        photographed at an angle),
-        has its perspective undone from its outline. A page filling most of the
-        frame with a nearly rectangular outline (a scan, a render with a dark
-        border) is only cropped: warping it would shear the grid for nothing.
+        in the frame, is far from a rectangle (:data:`WARP_SHAPE_FRACTION`: a
+        page photographed at an angle), has its perspective undone from its
+        outline. A page filling most of the frame with a nearly rectangular
+        outline (a scan, a render with a dark border) is only cropped: warping
+        it would shear the grid for nothing.
 
     Returns
     -------
