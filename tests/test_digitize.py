@@ -254,7 +254,7 @@ def test_a_line_of_words_taken_for_a_row_is_read_without(page200):
     auto = {"layout": "auto", "paper_speed": "auto", "gain": "auto"}
     d = digitize(r.image, ink, px_per_mm_x=ppm, px_per_mm_y=ppm, **auto)
     assert d.layout.name == "3x4+1:II"
-    assert _score_db(r, d) > 23.0  # 24.17 dB; 0.74 read as 3x4+2 before
+    assert _score_db(r, d) > 23.5  # 24.17 dB (OpenCV 4.8, 4.13, 5.1); 0.74 read as 3x4+2 before
 
 
 def test_unknown_layout_lists_valid():

@@ -87,7 +87,7 @@ def test_a_page_shrunk_to_100_dpi_keeps_its_light_pen():
     image = cv2.resize(r.image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
     res = process_image_for_submission(image)
     assert res.ok, res.error
-    assert _score_db(r, res) > 15.0
+    assert _score_db(r, res) > 15.5  # 16.06-16.07 dB (OpenCV 4.8, 4.13, 5.1)
 
 
 def test_garbage_bytes_fail_at_load():
