@@ -557,10 +557,11 @@ def _joined_through_thin_ink(trace8: np.ndarray, cand: np.ndarray) -> np.ndarray
     joined[labels[seeds[:, 1], seeds[:, 0]]] = True
     added = cv2.findNonZero(new).reshape(-1, 2)
     added = added[joined[labels[added[:, 1], added[:, 0]]]]
+    if added.size == 0:
+        return trace8
     long_px = JOINED_LINE_SHARE * max(trace8.shape)
-    rows = np.bincount(added[:, 1]) if added.size else np.zeros(1, np.intp)
-    cols = np.bincount(added[:, 0]) if added.size else np.zeros(1, np.intp)
-    if max(rows.max(), cols.max()) * (THICK_INK_PX - 1) < long_px:  # no line among them
+    per_row, per_col = np.bincount(added[:, 1]).max(), np.bincount(added[:, 0]).max()
+    if max(per_row, per_col) * (THICK_INK_PX - 1) < long_px:  # no line among them
         trace8[added[:, 1], added[:, 0]] = 255
         return trace8
     new[:] = 0
