@@ -1258,6 +1258,49 @@ def test_the_last_row_bridges_a_gap_over_the_footer_text_rather_than_reading_it(
     assert zone[2:4] == (-15.0, 25.0)
 
 
+def _first_row_band_with_header():
+    """A first row's band at 8 px/mm, baseline at 150: a thin trace whose first
+    columns come in pieces, a line of six glyphs (1.5 x 2 mm) 11-13 mm above it at
+    the row's start, a tall R wave joined to the trace, and a lone piece of another
+    one's apex (a thin pen's stroke in pieces)."""
+    band = np.zeros((200, 600), bool)
+    band[150, 20:] = True
+    band[150, [4, 6, 9, 12]] = True
+    for k in range(6):
+        x0 = 2 + 16 * k
+        band[46:62, x0 : x0 + 12 : 3] = True
+        band[46, x0 : x0 + 12] = True
+    band[30:151, 300] = True
+    band[40:52, 450:452] = True
+    return band
+
+
+def test_a_header_line_of_glyphs_beside_the_first_row_is_not_its_trace():
+    # (issue 10) GE's "Under 18?:" stands left of the grid, 3 mm under its
+    # header's line: outside that line's zone. Where a thin pen's trace had gaps
+    # at the row's start (real-dev's pelias page as a JPEG, quality 75-90), the
+    # tracker opened lead I on the glyphs: Einthoven 20.5 -> 1.5 dB. Each glyph
+    # beyond 1 mV of the baseline, beside another, is now a zone (18.3 dB).
+    from ecgprep.digitize.station import REF_WEIGHT, TEXT_LINE_COST, header_glyph_zones
+
+    band = _first_row_band_with_header()
+    zones = header_glyph_zones(band, 150.0, True, False, 8.0, 8.0, 10.0)
+    assert len(zones) == 6  # the glyphs, not the R wave nor the apex's lone piece
+    assert all(z[2:] == (46.0, 62.0, TEXT_LINE_COST) for z in zones)
+    assert [z[0] for z in zones] == [2.0 + 16 * k for k in range(6)]
+    free = 0.7 * 160
+    x, top, _ = follow_trace(band, y_ref=150.0, ref_free=free, ref_weight=REF_WEIGHT)
+    assert np.all(top[x < 14] < 100)  # without the zones: the glyphs
+    x, top, _ = follow_trace(band, y_ref=150.0, ref_free=free, ref_weight=REF_WEIGHT, zones=zones)
+    assert np.all(top[x < 20] == 150) and np.count_nonzero(x < 20) == 4
+    assert np.any((x == 300) & (top == 30))  # the R wave kept
+    # only an outer row's band is looked at, and only beyond its baseline's side
+    assert header_glyph_zones(band, 150.0, False, False, 8.0, 8.0, 10.0) == ()
+    assert header_glyph_zones(band, 150.0, False, True, 8.0, 8.0, 10.0) == ()
+    # within 1 mV (10 mm at 10 mm/mV, 15 at 15) the ink may be the row's own
+    assert header_glyph_zones(band, 150.0, True, False, 8.0, 8.0, 15.0) == ()
+
+
 def test_label_zones_leave_out_the_band_of_a_panel_printed_through_them():
     import dataclasses
 

@@ -248,6 +248,13 @@ TEXT_LINE_HALF_MM = 2.0
 #: is longer than the zone is tall and pays nothing; the row's own trace lying
 #: flat in the zone for long would be left out.
 TEXT_LINE_COST = 4.5
+#: A piece of ink beyond an outer row's reach (:func:`header_glyph_zones`) is a
+#: glyph when no wider nor taller than this (mm; printed text is 2-3 mm tall) ...
+GLYPH_MAX_MM = 4.0
+#: ... and another such piece stands within this across (mm; the gap between
+#: letters and words) at the same height: a line of text, not a lone fragment
+#: of a tall wave whose stroke a thin pen left in pieces.
+GLYPH_GAP_MM = 2.0
 #: Farthest a row's calibration pulse may stand from the level its trace keeps
 #: most (mV) for the pulse to give the row's 0 mV: baseline wander moves that
 #: level (by up to 0.27 mV on realistic synthetic signals), a pulse found on
@@ -453,6 +460,76 @@ def text_line_zones(
             c = y - row.y_top
             zones.append((0.0, float(x_width), c - half, c + half, TEXT_LINE_COST))
     return tuple(zones)
+
+
+def header_glyph_zones(
+    band: np.ndarray,
+    base: float,
+    first: bool,
+    last: bool,
+    px_per_mm_x: float,
+    px_per_mm_y: float,
+    gain: float,
+) -> tuple:
+    """Zones over the glyphs of text in an outer row's band beyond its baseline.
+
+    :func:`text_line_zones` covers the lines of text the row scan found, 2 mm
+    either side of their profile's peak; a short line of text beside a longer
+    one (GE's "Under 18?:" left of the grid, 3 mm under its header's line) falls
+    outside it, and where a thin pen's trace had gaps at the row's start the
+    tracker opened the lead on it. Here each piece of ink lying wholly beyond
+    :data:`TEXT_LINE_MIN_MV` of the baseline (above the first row's, below the
+    last row's), glyph-sized (:data:`GLYPH_MAX_MM`) and beside another one
+    (:data:`GLYPH_GAP_MM`: text, not a lone fragment of a tall wave), is a zone
+    at :data:`TEXT_LINE_COST`.
+
+    Parameters
+    ----------
+    band : (M, N) bool ndarray
+        The row's band of trace ink.
+    base : float
+        The row's baseline in the band (px).
+    first, last : bool
+        The row is the page's first (text above it counts) or last (text below).
+    px_per_mm_x, px_per_mm_y : float
+        Scale.
+    gain : float
+        The row's gain (mm/mV).
+
+    Returns
+    -------
+    tuple of (x0, x1, y0, y1, cost)
+        Zones in band coordinates (see :func:`ecgprep.digitize.trace.follow_trace`).
+    """
+    import cv2
+
+    if not (first or last) or not band.any():
+        return ()
+    near = max(OUTER_LINE_MIN_MM, TEXT_LINE_MIN_MV * gain) * px_per_mm_y
+    n, _, stats, _ = cv2.connectedComponentsWithStats(band.view(np.uint8), connectivity=8)
+    x, y, w, h = (stats[1:, k].astype(np.float64) for k in range(4))
+    beyond = np.zeros(n - 1, bool)
+    if first:
+        beyond |= y + h <= base - near
+    if last:
+        beyond |= y >= base + near
+    glyph = (
+        beyond & (w <= GLYPH_MAX_MM * px_per_mm_x) & (h <= GLYPH_MAX_MM * px_per_mm_y) & (w * h > 1)
+    )
+    x, y, w, h = x[glyph], y[glyph], w[glyph], h[glyph]
+    if x.size < 2:
+        return ()
+    gap = GLYPH_GAP_MM * px_per_mm_x
+    # gaps between boxes across and overlaps down, every pair (a band holds few)
+    across = np.maximum(x[:, None] - (x + w)[None, :], x[None, :] - (x + w)[:, None])
+    down = np.minimum((y + h)[:, None], (y + h)[None, :]) - np.maximum(y[:, None], y[None, :])
+    beside = (across <= gap) & (down > 0)
+    np.fill_diagonal(beside, False)
+    keep = beside.any(axis=1)
+    return tuple(
+        (float(a), float(a + b), float(c), float(c + d), TEXT_LINE_COST)
+        for a, b, c, d in zip(x[keep], w[keep], y[keep], h[keep], strict=True)
+    )
 
 
 def _score(reading: Digitization) -> float:
@@ -1092,14 +1169,12 @@ def _read(
             for zone in label_zones(p, lay.rows[p.row].y, xa, row.y_top, px_per_mm_x, px_per_mm_y)
         )
         zones = zones + bar_stub_zones(row_bars, xa, px_per_mm_y)
+        first, last = row.index == 0, row.index == len(lay.rows) - 1
         zones = zones + text_line_zones(
-            row,
-            row.index == 0,
-            row.index == len(lay.rows) - 1,
-            text_lines,
-            xb - xa,
-            px_per_mm_y,
-            row_gain,
+            row, first, last, text_lines, xb - xa, px_per_mm_y, row_gain
+        )
+        zones = zones + header_glyph_zones(
+            band, base_b, first, last, px_per_mm_x, px_per_mm_y, row_gain
         )
         bands.append((band, gray[row.y_top : row.y_bottom, xa:xb], base_b, zones, free_px, xa))
         hiddens.append(None if hidden is None else hidden[xa:xb])
