@@ -1299,6 +1299,10 @@ def test_a_header_line_of_glyphs_beside_the_first_row_is_not_its_trace():
     assert header_glyph_zones(band, 150.0, False, True, 8.0, 8.0, 10.0) == ()
     # within 1 mV (10 mm at 10 mm/mV, 15 at 15) the ink may be the row's own
     assert header_glyph_zones(band, 150.0, True, False, 8.0, 8.0, 15.0) == ()
+    # specks under 1 mm, however many, are no glyphs
+    specks = np.zeros_like(band)
+    specks[np.arange(0, 80, 3)[:, None], np.arange(0, 600, 3)[None, :]] = True
+    assert header_glyph_zones(specks, 150.0, True, False, 8.0, 8.0, 10.0) == ()
 
 
 def test_label_zones_leave_out_the_band_of_a_panel_printed_through_them():

@@ -251,10 +251,16 @@ TEXT_LINE_COST = 4.5
 #: A piece of ink beyond an outer row's reach (:func:`header_glyph_zones`) is a
 #: glyph when no wider nor taller than this (mm; printed text is 2-3 mm tall) ...
 GLYPH_MAX_MM = 4.0
+#: ... nor shorter than this (mm): a speck, a full stop (a speckled band would
+#: make thousands of zones, each charged on every run the tracker weighs) ...
+GLYPH_MIN_MM = 1.0
 #: ... and another such piece stands within this across (mm; the gap between
 #: letters and words) at the same height: a line of text, not a lone fragment
 #: of a tall wave whose stroke a thin pen left in pieces.
 GLYPH_GAP_MM = 2.0
+#: Boxes compared with all others at a time (:func:`header_glyph_zones`): a
+#: bound on the memory the comparison takes.
+_GLYPH_BLOCK = 256
 #: Farthest a row's calibration pulse may stand from the level its trace keeps
 #: most (mV) for the pulse to give the row's 0 mV: baseline wander moves that
 #: level (by up to 0.27 mV on realistic synthetic signals), a pulse found on
@@ -479,9 +485,9 @@ def header_glyph_zones(
     outside it, and where a thin pen's trace had gaps at the row's start the
     tracker opened the lead on it. Here each piece of ink lying wholly beyond
     :data:`TEXT_LINE_MIN_MV` of the baseline (above the first row's, below the
-    last row's), glyph-sized (:data:`GLYPH_MAX_MM`) and beside another one
-    (:data:`GLYPH_GAP_MM`: text, not a lone fragment of a tall wave), is a zone
-    at :data:`TEXT_LINE_COST`.
+    last row's), glyph-sized (:data:`GLYPH_MIN_MM`, :data:`GLYPH_MAX_MM`) and
+    beside another one (:data:`GLYPH_GAP_MM`: text, not a lone fragment of a
+    tall wave), is a zone at :data:`TEXT_LINE_COST`.
 
     Parameters
     ----------
@@ -514,18 +520,27 @@ def header_glyph_zones(
     if last:
         beyond |= y >= base + near
     glyph = (
-        beyond & (w <= GLYPH_MAX_MM * px_per_mm_x) & (h <= GLYPH_MAX_MM * px_per_mm_y) & (w * h > 1)
+        beyond
+        & (w <= GLYPH_MAX_MM * px_per_mm_x)
+        & (h <= GLYPH_MAX_MM * px_per_mm_y)
+        & (h >= GLYPH_MIN_MM * px_per_mm_y)
     )
     x, y, w, h = x[glyph], y[glyph], w[glyph], h[glyph]
     if x.size < 2:
         return ()
     gap = GLYPH_GAP_MM * px_per_mm_x
-    # gaps between boxes across and overlaps down, every pair (a band holds few)
-    across = np.maximum(x[:, None] - (x + w)[None, :], x[None, :] - (x + w)[:, None])
-    down = np.minimum((y + h)[:, None], (y + h)[None, :]) - np.maximum(y[:, None], y[None, :])
-    beside = (across <= gap) & (down > 0)
-    np.fill_diagonal(beside, False)
-    keep = beside.any(axis=1)
+    # gaps between boxes across and overlaps down, every pair, in blocks of
+    # boxes (a speckled band may hold thousands)
+    keep = np.zeros(x.size, bool)
+    for i in range(0, x.size, _GLYPH_BLOCK):
+        a = slice(i, i + _GLYPH_BLOCK)
+        across = np.maximum(x[a, None] - (x + w)[None, :], x[None, :] - (x[a] + w[a])[:, None])
+        down = np.minimum((y[a] + h[a])[:, None], (y + h)[None, :]) - np.maximum(
+            y[a, None], y[None, :]
+        )
+        beside = (across <= gap) & (down > 0)
+        beside[np.arange(beside.shape[0]), np.arange(i, i + beside.shape[0])] = False
+        keep[a] = beside.any(axis=1)
     return tuple(
         (float(a), float(a + b), float(c), float(c + d), TEXT_LINE_COST)
         for a, b, c, d in zip(x[keep], w[keep], y[keep], h[keep], strict=True)
