@@ -419,6 +419,13 @@ def bar_stub_zones(bars: list, x_origin: int, px_per_mm_y: float) -> tuple:
 LIMB_RELATIONS = (("I", "II", "III"), ("aVR", "aVL", "aVF"))
 
 
+def _outer_reach(gain: float, px_per_mm_y: float) -> float:
+    """How far from an outer row's baseline its own trace may lie flat for long (px):
+    :data:`TEXT_LINE_MIN_MV` at ``gain``, and at least
+    :data:`~ecgprep.digitize.layout.OUTER_LINE_MIN_MM`; text lies beyond."""
+    return max(OUTER_LINE_MIN_MM, TEXT_LINE_MIN_MV * gain) * px_per_mm_y
+
+
 def text_line_zones(
     row: RowInfo,
     first: bool,
@@ -456,7 +463,7 @@ def text_line_zones(
         :func:`ecgprep.digitize.trace.follow_trace`), :data:`TEXT_LINE_HALF_MM`
         either side of each line, at :data:`TEXT_LINE_COST`.
     """
-    near = max(OUTER_LINE_MIN_MM, TEXT_LINE_MIN_MV * gain) * px_per_mm_y
+    near = _outer_reach(gain, px_per_mm_y)
     half = TEXT_LINE_HALF_MM * px_per_mm_y
     zones = []
     for y in text_lines:
@@ -511,7 +518,7 @@ def header_glyph_zones(
 
     if not (first or last) or not band.any():
         return ()
-    near = max(OUTER_LINE_MIN_MM, TEXT_LINE_MIN_MV * gain) * px_per_mm_y
+    near = _outer_reach(gain, px_per_mm_y)
     n, _, stats, _ = cv2.connectedComponentsWithStats(band.view(np.uint8), connectivity=8)
     x, y, w, h = (stats[1:, k].astype(np.float64) for k in range(4))
     beyond = np.zeros(n - 1, bool)
