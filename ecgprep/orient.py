@@ -5,7 +5,11 @@ rather than rows is turned by 90 degrees (:func:`orient_page`, the orient
 station). A page read upside down gives limb leads that break Einthoven's law
 (:func:`ecgprep.signals.einthoven_residual`), so when the first reading breaks it,
 the page is read again turned by 180 degrees and the reading that obeys the law is
-kept (:func:`read_upright`, used by the digitize station).
+kept (:func:`read_upright`, used by the digitize station). Where the ink's rows
+and columns were nearly as strong (:func:`turn_in_doubt`: tall QRS complexes on a
+page turned a quarter make columns too) and the reading breaks the law, the
+pipeline reads the page turned the other way as well and keeps the reading that
+obeys it (:func:`turned_wins`).
 """
 
 from __future__ import annotations
@@ -27,7 +31,15 @@ if TYPE_CHECKING:
     from .options import Options
     from .page import Page
 
-__all__ = ["OrientResult", "orient_page", "read_upright", "orient_station"]
+__all__ = [
+    "OrientResult",
+    "orient_page",
+    "read_upright",
+    "orient_station",
+    "turn_in_doubt",
+    "law_residual",
+    "turned_wins",
+]
 
 #: Column contrast must exceed row contrast by this factor to turn a page by 90 degrees.
 TURN_CONTRAST_RATIO = 1.25
@@ -48,6 +60,13 @@ CUT_ROW_SHARE = 0.5
 INK_SPAN_TRIM = 0.05
 #: Limb-lead readings with an Einthoven residual above this are read again turned by 180 degrees.
 EINTHOVEN_SUSPECT = 0.5
+#: Column / row contrast ratios between which a page may be either way up: most
+#: upright pages measure 0.3-0.7, some up to 1.05 (ecg-dev, real_cases, real-dev)
+#: and 12x1 pages at 20 mm/mV 1.25-1.40; pages turned a quarter whose tall QRS
+#: complexes run across them down to 0.76 (benchmarks/quarter_turns.py). A
+#: reading there that fails, breaks Einthoven's law or is flagged is tried with
+#: the other quarter turn.
+TURN_DOUBT = (0.75, 1.6)
 
 
 @dataclass(frozen=True)
@@ -69,6 +88,10 @@ class OrientResult:
         (3, 3) map of the input image's pixel coordinates to the output's.
     shape : tuple of int
         ``(height, width)`` of the output image.
+    by_law : bool
+        The turn was given, not decided by the contrasts: the page read the other
+        way broke Einthoven's law, and turned this way obeyed it (see the module
+        docstring).
     """
 
     quarter_turns: int = 0
@@ -78,6 +101,7 @@ class OrientResult:
     span_column_contrast: float = float("nan")
     homography: tuple = field(default=as_tuple(np.eye(3)), repr=False)
     shape: tuple[int, int] = (0, 0)
+    by_law: bool = False
 
 
 def _profile_contrast(profile: np.ndarray, sigma: float, *, span: bool = False) -> float:
@@ -103,6 +127,7 @@ def orient_page(
     *,
     px_per_mm: float = float("nan"),
     paper_speed: float = 25.0,
+    quarter_turns: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, OrientResult]:
     """Turn the page by 90 degrees when its traces run vertically (cheap: a few ms).
 
@@ -120,6 +145,9 @@ def orient_page(
         also turns it, and one of which the page turned would not hold half
         (:data:`CUT_ROW_SHARE`) keeps it as it is (a strip of thermal roll, 270
         px tall and 1280 wide, whose column contrast is its grid's).
+    quarter_turns : {None, 0, 1}
+        None decides from the ink; 0 or 1 gives the turn (the contrasts are
+        still measured, and the result says ``by_law``).
 
     Returns
     -------
@@ -167,6 +195,11 @@ def orient_page(
             turns = 1
         elif turns and h < CUT_ROW_SHARE * row_len <= w:
             turns = 0
+    given = quarter_turns is not None
+    if given:
+        if quarter_turns not in (0, 1):
+            raise ValueError(f"quarter_turns must be None, 0 or 1, not {quarter_turns!r}")
+        turns = int(quarter_turns)
     hmat = rot90_matrix((h, w), turns)
     if turns:
         image = np.ascontiguousarray(np.rot90(image, turns))
@@ -174,11 +207,23 @@ def orient_page(
     return (
         image,
         trace_mask,
-        OrientResult(turns, rows, cols, span_rows, span_cols, as_tuple(hmat), trace_mask.shape),
+        OrientResult(
+            turns, rows, cols, span_rows, span_cols, as_tuple(hmat), trace_mask.shape, given
+        ),
     )
 
 
-def _law_residual(leads: Mapping[str, Any]) -> float:
+def turn_in_doubt(res: OrientResult) -> bool:
+    """Whether the page might be the other way up by a quarter turn.
+
+    True when its column / row contrast ratio lies within :data:`TURN_DOUBT`
+    (a ratio that cannot be measured is no doubt: there was no ink).
+    """
+    ratio = res.column_contrast / res.row_contrast if res.row_contrast > 0 else float("nan")
+    return bool(TURN_DOUBT[0] <= ratio <= TURN_DOUBT[1])
+
+
+def law_residual(leads: Mapping[str, Any]) -> float:
     """:func:`~ecgprep.signals.einthoven_residual` of a reading; on one without
     I, II and III, that of the limb leads it has printed together
     (:func:`~ecgprep.signals.limb_residual`, times sqrt(3): the same measure on
@@ -187,15 +232,32 @@ def _law_residual(leads: Mapping[str, Any]) -> float:
     return r if np.isfinite(r) else float(np.sqrt(3.0) * limb_residual(leads))
 
 
-def _turned_wins(turned: Any, r0: float, r1: float, *, failed: bool, partial: bool) -> bool:
-    """Whether a turned reading obeying the law replaces the first one.
+def turned_wins(first: Any, turned: Any, r0: float, r1: float, *, failed: bool) -> bool:
+    """Whether a turned reading replaces the first one (by Einthoven's law).
 
-    A whole layout replaces some rows of one (``partial``), or a first reading
-    that failed or the law could not test. A turned row window replaces only a
-    first one that failed, or was a row window too (a whole page read upright,
-    noisy, is not traded for some of its rows read upside down); then, as any
-    reading, when its residual is at most half the first one's.
+    Parameters
+    ----------
+    first, turned : object
+        The readings (objects with a ``layout``, as a
+        :class:`~ecgprep.digitize.Digitization`; ``first`` None when it failed).
+    r0, r1 : float
+        Their :func:`law_residual` (``r0`` inf when the first failed).
+    failed : bool
+        The first reading failed.
+
+    Returns
+    -------
+    bool
+        The turned reading obeys the law (``r1`` at most :data:`EINTHOVEN_SUSPECT`)
+        and: the first failed; or the turned one is a whole layout and the first
+        read some rows of one only, or could not be tested; or, a turned row
+        window against a row window, or a whole layout against any reading, its
+        residual is at most half the first one's (a whole page read upright,
+        noisy, is not traded for some of its rows read upside down).
     """
+    if not r1 <= EINTHOVEN_SUSPECT:
+        return False
+    partial = _partial(first)
     window = _partial(turned)
     if failed or (not window and (partial or not np.isfinite(r0))):
         return True
@@ -232,7 +294,7 @@ def read_upright(
     residual, residual_turned : float
         Einthoven residuals of the first and the turned reading (inf when the
         first failed, NaN when the turned one was not tried or failed; on a
-        reading without I, II and III, that of its limb leads, :func:`_law_residual`).
+        reading without I, II and III, that of its limb leads, :func:`law_residual`).
 
     Raises
     ------
@@ -243,7 +305,7 @@ def read_upright(
     Notes
     -----
     The turned reading is kept when its residual is under
-    :data:`EINTHOVEN_SUSPECT` and (:func:`_turned_wins`) the first reading failed,
+    :data:`EINTHOVEN_SUSPECT` and (:func:`turned_wins`) the first reading failed,
     or the turned one is a whole layout and the first one's residual could not
     be measured (fewer than three limb leads printed together) or the first read
     some rows of a layout only, or else its residual is at most half the first
@@ -255,7 +317,7 @@ def read_upright(
     first_error: EcgprepError | None = None
     try:
         reading = read(image, trace_mask)
-        r0 = _law_residual(reading.leads)
+        r0 = law_residual(reading.leads)
     except EcgprepError as exc:
         reading, r0, first_error = None, float("inf"), exc
     r1 = float("nan")
@@ -273,18 +335,21 @@ def read_upright(
         except EcgprepError:
             turned = None
         if turned is not None:
-            r1 = _law_residual(turned.leads)
-            if r1 <= EINTHOVEN_SUSPECT and _turned_wins(
-                turned, r0, r1, failed=first_error is not None, partial=partial
-            ):
+            r1 = law_residual(turned.leads)
+            if turned_wins(reading, turned, r0, r1, failed=first_error is not None):
                 return turned, 2, r0, r1
     if first_error is not None:
         raise first_error
     return reading, 0, r0, r1
 
 
-def orient_station(page: Page, opts: Options) -> tuple[Page, OrientResult]:
-    """Orient station: the page and its trace mask turned upright by a quarter turn if needed."""
+def orient_station(
+    page: Page, opts: Options, *, quarter_turns: int | None = None
+) -> tuple[Page, OrientResult]:
+    """Orient station: the page and its trace mask turned upright by a quarter turn if needed.
+
+    ``quarter_turns`` (0 or 1) gives the turn instead (see :func:`orient_page`).
+    """
     image, mask, res = orient_page(
         page.image,
         page.trace_mask,
@@ -292,6 +357,7 @@ def orient_station(page: Page, opts: Options) -> tuple[Page, OrientResult]:
         # the speed is found later, on the upright page; 25 mm/s rows are the
         # shortest that may only fit across the page turned
         paper_speed=PAPER_SPEED_MM_S if opts.paper_speed == AUTO else opts.paper_speed,
+        quarter_turns=quarter_turns,
     )
     # A grid measured before a turn no longer describes the image.
     grid = page.grid if res.quarter_turns == 0 else None

@@ -11,10 +11,12 @@ station's name and the cause.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +97,54 @@ def process_image_for_submission(
     opts = as_options(options)
     source = io.describe_source(image)
     iid = image_id if image_id is not None else io.image_id_of(image, 0)
-    page = Page(source=image)
+    run = _run(STATIONS, Page(source=image), opts, source)
+    result = _result(run, iid, source, opts)
+    return _read_turned_a_quarter(run, result, opts, iid, source)
+
+
+def _result(run: _Run, iid: str, source: str, opts: Options) -> ImageResult:
+    """The image's result from its stations' run, with its verdict."""
+    records = tuple(run.records)
+    if run.error is not None:
+        return ImageResult(
+            iid,
+            source,
+            False,
+            run.error,
+            run.failed,
+            records,
+            shape=_loaded_shape(records),
+            verdict=Verdict.failure(run.error),
+        )
+    page = run.page
+    signals = {lead: page.leads[lead] for lead in LEADS if lead in page.leads}
+    result = ImageResult(
+        iid, source, True, stages=records, signals=signals, shape=_loaded_shape(records)
+    )
+    # The verdict reads every station's result, so it is given where they are
+    # gathered rather than by a station (a station sees only the page).
+    return dataclasses.replace(result, verdict=judge_result(result, gain=opts.gain))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    """Stations run on one image: the records, the page that entered the orient
+    station (None if it did not run; kept to read the page turned another way),
+    and the end."""
+
+    records: tuple[StageRecord, ...]
+    unturned: Page | None
+    page: Page
+    error: str | None = None
+    failed: str | None = None
+
+
+def _run(stations: Sequence[tuple[str, Station]], page: Page, opts: Options, source: str) -> _Run:
+    """Run ``stations`` in order from ``page``; the first that fails ends the run."""
     records: list[StageRecord] = []
-    for name, station in STATIONS:
+    unturned = None
+    for name, station in stations:
+        unturned = page if name == "orient" else unturned
         t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -105,25 +152,61 @@ def process_image_for_submission(
                 page, result = station(page, opts)
             except Exception as exc:  # noqa: BLE001 - one bad image must not sink a batch
                 error = f"{source}: {_failure(name, exc, source)}"
-                return ImageResult(
-                    iid,
-                    source,
-                    False,
-                    error,
-                    name,
-                    tuple(records),
-                    shape=_loaded_shape(records),
-                    verdict=Verdict.failure(error),
-                )
+                return _Run(tuple(records), unturned, page, error, name)
         messages = tuple(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
         records.append(StageRecord(name, time.perf_counter() - t0, result, messages))
-    signals = {lead: page.leads[lead] for lead in LEADS if lead in page.leads}
-    result = ImageResult(
-        iid, source, True, stages=tuple(records), signals=signals, shape=_loaded_shape(records)
+    return _Run(tuple(records), unturned, page)
+
+
+def _read_turned_a_quarter(
+    first: _Run, result: ImageResult, opts: Options, iid: str, source: str
+) -> ImageResult:
+    """The image read again from the orient station with the other quarter turn,
+    when the turn was in doubt (:func:`ecgprep.orient.turn_in_doubt`) and the
+    reading failed, broke Einthoven's law or was flagged suspect.
+
+    The second reading is kept when it obeys the law and replaces the first by
+    :func:`ecgprep.orient.turned_wins`, or when the first was flagged and it is
+    not, its residual no larger (a turned page's columns of QRS complexes, read
+    as short rows, may obey the law loosely). Its orient record says why, and
+    its time holds the first reading's from the orient station on (the image's
+    time stays whole).
+    """
+    names = [r.name for r in first.records]
+    if "orient" not in names:
+        return result
+    at = names.index("orient")
+    turn = first.records[at].result
+    r0 = orient.law_residual(result.signals) if result.ok else float("inf")
+    if not orient.turn_in_doubt(turn) or (r0 <= orient.EINTHOVEN_SUSPECT and not result.suspect):
+        return result
+    other = functools.partial(orient.orient_station, quarter_turns=1 - turn.quarter_turns)
+    stations = [("orient", other), *STATIONS[STAGES.index("orient") + 1 :]]
+    again = _run(stations, first.unturned, opts, source)
+    if again.error is not None:
+        return result
+    r1 = orient.law_residual(again.page.leads)
+    ratio = turn.column_contrast / turn.row_contrast
+    why = (
+        "failed"
+        if not result.ok
+        else "untested"
+        if math.isnan(r0)
+        else f"residual {r0:.2f}{', flagged' if result.suspect else ''}"
     )
-    # The verdict reads every station's result, so it is given where they are
-    # gathered rather than by a station (a station sees only the page).
-    return dataclasses.replace(result, verdict=judge_result(result, gain=opts.gain))
+    note = (
+        f"turned a quarter against the ink's column / row contrast ({ratio:.2f}): read "
+        f"the other way, the page {why} by Einthoven's law; this way, residual {r1:.2f}"
+    )
+    o = again.records[0]
+    seconds = o.seconds + sum(r.seconds for r in first.records[at:])
+    o = dataclasses.replace(o, seconds=seconds, warnings=(*o.warnings, note))
+    records = (*first.records[:at], o, *again.records[1:])
+    second = _result(dataclasses.replace(again, records=records), iid, source, opts)
+    read0 = result.stage("digitize") if result.ok else None
+    wins = orient.turned_wins(read0, second.stage("digitize"), r0, r1, failed=not result.ok)
+    better = result.suspect and not second.suspect and r1 <= r0
+    return second if wins or better else result
 
 
 def _failure(station: str, exc: BaseException, source: str) -> str:

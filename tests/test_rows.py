@@ -861,3 +861,51 @@ def test_a_strip_that_holds_a_row_only_as_it_is_is_not_turned():
     _, turned, res = orient_page(mask.view(np.uint8), mask, px_per_mm=px_per_mm)
     assert loose.quarter_turns == 1  # the contrasts alone turn it
     assert res.quarter_turns == 0 and turned.shape == mask.shape
+
+
+def test_a_page_turned_a_quarter_whose_ink_hides_it_is_read_upright_by_einthovens_law(
+    monkeypatch,
+):
+    # 20 mm/mV: tall QRS complexes run across a page turned a quarter, and its
+    # columns hardly outweigh its rows (contrast ratio 1.2, under the 1.25 that
+    # turns a page). Read as it lies, its rows are QRS columns that break the law.
+    from ecgprep import orient
+
+    r = render_ecg(seed=2, layout="6x2", gain=20.0, calibration_pulse=True)
+    turned = np.ascontiguousarray(np.rot90(r.image))
+    res = process_image_for_submission(turned)
+    assert res.ok, res.error
+    o = res.stage("orient")
+    assert orient.turn_in_doubt(o)
+    assert o.column_contrast < orient.TURN_CONTRAST_RATIO * o.row_contrast  # ink alone: not turned
+    assert o.by_law and res.quarter_turns == 3  # turned back by the law
+    assert any("turned a quarter against" in w for w in res.warnings)
+    dig = res.stage("digitize")
+    assert dig.layout.name == "6x2" and dig.gain == 20.0
+    assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 24.0  # measured 25.8 dB
+    assert not res.suspect, res.suspect_reasons
+
+    # the same page upright (its turn in doubt too) reads once: it obeys the law
+    calls = []
+    station = orient.orient_station
+    monkeypatch.setattr(
+        orient, "orient_station", lambda *a, **k: calls.append(1) or station(*a, **k)
+    )
+    up = process_image_for_submission(r.image)
+    assert orient.turn_in_doubt(up.stage("orient")) and not up.stage("orient").by_law
+    assert up.quarter_turns == 0 and not calls
+    assert score_leads(up.signals, r.truth.signals, r.truth.fs) > 24.0
+
+
+def test_orient_page_takes_a_given_quarter_turn():
+    from ecgprep.orient import orient_page
+
+    mask = np.zeros((60, 200), bool)
+    mask[30, 10:190] = True  # one row: upright
+    _, kept, res = orient_page(mask.view(np.uint8), mask)
+    assert res.quarter_turns == 0 and not res.by_law and kept.shape == (60, 200)
+    _, forced, res = orient_page(mask.view(np.uint8), mask, quarter_turns=1)
+    assert res.quarter_turns == 1 and res.by_law and forced.shape == (200, 60)
+    assert res.row_contrast > res.column_contrast  # the contrasts still measured
+    with pytest.raises(ValueError, match="None, 0 or 1"):
+        orient_page(mask.view(np.uint8), mask, quarter_turns=2)
