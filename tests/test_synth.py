@@ -1426,3 +1426,26 @@ def test_write_dataset_curled_keeps_its_bend(tmp_path):
     assert len(meta["bend"]) == 7 and 1.5 <= meta["distort"]["bend_mm"] <= 4.0
     # the pixel map of a bent page is not affine
     assert meta["geometry_valid"] is False
+
+
+def test_column_blocks_print_each_column_behind_its_own_pulse():
+    plain = render_ecg(seed=1, layout="6x2", dpi=100)
+    r = render_ecg(seed=1, layout="6x2", dpi=100, column_blocks=True, block_shift_mm=3.0)
+    ppm = r.truth.px_per_mm
+    one, v1 = r.truth.lead("I"), r.truth.lead("V1")
+    # the right block: 5 mm of paper and a 5 mm pulse after the left one ends,
+    # its baseline 3 mm higher; the left block as on a plain 6x2 page
+    assert v1.x0_px - one.x1_px == pytest.approx(10.0 * ppm)
+    assert one.baseline_y_px - v1.baseline_y_px == pytest.approx(3.0 * ppm)
+    assert one.x0_px == plain.truth.lead("I").x0_px and one.t0_s == 0.0 and v1.t0_s == 5.0
+    assert r.image.shape[1] > plain.image.shape[1]  # widened to fit the gap and pulse
+    mask = r.truth.trace_mask
+    # the right block's pulse: 1 mV tall, rising 0.2 s before V1's trace starts
+    x_rise = int(round(v1.x0_px - 5.0 * ppm))
+    top, base = int(round(v1.baseline_y_px - 10.0 * ppm)), int(round(v1.baseline_y_px))
+    assert mask[top + 2 : base - 2, x_rise - 1 : x_rise + 2].any(axis=1).all()
+    # the gap before it is blank paper, and no separator bar stands there
+    gap = slice(int(one.x1_px + 2), int(one.x1_px + 4.5 * ppm))
+    assert not mask[:, gap].any() and not r.truth.text_mask[2:-2, gap].any()  # frame aside
+    with pytest.raises(ValueError, match="block_shift_mm"):
+        render_ecg(layout="6x2", dpi=50, column_blocks=True, block_shift_mm=12.0)

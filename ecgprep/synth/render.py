@@ -369,6 +369,9 @@ _LINE_DOT_MM = 0.5
 #: Right page margin, mm, when the page is widened for a fast paper speed (the
 #: left one is _X_START_MM).
 _RIGHT_MARGIN_MM = 10.0
+#: Blank paper between one column block's trace and the next block's pulse (mm),
+#: as carts printing a 6x2 page in two blocks leave it (a scan of one: 6 mm).
+_BLOCK_GAP_MM = 5.0
 #: Room above the top row, mV: tall R waves reach about 1.5 mV above the baseline.
 _PEAK_MV = 1.5
 #: Room below the bottom row, mV: deep S waves reach about 1 mV below the baseline.
@@ -592,6 +595,9 @@ def _layout_panels(
     ppm: float,
     x_start_mm: float,
     paper_speed: float = PAPER_SPEED_MM_S,
+    *,
+    block_step_mm: float = 0.0,
+    block_shift_mm: float = 0.0,
 ):
     rows = _LAYOUTS[base][0]
     leads = []
@@ -601,7 +607,8 @@ def _layout_panels(
             start = c * sig_len // ncols
             stop = (c + 1) * sig_len // ncols
             n = stop - start
-            x0 = (x_start_mm + start / fs * paper_speed) * ppm
+            x0 = (x_start_mm + start / fs * paper_speed + c * block_step_mm) * ppm
+            shift = block_shift_mm if c > 0 else 0.0
             leads.append(
                 LeadTruth(
                     name=name,
@@ -609,7 +616,7 @@ def _layout_panels(
                     col=c,
                     t0_s=start / fs,
                     duration_s=n / fs,
-                    baseline_y_px=baselines[r] * ppm,
+                    baseline_y_px=(baselines[r] - shift) * ppm,
                     x0_px=x0,
                     x1_px=x0 + n / fs * paper_speed * ppm,
                     start_sample=start,
@@ -783,6 +790,8 @@ def render_ecg(
     binarize: bool = False,
     baselines_on_lines: bool = False,
     label_box: bool = False,
+    column_blocks: bool = False,
+    block_shift_mm: float = 0.0,
 ) -> Render:
     """Print a 12-lead ECG on synthetic ECG paper, with exact truth.
 
@@ -887,6 +896,14 @@ def render_ecg(
         Print each lead label on a white box that hides the trace beneath it, as
         GE carts do: a tall wave running under its label is cut there (the truth
         keeps it).
+    column_blocks : bool
+        Print the short rows' columns as blocks side by side, as some carts print
+        a 6x2 page: each column after the first starts 5 mm of blank paper after
+        the one before it ends, behind a calibration pulse of its own (with
+        ``calibration_pulse``), and no separator bars. The page widens to fit.
+    block_shift_mm : float
+        With ``column_blocks``: how far above its row's baseline each later
+        column's baseline stands (mm; within +-10), as blocks printed apart do.
 
     Returns
     -------
@@ -927,6 +944,7 @@ def render_ecg(
         raise ValueError(f"line_width_mm must be within (0, 5) mm, got {line_width_mm!r}")
     paper_speed = check_number(paper_speed, "paper_speed", lo=1.0, hi=100.0)
     gain = check_number(gain, "gain", lo=1.0, hi=40.0)
+    block_shift_mm = check_number(block_shift_mm, "block_shift_mm", lo=-10.0, hi=10.0)
     base, rhythm = _parse_layout(layout, rhythm_leads)
     style_name = grid_style
     pick(_GRID_STYLES, style_name, "grid_style")
@@ -969,11 +987,16 @@ def render_ecg(
     baselines = _row_baselines(base, gain, top_mm)
     pulse_mm = PULSE_SECONDS * paper_speed
     footer_lines = _text_lines(footer_text)
+    # each later column block starts a gap and its own pulse further right
+    n_cols = len(_LAYOUTS[base][0][0])
+    block_step_mm = _BLOCK_GAP_MM + (pulse_mm if calibration_pulse else 0.0)
+    block_step_mm = block_step_mm if column_blocks else 0.0
 
     if paper_size_mm is None:
         pw_mm, ph_mm = LETTER_MM
         need_w = _X_START_MM + (pulse_mm if calibration_pulse else 0.0)
         need_w += RECORD_SECONDS * paper_speed + _RIGHT_MARGIN_MM
+        need_w += (n_cols - 1) * block_step_mm
         if need_w > pw_mm:
             pw_mm = float(math.ceil(need_w))
         need_h = baselines[-1] + max(_LABEL_FOOT_MM, _TROUGH_MV * gain) + _TEXT_GAP_MM
@@ -1002,7 +1025,18 @@ def render_ecg(
     elif not (math.isfinite(x_start_mm) and 0.0 <= x_start_mm <= 60.0):
         raise ValueError(f"x_start_mm must be within 0-60 mm, got {x_start_mm!r}")
     x_start_mm = float(x_start_mm)
-    leads = _layout_panels(base, rhythm, baselines, sig_len, fs, ppm, x_start_mm, paper_speed)
+    leads = _layout_panels(
+        base,
+        rhythm,
+        baselines,
+        sig_len,
+        fs,
+        ppm,
+        x_start_mm,
+        paper_speed,
+        block_step_mm=block_step_mm,
+        block_shift_mm=block_shift_mm if column_blocks else 0.0,
+    )
     if max(lt.x1_px for lt in leads) > w:
         warnings.warn(
             f"the recording ({sig_len / fs:.2f} s) runs past the page edge and is clipped",
@@ -1026,14 +1060,16 @@ def render_ecg(
         y = lt.baseline_y_px - v * gain * ppm
         _polyline_coverage(trace_cov, np.stack([x, y], axis=1), lw_px)
     if calibration_pulse:
-        for b in baselines:
-            x1 = x_start_mm * ppm
+        # before every row, and before every column block
+        starts = [(x_start_mm * ppm, b * ppm) for b in baselines]
+        if column_blocks:
+            starts += [(lt.x0_px, lt.baseline_y_px) for lt in leads if lt.col > 0]
+        for x1, yb in starts:
             x0 = x1 - pulse_mm * ppm
-            yb = b * ppm
             yt = yb - PULSE_MV * gain * ppm
             _polyline_coverage(trace_cov, np.array([[x0, yb], [x0, yt], [x1, yt], [x1, yb]]), lw_px)
 
-    if separators:
+    if separators and not column_blocks:
         for lt in leads:
             if lt.col == 0:
                 continue
