@@ -100,3 +100,33 @@ def test_one_pixel_trace_keeps_its_qrs_peaks():
     r, res, db = _read(kw)
     assert res.stage("digitize").layout.name == r.truth.layout_spec
     assert db > 12.0  # 13.04 dB
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"block_shift_mm": 3.0, "grid_style": "dotted", "grid_color": "gray"},
+        {"block_shift_mm": -2.0, "gain": 5.0},
+    ],
+    ids=["aligned", "shifted-dotted-gray", "shifted-5mm/mV"],
+)
+def test_a_6x2_page_printed_in_two_column_blocks_reads_each_block(kw):
+    # Limb leads in a left block, V1-V6 in a right one behind pulses of its own:
+    # the rows found across the page are the left block's, and read as whole
+    # 6x2 rows their second half passed for V1-V6 (3.9-4.4 dB, flagged).
+    r, res, db = _read({"layout": "6x2", "column_blocks": True, **kw})
+    dig = res.stage("digitize")
+    assert dig.layout.name == "6x2" and dig.layout.blocks == 2
+    assert len(dig.layout.rows) == 12 and len(dig.pulses) == 12
+    assert dig.paper_speed == 25.0 and dig.gain == r.truth.gain and dig.gain_found
+    # the right block's leads start where the left block's end
+    assert res.signals["V1"].start_s == pytest.approx(5.0, abs=0.05)
+    assert res.signals["I"].start_s == pytest.approx(0.0, abs=0.05)
+    assert db > 24.5  # 25.84 dB (ceiling), OpenCV 4.13 and 5.1
+    assert not res.suspect, res.suspect_reasons
+
+
+def test_a_plain_6x2_page_is_one_block():
+    r, res, db = _read({"layout": "6x2"})
+    assert res.stage("digitize").layout.blocks == 1 and db > 24.5

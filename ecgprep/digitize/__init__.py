@@ -22,6 +22,10 @@ The digitizer is a row of stations, one module each, in the order a page meets t
    and gain -> each panel's signal on a uniform time axis, rhythm strips named
    (:func:`own_strokes`, :func:`name_rhythm_strips`).
 
+:mod:`~ecgprep.digitize.blocks` reads a 6x2 page printed as two column blocks
+side by side, each block as rows of one lead
+(:func:`~ecgprep.digitize.blocks.read_column_blocks`).
+
 :mod:`~ecgprep.digitize.station` runs them: :func:`digitize` on arrays, and
 :func:`digitize_station` as the pipeline's station.
 """

@@ -270,6 +270,11 @@ class LayoutResult:
         the layout's panels are scaled to the rows.
     cut : bool
         The page's right edge cuts the rows short of 10 s (:func:`rows_cut`).
+    blocks : int
+        Column blocks the layout was printed in: 1, or 2 for a 6x2 page printed
+        as two blocks side by side, each behind its own pulses
+        (:mod:`ecgprep.digitize.blocks`); ``rows`` then lists the left block's
+        rows, then the right block's.
     """
 
     name: str
@@ -283,6 +288,7 @@ class LayoutResult:
     trace_rows: int = -1
     record_s: float = RECORD_SECONDS
     cut: bool = False
+    blocks: int = 1
 
 
 #: How near the page's right edge the rows' ink may end for the edge to have cut

@@ -33,6 +33,7 @@ from ..standards import (
     RECORD_SECONDS,
     rhythm_count,
 )
+from .blocks import BLOCK_LAYOUT, block_speed, blocks_in_doubt, read_column_blocks
 from .convert import (
     align_rhythm_strips,
     _BRIDGE_PX,
@@ -834,9 +835,44 @@ def digitize(
             better = bool(thin.coverage) and min(thin.coverage) > min(reading.coverage)
         if better:
             reading = dataclasses.replace(thin, speeds_alike=reading.speeds_alike)
-    return dataclasses.replace(
+    reading = dataclasses.replace(
         reading, lines_removed=bool(lines_removed), panel_bars=bars, rows_guessed=guess
     )
+    if layout in (AUTO, BLOCK_LAYOUT) and blocks_in_doubt(reading):
+        # A 6x2 page printed as two column blocks: the rows found are the left
+        # block's, holding half the record (see ecgprep.digitize.blocks).
+        speed, found = (
+            block_speed(reading, px_per_mm_x) if paper_speed == AUTO else (paper_speed, True)
+        )
+
+        def read_block(x0: int, x1: int, name: str, speed: float) -> Digitization:
+            lines = grid_lines_x
+            if lines is not None:
+                lines = ((lines[0] - x0) % lines[1], lines[1])
+            return digitize(
+                image[:, x0:x1],
+                mask[:, x0:x1],
+                px_per_mm_x=px_per_mm_x,
+                px_per_mm_y=px_per_mm_y,
+                layout=name,
+                paper_speed=speed,
+                gain=gain,
+                signal_fs=signal_fs,
+                grid_lines_x=lines,
+                lines_removed=lines_removed,
+            )
+
+        joined = read_column_blocks(
+            reading,
+            mask.shape[1],
+            read_block,
+            px_per_mm_x=px_per_mm_x,
+            paper_speed=speed,
+            speed_found=found,
+        )
+        if joined is not None:
+            return joined
+    return reading
 
 
 def _line_columns(width: int, phase: float, period: float, half: float) -> np.ndarray:

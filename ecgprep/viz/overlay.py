@@ -328,14 +328,15 @@ def _row_geometry(dig) -> tuple[list, list[float], list[tuple[float, float]]]:
         float(base[i]) if i < len(base) and math.isfinite(base[i]) else float(r.y)
         for i, r in enumerate(rows)
     ]
-    centres = np.array([float(r.y) for r in rows])
     spans = []
-    for i, r in enumerate(rows):
-        gaps = []
-        if i > 0:
-            gaps.append(centres[i] - centres[i - 1])
-        if i + 1 < len(rows):
-            gaps.append(centres[i + 1] - centres[i])
+    for r in rows:
+        # the nearest row above or below it (in a page printed in column blocks,
+        # a row of the same block: one whose columns overlap its own)
+        gaps = [
+            abs(float(o.y) - float(r.y))
+            for o in rows
+            if o is not r and o.x_start < r.x_end and r.x_start < o.x_end and o.y != r.y
+        ]
         half = 0.5 * min(gaps) if gaps else 0.5 * (r.y_bottom - r.y_top)
         spans.append((float(r.y) - half, float(r.y) + half))
     return rows, ys, spans
@@ -425,13 +426,13 @@ def _draw_traces(cv: _Canvas, result, fr: _Frames, gain: float, color) -> None:
         p = _lead_panel(layout, len(rows), name, sig)
         if p is None or sig.values.size < 2:
             continue
-        row = rows[p.row]
         row_gain = row_gains[p.row] if p.row < len(row_gains) else gain
         px_per_mv = row_gain * float(g.px_per_mm_y)
         v = np.asarray(sig.values, dtype=np.float64)
         t = float(sig.start_s) + np.arange(v.size) / float(sig.fs)
-        # Column c covers [c, c + 1): its centre is at t = (c + 0.5 - x_start) / px_per_s.
-        x = float(row.x_start) + t * px_per_s - 0.5
+        # Column c covers [c, c + 1): its centre is at t = (c + 0.5 - x_start) / px_per_s,
+        # the panel's first column at its t0 (a right column block's own origin).
+        x = float(p.x0) + (t - float(p.t0_s)) * px_per_s - 0.5
         y = base_y[p.row] - v * px_per_mv
         pieces.append(cv.to_out(fr.work_to_input(np.stack([x, y], axis=1))))
     cv.polylines(pieces, color, cv.lw)
