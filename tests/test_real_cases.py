@@ -103,27 +103,33 @@ def test_one_pixel_trace_keeps_its_qrs_peaks():
 
 
 @pytest.mark.parametrize(
-    "kw",
+    ("kw", "floor"),
     [
-        {},
-        {"block_shift_mm": 3.0, "grid_style": "dotted", "grid_color": "gray"},
-        {"block_shift_mm": -2.0, "gain": 5.0},
+        ({}, 24.5),  # 25.84 dB (ceiling)
+        ({"block_shift_mm": 3.0, "grid_style": "dotted", "grid_color": "gray"}, 24.5),  # 25.84
+        ({"block_shift_mm": -2.0, "gain": 5.0}, 24.5),  # 25.84 dB
+        # a rhythm strip under both blocks: 24.43 dB, the page printed in one
+        # block 24.44 (III, aVR, aVL at 15-19 dB either way)
+        ({"layout": "6x2+1"}, 23.4),
     ],
-    ids=["aligned", "shifted-dotted-gray", "shifted-5mm/mV"],
+    ids=["aligned", "shifted-dotted-gray", "shifted-5mm/mV", "rhythm-strip"],
 )
-def test_a_6x2_page_printed_in_two_column_blocks_reads_each_block(kw):
+def test_a_6x2_page_printed_in_two_column_blocks_reads_each_block(kw, floor):
     # Limb leads in a left block, V1-V6 in a right one behind pulses of its own:
     # the rows found across the page are the left block's, and read as whole
-    # 6x2 rows their second half passed for V1-V6 (3.9-4.4 dB, flagged).
+    # 6x2 rows their second half passed for V1-V6 (3.4-5.0 dB, flagged).
     r, res, db = _read({"layout": "6x2", "column_blocks": True, **kw})
     dig = res.stage("digitize")
-    assert dig.layout.name == "6x2" and dig.layout.blocks == 2
-    assert len(dig.layout.rows) == 12 and len(dig.pulses) == 12
+    strips = len(r.truth.rhythm_leads)
+    assert dig.layout.name == r.truth.layout_spec and dig.layout.blocks == 2
+    assert len(dig.layout.rows) == 12 + strips and len(dig.pulses) == 12 + strips
     assert dig.paper_speed == 25.0 and dig.gain == r.truth.gain and dig.gain_found
     # the right block's leads start where the left block's end
     assert res.signals["V1"].start_s == pytest.approx(5.0, abs=0.05)
     assert res.signals["I"].start_s == pytest.approx(0.0, abs=0.05)
-    assert db > 24.5  # 25.84 dB (ceiling), OpenCV 4.13 and 5.1
+    if strips:  # the strip read across the page: 10 s of II
+        assert res.signals["II"].duration_s == pytest.approx(10.0, abs=0.05)
+    assert db > floor
     assert not res.suspect, res.suspect_reasons
 
 

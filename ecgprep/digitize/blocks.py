@@ -7,7 +7,8 @@ block's 3 mm above the left's). The trace rows found across such a page are the
 left block's only, holding half of 10 s, and read as a 6x2 their second half
 passes for V1-V6. :func:`read_column_blocks` reads each block as six rows of
 one lead (rows of 12x1) and puts them together as one 6x2 reading whose right
-block's leads start where the left block's end.
+block's leads start where the left block's end. A rhythm strip printed under
+both blocks (6x2+1) is read on its own, across the page, as 10 s of its lead.
 """
 
 from __future__ import annotations
@@ -19,14 +20,24 @@ from typing import Any
 import numpy as np
 
 from ..errors import EcgprepError, LayoutError
+from ..standards import LEADS, layout_rows, rhythm_count, window_name
 from .layout import RowInfo, paper_speed_of
 
 __all__ = ["BLOCK_LAYOUT", "blocks_in_doubt", "block_speed", "read_column_blocks"]
 
-#: The layout printed in column blocks, and its two blocks as runs of rows of
-#: one lead each (rows of 12x1: I-aVF, then V1-V6, the 6x2 columns' order).
+#: The layout printed in column blocks (with or without rhythm strips under
+#: them), and its two blocks as runs of rows of one lead each (rows of 12x1:
+#: I-aVF, then V1-V6, the 6x2 columns' order).
 BLOCK_LAYOUT = "6x2"
+BLOCK_LAYOUTS = ("6x2", "6x2+1")
 BLOCK_WINDOWS = ("12x1[rows 1-6]", "12x1[rows 7-12]")
+#: Rows of each block.
+BLOCK_ROWS = 6
+#: How near a rhythm strip's baseline the blocks above it are read down to, and
+#: how near the blocks' last baseline the strip is read up to (mm): its R waves
+#: reach most of the way up, their S waves down; a baseline's own flat trace
+#: stays out of the other's part.
+BLOCK_STRIP_MARGIN_MM = 2.0
 #: Longest a 6x2 reading's rows may hold (s) for the page to be read as blocks:
 #: a block holds half of the 10 s record (5 s, or less on a page that is cut);
 #: rows of 10 s are whole rows.
@@ -43,21 +54,22 @@ BLOCK_SHIFT_SHARE = 0.4
 #: hold half the record.
 BLOCK_LENGTH_TOLERANCE = 0.25
 
-ReadBlock = Callable[[int, int, str, float], Any]
+ReadBlock = Callable[[int, int, int, int, str, float], Any]
 
 
 def blocks_in_doubt(reading: Any) -> bool:
     """Whether a reading may be the left block of a 6x2 page printed in blocks.
 
-    True for a whole 6x2 reading (no row window) whose rows hold at most
-    :data:`BLOCK_ROW_MAX_S` and whose page does not cut them.
+    True for a whole 6x2 or 6x2+1 reading (no row window) whose rows hold at
+    most :data:`BLOCK_ROW_MAX_S` and whose page does not cut them.
     """
     lay = reading.layout
+    base = str(lay.name).split(":", 1)[0]
     return (
-        lay.name == BLOCK_LAYOUT
+        base in BLOCK_LAYOUTS
         and float(lay.record_s) <= BLOCK_ROW_MAX_S
         and not lay.cut
-        and len(lay.rows) == 6
+        and len(lay.rows) == BLOCK_ROWS + rhythm_count(lay.name)
     )
 
 
@@ -74,10 +86,11 @@ def block_speed(reading: Any, px_per_mm_x: float) -> tuple[float, bool]:
 
 def read_column_blocks(
     reading: Any,
-    width: int,
+    shape: tuple[int, int],
     read_block: ReadBlock,
     *,
     px_per_mm_x: float,
+    px_per_mm_y: float,
     paper_speed: float,
     speed_found: bool = True,
 ) -> Any | None:
@@ -88,14 +101,14 @@ def read_column_blocks(
     reading : Digitization
         The page read whole (:func:`blocks_in_doubt` true of it): its rows are
         the left block's.
-    width : int
-        The page's width (px).
+    shape : tuple of int
+        The page's ``(height, width)`` (px).
     read_block : callable
-        ``read_block(x0, x1, layout, paper_speed)``: the page's columns
-        ``[x0, x1)`` read as ``layout`` (a :class:`Digitization` in those
-        columns' coordinates), or raising :class:`~ecgprep.errors.EcgprepError`.
-    px_per_mm_x : float
-        Horizontal scale.
+        ``read_block(x0, x1, y0, y1, layout, paper_speed)``: the page's part
+        ``[y0, y1) x [x0, x1)`` read as ``layout`` (a :class:`Digitization` in
+        that part's coordinates), or raising :class:`~ecgprep.errors.EcgprepError`.
+    px_per_mm_x, px_per_mm_y : float
+        Scale.
     paper_speed : float
         mm/s the blocks are read at (:func:`block_speed`, or named).
     speed_found : bool
@@ -106,26 +119,44 @@ def read_column_blocks(
     Digitization or None
         One 6x2 reading: the left block's rows and leads, then the right
         block's (their columns and pulses in the page's coordinates, their leads
-        starting where the left block's end; ``layout.blocks`` 2). None when the
+        starting where the left block's end; ``layout.blocks`` 2), then a
+        rhythm strip's, read across the page under the blocks (the reading's
+        name keeps its lead). None when the
         page holds no right block: the rest of the page is too narrow, its
         reading fails, or its six rows do not stand beside the left block's
         (:data:`BLOCK_SHIFT_SHARE`) with as long a record
         (:data:`BLOCK_LENGTH_TOLERANCE`).
     """
-    rows = reading.layout.rows
+    height, width = (int(v) for v in shape[:2])
+    rows = reading.layout.rows[:BLOCK_ROWS]
+    strips = reading.layout.rows[BLOCK_ROWS:]
     x_start = float(np.median([r.x_start for r in rows]))
     x_end = float(np.median([r.x_end for r in rows]))
     split = int(round(x_end + BLOCK_SPLIT_MM * px_per_mm_x))
     if width - split < (1.0 - BLOCK_LENGTH_TOLERANCE) * (x_end - x_start):
         return None  # no room for another block
+    # the blocks down to near the strips' baseline, the strips up to near the
+    # blocks' last baseline: waves reach into the neighbour's half, and the
+    # other row's ink there is in short strokes, no row
+    reach = int(round(BLOCK_STRIP_MARGIN_MM * px_per_mm_y))
+    y_end = int(round(strips[0].y)) - reach if strips else height
+    y_cut = int(round(rows[-1].y)) + reach if strips else height
     try:
-        left = read_block(0, split, BLOCK_WINDOWS[0], paper_speed)
-        right = read_block(split, width, BLOCK_WINDOWS[1], paper_speed)
+        left = read_block(0, split, 0, y_end, BLOCK_WINDOWS[0], paper_speed)
+        right = read_block(split, width, 0, y_end, BLOCK_WINDOWS[1], paper_speed)
+        under = None
+        if strips:
+            leads = [row[0][0] for row in layout_rows(reading.layout.name)[BLOCK_ROWS:]]
+            at = [LEADS.index(lead) + 1 for lead in leads]
+            if at != list(range(at[0], at[0] + len(at))):
+                return None  # strips no run of 12x1's rows names
+            window = window_name("12x1", at[0], at[-1])
+            under = read_block(0, width, y_cut, height, window, paper_speed)
     except EcgprepError:
         return None
     ly = np.array([r.y for r in left.layout.rows])
     ry = np.array([r.y for r in right.layout.rows])
-    if ly.size != 6 or ry.size != 6:
+    if ly.size != BLOCK_ROWS or ry.size != BLOCK_ROWS:
         return None
     spacing = float(np.median(np.diff(ly)))
     if np.max(np.abs(ry - ly)) > BLOCK_SHIFT_SHARE * spacing:
@@ -133,53 +164,74 @@ def read_column_blocks(
     t_left, t_right = float(left.layout.record_s), float(right.layout.record_s)
     if abs(t_right - t_left) > BLOCK_LENGTH_TOLERANCE * t_left:
         return None
-    return _joined(left, right, split, speed_found)
+    # (the left block ends at its part's edge, cut or not: the right one says)
+    joined = _joined(left, right, split, 0, speed_found, cut=bool(right.layout.cut))
+    if under is not None:
+        cut = bool(joined.layout.cut or under.layout.cut)
+        joined = _joined(joined, under, 0, y_cut, speed_found, cut=cut, shift_time=False)
+    return dataclasses.replace(
+        joined, layout=dataclasses.replace(joined.layout, name=reading.layout.name, blocks=2)
+    )
 
 
-def _joined(left: Any, right: Any, split: int, speed_found: bool) -> Any:
-    """One reading of the two blocks' (the right one's columns ``split`` px on)."""
-    n = len(left.layout.rows)
-    off = float(left.layout.record_s)
+def _joined(
+    first: Any,
+    then: Any,
+    dx: int,
+    dy: int,
+    speed_found: bool,
+    *,
+    cut: bool,
+    shift_time: bool = True,
+) -> Any:
+    """One reading of two: ``then``'s rows after ``first``'s, its part ``dx`` px
+    right and ``dy`` px down of the page's corner, its leads starting where
+    ``first``'s rows end (``shift_time``; else where they start, a lead read
+    longer there replacing ``first``'s)."""
+    n = len(first.layout.rows)
+    off = float(first.layout.record_s) if shift_time else 0.0
     shifted_rows = tuple(
-        RowInfo(n + r.index, r.y, r.y_top, r.y_bottom, r.x_start + split, r.x_end + split)
-        for r in right.layout.rows
+        RowInfo(n + r.index, r.y + dy, r.y_top + dy, r.y_bottom + dy, r.x_start + dx, r.x_end + dx)
+        for r in then.layout.rows
     )
     shifted_panels = tuple(
-        dataclasses.replace(p, row=p.row + n, t0_s=p.t0_s + off, x0=p.x0 + split, x1=p.x1 + split)
-        for p in right.layout.panels
+        dataclasses.replace(p, row=p.row + n, t0_s=p.t0_s + off, x0=p.x0 + dx, x1=p.x1 + dx)
+        for p in then.layout.panels
     )
+    record_s = off + float(then.layout.record_s)
     lay = dataclasses.replace(
-        left.layout,
-        name=BLOCK_LAYOUT,
-        rows=left.layout.rows + shifted_rows,
-        panels=left.layout.panels + shifted_panels,
-        confidence=min(left.layout.confidence, right.layout.confidence),
+        first.layout,
+        rows=first.layout.rows + shifted_rows,
+        panels=first.layout.panels + shifted_panels,
+        confidence=min(first.layout.confidence, then.layout.confidence),
         speed_found=bool(speed_found),
-        trace_rows=left.layout.trace_rows + right.layout.trace_rows,
-        record_s=off + float(right.layout.record_s),
-        cut=bool(right.layout.cut),
-        blocks=2,
+        trace_rows=first.layout.trace_rows + then.layout.trace_rows,
+        record_s=max(record_s, float(first.layout.record_s)),
+        cut=cut,
     )
-    pulses = left.pulses + tuple(
-        dataclasses.replace(p, row=p.row + n, x0=p.x0 + split, x1=p.x1 + split)
-        for p in right.pulses
+    pulses = first.pulses + tuple(
+        dataclasses.replace(
+            p, row=p.row + n, x0=p.x0 + dx, x1=p.x1 + dx, baseline_px=p.baseline_px + dy
+        )
+        for p in then.pulses
     )
-    leads = dict(left.leads)
-    for name, sig in right.leads.items():
-        leads[name] = dataclasses.replace(sig, start_s=sig.start_s + off)
-    gains = left.row_gains + right.row_gains
+    leads = dict(first.leads)
+    for name, sig in then.leads.items():
+        if name not in leads or sig.values.size > leads[name].values.size:
+            leads[name] = dataclasses.replace(sig, start_s=sig.start_s + off)
+    gains = first.row_gains + then.row_gains
     return dataclasses.replace(
-        left,
+        first,
         leads=leads,
         layout=lay,
         pulses=pulses,
-        baselines=left.baselines + right.baselines,
-        line_width_px=float(np.median([left.line_width_px, right.line_width_px])),
-        coverage=left.coverage + right.coverage,
-        gain=float(np.median(gains)) if gains else left.gain,
+        baselines=first.baselines + tuple(b + dy for b in then.baselines),
+        line_width_px=float(np.median([first.line_width_px, then.line_width_px])),
+        coverage=first.coverage + then.coverage,
+        gain=float(np.median(gains)) if gains else first.gain,
         row_gains=gains,
-        gain_found=bool(left.gain_found or right.gain_found),
+        gain_found=bool(first.gain_found or then.gain_found),
         speeds_alike=(),
-        panel_bars=left.panel_bars + right.panel_bars,
+        panel_bars=first.panel_bars + then.panel_bars,
         rows_guessed=False,
     )

@@ -33,7 +33,7 @@ from ..standards import (
     RECORD_SECONDS,
     rhythm_count,
 )
-from .blocks import BLOCK_LAYOUT, block_speed, blocks_in_doubt, read_column_blocks
+from .blocks import BLOCK_LAYOUTS, block_speed, blocks_in_doubt, read_column_blocks
 from .convert import (
     align_rhythm_strips,
     _BRIDGE_PX,
@@ -838,20 +838,21 @@ def digitize(
     reading = dataclasses.replace(
         reading, lines_removed=bool(lines_removed), panel_bars=bars, rows_guessed=guess
     )
-    if layout in (AUTO, BLOCK_LAYOUT) and blocks_in_doubt(reading):
+    named = layout.split(":", 1)[0]
+    if (layout == AUTO or named in BLOCK_LAYOUTS) and blocks_in_doubt(reading):
         # A 6x2 page printed as two column blocks: the rows found are the left
         # block's, holding half the record (see ecgprep.digitize.blocks).
         speed, found = (
             block_speed(reading, px_per_mm_x) if paper_speed == AUTO else (paper_speed, True)
         )
 
-        def read_block(x0: int, x1: int, name: str, speed: float) -> Digitization:
+        def read_block(x0: int, x1: int, y0: int, y1: int, name: str, speed: float):
             lines = grid_lines_x
             if lines is not None:
                 lines = ((lines[0] - x0) % lines[1], lines[1])
             return digitize(
-                image[:, x0:x1],
-                mask[:, x0:x1],
+                image[y0:y1, x0:x1],
+                mask[y0:y1, x0:x1],
                 px_per_mm_x=px_per_mm_x,
                 px_per_mm_y=px_per_mm_y,
                 layout=name,
@@ -864,9 +865,10 @@ def digitize(
 
         joined = read_column_blocks(
             reading,
-            mask.shape[1],
+            mask.shape,
             read_block,
             px_per_mm_x=px_per_mm_x,
+            px_per_mm_y=px_per_mm_y,
             paper_speed=speed,
             speed_found=found,
         )
