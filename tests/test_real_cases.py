@@ -136,3 +136,24 @@ def test_a_6x2_page_printed_in_two_column_blocks_reads_each_block(kw, floor):
 def test_a_plain_6x2_page_is_one_block():
     r, res, db = _read({"layout": "6x2"})
     assert res.stage("digitize").layout.blocks == 1 and db > 24.5
+
+
+def test_a_6x2_page_of_short_rows_with_blank_paper_beside_is_no_pair_of_blocks(monkeypatch):
+    # A cart printing 5 s rows leaves the page's right half blank: the reading
+    # is tried as blocks (rows of 5 s), finds no right block, and stays whole.
+    from ecgprep.digitize import station
+    from ecgprep.synth import synthetic_signals
+
+    tried = []
+    blocks = station.read_column_blocks
+    monkeypatch.setattr(
+        station, "read_column_blocks", lambda *a, **k: tried.append(blocks(*a, **k)) or tried[-1]
+    )
+    sig = {k: v[:2500] for k, v in synthetic_signals(fs=500.0, seed=11).items()}
+    r = render_ecg(sig, seed=11, layout="6x2", calibration_pulse=True)
+    res = process_image_for_submission(r.image)
+    dig = res.stage("digitize")
+    assert dig.layout.name == "6x2" and dig.layout.blocks == 1 and len(dig.layout.rows) == 6
+    assert dig.layout.record_s == pytest.approx(5.0, abs=0.1)
+    assert tried == [None]  # tried as blocks, and none found
+    assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 24.5
