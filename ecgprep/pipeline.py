@@ -187,16 +187,17 @@ def _read_turned_a_quarter(
         return result
     r1 = orient.law_residual(again.page.leads)
     ratio = turn.column_contrast / turn.row_contrast
-    why = (
-        "failed"
-        if not result.ok
-        else "untested"
-        if math.isnan(r0)
-        else f"residual {r0:.2f}{', flagged' if result.suspect else ''}"
-    )
+    if not result.ok:
+        why = "the reading failed"
+    elif math.isnan(r0):
+        why = "its limb leads could not be tested by Einthoven's law"
+    elif r0 > orient.EINTHOVEN_SUSPECT:
+        why = f"its limb leads broke Einthoven's law (residual {r0:.2f})"
+    else:
+        why = f"the reading was flagged (residual {r0:.2f})"
     note = (
         f"turned a quarter against the ink's column / row contrast ({ratio:.2f}): read "
-        f"the other way, the page {why} by Einthoven's law; this way, residual {r1:.2f}"
+        f"the other way, {why}; this way the residual is {r1:.2f}"
     )
     o = again.records[0]
     seconds = o.seconds + sum(r.seconds for r in first.records[at:])

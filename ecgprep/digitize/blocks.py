@@ -77,7 +77,8 @@ def block_speed(reading: Any, px_per_mm_x: float) -> tuple[float, bool]:
     """Paper speed (mm/s) at which the reading's rows hold half the record, and
     whether it is a standard speed (False: 25 mm/s assumed)."""
     lay = reading.layout
-    length_mm = float(np.median([r.x_end - r.x_start for r in lay.rows])) / px_per_mm_x
+    rows = lay.rows[:BLOCK_ROWS]  # (a strip under the blocks ends with them)
+    length_mm = float(np.median([r.x_end - r.x_start for r in rows])) / px_per_mm_x
     try:
         return paper_speed_of(2.0 * length_mm), True
     except (LayoutError, ValueError):
@@ -121,11 +122,10 @@ def read_column_blocks(
         block's (their columns and pulses in the page's coordinates, their leads
         starting where the left block's end; ``layout.blocks`` 2), then a
         rhythm strip's, read across the page under the blocks (the reading's
-        name keeps its lead). None when the
-        page holds no right block: the rest of the page is too narrow, its
-        reading fails, or its six rows do not stand beside the left block's
-        (:data:`BLOCK_SHIFT_SHARE`) with as long a record
-        (:data:`BLOCK_LENGTH_TOLERANCE`).
+        name keeps its lead). None when the page holds no right block: the rest
+        of the page is too narrow, its reading fails, or its six rows do not
+        stand beside the left block's (:data:`BLOCK_SHIFT_SHARE`) with as long a
+        record (:data:`BLOCK_LENGTH_TOLERANCE`).
     """
     height, width = (int(v) for v in shape[:2])
     rows = reading.layout.rows[:BLOCK_ROWS]
@@ -149,7 +149,7 @@ def read_column_blocks(
             leads = [row[0][0] for row in layout_rows(reading.layout.name)[BLOCK_ROWS:]]
             at = [LEADS.index(lead) + 1 for lead in leads]
             if at != list(range(at[0], at[0] + len(at))):
-                return None  # strips no run of 12x1's rows names
+                return None  # the strips' leads are no run of 12x1's rows
             window = window_name("12x1", at[0], at[-1])
             under = read_block(0, width, y_cut, height, window, paper_speed)
     except EcgprepError:

@@ -611,7 +611,11 @@ def digitize(
         strokes (a line of text taken for a row, :data:`TEXT_ROW_EVIDENCE`).
         The rhythm strips of a ``+N`` layout named without its leads are named
         after the short panel they repeat
-        (:func:`~ecgprep.digitize.convert.name_rhythm_strips`).
+        (:func:`~ecgprep.digitize.convert.name_rhythm_strips`). A 6x2 (or 6x2+1)
+        reading, found or named, whose rows hold at most 7 s
+        (:data:`~ecgprep.digitize.blocks.BLOCK_ROW_MAX_S`) is tried as a page
+        printed in two column blocks side by side, each read on its own
+        (:func:`~ecgprep.digitize.blocks.read_column_blocks`).
     paper_speed : float or "auto"
         mm/s, or found from the rows' length (:func:`ecgprep.digitize.layout.paper_speed_of`);
         where the page's edge cuts the rows (:func:`~ecgprep.digitize.layout.rows_cut`)
