@@ -601,7 +601,7 @@ def _joined_through_thin_ink(trace8: np.ndarray, cand: np.ndarray) -> np.ndarray
 
 
 def _joined_along_ridges(
-    trace8: np.ndarray, cand: np.ndarray, dn8: np.ndarray, length: int
+    trace8: np.ndarray, cand: np.ndarray, dn8: np.ndarray, length: int, *, flat: bool = False
 ) -> np.ndarray:
     """On a neutral grid: the trace with the light steep strokes that run into it.
 
@@ -614,6 +614,15 @@ def _joined_along_ridges(
     but for thin upright pieces as tall as ``length``: a dotted line's dots run
     together by blur or JPEG.
 
+    Given the arrays transposed and ``flat``, the same joins a thin pen's light
+    flat stretches, each darker than the ink above and below it, to the trace:
+    horizontal grid lines are then the straight runs left out, thin pieces as
+    long as ``length`` are the stretches themselves, kept, and pieces under
+    :data:`THICK_INK_PX` long are left out (a thin grid line's pixel beside a
+    steep stroke, where the line was too faint to be found). (A covid19 scan's
+    right block, printed lighter than its left, as dark as its grid's dots: its
+    rows' ink ended 1 s early.)
+
     Parameters
     ----------
     trace8, cand : (M, N) uint8 ndarray
@@ -622,6 +631,8 @@ def _joined_along_ridges(
         Darkness x 255 of the trace-coloured pixels.
     length : int
         The line-detection length (px).
+    flat : bool
+        The arrays are the page's transposed: flat stretches are joined.
 
     Returns
     -------
@@ -664,9 +675,13 @@ def _joined_along_ridges(
     at = at.reshape(-1, 2)  # (x, y); OpenCV 4 adds an axis
     joined = np.zeros(n, bool)
     joined[labels[at[:, 1], at[:, 0]]] = True
-    joined &= ~(
-        (stats[:, cv2.CC_STAT_WIDTH] < THICK_INK_PX) & (stats[:, cv2.CC_STAT_HEIGHT] >= length)
-    )
+    if flat:
+        # (a stretch, not a grid line's pixel beside a steep stroke)
+        joined &= stats[:, cv2.CC_STAT_HEIGHT] >= THICK_INK_PX
+    else:
+        joined &= ~(
+            (stats[:, cv2.CC_STAT_WIDTH] < THICK_INK_PX) & (stats[:, cv2.CC_STAT_HEIGHT] >= length)
+        )
     added = cv2.findNonZero(new).reshape(-1, 2)
     added = added[joined[labels[added[:, 1], added[:, 0]]]]
     trace8[added[:, 1], added[:, 0]] = 255
@@ -1069,6 +1084,15 @@ def separate_colors(
             trace8 = cv2.bitwise_or(trace8, grown, dst=trace8)
         if neutral_grid:  # (there the lighter ink holds the grid's lines)
             trace8 = _joined_along_ridges(trace8, cand, dn8, length)
+            # and the light flat stretches between them: the same across columns
+            flat = _joined_along_ridges(
+                np.ascontiguousarray(trace8.T),
+                np.ascontiguousarray(cand.T),
+                np.ascontiguousarray(dn8.T),
+                length,
+                flat=True,
+            )
+            trace8 = np.ascontiguousarray(flat.T)
         else:
             trace8 = _joined_through_thin_ink(trace8, cand)
         del mid, dark, cand, grown

@@ -535,6 +535,50 @@ def test_light_steep_strokes_join_the_trace_on_a_grey_grid(monkeypatch):
     assert len(clear) >= 12
     assert min(_stroke_cover(res.trace_mask, foot, lean) for foot, lean, _ in clear) >= 0.95
     assert not res.trace_mask[:100].any() and not res.trace_mask[250:].any()  # lines, dots
-    monkeypatch.setattr(colors, "_joined_along_ridges", lambda trace8, cand, dn8, length: trace8)
+    monkeypatch.setattr(colors, "_joined_along_ridges", lambda trace8, *a, **k: trace8)
     before = separate_colors(img).trace_mask
     assert max(_stroke_cover(before, foot, lean) for foot, lean, _ in clear) < 0.1
+
+
+def test_light_flat_stretches_join_the_trace_on_a_grey_grid(monkeypatch):
+    # (issue 10) A thin pen printed lighter in places (a scan's right half) is
+    # as dark as a grey grid's dots there: its flat stretches fell under the
+    # core threshold and the rows' ink ended early. The darkest pixel across a
+    # flat stretch joins the trace where it touches it; the grid's solid
+    # horizontal lines, darkest across too, stay out.
+    import ecgprep.colors as colors
+
+    img = np.full((400, 1400, 3), 250, np.uint8)
+    img[::8, ::8] = 170  # 1 mm dots
+    rng = np.random.default_rng(5)
+    for r in range(40, 400, 40):  # solid 5 mm lines, a scanner's noise on them
+        img[r - 1 : r + 2, :] = rng.integers(150, 171, (3, 1400, 1))
+    for c in range(40, 1400, 40):
+        img[:, c - 1 : c + 2] = rng.integers(150, 171, (400, 3, 1))
+    img[197:200, 100:1300] = 20  # the pen's dark baseline ...
+    stretches = []
+    for x0 in range(150, 1250, 100):  # ... with light stretches, 1 px tall, 2 px off it
+        img[197:200, x0 : x0 + 40] = 250
+        img[205, x0 - 2 : x0 + 42] = 115
+        img[200:206, x0 - 2] = img[200:206, x0 + 41] = 20  # short dark joins
+        img[110:197, x0 + 60 : x0 + 63] = 20  # and a dark R wave between them
+        stretches.append(x0)
+    res = separate_colors(img)
+    assert res.neutral_grid
+    covered = [res.trace_mask[204:207, x : x + 40].any(axis=0).mean() for x in stretches]
+    assert min(covered) >= 0.95
+    # the 5 mm lines stay out (row 160 but where the R waves cross it)
+    waves = np.zeros(1400, bool)
+    for x0 in stretches:
+        waves[x0 + 58 : x0 + 66] = True
+    assert not res.trace_mask[240].any() and not res.trace_mask[160, ~waves].any()
+    orig = colors._joined_along_ridges
+    monkeypatch.setattr(
+        colors,
+        "_joined_along_ridges",
+        lambda trace8, cand, dn8, length, flat=False: (
+            trace8 if flat else orig(trace8, cand, dn8, length)
+        ),
+    )
+    before = separate_colors(img).trace_mask
+    assert max(before[204:207, x : x + 40].any(axis=0).mean() for x in stretches) < 0.5
