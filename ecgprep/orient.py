@@ -103,6 +103,13 @@ class OrientResult:
     shape: tuple[int, int] = (0, 0)
     by_law: bool = False
 
+    @property
+    def contrast_ratio(self) -> float:
+        """Column over row contrast (NaN where the rows have none: no ink)."""
+        if not self.row_contrast > 0:
+            return float("nan")
+        return float(self.column_contrast / self.row_contrast)
+
 
 def _profile_contrast(profile: np.ndarray, sigma: float, *, span: bool = False) -> float:
     """std / mean of a profile smoothed by a Gaussian of ``sigma`` samples, 5 % trimmed
@@ -219,8 +226,7 @@ def turn_in_doubt(res: OrientResult) -> bool:
     True when its column / row contrast ratio lies within :data:`TURN_DOUBT`
     (a ratio that cannot be measured is no doubt: there was no ink).
     """
-    ratio = res.column_contrast / res.row_contrast if res.row_contrast > 0 else float("nan")
-    return bool(TURN_DOUBT[0] <= ratio <= TURN_DOUBT[1])
+    return bool(TURN_DOUBT[0] <= res.contrast_ratio <= TURN_DOUBT[1])
 
 
 def law_residual(leads: Mapping[str, Any]) -> float:

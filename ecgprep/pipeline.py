@@ -186,7 +186,6 @@ def _read_turned_a_quarter(
     if again.error is not None:
         return result
     r1 = orient.law_residual(again.page.leads)
-    ratio = turn.column_contrast / turn.row_contrast
     if not result.ok:
         why = "the reading failed"
     elif math.isnan(r0):
@@ -196,8 +195,9 @@ def _read_turned_a_quarter(
     else:
         why = f"the reading was flagged (residual {r0:.2f})"
     note = (
-        f"turned a quarter against the ink's column / row contrast ({ratio:.2f}): read "
-        f"the other way, {why}; this way the residual is {r1:.2f}"
+        f"turned a quarter against the ink's column / row contrast "
+        f"({turn.contrast_ratio:.2f}): read the other way, {why}; this way the "
+        f"residual is {r1:.2f}"
     )
     o = again.records[0]
     seconds = o.seconds + sum(r.seconds for r in first.records[at:])

@@ -23,12 +23,11 @@ from ..errors import EcgprepError, LayoutError
 from ..standards import LEADS, layout_rows, rhythm_count, window_name
 from .layout import RowInfo, paper_speed_of
 
-__all__ = ["BLOCK_LAYOUT", "blocks_in_doubt", "block_speed", "read_column_blocks"]
+__all__ = ["BLOCK_LAYOUTS", "blocks_in_doubt", "block_speed", "read_column_blocks"]
 
-#: The layout printed in column blocks (with or without rhythm strips under
+#: The layouts printed in column blocks (with or without rhythm strips under
 #: them), and its two blocks as runs of rows of one lead each (rows of 12x1:
 #: I-aVF, then V1-V6, the 6x2 columns' order).
-BLOCK_LAYOUT = "6x2"
 BLOCK_LAYOUTS = ("6x2", "6x2+1")
 BLOCK_WINDOWS = ("12x1[rows 1-6]", "12x1[rows 7-12]")
 #: Rows of each block.

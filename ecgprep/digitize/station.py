@@ -850,7 +850,7 @@ def digitize(
             block_speed(reading, px_per_mm_x) if paper_speed == AUTO else (paper_speed, True)
         )
 
-        def read_block(x0: int, x1: int, y0: int, y1: int, name: str, speed: float):
+        def read_block(x0: int, x1: int, y0: int, y1: int, name: str, at_speed: float):
             lines = grid_lines_x
             if lines is not None:
                 lines = ((lines[0] - x0) % lines[1], lines[1])
@@ -860,7 +860,7 @@ def digitize(
                 px_per_mm_x=px_per_mm_x,
                 px_per_mm_y=px_per_mm_y,
                 layout=name,
-                paper_speed=speed,
+                paper_speed=at_speed,
                 gain=gain,
                 signal_fs=signal_fs,
                 grid_lines_x=lines,
