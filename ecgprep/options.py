@@ -66,6 +66,13 @@ class Options:
     signal_fs : float
         Sampling rate (Hz) of the signals kept in each result; the submission
         resamples them to the rate ``test.csv`` requests.
+    law_mend : bool
+        Re-read limb-lead samples the ink left in doubt (bridged over a gap, or
+        on a stroke shared with the neighbouring row's wave) from the other limb
+        leads printed at the same times, where they outvote the reading
+        (:func:`ecgprep.digitize.law.mend_by_law`); the digitize record lists the
+        leads mended (``mended``), and its Einthoven residual is the reading's
+        before. ``False`` keeps every sample as read from the ink.
     fallback : {'zeros'}
         What the submission holds for an image that could not be digitized.
     opencv_threads : int
@@ -96,6 +103,7 @@ class Options:
     paper_speed: float | str = AUTO
     gain: float | str = AUTO
     signal_fs: float = 500.0
+    law_mend: bool = True
     fallback: str = "zeros"
     opencv_threads: int = 1
     reuse_memory: bool = True
@@ -122,7 +130,7 @@ class Options:
                     f"{', '.join(map(repr, LAYOUTS))}, or a '+N' layout with its rhythm "
                     "leads after a colon ('3x4+3:V1,II,V5')"
                 ) from None
-        for name in ("crop", "rectify", "reuse_memory"):
+        for name in ("crop", "rectify", "law_mend", "reuse_memory"):
             if not isinstance(getattr(self, name), bool):
                 raise OptionsError(
                     f"option {name} must be True or False, got {getattr(self, name)!r}"

@@ -1013,6 +1013,24 @@ def test_a_neighbours_stroke_reached_only_by_skipping_is_left_to_the_neighbour()
     assert not keep[1][on_a].any() and keep[1][~on_a].all()  # B: bridged there
 
 
+def test_shared_points_are_those_on_ink_the_next_row_read_too():
+    from ecgprep.digitize.convert import shared_points
+
+    # Three rows; rows 0 and 1 read one run in columns 20-22, rows 1 and 2 none.
+    x = np.arange(40)
+    tracks = []
+    for base in (100, 200, 300):
+        top, bottom = np.full(40, base - 1), np.full(40, base + 2)
+        tracks.append(_track(x, np.full(40, float(base)), top, bottom, base))
+    for c in (20, 21, 22):
+        tracks[0].bottom[c] = 190
+        tracks[1].top[c] = 150
+    on = shared_points(tracks)
+    assert np.flatnonzero(on[0]).tolist() == [20, 21, 22]
+    assert np.flatnonzero(on[1]).tolist() == [20, 21, 22]
+    assert not on[2].any()
+
+
 def test_the_256_hz_page_reads_v2_from_its_own_stroke():
     """V1's deep S at the panel's start stands where V2 starts (the strict xfail's page)."""
     from ecgprep import Options, process_image_for_submission

@@ -22,6 +22,11 @@ The digitizer is a row of stations, one module each, in the order a page meets t
    and gain -> each panel's signal on a uniform time axis, rhythm strips named
    (:func:`own_strokes`, :func:`name_rhythm_strips`).
 
+7. :mod:`~ecgprep.digitize.law`, mending by Einthoven's law: limb-lead samples
+   the ink left in doubt, outvoted by the limb leads printed at the same times,
+   take their value (:func:`mend_by_law`, run by :func:`digitize_station`
+   through :func:`mended_by_law`).
+
 :mod:`~ecgprep.digitize.blocks` reads a 6x2 page printed as two column blocks
 side by side, each block as rows of one lead
 (:func:`~ecgprep.digitize.blocks.read_column_blocks`).
@@ -32,6 +37,7 @@ side by side, each block as rows of one lead
 
 from .convert import name_rhythm_strips, own_strokes
 from .ink import foreign_strokes, mend_label_gaps, remove_labels, trace_core
+from .law import LawMend, doubtful_samples, mend_by_law
 from .layout import (
     LayoutResult,
     Panel,
@@ -43,7 +49,7 @@ from .layout import (
 )
 from .page import RowScan, TraceRow, find_trace_rows
 from .pulses import PulseInfo, find_calibration_pulses
-from .station import Digitization, LeadSignal, digitize, digitize_station
+from .station import Digitization, LeadSignal, digitize, digitize_station, mended_by_law
 from .trace import TracePoints, column_runs, follow_trace, trace_points
 
 __all__ = [
@@ -54,6 +60,10 @@ __all__ = [
     "find_calibration_pulses",
     "name_rhythm_strips",
     "own_strokes",
+    "mend_by_law",
+    "mended_by_law",
+    "doubtful_samples",
+    "LawMend",
     "mend_label_gaps",
     "remove_labels",
     "foreign_strokes",

@@ -219,9 +219,13 @@ def _joined(
         if name not in leads or sig.values.size > leads[name].values.size:
             leads[name] = dataclasses.replace(sig, start_s=sig.start_s + off)
     gains = first.row_gains + then.row_gains
+    segments = first.segments + tuple(
+        (dataclasses.replace(sig, start_s=sig.start_s + off), doubt) for sig, doubt in then.segments
+    )
     return dataclasses.replace(
         first,
         leads=leads,
+        segments=segments,
         layout=lay,
         pulses=pulses,
         baselines=first.baselines + tuple(b + dy for b in then.baselines),

@@ -20,7 +20,7 @@ from .._validate import line_fit
 from ..signals import LeadSignal
 from .layout import Panel
 
-__all__ = ["own_strokes", "name_rhythm_strips"]
+__all__ = ["own_strokes", "name_rhythm_strips", "shared_points"]
 
 #: Bin of the histogram a row's baseline is the peak of (px): half a pixel, as
 #: the trace's points are read to a fraction of one.
@@ -317,15 +317,9 @@ def own_strokes(
     ctx = max(1, int(round(SHARED_CONTEXT_MM * px_per_mm_x)))
     for r in range(len(tracks) - 1):
         a, b = tracks[r], tracks[r + 1]
-        common, ia, ib = np.intersect1d(
-            np.round(a.x).astype(np.int64), np.round(b.x).astype(np.int64), return_indices=True
-        )
-        if common.size == 0:
+        cols, _, _ = _shared_runs(a, b)
+        if cols.size == 0:
             continue
-        shared = (a.top[ia] < b.bottom[ib]) & (b.top[ib] < a.bottom[ia])
-        if not shared.any():
-            continue
-        cols = common[shared]
         # stretches of consecutive shared columns (a one-column break joins)
         breaks = np.flatnonzero(np.diff(cols) > SHARED_JOIN_PX) + 1
         for seg in np.split(cols, breaks):
@@ -361,6 +355,38 @@ def own_strokes(
                 for t in (a, b):
                     _apex_from_flanks(t, c0, c1)
     return keep
+
+
+def _shared_runs(a: _Track, b: _Track) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Columns where two rows' tracks read overlapping runs of ink, and the
+    indices of those points in ``a`` and in ``b``."""
+    common, ia, ib = np.intersect1d(
+        np.round(a.x).astype(np.int64), np.round(b.x).astype(np.int64), return_indices=True
+    )
+    shared = (a.top[ia] < b.bottom[ib]) & (b.top[ib] < a.bottom[ia])
+    return common[shared], ia[shared], ib[shared]
+
+
+def shared_points(tracks: list[_Track]) -> list[np.ndarray]:
+    """Which points of each row's track were read from ink the next or the
+    previous row's track read too (a stroke the two rows' waves share).
+
+    Parameters
+    ----------
+    tracks : list of _Track
+        The rows' tracks, top to bottom.
+
+    Returns
+    -------
+    list of (K,) bool ndarray
+        Per row, True for its points on shared ink.
+    """
+    out = [np.zeros(t.x.size, dtype=bool) for t in tracks]
+    for r in range(len(tracks) - 1):
+        _, ia, ib = _shared_runs(tracks[r], tracks[r + 1])
+        out[r][ia] = True
+        out[r + 1][ib] = True
+    return out
 
 
 def _apex_from_flanks(t: _Track, c0: int, c1: int) -> None:

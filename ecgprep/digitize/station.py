@@ -44,6 +44,7 @@ from .convert import (
     _Track,
     name_rhythm_strips,
     own_strokes,
+    shared_points,
     through_bars,
 )
 from .ink import (
@@ -55,6 +56,7 @@ from .ink import (
     remove_labels,
     trace_core,
 )
+from .law import doubtful_samples, mend_by_law
 from .layout import (
     MINOR_PERIOD_MAX_MM,
     OUTER_LINE_MIN_MM,
@@ -140,6 +142,17 @@ class Digitization:
         A partial page's rows were named as the most common of several runs of
         rows that nothing on the page told apart (no three limb leads printed
         together, no label or separator bar to place them).
+    segments : tuple of (LeadSignal, (n,) bool ndarray)
+        Every panel read (``leads`` keeps the longest of each lead), with the
+        samples its track did not read from ink of its own
+        (:func:`~ecgprep.digitize.law.doubtful_samples`); empty in the recorded
+        result (:func:`digitize_station`).
+    mended : tuple of (str, tuple of (float, float))
+        Limb leads whose samples in doubt were re-read from the others by
+        Einthoven's law (:func:`~ecgprep.digitize.law.mend_by_law`), each with
+        the times mended (``(t0, t1)`` spans, s); set by
+        :func:`digitize_station`. ``einthoven`` is the reading's residual
+        before (:attr:`mended_s` sums the spans).
     """
 
     leads: dict = field(repr=False)
@@ -159,6 +172,13 @@ class Digitization:
     lines_removed: bool = False
     panel_bars: tuple = ()
     rows_guessed: bool = False
+    segments: tuple = field(default=(), repr=False)
+    mended: tuple = ()
+
+    @property
+    def mended_s(self) -> float:
+        """Seconds of limb-lead samples mended by Einthoven's law, over all leads."""
+        return float(sum(b - a for _, spans in self.mended for a, b in spans))
 
     def __repr__(self) -> str:
         found = sum(bool(p.found) for p in self.pulses)
@@ -903,6 +923,18 @@ def _plausible_speed(
     return score, dataclasses.replace(pick, speeds_alike=alike)
 
 
+def _in_zones(track: _Track, zones: tuple, x_origin: int, y_origin: int) -> np.ndarray:
+    """Which points of ``track`` (page coordinates) were read from a run of ink
+    reaching into one of its band's ``zones`` (band coordinates, as
+    :func:`~ecgprep.digitize.trace.follow_trace` takes them)."""
+    out = np.zeros(track.x.size, dtype=bool)
+    x = track.x - x_origin
+    top, bottom = track.top - y_origin, track.bottom - y_origin
+    for zx0, zx1, zy0, zy1, _ in zones:
+        out |= (x >= zx0) & (x < zx1) & (top < zy1) & (bottom > zy0)
+    return out
+
+
 def _follow_row(
     row: RowInfo,
     band: np.ndarray,
@@ -1298,8 +1330,15 @@ def _read(
         near = PULSE_BASE_TOLERANCE_MV * row_gain * px_per_mm_y
         if pulse.found and abs(pulse.baseline_px - tracks[k].base) <= near:
             baselines[k] = pulse.baseline_px
-    for row, row_gain, track, kept, lw, base, row_bars in zip(
-        lay.rows, gains, tracks, keep, widths, baselines, bars, strict=True
+    # Points read from ink that may not be the row's alone: a stroke its
+    # neighbour's track read too, or a run reaching where labels and text stand.
+    not_own = [
+        sh | _in_zones(track, spec[3], spec[5], row.y_top)
+        for sh, track, spec, row in zip(shared_points(tracks), tracks, bands, lay.rows, strict=True)
+    ]
+    doubts: list[np.ndarray] = []  # per reading: its samples not read from its own ink
+    for row, row_gain, track, kept, lw, base, row_bars, sh in zip(
+        lay.rows, gains, tracks, keep, widths, baselines, bars, not_own, strict=True
     ):
         px_per_mv = row_gain * px_per_mm_y
         panels = [p for p in lay.panels if p.row == row.index]
@@ -1308,6 +1347,7 @@ def _read(
         # Pixel (column) c covers [c, c + 1): its centre is c + 0.5.
         t = (track.x[kept] + 0.5 - row.x_start) / px_per_s
         v = (base - track.y[kept]) / px_per_mv
+        t_doubt = t[sh[kept]]
         for p in panels:
             n = int(round(p.duration_s * signal_fs))
             ts = p.t0_s + np.arange(n) / signal_fs
@@ -1320,9 +1360,11 @@ def _read(
             # the panel's own beats
             hid = tuple(any(abs(x - e) < 1.0 for x in barred) for e in (p.x0, p.x1))
             vals = _panel_values(ts, t[sel], v[sel], fill=hid)
-            bridged = _bridged(ts, t[sel], _BRIDGE_PX / px_per_s).sum() / signal_fs
+            reach = _BRIDGE_PX / px_per_s
+            bridged = _bridged(ts, t[sel], reach).sum() / signal_fs
             sig = LeadSignal(p.lead, vals, float(signal_fs), float(p.t0_s), float(bridged))
             readings.append((p, sig))
+            doubts.append(doubtful_samples(ts, t[sel], t_doubt, reach_s=reach))
     out = []
     for name in names:
         lay_n = _named(lay, name)
@@ -1344,6 +1386,7 @@ def _read(
         out.append(
             Digitization(
                 leads=_assemble(named),
+                segments=tuple(zip((sig for _, sig in named), doubts, strict=True)),
                 layout=lay_n,
                 pulses=pulses,
                 baselines=tuple(baselines),
@@ -1393,12 +1436,56 @@ def digitize_station(page: Page, opts: Options) -> tuple[Page, Digitization]:
 
     dig, turns, _, r1 = read_upright(read, page.image, page.trace_mask)
     # the kept reading's own Einthoven residual (NaN on some rows without I, II
-    # and III: the verdict tests their limb leads itself)
+    # and III: the verdict tests their limb leads itself), as read: before the
+    # law mends it
+    residual = einthoven_residual(dig.leads)
+    if opts.law_mend:
+        dig = mended_by_law(dig)
     small = dataclasses.replace(
         dig,
         leads={},
+        segments=(),
         quarter_turns=turns,
-        einthoven=einthoven_residual(dig.leads),
+        einthoven=residual,
         einthoven_turned=r1,
     )
     return dataclasses.replace(page, leads=dict(dig.leads)), small
+
+
+def mended_by_law(reading: Digitization) -> Digitization:
+    """``reading`` with its limb leads' samples in doubt mended by Einthoven's law.
+
+    The samples its tracks did not read from ink of their own (its
+    ``segments``) that the limb leads printed at the same times outvote take
+    their value (:func:`~ecgprep.digitize.law.mend_by_law`); the leads changed
+    and the seconds mended are in ``mended``.
+
+    Parameters
+    ----------
+    reading : Digitization
+
+    Returns
+    -------
+    Digitization
+    """
+    if not reading.segments:
+        return reading
+    sigs = [sig for sig, _ in reading.segments]
+    law = mend_by_law(sigs, [doubt for _, doubt in reading.segments])
+    if not law.total:
+        return reading
+    leads = dict(reading.leads)
+    mended = []
+    for old, new, which in zip(sigs, law.signals, law.mended, strict=True):
+        kept = leads.get(old.name)
+        if not which.any() or kept is None or kept.values.size != old.values.size:
+            continue
+        fs = float(old.fs)
+        if abs(float(kept.start_s) - float(old.start_s)) > 0.5 / fs:
+            continue  # another segment of the lead is the one kept
+        leads[old.name] = dataclasses.replace(kept, values=new.values)
+        edges = np.diff(np.concatenate(([0], which.astype(np.int8), [0])))
+        spans = zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True)
+        t0 = float(kept.start_s)
+        mended.append((old.name, tuple((t0 + int(a) / fs, t0 + int(b) / fs) for a, b in spans)))
+    return dataclasses.replace(reading, leads=leads, mended=tuple(mended))
