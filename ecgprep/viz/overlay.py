@@ -39,6 +39,7 @@ COLORS: dict[str, tuple[int, int, int]] = {
     "pulse": (225, 0, 140),
     "trace": (0, 70, 255),
     "trace_on_blue": (235, 60, 0),
+    "mended": (255, 185, 0),
     "failed": (200, 30, 30),
     "warn": (240, 170, 0),
     "ok": (40, 40, 40),
@@ -421,7 +422,8 @@ def _draw_traces(cv: _Canvas, result, fr: _Frames, gain: float, color) -> None:
     layout = dig.layout
     px_per_s = float(layout.px_per_s)
     row_gains = tuple(getattr(dig, "row_gains", ()) or ())
-    pieces = []
+    mended = dict(getattr(dig, "mended", ()) or ())
+    pieces, by_law = [], []
     for name, sig in sigs.items():
         p = _lead_panel(layout, len(rows), name, sig)
         if p is None or sig.values.size < 2:
@@ -434,8 +436,16 @@ def _draw_traces(cv: _Canvas, result, fr: _Frames, gain: float, color) -> None:
         # the panel's first column at its t0 (a right column block's own origin).
         x = float(p.x0) + (t - float(p.t0_s)) * px_per_s - 0.5
         y = base_y[p.row] - v * px_per_mv
-        pieces.append(cv.to_out(fr.work_to_input(np.stack([x, y], axis=1))))
+        xy = cv.to_out(fr.work_to_input(np.stack([x, y], axis=1)))
+        pieces.append(xy)
+        for a, b in mended.get(name, ()):
+            # the span's samples and one either side, joined to the trace
+            i0 = max(int(round((a - float(sig.start_s)) * float(sig.fs))) - 1, 0)
+            i1 = min(int(round((b - float(sig.start_s)) * float(sig.fs))) + 1, v.size)
+            if i1 - i0 >= 2:
+                by_law.append(xy[i0:i1])
     cv.polylines(pieces, color, cv.lw)
+    cv.polylines(by_law, COLORS["mended"], cv.lw)
 
 
 def _angle(a: float) -> str:
@@ -500,7 +510,7 @@ def _draw_banner(cv: _Canvas, result) -> None:
         cv.text(ln, (pad, pad + i * lh), fg, bg=None)
 
 
-def _draw_legend(cv: _Canvas, trace_rgb) -> None:
+def _draw_legend(cv: _Canvas, trace_rgb, mended: bool = False) -> None:
     h, w = cv.img.shape[:2]
     if w < 800:
         return
@@ -510,7 +520,8 @@ def _draw_legend(cv: _Canvas, trace_rgb) -> None:
     y = h - th - base - 2 * pad
     x = pad
     cv2.rectangle(cv.img, (0, y - pad), (w, h), (255, 255, 255), -1)
-    for key, label in _LEGEND:
+    entries = _LEGEND + ((("mended", "mended by Einthoven's law"),) if mended else ())
+    for key, label in entries:
         sw = 3 * th
         yc = y + (th + base) // 2
         rgb = trace_rgb if key == "trace" else COLORS[key]
@@ -601,7 +612,8 @@ def overlay(
         RGB picture: the image lightened a little, with the paper outline (orange),
         the 5 mm grid lines (teal), the lead panels and their names (violet), the
         0 mV lines (green, dashed), the calibration pulses found (magenta), the
-        digitized traces (blue) and a status banner on top.
+        digitized traces (blue; amber where Einthoven's law mended them, see
+        :func:`ecgprep.digitize.law.mend_by_law`) and a status banner on top.
 
     Raises
     ------
@@ -645,7 +657,8 @@ def overlay(
         gain = getattr(result.stage("digitize"), "gain", opts.gain)
         _draw_traces(cv, result, fr, float(GAIN_MM_PER_MV if gain == AUTO else gain), rgb)
     if legend:
-        _draw_legend(cv, rgb)
+        mended = "traces" in chosen and bool(getattr(result.stage("digitize"), "mended", ()))
+        _draw_legend(cv, rgb, mended)
     if "banner" in chosen:
         _draw_banner(cv, result)
     return np.ascontiguousarray(cv.img)
