@@ -115,7 +115,11 @@ def _one(path: Path, name: str, out: Path, overlays: bool) -> dict:
     row = {"page": path.name, "variant": name, "ok": res.ok}
     if not res.ok:
         return {**row, "why": str(res.error).rsplit(": ", 1)[-1][:90]}
-    r = einthoven_residual(res.signals)
+    # the reading's residual as read, before Einthoven's law mended it (the
+    # mending would flatter the measure it rests on)
+    r = float(getattr(res.stage("digitize"), "einthoven", math.nan))
+    if not math.isfinite(r):
+        r = einthoven_residual(res.signals)
     if overlays:
         save_overlay(str(f), res, f.with_suffix(".jpg"))
     return {
