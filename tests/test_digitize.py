@@ -1065,6 +1065,31 @@ def test_two_waves_meeting_in_one_run_read_their_apexes_from_their_flanks():
     assert abs(tracks[0].y[51] - 152) <= 2 and abs(tracks[1].y[51] - 148) <= 2
 
 
+def test_bending_waves_meeting_in_one_run_reach_nearer_their_apexes():
+    from ecgprep.digitize import own_strokes
+
+    # Gaussian waves (apexes 152 and 148 at column 51) bend towards their apex,
+    # so the runs' centres on their flanks trail the stroke; the runs' ends
+    # toward the apex lead it. Both waves' runs meet in one (120-180) at 48-54.
+    x = np.arange(100).astype(float)
+
+    def wave(base, sign):
+        return lambda xx: base + sign * 52.0 * np.exp(-(((xx - 51.0) / 3.0) ** 2))
+
+    tracks = []
+    for g, base in ((wave(100.0, 1.0), 100), (wave(200.0, -1.0), 200)):
+        lo, hi = np.minimum(g(x - 0.5), g(x + 0.5)), np.maximum(g(x - 0.5), g(x + 0.5))
+        top, bottom = np.floor(lo - 1).astype(int), np.ceil(hi + 1).astype(int)
+        y = g(x)
+        top[48:55], bottom[48:55] = 120, 181
+        y[48:55] = 180.0 if base == 100 else 120.0  # each read the run's far end
+        tracks.append(_track(x, y, top, bottom, base))
+    own_strokes(tracks, px_per_mm_x=8.0, px_per_mm_y=8.0)
+    # measured: 137 and 162 (the centres' lines met at 124 and 176)
+    assert 134 <= tracks[0].y[48:55].max() <= 152
+    assert 148 <= tracks[1].y[48:55].min() <= 166
+
+
 def _two_rows_at_a_boundary(s_depth):
     """10 px/mm, rows at y = 100 and 300, a panel boundary at x = 500 (t = 2 s).
 

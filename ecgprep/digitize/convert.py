@@ -392,9 +392,10 @@ def shared_points(tracks: list[_Track]) -> list[np.ndarray]:
 def _apex_from_flanks(t: _Track, c0: int, c1: int) -> None:
     """Re-read ``t``'s points in columns ``[c0, c1]`` from its flanks on either side.
 
-    The flanks (3 points each side) are carried on as straight lines; the wave's
-    apex is where they meet, toward the wave's side of the baseline; each point
-    is kept within its run of ink. Points stay as read when a flank is missing.
+    The flanks (3 points each side; their runs' ends toward the apex) are
+    carried on as straight lines; the wave's apex is where they meet, toward the
+    wave's side of the baseline; each point is kept within its run of ink.
+    Points stay as read when a flank is missing.
     """
     xi = np.round(t.x)
     inside = (xi >= c0) & (xi <= c1)
@@ -402,12 +403,16 @@ def _apex_from_flanks(t: _Track, c0: int, c1: int) -> None:
     right = np.flatnonzero(xi > c1)[:FLANK_POINTS]
     if left.size < 2 or right.size < 2 or not inside.any():
         return
-    sl, il = line_fit(t.x[left], t.y[left])
-    sr, ir = line_fit(t.x[right], t.y[right])
-    x = t.x[inside]
-    lines = np.stack((sl * x + il, sr * x + ir))
     # the wave stands below the baseline (y grows) or above it
     down = float(np.mean(t.y[np.concatenate((left, right))])) > t.base
+    # Each flank is its runs' ends toward the apex: where the steep stroke has
+    # got to as it leaves the column. The runs' centres trail it (a stroke
+    # still bending towards its apex), and their lines met short of it.
+    edge = t.bottom - 1.0 if down else t.top.astype(np.float64)
+    sl, il = line_fit(t.x[left], edge[left])
+    sr, ir = line_fit(t.x[right], edge[right])
+    x = t.x[inside]
+    lines = np.stack((sl * x + il, sr * x + ir))
     y = lines.min(axis=0) if down else lines.max(axis=0)
     t.y[inside] = np.clip(y, t.top[inside], t.bottom[inside] - 1)
 
