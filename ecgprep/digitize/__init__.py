@@ -22,7 +22,11 @@ The digitizer is a row of stations, one module each, in the order a page meets t
    and gain -> each panel's signal on a uniform time axis, rhythm strips named
    (:func:`own_strokes`, :func:`name_rhythm_strips`).
 
-7. :mod:`~ecgprep.digitize.law`, mending by Einthoven's law: limb-lead samples
+7. :mod:`~ecgprep.digitize.beats`, panel ends from beats: a panel's first and
+   last samples the ink left in doubt take the shape of the lead's own other
+   beats at the same phase, timed by a rhythm strip (:func:`ends_from_beats`,
+   run by :func:`digitize_station` through :func:`ends_filled_from_beats`).
+8. :mod:`~ecgprep.digitize.law`, mending by Einthoven's law: limb-lead samples
    the ink left in doubt, outvoted by the limb leads printed at the same times,
    take their value (:func:`mend_by_law`, run by :func:`digitize_station`
    through :func:`mended_by_law`).
@@ -37,6 +41,7 @@ side by side, each block as rows of one lead
 
 from .convert import name_rhythm_strips, own_strokes
 from .ink import foreign_strokes, mend_label_gaps, remove_labels, trace_core
+from .beats import BeatFill, beat_times, ends_from_beats
 from .law import LawMend, doubtful_samples, mend_by_law
 from .layout import (
     LayoutResult,
@@ -49,7 +54,14 @@ from .layout import (
 )
 from .page import RowScan, TraceRow, find_trace_rows
 from .pulses import PulseInfo, find_calibration_pulses
-from .station import Digitization, LeadSignal, digitize, digitize_station, mended_by_law
+from .station import (
+    Digitization,
+    LeadSignal,
+    digitize,
+    digitize_station,
+    ends_filled_from_beats,
+    mended_by_law,
+)
 from .trace import TracePoints, column_runs, follow_trace, trace_points
 
 __all__ = [
@@ -61,6 +73,10 @@ __all__ = [
     "name_rhythm_strips",
     "own_strokes",
     "mend_by_law",
+    "ends_from_beats",
+    "ends_filled_from_beats",
+    "beat_times",
+    "BeatFill",
     "mended_by_law",
     "doubtful_samples",
     "LawMend",

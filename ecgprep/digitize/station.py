@@ -56,6 +56,7 @@ from .ink import (
     remove_labels,
     trace_core,
 )
+from .beats import ends_from_beats
 from .law import doubtful_samples, mend_by_law
 from .layout import (
     MINOR_PERIOD_MAX_MM,
@@ -153,6 +154,11 @@ class Digitization:
         the times mended (``(t0, t1)`` spans, s); set by
         :func:`digitize_station`. ``einthoven`` is the reading's residual
         before (:attr:`mended_s` sums the spans).
+    filled : tuple of (str, tuple of (float, float))
+        Leads whose panel ends in doubt were filled from their own beats, timed
+        by a rhythm strip (:func:`~ecgprep.digitize.beats.ends_from_beats`), each
+        with the times filled; set by :func:`digitize_station`, before
+        ``einthoven`` is measured.
     """
 
     leads: dict = field(repr=False)
@@ -174,6 +180,7 @@ class Digitization:
     rows_guessed: bool = False
     segments: tuple = field(default=(), repr=False)
     mended: tuple = ()
+    filled: tuple = ()
 
     @property
     def mended_s(self) -> float:
@@ -1438,6 +1445,7 @@ def digitize_station(page: Page, opts: Options) -> tuple[Page, Digitization]:
     # the kept reading's own Einthoven residual (NaN on some rows without I, II
     # and III: the verdict tests their limb leads itself), as read: before the
     # law mends it
+    dig = ends_filled_from_beats(dig)
     residual = einthoven_residual(dig.leads)
     if opts.law_mend:
         dig = mended_by_law(dig)
@@ -1470,22 +1478,55 @@ def mended_by_law(reading: Digitization) -> Digitization:
     """
     if not reading.segments:
         return reading
-    sigs = [sig for sig, _ in reading.segments]
-    law = mend_by_law(sigs, [doubt for _, doubt in reading.segments])
+    law = mend_by_law([sig for sig, _ in reading.segments], [d for _, d in reading.segments])
     if not law.total:
         return reading
+    leads, mended = _changed(reading, law.signals, law.mended)
+    return dataclasses.replace(reading, leads=leads, mended=mended)
+
+
+def ends_filled_from_beats(reading: Digitization) -> Digitization:
+    """``reading`` with its panels' ends in doubt filled from their own beats.
+
+    Timed by the longest lead's beats (a rhythm strip), each panel's first and
+    last samples not read from ink take the shape of the lead's other beats at
+    the same phase (:func:`~ecgprep.digitize.beats.ends_from_beats`); the leads
+    and segments changed, and the times filled are in ``filled``.
+
+    Parameters
+    ----------
+    reading : Digitization
+
+    Returns
+    -------
+    Digitization
+    """
+    if not reading.segments:
+        return reading
+    doubts = [doubt for _, doubt in reading.segments]
+    fill = ends_from_beats([sig for sig, _ in reading.segments], doubts)
+    if not fill.total:
+        return reading
+    leads, filled = _changed(reading, fill.signals, fill.filled)
+    segments = tuple(zip(fill.signals, doubts, strict=True))
+    return dataclasses.replace(reading, leads=leads, segments=segments, filled=filled)
+
+
+def _changed(reading: Digitization, signals: tuple, which: tuple) -> tuple[dict, tuple]:
+    """The reading's leads with the segments ``signals`` changed where ``which``
+    says, and per lead changed its spans ``(t0, t1)`` (s)."""
     leads = dict(reading.leads)
-    mended = []
-    for old, new, which in zip(sigs, law.signals, law.mended, strict=True):
+    spans_of = []
+    for (old, _), new, where in zip(reading.segments, signals, which, strict=True):
         kept = leads.get(old.name)
-        if not which.any() or kept is None or kept.values.size != old.values.size:
+        if not where.any() or kept is None or kept.values.size != old.values.size:
             continue
         fs = float(old.fs)
         if abs(float(kept.start_s) - float(old.start_s)) > 0.5 / fs:
             continue  # another segment of the lead is the one kept
         leads[old.name] = dataclasses.replace(kept, values=new.values)
-        edges = np.diff(np.concatenate(([0], which.astype(np.int8), [0])))
-        spans = zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True)
+        edges = np.diff(np.concatenate(([0], where.astype(np.int8), [0])))
+        runs = zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True)
         t0 = float(kept.start_s)
-        mended.append((old.name, tuple((t0 + int(a) / fs, t0 + int(b) / fs) for a, b in spans)))
-    return dataclasses.replace(reading, leads=leads, mended=tuple(mended))
+        spans_of.append((old.name, tuple((t0 + int(a) / fs, t0 + int(b) / fs) for a, b in runs)))
+    return leads, tuple(spans_of)
