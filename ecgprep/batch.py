@@ -350,18 +350,28 @@ def process_batch_for_submission(
     return BatchResults(results[i] for i in range(len(tasks)))
 
 
+def _spans_ms(dig: Any, name: str) -> float | None:
+    """Milliseconds of a digitize record's ``filled`` or ``mended`` spans, summed."""
+    if dig is None:
+        return None
+    return 1000.0 * float(sum(b - a for _, spans in getattr(dig, name, ()) for a, b in spans))
+
+
 def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
     """One row per image, in input order.
 
     Columns: ``id, source, ok, error, failed_stage, attempts, confidence, suspect,
     suspect_reasons, layout, paper_speed, gain, quality_pass, quality_reasons,
     sharpness, contrast, dpi, px_per_mm_x, px_per_mm_y, angle_deg, quarter_turns,
-    grid_confidence, paper_found, perspective_applied, pulses_found, bridged_ms_max, height, width,
-    seconds`` and ``t_<stage>`` (seconds) for every stage of
-    :data:`ecgprep.pipeline.STAGES`.
+    grid_confidence, paper_found, perspective_applied, pulses_found, bridged_ms_max,
+    filled_ms, mended_ms, height, width, seconds`` and ``t_<stage>`` (seconds) for
+    every stage of :data:`ecgprep.pipeline.STAGES`.
 
     ``bridged_ms_max`` is the most any lead had bridged rather than read
-    (:attr:`ecgprep.signals.LeadSignal.bridged_s`, in ms).
+    (:attr:`ecgprep.signals.LeadSignal.bridged_s`, in ms). ``filled_ms`` and
+    ``mended_ms`` are the time, summed over the leads, that was not read from
+    ink of its own but filled from the lead's own beats or mended by Einthoven's
+    law (:attr:`ecgprep.digitize.Digitization.filled`, ``.mended``, in ms).
 
     ``confidence``, ``suspect`` and ``suspect_reasons`` (joined by ``"; "``) are the
     verdict (:mod:`ecgprep.verdict`): a failed image has confidence 0, is suspect,
@@ -409,6 +419,8 @@ def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
                 if r.signals
                 else None
             ),
+            "filled_ms": _spans_ms(dig, "filled"),
+            "mended_ms": _spans_ms(dig, "mended"),
             "height": r.shape[0] if len(r.shape) == 2 else None,
             "width": r.shape[1] if len(r.shape) == 2 else None,
             "seconds": r.seconds,
@@ -444,6 +456,8 @@ def summary_frame(results: Iterable[ImageResult]) -> pd.DataFrame:
         "perspective_applied",
         "pulses_found",
         "bridged_ms_max",
+        "filled_ms",
+        "mended_ms",
         "height",
         "width",
         "seconds",

@@ -112,6 +112,10 @@ def test_a_qrs_on_a_panel_boundary_is_read_from_the_beats(monkeypatch):
     d = res.stage("digitize")
     assert d.filled and all(b - a <= 0.1 + 1e-9 for _, spans in d.filled for a, b in spans)
     assert as_read.stage("digitize").filled == ()
+    from ecgprep.batch import summary_frame
+
+    filled_ms = summary_frame([res, as_read])["filled_ms"].tolist()
+    assert 0.0 < filled_ms[0] <= 100.0 * len(d.filled) * 2 and filled_ms[1] == 0.0
     before = score_leads(as_read.signals, r.truth.signals, fs)
     after = score_leads(res.signals, r.truth.signals, fs)
     assert after > before + 1.0  # measured: 20.74 -> 22.13 dB

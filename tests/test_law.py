@@ -178,6 +178,10 @@ def test_a_6x2_page_whose_augmented_leads_cross_is_mended_and_says_so():
     assert d0.mended == ()
     assert {lead for lead, _ in d1.mended} >= {"aVR", "aVL"}
     assert 0.0 < d1.mended_s < 1.0  # the shared strokes only
+    from ecgprep.batch import summary_frame
+
+    table = summary_frame([res, as_read])
+    assert table["mended_ms"].tolist() == [pytest.approx(1000.0 * d1.mended_s), 0.0]
     # the record keeps the residual as read
     assert d1.einthoven == pytest.approx(d0.einthoven)
     assert einthoven_residual(res.signals) < d1.einthoven
