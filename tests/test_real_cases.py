@@ -3,6 +3,7 @@ default options: layout (with its rhythm strips' leads), paper speed and gain ar
 found on the page, the leads score near the metric's ceiling, and a weak reading
 is flagged."""
 
+import numpy as np
 import pytest
 
 from ecgprep import process_image_for_submission
@@ -131,6 +132,35 @@ def test_a_6x2_page_printed_in_two_column_blocks_reads_each_block(kw, floor):
         assert res.signals["II"].duration_s == pytest.approx(10.0, abs=0.05)
     assert db > floor
     assert not res.suspect, res.suspect_reasons
+
+
+def test_a_50_mm_s_page_in_two_column_blocks_reads_each_block():
+    # Each block holds 5 s at 50 mm/s: 250 mm, so the left block alone passed
+    # for a whole 6x2 page at 25 mm/s (its second half for V1-V6: -0.9 dB,
+    # unflagged). The room for another block right of its rows says otherwise.
+    r, res, db = _read({"layout": "6x2", "column_blocks": True, "paper_speed": 50.0})
+    dig = res.stage("digitize")
+    assert dig.layout.blocks == 2 and dig.paper_speed == 50.0
+    assert db > 24.5  # 25.84 dB
+    assert not res.suspect, res.suspect_reasons
+
+
+def test_a_right_block_of_limb_leads_is_another_page_not_v1_to_v6(monkeypatch):
+    # The left block printed twice: what stands right of it obeys Einthoven's
+    # law as limb leads, so it is no block of V leads (joined, it passed with
+    # only a weak grid flagging it).
+    from ecgprep.digitize import station
+
+    tried = []
+    blocks = station.read_column_blocks
+    monkeypatch.setattr(
+        station, "read_column_blocks", lambda *a, **k: tried.append(blocks(*a, **k)) or tried[-1]
+    )
+    r = render_ecg(seed=1, layout="6x2", column_blocks=True, calibration_pulse=True)
+    half = r.image.shape[1] // 2
+    res = process_image_for_submission(np.concatenate([r.image[:, :half]] * 2, axis=1))
+    assert tried == [None] and res.stage("digitize").layout.blocks == 1
+    assert res.suspect and any("beside" in why for why in res.suspect_reasons)
 
 
 def test_a_plain_6x2_page_is_one_block():

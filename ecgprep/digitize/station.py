@@ -870,7 +870,7 @@ def digitize(
         reading, lines_removed=bool(lines_removed), panel_bars=bars, rows_guessed=guess
     )
     named = layout.split(":", 1)[0]
-    if (layout == AUTO or named in BLOCK_LAYOUTS) and blocks_in_doubt(reading):
+    if (layout == AUTO or named in BLOCK_LAYOUTS) and blocks_in_doubt(reading, mask.shape[1]):
         # A 6x2 page printed as two column blocks: the rows found are the left
         # block's, holding half the record (see ecgprep.digitize.blocks).
         speed, found = (
