@@ -1411,6 +1411,11 @@ def _read(
 def digitize_station(page: Page, opts: Options) -> tuple[Page, Digitization]:
     """Digitize station: the 12 leads of the upright page (read turned by 180 degrees if need be).
 
+    Panel ends in doubt are then filled from the leads' own beats
+    (:func:`ends_filled_from_beats`), the Einthoven residual measured, and
+    limb-lead samples in doubt mended by the law (:func:`mended_by_law`, unless
+    ``opts.law_mend`` is False).
+
     The recorded result is the :class:`Digitization` without its leads (they
     travel in the page, and from there in the image's result).
     """
@@ -1442,10 +1447,10 @@ def digitize_station(page: Page, opts: Options) -> tuple[Page, Digitization]:
         )
 
     dig, turns, _, r1 = read_upright(read, page.image, page.trace_mask)
-    # the kept reading's own Einthoven residual (NaN on some rows without I, II
-    # and III: the verdict tests their limb leads itself), as read: before the
-    # law mends it
     dig = ends_filled_from_beats(dig)
+    # the kept reading's own Einthoven residual (NaN on some rows without I, II
+    # and III: the verdict tests their limb leads itself), as read from the
+    # leads' own ink and beats: before the law mends it
     residual = einthoven_residual(dig.leads)
     if opts.law_mend:
         dig = mended_by_law(dig)
@@ -1466,7 +1471,7 @@ def mended_by_law(reading: Digitization) -> Digitization:
     The samples its tracks did not read from ink of their own (its
     ``segments``) that the limb leads printed at the same times outvote take
     their value (:func:`~ecgprep.digitize.law.mend_by_law`); the leads changed
-    and the seconds mended are in ``mended``.
+    and the times mended are in ``mended``.
 
     Parameters
     ----------
