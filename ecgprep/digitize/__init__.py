@@ -21,7 +21,6 @@ The digitizer is a row of stations, one module each, in the order a page meets t
 6. :mod:`~ecgprep.digitize.convert`, conversion to mV: each row's points, baseline
    and gain -> each panel's signal on a uniform time axis, rhythm strips named
    (:func:`own_strokes`, :func:`name_rhythm_strips`).
-
 7. :mod:`~ecgprep.digitize.beats`, panel ends from beats: a panel's first and
    last samples the ink left in doubt take the shape of the lead's own other
    beats at the same phase, timed by a rhythm strip (:func:`ends_from_beats`,
@@ -39,9 +38,9 @@ side by side, each block as rows of one lead
 :func:`digitize_station` as the pipeline's station.
 """
 
+from .beats import BeatFill, beat_times, ends_from_beats
 from .convert import name_rhythm_strips, own_strokes
 from .ink import foreign_strokes, mend_label_gaps, remove_labels, trace_core
-from .beats import BeatFill, beat_times, ends_from_beats
 from .law import LawMend, doubtful_samples, mend_by_law
 from .layout import (
     LayoutResult,

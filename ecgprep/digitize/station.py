@@ -33,6 +33,7 @@ from ..standards import (
     RECORD_SECONDS,
     rhythm_count,
 )
+from .beats import ends_from_beats
 from .blocks import BLOCK_LAYOUTS, block_speed, blocks_in_doubt, read_column_blocks
 from .convert import (
     align_rhythm_strips,
@@ -56,7 +57,6 @@ from .ink import (
     remove_labels,
     trace_core,
 )
-from .beats import ends_from_beats
 from .law import doubtful_samples, mend_by_law
 from .layout import (
     MINOR_PERIOD_MAX_MM,
