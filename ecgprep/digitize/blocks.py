@@ -83,10 +83,13 @@ def blocks_in_doubt(reading: Any, width: int | None = None) -> bool:
         return True
     if width is None:
         return False
-    rows = lay.rows[:BLOCK_ROWS]
-    x_start = float(np.median([r.x_start for r in rows]))
-    x_end = float(np.median([r.x_end for r in rows]))
+    x_start, x_end = _extent(lay.rows[:BLOCK_ROWS])
     return width - x_end >= (1.0 - BLOCK_LENGTH_TOLERANCE) * (x_end - x_start)
+
+
+def _extent(rows: tuple) -> tuple[float, float]:
+    """Where a block's rows start and end (px): their medians."""
+    return float(np.median([r.x_start for r in rows])), float(np.median([r.x_end for r in rows]))
 
 
 def block_speed(reading: Any, px_per_mm_x: float) -> tuple[float, bool]:
@@ -147,8 +150,7 @@ def read_column_blocks(
     height, width = (int(v) for v in shape[:2])
     rows = reading.layout.rows[:BLOCK_ROWS]
     strips = reading.layout.rows[BLOCK_ROWS:]
-    x_start = float(np.median([r.x_start for r in rows]))
-    x_end = float(np.median([r.x_end for r in rows]))
+    x_start, x_end = _extent(rows)
     split = int(round(x_end + BLOCK_SPLIT_MM * px_per_mm_x))
     if width - split < (1.0 - BLOCK_LENGTH_TOLERANCE) * (x_end - x_start):
         return None  # no room for another block

@@ -72,7 +72,12 @@ class LawMend:
 
 
 def doubtful_samples(
-    ts: np.ndarray, t_read: np.ndarray, t_doubt: np.ndarray, *, reach_s: float
+    ts: np.ndarray,
+    t_read: np.ndarray,
+    t_doubt: np.ndarray,
+    *,
+    reach_s: float,
+    bridged: np.ndarray | None = None,
 ) -> np.ndarray:
     """Which samples of a panel its track did not read from ink of its own.
 
@@ -89,6 +94,9 @@ def doubtful_samples(
     reach_s : float
         A sample farther than this from every read point is bridged, hence in
         doubt.
+    bridged : (n,) bool ndarray, optional
+        Which samples are bridged, when the caller has them already (the same
+        test on ``t_read``).
 
     Returns
     -------
@@ -97,7 +105,10 @@ def doubtful_samples(
         ``reach_s`` of a point of ``t_doubt``.
     """
     ts = np.asarray(ts, dtype=np.float64)
-    out = _bridged(ts, np.asarray(t_read, dtype=np.float64), reach_s)
+    if bridged is None:
+        out = _bridged(ts, np.asarray(t_read, dtype=np.float64), reach_s)
+    else:
+        out = np.array(bridged, dtype=bool)
     near = np.sort(np.asarray(t_doubt, dtype=np.float64))
     if near.size:
         out |= ~_bridged(ts, near, reach_s + DOUBT_PAD_S)

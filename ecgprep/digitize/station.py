@@ -1368,10 +1368,11 @@ def _read(
             hid = tuple(any(abs(x - e) < 1.0 for x in barred) for e in (p.x0, p.x1))
             vals = _panel_values(ts, t[sel], v[sel], fill=hid)
             reach = _BRIDGE_PX / px_per_s
-            bridged = _bridged(ts, t[sel], reach).sum() / signal_fs
+            gap = _bridged(ts, t[sel], reach)
+            bridged = gap.sum() / signal_fs
             sig = LeadSignal(p.lead, vals, float(signal_fs), float(p.t0_s), float(bridged))
             readings.append((p, sig))
-            doubts.append(doubtful_samples(ts, t[sel], t_doubt, reach_s=reach))
+            doubts.append(doubtful_samples(ts, t[sel], t_doubt, reach_s=reach, bridged=gap))
     out = []
     for name in names:
         lay_n = _named(lay, name)
