@@ -188,12 +188,12 @@ def test_a_6x2_page_whose_augmented_leads_cross_is_mended_and_says_so():
     before = score_leads(as_read.signals, r.truth.signals, fs)
     after = score_leads(res.signals, r.truth.signals, fs)
     # measured: 19.90 -> 25.10 dB
-    assert after > before + 3.0 and after > 24.0
+    assert after > before + 4.2 and after > 24.1
     # each crossing lead gains (measured: aVR 11.6 -> 18.8, aVL 19.3 -> 24.5 dB)
-    for lead in ("aVR", "aVL"):
+    for lead, gain in (("aVR", 6.2), ("aVL", 4.2)):
         truth = {lead: r.truth.signals[lead]}
         one = score_leads({lead: res.signals[lead]}, truth, fs)
-        assert one > score_leads({lead: as_read.signals[lead]}, truth, fs) + 4.0
+        assert one > score_leads({lead: as_read.signals[lead]}, truth, fs) + gain
     # the overlay draws the mended stretches in their own colour (and only then)
     from ecgprep.viz import COLORS, overlay
 

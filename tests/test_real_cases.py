@@ -141,7 +141,7 @@ def test_a_50_mm_s_page_in_two_column_blocks_reads_each_block():
     r, res, db = _read({"layout": "6x2", "column_blocks": True, "paper_speed": 50.0})
     dig = res.stage("digitize")
     assert dig.layout.blocks == 2 and dig.paper_speed == 50.0
-    assert db > 24.5  # 25.84 dB
+    assert db > 24.8  # 25.84 dB
     assert not res.suspect, res.suspect_reasons
 
 
