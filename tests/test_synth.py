@@ -991,7 +991,9 @@ def test_distort_on_a_scanners_lid_is_as_light_as_the_paper(render100):
     assert page[d.truth.trace_mask].mean() > 0.999  # the masks moved with the page
 
 
-@pytest.mark.parametrize("background", [b for b in synth.BACKGROUNDS if b != "lid"])
+@pytest.mark.parametrize(
+    "background", [b for b in synth.BACKGROUNDS if b not in ("lid", "clutter")]
+)
 def test_distort_background_paper_quad_matches_page(render100, background):
     d = distort(
         render100,
@@ -1449,3 +1451,15 @@ def test_column_blocks_print_each_column_behind_its_own_pulse():
     assert not mask[:, gap].any() and not r.truth.text_mask[2:-2, gap].any()  # frame aside
     with pytest.raises(ValueError, match="block_shift_mm"):
         render_ecg(layout="6x2", dpi=50, column_blocks=True, block_shift_mm=12.0)
+
+
+def test_distort_on_a_cluttered_desk_is_light_with_a_ruled_sheet_above_the_page(render100):
+    d = distort(render100, background="clutter", background_margin=0.6, seed=2)
+    page = _page_mask_from_quad(d.truth.paper_quad, d.image.shape[:2])
+    gray = cv2.cvtColor(d.image, cv2.COLOR_RGB2GRAY).astype(float)
+    desk = gray[~cv2.dilate(page.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)]
+    assert 180 <= np.median(desk) <= 230  # nothing as dark as a background
+    top = gray[: int(0.2 * gray.shape[0])]
+    rows = np.flatnonzero((top < 175).mean(axis=1) > 0.4)  # grey ruled lines across the sheet
+    assert rows.size >= 4 and rows.max() < d.truth.paper_quad[:, 1].min()
+    assert page[d.truth.trace_mask].mean() > 0.999

@@ -61,7 +61,26 @@ def _bg_lid(rng, h, w):
     return base[None, None, :] + field[:, :, None]
 
 
-_BACKGROUNDS = {"dark": _bg_dark, "wood": _bg_wood, "desk": _bg_desk, "lid": _bg_lid}
+def _bg_clutter(rng, h, w):
+    """A light, speckled desk with a ruled white sheet across its top: nothing as
+    dark as a background, and long lines that are not a grid."""
+    base = np.array([202.0, 200.0, 196.0], np.float32) * rng.uniform(0.95, 1.03)
+    speckle = rng.normal(0.0, 12.0, (h, w)).astype(np.float32)
+    out = base[None, None, :] + (speckle + 6.0 * _smooth_noise(rng, h, w, 3))[:, :, None]
+    y1, x0, x1 = int(0.21 * h), int(rng.uniform(0.2, 0.35) * w), int(0.97 * w)
+    out[:y1, x0:x1] = 246.0
+    for y in range(int(rng.integers(3, 8)), y1, max(4, h // 32)):
+        out[y, x0 + 4 : x1 - 4] = 120.0
+    return out
+
+
+_BACKGROUNDS = {
+    "dark": _bg_dark,
+    "wood": _bg_wood,
+    "desk": _bg_desk,
+    "lid": _bg_lid,
+    "clutter": _bg_clutter,
+}
 BACKGROUNDS = tuple(_BACKGROUNDS)
 
 
@@ -121,9 +140,11 @@ def distort(
     perspective : float
         Every page corner moves by up to ``perspective`` times the page width
         (x) and height (y), uniformly at random (0-0.25).
-    background : {None, 'dark', 'wood', 'desk', 'lid'}
-        Paste the page onto a larger background: darker and textured, or a
-        scanner's white lid (``'lid'``), as light as the paper.
+    background : {None, 'dark', 'wood', 'desk', 'lid', 'clutter'}
+        Paste the page onto a larger background: darker and textured, a
+        scanner's white lid (``'lid'``), as light as the paper, or a light,
+        speckled desk with a ruled white sheet across its top (``'clutter'``:
+        with a margin of 0.4 or more, the sheet lies above the page).
     background_margin : float
         Background border on each side as a fraction of the page size (0-1).
     shading : float
