@@ -4,7 +4,10 @@ A paper ECG photographed or scanned lies on a darker, often textured background
 (desk, wood, scanner lid). This stage finds the page as a quadrilateral, so the
 next stages see only paper: :func:`find_paper` locates it, :func:`crop_to_paper`
 cuts its axis-aligned bounding box, :func:`warp_to_paper` undoes the perspective.
-:func:`detect_edges` exposes the edge maps the search relies on.
+:func:`detect_edges` exposes the edge maps the search relies on. Where no
+page stands out by its brightness (a strip of paper among other white sheets on a
+light desk), :func:`find_grid_region` finds it by its grid: the part of the frame
+where long horizontal and vertical lines cross.
 
 Everything is computed at a reduced working resolution (the image shrunk by a
 whole factor until its longer side is at most ``max_side``, 1024 by default):
@@ -25,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from ._geometry import as_tuple, downscale, polygon_area, translation
+from ._geometry import apply_homography, as_tuple, downscale, polygon_area, translation
 from ._validate import check_image, check_positive, pick
+from .grid import grid_response
 from .standards import LETTER_MM
 
 if TYPE_CHECKING:
@@ -38,9 +42,11 @@ __all__ = [
     "crop_page",
     "crop_station",
     "EDGE_METHODS",
+    "GridRegion",
     "PaperResult",
     "crop_to_paper",
     "detect_edges",
+    "find_grid_region",
     "find_paper",
     "warp_to_paper",
 ]
@@ -296,6 +302,12 @@ class PaperResult:
         return same and np.array_equal(self.quad, other.quad)
 
     __hash__ = None  # holds an array
+
+    def mapped(self, hmat: np.ndarray, shape: tuple[int, int]) -> PaperResult:
+        """The same paper in another image: ``quad`` through the 3 x 3 map ``hmat``,
+        ``box`` clipped to ``shape`` ``(height, width)``."""
+        quad = apply_homography(hmat, self.quad)
+        return dataclasses.replace(self, quad=quad, box=_box_of(quad, *shape))
 
     @property
     def angle_deg(self) -> float:
@@ -909,3 +921,189 @@ def crop_station(page: Page, opts: Options) -> tuple[Page, CropResult]:
         page.image, method=opts.edge_method, crop=opts.crop, rectify=opts.rectify
     )
     return dataclasses.replace(page, image=image, paper_warped=res.rectified), res
+
+
+# ---------------------------------------------------------------------------
+# the page found by its grid
+# ---------------------------------------------------------------------------
+
+#: Working size (longer side, px) of the grid region search: the 5 mm lines of a
+#: page filling a fifth of a 4000 px photo stay 10 px apart.
+REGION_MAX_SIDE = 1600
+#: Tiles along the frame's longer side: a page of a quarter of the frame spans a
+#: dozen of them, so its outline is found to about a tile.
+REGION_TILES = 24
+#: A pixel is on a line where the grid response reaches this share of its cap
+#: (:func:`ecgprep.grid.grid_response`): the 5 mm lines and the trace, not the
+#: paper's speckle ...
+REGION_LINE_LEVEL = 0.35
+#: ... and not under this many grey levels, however faint the image.
+REGION_MIN_LEVEL = 8
+#: A line window (a third of a tile long) is a line where this share of it is on
+#: ink: solid and dotted grid lines are, a desk's speckle and text mostly not.
+REGION_RUN = 0.5
+#: A gridded tile has at least this share of its pixels on horizontal lines and on
+#: vertical lines (a 5 mm grid of 1 px lines at 3.4 px/mm: 6 %) ...
+REGION_MIN_DENSITY = 0.02
+#: ... its lines running across it: the lines' profile across the tile varies by
+#: at least this share of what whole lines would give (grid tiles 0.15-0.7; a
+#: desk's speckle, binary noise of the same density, 0.05-0.3 in a photo; a ruled
+#: sheet has no vertical lines).
+REGION_MIN_COHERENCE = 0.25
+#: A region smaller than this many tiles is not a page.
+REGION_MIN_TILES = 6
+
+
+@dataclass(frozen=True)
+class GridRegion:
+    """The part of a picture that carries an ECG grid (:func:`find_grid_region`).
+
+    Attributes
+    ----------
+    box : tuple of int
+        ``(x0, y0, x1, y1)``, end-exclusive, input pixels: the gridded tiles'
+        bounds and one tile around them, clipped to the image (the whole image
+        when nothing was found).
+    found : bool
+        A region of at least :data:`REGION_MIN_TILES` gridded tiles was found.
+    share : float
+        ``box``'s share of the image's area (1 when nothing was found).
+    fill : float
+        Share of the gridded tiles' bounds that the region's tiles fill (a page:
+        near 1; tiles scattered over the frame: low).
+    """
+
+    box: tuple[int, int, int, int]
+    found: bool
+    share: float
+    fill: float
+
+
+def _line_tiles(ink: np.ndarray, length: int, tile: int, horizontal: bool):
+    """Pixels on lines of one direction; per tile, their share and their coherence."""
+    size = (length, 1) if horizontal else (1, length)
+    on = cv2.boxFilter(ink, cv2.CV_32F, size) > REGION_RUN
+    ny, nx = on.shape[0] // tile, on.shape[1] // tile
+    blocks = on[: ny * tile, : nx * tile].reshape(ny, tile, nx, tile).astype(np.float32)
+    density = blocks.mean(axis=(1, 3))
+    # profile across the lines: per row of the tile (horizontal lines), per column
+    prof = blocks.mean(axis=3) if horizontal else blocks.mean(axis=1)
+    spread = prof.var(axis=1 if horizontal else 2)
+    coherence = spread / np.maximum(density * (1.0 - density), 1e-6)
+    return on, density, coherence
+
+
+#: The region's sides are moved to where the lines crossing them fade below this
+#: share of their level inside the region: the paper's own edge, not a tile's.
+REGION_EDGE_SHARE = 0.3
+
+
+def _span(profile: np.ndarray, core: slice, width: int, reach: int) -> tuple[int, int]:
+    """The run of ``profile`` (smoothed over ``width``) through the middle of
+    ``core`` at :data:`REGION_EDGE_SHARE` of its median over ``core`` or more,
+    its ends within ``reach`` of ``core``'s (``core`` itself where the middle is
+    below that)."""
+    smooth = np.convolve(profile, np.ones(max(1, width)) / max(1, width), mode="same")
+    floor = REGION_EDGE_SHARE * float(np.median(smooth[core]))
+    mid = (core.start + core.stop) // 2
+    if not floor > 0 or smooth[mid] < floor:
+        return core.start, core.stop
+    gaps = np.flatnonzero(smooth < floor)
+    left, right = gaps[gaps < mid], gaps[gaps > mid]
+    lo = int(left[-1]) + 1 if left.size else 0
+    hi = int(right[0]) if right.size else profile.size
+    lo = int(np.clip(lo, core.start - reach, core.start + reach))
+    hi = int(np.clip(hi, core.stop - reach, core.stop + reach))
+    return max(0, lo), min(profile.size, hi)
+
+
+def find_grid_region(image: np.ndarray, *, max_side: int | None = REGION_MAX_SIDE) -> GridRegion:
+    """Find the part of the picture where an ECG grid is printed.
+
+    Parameters
+    ----------
+    image : (M, N, 3) or (M, N) ndarray of uint8
+        RGB or grey picture: a page photographed among other papers, a strip
+        of paper on a desk.
+    max_side : int or None
+        Working resolution (longer side, px); None works at full size.
+
+    Returns
+    -------
+    GridRegion
+        The box of the largest connected set of gridded tiles, one tile around.
+
+    Raises
+    ------
+    InvalidImageError
+        If ``image`` is not a uint8 image.
+    ValueError
+        If ``max_side`` is invalid.
+
+    Notes
+    -----
+    A grid is where long horizontal and long vertical lines cross. On the grid
+    response (:func:`ecgprep.grid.grid_response`), pixels at
+    :data:`REGION_LINE_LEVEL` of its cap are ink; a window a third of a tile long
+    along x (then along y) that is mostly ink is on a line. The frame is cut into
+    :data:`REGION_TILES` tiles along its longer side; a tile is gridded when lines
+    of both directions cover :data:`REGION_MIN_DENSITY` of it and run across it
+    (:data:`REGION_MIN_COHERENCE`): a ruled sheet has no vertical lines, a desk's
+    speckle and text no lines that cross a tile. Unlike :func:`find_paper`, this
+    needs no darker background, and it does not take another white sheet for the
+    page; on a page with a grid of dots alone it may find only parts of it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.full((600, 800, 3), 205, np.uint8)
+    >>> page = img[200:420, 300:700]
+    >>> page[:] = 250
+    >>> page[::8, :] = (240, 150, 150)
+    >>> page[:, ::8] = (240, 150, 150)
+    >>> r = find_grid_region(img)
+    >>> r.found, r.share < 0.4
+    (True, True)
+    """
+    img = check_image(image, "image")
+    max_side = _check_max_side(max_side)
+    h, w = img.shape[:2]
+    small, f = downscale(img, max_side)
+    resp = grid_response(small)
+    sh, sw = resp.shape
+    tile = max(16, int(round(max(sh, sw) / REGION_TILES)))
+    whole = GridRegion((0, 0, w, h), False, 1.0, 0.0)
+    if min(sh, sw) < tile:
+        return whole
+    level = max(REGION_MIN_LEVEL, int(REGION_LINE_LEVEL * int(resp.max())))
+    ink = (resp > level).astype(np.float32)
+    oy, ox = (sh % tile) // 2, (sw % tile) // 2
+    ink = ink[oy:, ox:]
+    length = max(9, tile // 3)
+    on_h, dh, ch = _line_tiles(ink, length, tile, horizontal=True)
+    on_v, dv, cv_ = _line_tiles(ink, length, tile, horizontal=False)
+    gridded = (np.minimum(dh, dv) >= REGION_MIN_DENSITY) & (
+        np.minimum(ch, cv_) >= REGION_MIN_COHERENCE
+    )
+    n, _, stats, _ = cv2.connectedComponentsWithStats(gridded.view(np.uint8), connectivity=8)
+    if n <= 1:
+        return whole
+    k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    tx, ty, tw, th, count = (int(v) for v in stats[k])
+    if count < REGION_MIN_TILES:
+        return whole
+    # the sides: where the vertical lines end (rows), then the horizontal ones
+    # (columns, over those rows); the gridded tiles' bounds are the core
+    cols = slice(tx * tile, (tx + tw) * tile)
+    ry0, ry1 = _span(
+        on_v[:, cols].mean(axis=1), slice(ty * tile, (ty + th) * tile), tile // 4, tile
+    )
+    rows = slice(ry0, ry1)
+    rx0, rx1 = _span(on_h[rows].mean(axis=0), cols, tile // 4, tile)
+    pad = tile // 4
+    x0 = max(0, (ox + rx0 - pad) * f)
+    y0 = max(0, (oy + ry0 - pad) * f)
+    x1 = min(w, (ox + rx1 + pad) * f)
+    y1 = min(h, (oy + ry1 + pad) * f)
+    share = (x1 - x0) * (y1 - y0) / float(w * h)
+    return GridRegion((x0, y0, x1, y1), True, float(share), count / float(tw * th))

@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 from ecgprep import edges
 from ecgprep.edges import (
     EDGE_METHODS,
+    GridRegion,
     PaperResult,
     crop_page,
     crop_to_paper,
     detect_edges,
+    find_grid_region,
     find_paper,
     warp_to_paper,
 )
@@ -421,3 +423,56 @@ def test_edge_registry_matches_options():
     from ecgprep.options import EDGE_METHODS as OPTION_METHODS
 
     assert tuple(edges.EDGE_METHODS) == tuple(OPTION_METHODS)
+
+
+# --------------------------------------------------------------------------- find_grid_region
+
+
+@pytest.fixture(scope="module")
+def cluttered(render100):
+    """A render small on a light, speckled desk below a ruled white sheet."""
+    return distort(render100, rotate_deg=1.5, background="clutter", background_margin=0.6, seed=3)
+
+
+def test_grid_region_holds_the_page_on_a_cluttered_desk(cluttered):
+    img = cluttered.image
+    h, w = img.shape[:2]
+    r = find_grid_region(img)
+    assert r.found and r.fill > 0.8  # 0.85: the page is turned 1.5 degrees
+    # the page and a margin of at most about a tile (1/24 of the longer side)
+    # around it; the ruled sheet above it left out
+    q = cluttered.truth.paper_quad
+    x0, y0, x1, y1 = r.box
+    lo, hi = q.min(axis=0), q.max(axis=0)
+    assert x0 <= lo[0] + 2 and y0 <= lo[1] + 2 and x1 >= hi[0] - 2 and y1 >= hi[1] - 2
+    tile = max(h, w) / edges.REGION_TILES
+    assert max(lo[0] - x0, lo[1] - y0, x1 - hi[0], y1 - hi[1]) < 1.5 * tile
+    page_share = (hi[0] - lo[0]) * (hi[1] - lo[1]) / (h * w)
+    assert r.share == pytest.approx((x1 - x0) * (y1 - y0) / (h * w))
+    assert page_share < r.share < 1.5 * page_share
+    # grey in, the same region out
+    assert find_grid_region(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)).box == r.box
+
+
+def test_grid_region_of_a_page_filling_the_frame_is_the_frame(render100):
+    r = find_grid_region(render100.image)
+    assert r.found and r.share > 0.9
+
+
+def test_no_grid_region_in_ruled_paper_speckle_or_blank():
+    rng = np.random.default_rng(0)
+    ruled = np.full((600, 800, 3), 246, np.uint8)
+    ruled[20::18, 30:770] = 110  # long lines, one direction only
+    speckle = np.clip(rng.normal(200, 25, (600, 800, 3)), 0, 255).astype(np.uint8)
+    for img in (ruled, speckle, np.full((600, 800, 3), 240, np.uint8)):
+        r = find_grid_region(img)
+        assert r == GridRegion((0, 0, 800, 600), False, 1.0, 0.0)
+
+
+def test_grid_region_rejects_bad_input():
+    with pytest.raises(InvalidImageError):
+        find_grid_region(np.zeros((10, 10), np.float32))
+    with pytest.raises(ValueError, match="max_side"):
+        find_grid_region(np.zeros((100, 100), np.uint8), max_side=10)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        find_grid_region(np.zeros((100, 100), np.uint8)).found = True
