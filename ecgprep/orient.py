@@ -149,9 +149,10 @@ def orient_page(
         as long as a letter page).
     paper_speed : float
         mm/s: with a known scale, a 10 s row that only fits across the page turned
-        also turns it, and one of which the page turned would not hold half
-        (:data:`CUT_ROW_SHARE`) keeps it as it is (a strip of thermal roll, 270
-        px tall and 1280 wide, whose column contrast is its grid's).
+        also turns it; with the scale known or not, one of which the page turned
+        would not hold half (:data:`CUT_ROW_SHARE`) keeps it as it is (a strip of
+        thermal roll, 270 px tall and 1280 wide, whose column contrast is its
+        grid's).
     quarter_turns : {None, 0, 1}
         None decides from the ink; 0 or 1 gives the turn (the contrasts are
         still measured, and the result says ``by_law``).
@@ -195,13 +196,15 @@ def orient_page(
     turns = 1 if cols > TURN_CONTRAST_RATIO * rows else 0
     if turns and span_cols < TURN_SPAN_VETO * span_rows:
         turns = 0
-    if known:
-        # a 10 s row that fits across the page one way only decides
-        row_len = 10.0 * paper_speed * scale
-        if not turns and w < 0.98 * row_len <= h and rows < TURN_CONTRAST_RATIO * cols:
-            turns = 1
-        elif turns and h < CUT_ROW_SHARE * row_len <= w:
-            turns = 0
+    # a 10 s row that fits across the page one way only decides; a strip whose
+    # height, turned, would not hold half a row stays as it is, also where the
+    # scale is unknown (its longer side taken for a letter page's: a strip
+    # under 45 % as tall as it is wide)
+    row_len = 10.0 * paper_speed * scale
+    if known and not turns and w < 0.98 * row_len <= h and rows < TURN_CONTRAST_RATIO * cols:
+        turns = 1
+    elif turns and h < CUT_ROW_SHARE * row_len <= w:
+        turns = 0
     given = quarter_turns is not None
     if given:
         if quarter_turns not in (0, 1):

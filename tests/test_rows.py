@@ -850,6 +850,7 @@ def test_a_10_mm_s_page_is_not_turned_and_its_coarse_reading_says_so(layout, flo
 def test_a_strip_that_holds_a_row_only_as_it_is_is_not_turned():
     # A strip of thermal roll: 10 s at 25 mm/s (250 mm) fit across it, not down
     # it; strokes running down it (grid lines, QRS complexes) outweigh its rows.
+    from ecgprep import orient
     from ecgprep.orient import orient_page
 
     px_per_mm = 3.0
@@ -859,8 +860,15 @@ def test_a_strip_that_holds_a_row_only_as_it_is_is_not_turned():
     mask[50, 20:780] = True  # one row
     _, _, loose = orient_page(mask.view(np.uint8), mask)
     _, turned, res = orient_page(mask.view(np.uint8), mask, px_per_mm=px_per_mm)
-    assert loose.quarter_turns == 1  # the contrasts alone turn it
+    assert res.column_contrast > orient.TURN_CONTRAST_RATIO * res.row_contrast
     assert res.quarter_turns == 0 and turned.shape == mask.shape
+    # without the scale, its longer side taken for a letter page's (2.9 px/mm):
+    # turned, it would be 35 mm tall
+    assert loose.quarter_turns == 0
+    # a page turned a quarter, as tall as wide and more, is turned
+    square = np.zeros((800, 800), bool)
+    square[:, 100:110] = square[:, 400:410] = square[:, 700:710] = True
+    assert orient_page(square.view(np.uint8), square)[2].quarter_turns == 1
 
 
 def test_a_page_turned_a_quarter_whose_ink_hides_it_is_read_upright_by_einthovens_law(
