@@ -20,7 +20,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import colors, degrid, digitize, edges, grid, io, orient, quality, rectify
+from ._geometry import as_tuple, translation
 from .errors import EcgprepError
 from .options import Options, as_options
 from .page import Page
@@ -98,8 +101,16 @@ def process_image_for_submission(
     source = io.describe_source(image)
     iid = image_id if image_id is not None else io.image_id_of(image, 0)
     run = _run(STATIONS, Page(source=image), opts, source)
-    result = _result(run, iid, source, opts)
-    return _read_turned_a_quarter(run, result, opts, iid, source)
+    result = _read_turned_a_quarter(run, _result(run, iid, source, opts), opts, iid, source)
+    if result.ok and not result.suspect:
+        return result
+    inside = _read_in_grid_region(run, result, opts, source)
+    if inside is None:
+        return result
+    again = _read_turned_a_quarter(inside, _result(inside, iid, source, opts), opts, iid, source)
+    if again.ok and (not result.ok or not again.suspect):
+        return again
+    return result
 
 
 def _result(run: _Run, iid: str, source: str, opts: Options) -> ImageResult:
@@ -130,21 +141,26 @@ def _result(run: _Run, iid: str, source: str, opts: Options) -> ImageResult:
 class _Run:
     """Stations run on one image: the records, the page that entered the orient
     station (None if it did not run; kept to read the page turned another way),
-    and the end."""
+    the page the edges station was given (None if it did not run; kept to read
+    the page again inside its grid), and the end (``bug``: the station that
+    failed raised an error of ecgprep's own, not of the image's)."""
 
     records: tuple[StageRecord, ...]
     unturned: Page | None
     page: Page
     error: str | None = None
     failed: str | None = None
+    loaded: Page | None = None
+    bug: bool = False
 
 
 def _run(stations: Sequence[tuple[str, Station]], page: Page, opts: Options, source: str) -> _Run:
     """Run ``stations`` in order from ``page``; the first that fails ends the run."""
     records: list[StageRecord] = []
-    unturned = None
+    unturned = loaded = None
     for name, station in stations:
         unturned = page if name == "orient" else unturned
+        loaded = page if name == "edges" else loaded
         t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -152,10 +168,72 @@ def _run(stations: Sequence[tuple[str, Station]], page: Page, opts: Options, sou
                 page, result = station(page, opts)
             except Exception as exc:  # noqa: BLE001 - one bad image must not sink a batch
                 error = f"{source}: {_failure(name, exc, source)}"
-                return _Run(tuple(records), unturned, page, error, name)
+                bug = not isinstance(exc, IMAGE_ERRORS)
+                return _Run(tuple(records), unturned, page, error, name, loaded, bug)
         messages = tuple(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
         records.append(StageRecord(name, time.perf_counter() - t0, result, messages))
-    return _Run(tuple(records), unturned, page)
+    return _Run(tuple(records), unturned, page, loaded=loaded)
+
+
+#: A gridded region covering more than this share of the picture is the page
+#: itself (a render, a scan): reading inside it would change nothing worth a
+#: second run.
+REGION_MAX_SHARE = 0.6
+#: ... and one whose tiles fill less than this share of their bounds is scattered
+#: lines (a dotted grid found in parts, ruled sheets, boxes), not one page.
+REGION_MIN_FILL = 0.6
+
+
+def _read_in_grid_region(
+    first: _Run, result: ImageResult, opts: Options, source: str
+) -> _Run | None:
+    """The image read again inside its gridded region, when its ``result`` failed
+    or was flagged on a picture where the grid covers a small part of the frame
+    (None when no such region was found).
+
+    A strip of ECG paper photographed among other white sheets on a light desk
+    stands out from nothing by its brightness, or with them as one bogus page:
+    the grid, a quarter of the frame, is drowned by the desk's speckle, or a
+    ruled sheet beside it is read as trace rows.
+    :func:`ecgprep.edges.find_grid_region` finds where horizontal and vertical
+    lines cross in the loaded picture; the stations from the perspective station
+    on run again on that part of it (not the edges station: inside a page, a
+    block of text stands out like a page). The second run's edges record maps
+    the loaded image into the region, which it gives as the paper, and says why
+    in a warning; the caller keeps the second reading where the first failed and
+    it got through, or where it is not flagged (turned a quarter if need be,
+    :func:`_read_turned_a_quarter`).
+    """
+    if first.bug or first.loaded is None or len(first.records) < 2:
+        return None
+    t0 = time.perf_counter()
+    image = first.loaded.image
+    region = edges.find_grid_region(image)
+    if not region.found or region.share > REGION_MAX_SHARE or region.fill < REGION_MIN_FILL:
+        return None
+    x0, y0, x1, y1 = region.box
+    inside = dataclasses.replace(first.loaded, image=np.ascontiguousarray(image[y0:y1, x0:x1]))
+    at = STAGES.index("perspective")
+    again = _run(STATIONS[at:], inside, opts, source)
+    record = first.records[at - 1]
+    corners = np.array([[x0, y0], [x1 - 1, y0], [x1 - 1, y1 - 1], [x0, y1 - 1]], np.float64)
+    paper = dataclasses.replace(
+        record.result.paper, quad=corners, box=region.box, found=True, confidence=region.fill
+    )
+    if result.ok:
+        why = "the reading of the whole picture was flagged: " + "; ".join(result.suspect_reasons)
+    else:
+        why = str(result.error).removeprefix(source + ": ")
+    note = (
+        f"{why}; read again inside its gridded part, x {x0}-{x1}, y {y0}-{y1} px "
+        f"({region.share:.0%} of it)"
+    )
+    # the image's time stays whole: the first reading's (turned again or not) from here on
+    seconds = sum(r.seconds for r in result.stages[at - 1 :]) + time.perf_counter() - t0
+    crop = edges.CropResult(paper, True, False, as_tuple(translation(-x0, -y0)), (y1 - y0, x1 - x0))
+    record = dataclasses.replace(record, seconds=seconds, result=crop, warnings=(note,))
+    records = (*first.records[: at - 1], record, *again.records)
+    return dataclasses.replace(again, records=records, loaded=first.loaded)
 
 
 def _read_turned_a_quarter(
