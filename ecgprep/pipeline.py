@@ -246,16 +246,17 @@ def _read_turned_a_quarter(
     The second reading is kept when it obeys the law and replaces the first by
     :func:`ecgprep.orient.turned_wins`, or when the first was flagged and it is
     not, its residual no larger (a turned page's columns of QRS complexes, read
-    as short rows, may obey the law loosely). Its orient record says why, and
-    its time holds the first reading's from the orient station on (the image's
-    time stays whole).
+    as short rows, may obey the law loosely). Both are judged by their residual
+    as read, as the verdict judges them (:func:`_residual`). Its orient record
+    says why, and its time holds the first reading's from the orient station on
+    (the image's time stays whole).
     """
     names = [r.name for r in first.records]
     if "orient" not in names:
         return result
     at = names.index("orient")
     turn = first.records[at].result
-    r0 = orient.law_residual(result.signals) if result.ok else float("inf")
+    r0 = _residual(result.stage("digitize"), result.signals) if result.ok else float("inf")
     if not orient.turn_in_doubt(turn) or (r0 <= orient.EINTHOVEN_SUSPECT and not result.suspect):
         return result
     other = functools.partial(orient.orient_station, quarter_turns=1 - turn.quarter_turns)
@@ -263,7 +264,7 @@ def _read_turned_a_quarter(
     again = _run(stations, first.unturned, opts, source)
     if again.error is not None:
         return result
-    r1 = orient.law_residual(again.page.leads)
+    r1 = _residual(again.records[-1].result, again.page.leads)
     if not result.ok:
         why = "the reading failed"
     elif math.isnan(r0):
@@ -286,6 +287,14 @@ def _read_turned_a_quarter(
     wins = orient.turned_wins(read0, second.stage("digitize"), r0, r1, failed=not result.ok)
     better = result.suspect and not second.suspect and r1 <= r0
     return second if wins or better else result
+
+
+def _residual(digitization: Any, leads: Mapping[str, Any]) -> float:
+    """A reading's Einthoven residual as the verdict judges it: as read, before the
+    law mended any sample (``digitization.einthoven``); on a reading without I, II
+    and III, that of the limb leads it has (:func:`ecgprep.orient.law_residual`)."""
+    r = float(getattr(digitization, "einthoven", math.nan))
+    return r if math.isfinite(r) else orient.law_residual(leads)
 
 
 def _failure(station: str, exc: BaseException, source: str) -> str:

@@ -321,3 +321,18 @@ def test_a_page_among_other_papers_is_read_inside_its_grid(desk_photos, monkeypa
         first = process_image_for_submission(d.image)
         assert not first.ok or (first.suspect and _score_db(d, first) < 12.0)
     assert not first.ok and "no ECG grid found" in first.error
+
+
+def test_the_quarter_turn_retry_judges_a_reading_as_read(clean):
+    # as the verdict does: the residual before the law mended any sample, and for
+    # a reading without I, II and III that of its limb leads
+    from types import SimpleNamespace
+
+    from ecgprep import orient
+
+    _, res = clean
+    dig = res.stage("digitize")
+    assert pipeline._residual(dig, res.signals) == dig.einthoven
+    partial = {k: v for k, v in res.signals.items() if k in ("aVR", "aVL", "aVF")}
+    r = pipeline._residual(SimpleNamespace(einthoven=float("nan")), partial)
+    assert r == orient.law_residual(partial) and np.isfinite(r)
