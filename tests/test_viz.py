@@ -402,3 +402,22 @@ def test_gallery_in_headless_chromium(clean, failed, tmp_path):
         timeout=120,
     )
     assert 'data-seen="blank:block,clean:none"' in run.stdout, run.stdout[-500:]
+
+
+def test_a_strips_banner_and_legend_are_drawn_beside_it_not_over_it():
+    # a strip of one row, 1800 x 260 px: three banner lines and the legend would
+    # hide a third of it
+    img = np.ascontiguousarray(render_ecg(seed=4).image[620:880, 200:2000])
+    res = process_image_for_submission(img, image_id="strip")
+    out = viz.overlay(img, res, max_side=None)
+    h, w = img.shape[:2]
+    assert out.shape[1] == w and out.shape[0] > h
+    drawn = [layer for layer in viz.LAYERS if layer != "banner"]
+    plain = viz.overlay(img, res, max_side=None, layers=drawn, legend=False)
+    assert plain.shape == img.shape  # nothing to draw beside it
+    # the picture sits between the bands, as drawn without them
+    top = next(i for i in range(out.shape[0]) if np.array_equal(out[i], plain[0]))
+    assert 0 < top and np.array_equal(out[top : top + h], plain)
+    # a page keeps its size
+    page = render_ecg(seed=4).image
+    assert viz.overlay(page, process_image_for_submission(page)).shape[:2] == (1236, 1600)

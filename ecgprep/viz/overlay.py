@@ -492,7 +492,8 @@ def _status_lines(result) -> tuple[list[str], tuple[int, int, int], tuple[int, i
     return [" | ".join(bits)], (255, 255, 255), COLORS["ok"]
 
 
-def _draw_banner(cv: _Canvas, result) -> None:
+def _banner(cv: _Canvas, result):
+    """The banner's wrapped lines, colours, height, padding and line height (output px)."""
     lines, bg, fg = _status_lines(result)
     w = cv.img.shape[1]
     pad = max(2, int(round(6 * cv.font)))
@@ -501,22 +502,57 @@ def _draw_banner(cv: _Canvas, result) -> None:
         wrapped += _wrap(ln, w - 2 * pad, cv.font, cv.tlw)
     (_, th), base = cv2.getTextSize("Ag", _FONT, cv.font, cv.tlw)
     lh = th + base + pad
-    height = min(cv.img.shape[0], pad + lh * len(wrapped))
-    band = cv.img[:height].copy()
-    band[:] = bg
-    alpha = 0.88 if bg != (255, 255, 255) else 0.8
-    cv.img[:height] = cv2.addWeighted(band, alpha, cv.img[:height], 1 - alpha, 0.0)
+    return wrapped, bg, fg, pad + lh * len(wrapped), pad, lh
+
+
+def _draw_banner(cv: _Canvas, result, *, outside: bool = False) -> None:
+    """The status banner over the picture's top, or in a band above it (``outside``)."""
+    wrapped, bg, fg, height, pad, lh = _banner(cv, result)
+    if outside:
+        band = np.empty((height, cv.img.shape[1], 3), np.uint8)
+        band[:] = bg
+        cv.img = np.vstack([band, cv.img])
+    else:
+        height = min(cv.img.shape[0], height)
+        band = cv.img[:height].copy()
+        band[:] = bg
+        alpha = 0.88 if bg != (255, 255, 255) else 0.8
+        cv.img[:height] = cv2.addWeighted(band, alpha, cv.img[:height], 1 - alpha, 0.0)
     for i, ln in enumerate(wrapped):
         cv.text(ln, (pad, pad + i * lh), fg, bg=None)
 
 
-def _draw_legend(cv: _Canvas, trace_rgb, mended: bool = False) -> None:
-    h, w = cv.img.shape[:2]
-    if w < 800:
-        return
+#: Below this width (output px) the legend is left out: it would not fit.
+LEGEND_MIN_WIDTH = 800
+#: Where the banner and the legend would cover more than this share of the
+#: picture's height (a strip of thermal roll, a crop of one row), they are drawn
+#: in bands above and below it instead of over it.
+BANDS_OUTSIDE_SHARE = 0.25
+
+
+def _legend_metrics(cv: _Canvas) -> tuple[float, int, int, int]:
+    """The legend's text scale, text height, baseline and padding (output px)."""
     scale = cv.font * 0.85
     (_, th), base = cv2.getTextSize("Ag", _FONT, scale, cv.tlw)
-    pad = max(2, int(round(5 * scale)))
+    return scale, th, base, max(2, int(round(5 * scale)))
+
+
+def _legend_height(cv: _Canvas) -> int:
+    if cv.img.shape[1] < LEGEND_MIN_WIDTH:
+        return 0
+    _, th, base, pad = _legend_metrics(cv)
+    return th + base + 3 * pad
+
+
+def _draw_legend(cv: _Canvas, trace_rgb, mended: bool = False, *, outside: bool = False) -> None:
+    """The colour legend over the picture's bottom, or in a band below it (``outside``)."""
+    height = _legend_height(cv)
+    if not height:
+        return
+    if outside:
+        cv.img = np.vstack([cv.img, np.full((height, cv.img.shape[1], 3), 255, np.uint8)])
+    h, w = cv.img.shape[:2]
+    scale, th, base, pad = _legend_metrics(cv)
     y = h - th - base - 2 * pad
     x = pad
     cv2.rectangle(cv.img, (0, y - pad), (w, h), (255, 255, 255), -1)
@@ -602,7 +638,8 @@ def overlay(
     layers : iterable of str, optional
         Subset of :data:`LAYERS` to draw (default: all).
     legend : bool
-        Add a colour legend at the bottom (only when the output is at least 800 px wide).
+        Add a colour legend at the bottom (only when the output is at least
+        :data:`LEGEND_MIN_WIDTH` px wide).
     trace_color : (r, g, b), optional
         Colour of the digitized traces; by default blue, or red-orange on blue paper.
 
@@ -614,6 +651,9 @@ def overlay(
         0 mV lines (green, dashed), the calibration pulses found (magenta), the
         digitized traces (blue; amber where Einthoven's law mended them, see
         :func:`ecgprep.digitize.law.mend_by_law`) and a status banner on top.
+        On a picture the banner and legend would cover too much of
+        (:data:`BANDS_OUTSIDE_SHARE`: a strip of thermal roll), they are drawn in
+        bands above and below it, and the output is that much taller.
 
     Raises
     ------
@@ -656,11 +696,15 @@ def overlay(
     if "traces" in chosen:
         gain = getattr(result.stage("digitize"), "gain", opts.gain)
         _draw_traces(cv, result, fr, float(GAIN_MM_PER_MV if gain == AUTO else gain), rgb)
+    bands = (_banner(cv, result)[3] if "banner" in chosen else 0) + (
+        _legend_height(cv) if legend else 0
+    )
+    outside = bands > BANDS_OUTSIDE_SHARE * cv.img.shape[0]
     if legend:
         mended = "traces" in chosen and bool(getattr(result.stage("digitize"), "mended", ()))
-        _draw_legend(cv, rgb, mended)
+        _draw_legend(cv, rgb, mended, outside=outside)
     if "banner" in chosen:
-        _draw_banner(cv, result)
+        _draw_banner(cv, result, outside=outside)
     return np.ascontiguousarray(cv.img)
 
 
