@@ -559,6 +559,56 @@ def test_a_cut_page_turned_on_a_desk_is_read_at_50(seed, floor):
     assert score_leads(res.signals, r.truth.signals, r.truth.fs) > floor
 
 
+@pytest.mark.parametrize(("seed", "floor"), [(1, 24.8), (3, 21.4)])
+def test_a_cut_page_tilted_on_a_scanners_white_bed_is_read_at_50(seed, floor):
+    # The same page tilted by 7 degrees on a scanner's white bed: no outline
+    # stands out, its grid's lines turn it upright, and the bed's margin right of
+    # the paper (7 mm on real-dev's Fukuda scan) put the rows' end short of the
+    # image's edge: the page was read whole at 25 mm/s (-1.1 and -1.3 dB, the
+    # second unflagged). The paper ends where its grid does (25.84, 22.49 dB).
+    import cv2
+
+    r = render_ecg(layout="3x4+1", seed=seed, paper_speed=50)
+    img = np.ascontiguousarray(r.image[:, : int(r.truth.leads[0].x0_px + 5.6 * 50 * PX_MM)])
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), 7.0, 1.0)
+    c, s = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(h * s + w * c) + 1, int(h * c + w * s) + 1
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    img = cv2.warpAffine(img, m, (nw, nh), flags=cv2.INTER_CUBIC, borderValue=(255, 255, 255))
+    res = process_image_for_submission(img)
+    dig = res.stage("digitize")
+    assert dig.paper_speed == 50.0 and dig.layout.cut and res.verdict.layout == "3x4+1:II"
+    truth = {k: r.truth.signals[k] for k in res.signals}
+    assert score_leads(res.signals, truth, r.truth.fs) > floor
+    assert "leads missing: V4, V5, V6" in res.suspect_reasons
+
+
+def test_the_paper_ends_where_its_grid_does_before_a_blank_margin():
+    from ecgprep.digitize.layout import paper_right_edge
+
+    gray = np.full((300, 600), 252, np.uint8)
+    gray[::8, :540] = 225  # a grid's lines (every 1 mm at 8 px/mm) up to x = 540
+    gray[:, :540:8] = 225
+    none = np.zeros(gray.shape, bool)
+    assert abs(paper_right_edge(gray, none, 8.0) - 540) <= 4
+    # a trace running on into the margin is not grid
+    mask = none.copy()
+    mask[150:152, :] = True
+    traced = gray.copy()
+    traced[150:152, :] = 40
+    assert abs(paper_right_edge(traced, mask, 8.0) - 540) <= 4
+    # a grid to the edge, a margin under 1 mm, no grid: the image's width
+    full = np.full((300, 600), 252, np.uint8)
+    full[::8, :] = full[:, ::8] = 225
+    assert paper_right_edge(full, none, 8.0) == 600
+    near = full.copy()
+    near[:, 595:] = 252
+    assert paper_right_edge(near, none, 8.0) == 600
+    assert paper_right_edge(np.full((300, 600), 252, np.uint8), none, 8.0) == 600
+
+
 def _cut(layout, speed, seconds, seed):
     r = render_ecg(layout=layout, seed=seed, paper_speed=speed, dpi=100)
     x1 = int(r.truth.leads[0].x0_px + seconds * speed * r.truth.px_per_mm)

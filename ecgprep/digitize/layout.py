@@ -44,6 +44,7 @@ __all__ = [
     "partial_layouts",
     "PARTIAL_OF",
     "paper_speed_of",
+    "paper_right_edge",
     "rows_cut",
 ]
 
@@ -302,6 +303,64 @@ CUT_EDGE_MM = 6.0
 CUT_PANEL_MIN_S = 0.4
 
 
+#: Grid ink is this many grey levels darker than the paper (its 90th percentile):
+#: pink 1 mm lines in the luma 20-25, a scanner's white bed none.
+PAPER_EDGE_BELOW = 12
+#: A column is blank where its grid ink is under this share of the page's own
+#: (median over its middle half): beyond the paper, on a scanner's bed or the
+#: fill a warp leaves, nothing.
+PAPER_EDGE_BLANK_SHARE = 0.1
+#: Below this share of a column on grid ink, the page shows no grid to end.
+PAPER_EDGE_MIN_LEVEL = 0.02
+
+
+def paper_right_edge(gray: np.ndarray, trace_mask: np.ndarray, px_per_mm_x: float) -> int:
+    """Where the paper ends on the right: the image's width, or where its grid
+    ends before a blank margin.
+
+    A page tilted on a scanner's white bed, turned upright, keeps a margin of
+    bed (or of a warp's fill) right of the paper: as light as the paper, and with
+    no grid. A page whose edge cuts its rows then ends where its grid does.
+
+    Parameters
+    ----------
+    gray : (M, N) uint8 ndarray
+        The page's luma, deskewed.
+    trace_mask : (M, N) bool ndarray
+        Its trace ink (left out of the grid's).
+    px_per_mm_x : float
+        Horizontal grid scale.
+
+    Returns
+    -------
+    int
+        ``N``, or the first column of a blank margin at least 1 mm wide that runs
+        to the right edge (columns whose grid ink, smoothed over 1 mm, is under
+        :data:`PAPER_EDGE_BLANK_SHARE` of the page's); ``N`` when the page shows
+        no grid (:data:`PAPER_EDGE_MIN_LEVEL`).
+
+    Examples
+    --------
+    >>> gray = np.full((100, 200), 250, np.uint8)
+    >>> gray[::5, :170] = 200  # grid lines up to x = 170, bed beyond
+    >>> int(paper_right_edge(gray, np.zeros_like(gray, bool), 5.0))
+    170
+    """
+    h, w = gray.shape
+    paper = float(np.percentile(gray[::4, ::4], 90))
+    ink = (gray < paper - PAPER_EDGE_BELOW) & ~trace_mask
+    k = max(1, int(round(px_per_mm_x)))
+    col = np.convolve(ink.mean(axis=0), np.ones(k) / k, mode="same")
+    level = float(np.median(col[w // 4 : 3 * w // 4])) if w >= 4 else 0.0
+    if level < PAPER_EDGE_MIN_LEVEL:
+        return w
+    inked = np.flatnonzero(col >= PAPER_EDGE_BLANK_SHARE * level)
+    edge = int(inked[-1]) + 1 if inked.size else w
+    # the smoothing spreads the grid's last line by half a window
+    edge = min(w, edge - k // 2)
+    return w if w - edge < px_per_mm_x else edge
+
+
 def rows_cut(rows, width: int, px_per_mm_x: float) -> bool:
     """Does the page's right edge cut its rows (their median end lies within
     :data:`CUT_EDGE_MM` of it)?
@@ -311,7 +370,8 @@ def rows_cut(rows, width: int, px_per_mm_x: float) -> bool:
     rows : sequence of TraceRow
         The page's trace rows (:attr:`ecgprep.digitize.page.RowScan.rows`).
     width : int
-        Page width (px).
+        Where the paper ends on the right (px): the page's width, or
+        :func:`paper_right_edge`.
     px_per_mm_x : float
         Horizontal grid scale.
 
@@ -634,6 +694,7 @@ def find_layout(
     paper_speed: float | str = PAPER_SPEED_MM_S,
     grid_lines_x: tuple[float, float] | None = None,
     scan: RowScan | None = None,
+    paper_x1: float | None = None,
 ) -> LayoutResult:
     """Find the printed rows and lead panels of ``layout`` on a deskewed page.
 
@@ -659,6 +720,10 @@ def find_layout(
     scan : RowScan, optional
         The page's trace rows (:func:`ecgprep.digitize.page.find_trace_rows`; computed
         when not given).
+    paper_x1 : float, optional
+        Where the paper ends on the right (px; :func:`paper_right_edge`): rows
+        ending near it are cut by the page's edge (:func:`rows_cut`). Default:
+        the mask's width.
 
     Returns
     -------
@@ -773,7 +838,7 @@ def find_layout(
         x_start = _after_pulse(mask, rows, x_ink, px_per_mm_x, px_per_mm_y, paper_speed)
         row_len = max(x_end - x_start, 1.0)
         record_s = row_len / px_per_s
-        cut = rows_cut(found, w, px_per_mm_x)
+        cut = rows_cut(found, w if paper_x1 is None else paper_x1, px_per_mm_x)
     elif x_start - x_ink > overrun:
         # The rows' ink starts well before the origin their ends give. When a
         # calibration pulse ends there too, the ink runs on past 10 s after it

@@ -69,6 +69,7 @@ from .layout import (
     candidate_layouts,
     find_layout,
     layout_rows,
+    paper_right_edge,
     partial_layouts,
     rows_cut,
 )
@@ -726,7 +727,8 @@ def digitize(
     # A page whose edge cuts the rows may be printed at a faster speed than their
     # length says: each faster speed is read too (see FAST_SPEED_EVIDENCE).
     speeds: tuple = (paper_speed,)
-    if paper_speed == AUTO and rows_cut(scan.rows, mask.shape[1], px_per_mm_x):
+    edge = paper_right_edge(gray, mask, px_per_mm_x)
+    if paper_speed == AUTO and rows_cut(scan.rows, edge, px_per_mm_x):
         speeds += tuple(v for v in PAPER_SPEEDS_MM_S if v > PAPER_SPEED_MM_S)
     context = _Context(
         mask,
@@ -741,6 +743,7 @@ def digitize(
         hidden,
         text_lines,
         line_ink,
+        edge,
     )
     partial = layout == AUTO and len(scan.rows) < min(LAYOUTS_BY_ROWS)
     guess = False
@@ -984,7 +987,9 @@ class _Context:
     page's columns where a grid line removed from the mask may hide a steep
     stroke, or None), ``text_lines`` (page rows of the lines of text beyond the
     outer rows, :func:`text_line_zones`) and ``line_ink`` (grid-line ink taken
-    out of the mask, or None, :func:`~ecgprep.digitize.pulses.find_calibration_pulses`)."""
+    out of the mask, or None, :func:`~ecgprep.digitize.pulses.find_calibration_pulses`)
+    and ``paper_x1`` (where the paper ends on the right,
+    :func:`~ecgprep.digitize.layout.paper_right_edge`)."""
 
     mask: np.ndarray
     core: np.ndarray
@@ -998,6 +1003,8 @@ class _Context:
     hidden: np.ndarray | None
     text_lines: tuple
     line_ink: np.ndarray | None
+    paper_x1: float
+
 
 
 def _geometry(name: str) -> tuple:
@@ -1048,6 +1055,7 @@ def _panel_counts(ctx: _Context, name: str, paper_speed: float | str) -> tuple[t
             paper_speed=paper_speed,
             grid_lines_x=ctx.grid_lines_x,
             scan=ctx.scan,
+            paper_x1=ctx.paper_x1,
         )
     except LayoutError:
         return (), ()
@@ -1170,6 +1178,7 @@ def _best_reading(
                     paper_speed=speed,
                     grid_lines_x=ctx.grid_lines_x,
                     scan=ctx.scan,
+                    paper_x1=ctx.paper_x1,
                 )
             except LayoutError as exc:
                 error = error or exc
