@@ -809,10 +809,35 @@ def warp_to_paper(
     hmat = cv2.getPerspectiveTransform(quad.astype(np.float32), dst).astype(np.float64)
     # Bicubic: a thin trace keeps more of its contrast than with bilinear (synthetic
     # phone photos on a background 20.68 -> 22.02 dB; scans and clean pages alike).
+    # What the frame cut off is blank paper: the frame's last pixels repeated
+    # would draw their trace and grid on as streaks (a page photographed at 45
+    # degrees, its rhythm strip running off the frame, read along a streak).
     warped = cv2.warpPerspective(
-        img, hmat, (out_w, out_h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+        img,
+        hmat,
+        (out_w, out_h),
+        flags=cv2.INTER_CUBIC,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=_paper_fill(img, quad),
     )
     return np.ascontiguousarray(warped), hmat
+
+
+#: The paper's colour, per channel: this percentile of the pixels inside its
+#: outline (paper between grid lines and ink).
+PAPER_FILL_PERCENTILE = 90
+
+
+def _paper_fill(img: np.ndarray, quad: np.ndarray) -> tuple[float, ...]:
+    """The colour of the paper inside ``quad``, for what the frame cut off."""
+    small, f = downscale(img, 512)
+    inside = np.zeros(small.shape[:2], np.uint8)
+    cv2.fillConvexPoly(inside, np.round(quad / f).astype(np.int32), 1)
+    px = small[inside.astype(bool)]
+    if px.size == 0:
+        px = small.reshape(-1, img.shape[2] if img.ndim == 3 else 1)
+    level = np.percentile(px.reshape(len(px), -1), PAPER_FILL_PERCENTILE, axis=0)
+    return tuple(float(v) for v in level) + (0.0,) * (4 - level.size)
 
 
 #: A page whose outline covers less than this fraction of the frame is warped to a

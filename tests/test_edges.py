@@ -405,6 +405,24 @@ def test_warp_to_paper_sizes(photo):
     assert out.shape[0] > out.shape[1]
 
 
+def test_what_the_frame_cut_off_is_warped_to_blank_paper():
+    # a tinted page running off the frame's bottom, a trace and a grid line
+    # reaching the frame's last row: beyond the frame, the warp draws paper,
+    # not the last row repeated (a streak of trace and grid)
+    img = np.full((300, 400, 3), 40, np.uint8)
+    img[50:, 60:340] = (245, 238, 230)
+    img[50:, 200] = (200, 60, 60)  # a grid line down to the frame's edge
+    img[250:, 120:123] = 0  # a trace running off the frame
+    quad = np.array([[60, 50], [339, 50], [339, 399], [60, 399]], float)  # 100 px cut off
+    paper = PaperResult(quad, (60, 50, 340, 300), True, 1.0, "canny")
+    out, _ = warp_to_paper(img, paper)
+    assert out.shape[:2] == (350, 280)
+    beyond = out[260:]  # the 100 px the frame cut off (less the seam)
+    assert np.abs(beyond.astype(int) - (245, 238, 230)).max() <= 2
+    # inside the frame, the trace and the grid line are where they were
+    assert (out[205:245, 61] == 0).all() and (out[10:245, 140, 1] < 100).all()
+
+
 def test_warp_to_paper_rejects_bad_arguments(photo):
     p = find_paper(photo.image)
     with pytest.raises(ValueError, match="not both"):

@@ -336,3 +336,18 @@ def test_the_quarter_turn_retry_judges_a_reading_as_read(clean):
     partial = {k: v for k, v in res.signals.items() if k in ("aVR", "aVL", "aVF")}
     r = pipeline._residual(SimpleNamespace(einthoven=float("nan")), partial)
     assert r == orient.law_residual(partial) and np.isfinite(r)
+
+
+@pytest.mark.parametrize(("seed", "deg", "floor"), [(1, 45.0, 15.0), (2, -45.0, 13.0)])
+def test_a_page_photographed_at_45_degrees_off_the_frame_reads(seed, deg, floor):
+    # Turned 45 degrees on a dark desk, the page's corners run off the frame and
+    # its rhythm strip's end (or start) with them. The warp of its outline
+    # repeated the frame's last pixels into the corner, and the strip was read
+    # along the streak its trace drew (-1.9 dB flagged, 6.9 dB unflagged); what
+    # the frame cut off is now blank paper, left unread (16.0, 14.0 dB).
+    r = render_ecg(seed=seed)
+    d = distort(r, rotate_deg=deg, background="dark", background_margin=0.15, seed=seed)
+    res = process_image_for_submission(d.image)
+    assert res.ok and res.stage("edges").rectified
+    assert res.verdict.layout == "3x4+1:II"
+    assert _score_db(d, res) > floor
