@@ -1006,7 +1006,6 @@ class _Context:
     paper_x1: float
 
 
-
 def _geometry(name: str) -> tuple:
     """The panels' times, row by row, of a layout: layouts alike in them read alike."""
     return tuple(tuple((t0, dur) for _, t0, dur in row) for row in layout_rows(name))
