@@ -1224,11 +1224,19 @@ def _ramp(x: float, lo: float, hi: float) -> float:
     return float(np.clip((x - lo) / (hi - lo), 0.0, 1.0))
 
 
+#: Lines an axis needs for full confidence: this many ...
+AXIS_FULL_LINES = 20
+#: ... or, on an axis too short to hold them (a strip of thermal roll 80 mm tall
+#: holds 16 lines 5 mm apart), this share of the lines it holds.
+AXIS_FULL_SHARE = 0.8
+
+
 def _axis_confidence(a: _Axis) -> float:
+    full = max(7.0, min(AXIS_FULL_LINES, AXIS_FULL_SHARE * a.length / a.period))
     return (
         _ramp(a.main_contrast, 0.0, 0.1)
         * _ramp(a.rho, 0.2, 0.6)
-        * _ramp(a.n_lines, 6, 20)
+        * _ramp(a.n_lines, 6, full)
         * _ramp(a.coverage, 0.3, 0.6)
         * _ramp(a.continuity, 0.35, 0.7)
         * a.regularity
