@@ -534,6 +534,22 @@ def test_a_50_mm_s_page_cut_by_the_scanner_is_read_at_50():
     assert "leads missing: V4, V5, V6" in res.suspect_reasons
 
 
+def _cut_50_tilted(seed: int, deg: float, fill: tuple[int, int, int]):
+    """A 3x4+1 page at 50 mm/s cut 5.6 s after the rows' start, turned ``deg``
+    degrees on a bed of colour ``fill`` (the whole page in the frame)."""
+    import cv2
+
+    r = render_ecg(layout="3x4+1", seed=seed, paper_speed=50)
+    img = np.ascontiguousarray(r.image[:, : int(r.truth.leads[0].x0_px + 5.6 * 50 * PX_MM)])
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), deg, 1.0)
+    c, s = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(h * s + w * c) + 1, int(h * c + w * s) + 1
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    return r, cv2.warpAffine(img, m, (nw, nh), flags=cv2.INTER_CUBIC, borderValue=fill)
+
+
 @pytest.mark.parametrize(("seed", "floor"), [(1, 24.8), (3, 21.3)])
 def test_a_cut_page_turned_on_a_desk_is_read_at_50(seed, floor):
     # The same page photographed on a dark desk, turned by 7 degrees: its box
@@ -542,17 +558,7 @@ def test_a_cut_page_turned_on_a_desk_is_read_at_50(seed, floor):
     # its edge, and the page was read whole at 25 mm/s (-1.1 and -1.3 dB, the
     # second unflagged). Found and cropped to, the paper's edge cuts the rows
     # again (25.84 and 22.29 dB).
-    import cv2
-
-    r = render_ecg(layout="3x4+1", seed=seed, paper_speed=50)
-    img = np.ascontiguousarray(r.image[:, : int(r.truth.leads[0].x0_px + 5.6 * 50 * PX_MM)])
-    h, w = img.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), 7.0, 1.0)
-    c, s = abs(m[0, 0]), abs(m[0, 1])
-    nw, nh = int(h * s + w * c) + 1, int(h * c + w * s) + 1
-    m[0, 2] += nw / 2 - w / 2
-    m[1, 2] += nh / 2 - h / 2
-    img = cv2.warpAffine(img, m, (nw, nh), flags=cv2.INTER_CUBIC, borderValue=(90, 85, 80))
+    r, img = _cut_50_tilted(seed, 7.0, (90, 85, 80))
     res = process_image_for_submission(img)
     assert res.stage("edges").paper.found
     assert res.verdict.paper_speed == 50.0 and res.verdict.layout == "3x4+1:II"
@@ -566,17 +572,7 @@ def test_a_cut_page_tilted_on_a_scanners_white_bed_is_read_at_50(seed, floor):
     # the paper (7 mm on real-dev's Fukuda scan) put the rows' end short of the
     # image's edge: the page was read whole at 25 mm/s (-1.1 and -1.3 dB, the
     # second unflagged). The paper ends where its grid does (25.84, 22.49 dB).
-    import cv2
-
-    r = render_ecg(layout="3x4+1", seed=seed, paper_speed=50)
-    img = np.ascontiguousarray(r.image[:, : int(r.truth.leads[0].x0_px + 5.6 * 50 * PX_MM)])
-    h, w = img.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), 7.0, 1.0)
-    c, s = abs(m[0, 0]), abs(m[0, 1])
-    nw, nh = int(h * s + w * c) + 1, int(h * c + w * s) + 1
-    m[0, 2] += nw / 2 - w / 2
-    m[1, 2] += nh / 2 - h / 2
-    img = cv2.warpAffine(img, m, (nw, nh), flags=cv2.INTER_CUBIC, borderValue=(255, 255, 255))
+    r, img = _cut_50_tilted(seed, 7.0, (255, 255, 255))
     res = process_image_for_submission(img)
     dig = res.stage("digitize")
     assert dig.paper_speed == 50.0 and dig.layout.cut and res.verdict.layout == "3x4+1:II"
