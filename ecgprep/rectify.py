@@ -873,7 +873,9 @@ def undo_perspective(
     paper_warped : bool
         The paper's outline was warped to a rectangle already: exact for a flat
         page, and a second resampling would only blur (its bend is still
-        measured, and taken out). Unless no grid is found on it: a page that
+        measured, and taken out). Unless no grid is found on it, or its lines
+        are sheared (``SQUARE_GRID["skew_deg"]``: an outline found a few pixels
+        off at a corner, on a desk nearly as light as the paper): a page that
         did not lie flat, the warp of its outline leaving its lines stretched
         and skewed, is rectified from its lines as any other.
 
@@ -898,8 +900,10 @@ def undo_perspective(
     if not enabled:
         return image, PerspectiveResult(False, "disabled", None, eye, image.shape[:2]), None
     g = detect_grid(image)
-    if paper_warped and g.found:
-        # exact for a flat page; a page that does not lie flat still bends
+    if paper_warped and g.found and abs(float(g.skew_deg)) <= SQUARE_GRID["skew_deg"]:
+        # exact for a flat page; a page that does not lie flat still bends. An
+        # outline found a few pixels off at a corner leaves the grid's lines
+        # sheared: they are followed as on any other page
         curl = measure_curl(image, px_per_mm=g.px_per_mm_x)
         res = PerspectiveResult(False, "not needed", None, eye, image.shape[:2], curl)
         out = uncurl(image, curl)
