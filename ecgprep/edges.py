@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from ._geometry import apply_homography, as_tuple, downscale, polygon_area, translation
+from ._geometry import as_tuple, downscale, polygon_area, translation
 from ._validate import check_image, check_positive, pick
 from .grid import grid_response
 from .standards import LETTER_MM
@@ -302,12 +302,6 @@ class PaperResult:
         return same and np.array_equal(self.quad, other.quad)
 
     __hash__ = None  # holds an array
-
-    def mapped(self, hmat: np.ndarray, shape: tuple[int, int]) -> PaperResult:
-        """The same paper in another image: ``quad`` through the 3 x 3 map ``hmat``,
-        ``box`` clipped to ``shape`` ``(height, width)``."""
-        quad = apply_homography(hmat, self.quad)
-        return dataclasses.replace(self, quad=quad, box=_box_of(quad, *shape))
 
     @property
     def angle_deg(self) -> float:
@@ -987,8 +981,9 @@ class GridRegion:
     ----------
     box : tuple of int
         ``(x0, y0, x1, y1)``, end-exclusive, input pixels: the gridded tiles'
-        bounds and one tile around them, clipped to the image (the whole image
-        when nothing was found).
+        bounds, each side moved (by a tile at most) to where the lines crossing
+        it fade, and a quarter of a tile around, clipped to the image (the whole
+        image when nothing was found).
     found : bool
         A region of at least :data:`REGION_MIN_TILES` gridded tiles was found.
     share : float
@@ -1056,7 +1051,7 @@ def find_grid_region(image: np.ndarray, *, max_side: int | None = REGION_MAX_SID
     Returns
     -------
     GridRegion
-        The box of the largest connected set of gridded tiles, one tile around.
+        The box of the largest connected set of gridded tiles.
 
     Raises
     ------
@@ -1074,7 +1069,9 @@ def find_grid_region(image: np.ndarray, *, max_side: int | None = REGION_MAX_SID
     :data:`REGION_TILES` tiles along its longer side; a tile is gridded when lines
     of both directions cover :data:`REGION_MIN_DENSITY` of it and run across it
     (:data:`REGION_MIN_COHERENCE`): a ruled sheet has no vertical lines, a desk's
-    speckle and text no lines that cross a tile. Unlike :func:`find_paper`, this
+    speckle and text no lines that cross a tile. The largest connected set of
+    gridded tiles is the region; its sides are moved to where the lines crossing
+    them fade (:data:`REGION_EDGE_SHARE`). Unlike :func:`find_paper`, this
     needs no darker background, and it does not take another white sheet for the
     page; on a page with a grid of dots alone it may find only parts of it.
 
