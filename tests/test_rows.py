@@ -7,7 +7,7 @@ import pytest
 from ecgprep import process_image_for_submission
 from ecgprep.colors import separate_colors
 from ecgprep.digitize import LeadSignal, name_rhythm_strips
-from ecgprep.errors import LayoutError
+from ecgprep.errors import InvalidImageError, LayoutError
 from ecgprep.metrics import score_leads
 from ecgprep.digitize import find_calibration_pulses
 from ecgprep.digitize.layout import (
@@ -603,6 +603,12 @@ def test_the_paper_ends_where_its_grid_does_before_a_blank_margin():
     near[:, 595:] = 252
     assert paper_right_edge(near, none, 8.0) == 600
     assert paper_right_edge(np.full((300, 600), 252, np.uint8), none, 8.0) == 600
+    with pytest.raises(ValueError, match="trace_mask shape"):
+        paper_right_edge(gray, none[:100], 8.0)
+    with pytest.raises(InvalidImageError):
+        paper_right_edge(np.dstack([gray] * 3), none, 8.0)
+    with pytest.raises(ValueError, match="px_per_mm_x"):
+        paper_right_edge(gray, none, float("nan"))
 
 
 def _cut(layout, speed, seconds, seed):

@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .._profile import longest_run
-from .._validate import check_mask, check_positive, check_scale
-from ..errors import LayoutError
+from .._validate import check_image, check_mask, check_positive, check_scale
+from ..errors import InvalidImageError, LayoutError
 from ..standards import (
     AUTO,
     LAYOUTS,
@@ -339,6 +339,13 @@ def paper_right_edge(gray: np.ndarray, trace_mask: np.ndarray, px_per_mm_x: floa
         :data:`PAPER_EDGE_BLANK_SHARE` of the page's); ``N`` when the page shows
         no grid (:data:`PAPER_EDGE_MIN_LEVEL`).
 
+    Raises
+    ------
+    InvalidImageError
+        ``gray`` or ``trace_mask`` is not a 2-D image of at least 2 x 2 pixels.
+    ValueError
+        The two differ in shape, or ``px_per_mm_x`` is not a finite number > 0.
+
     Examples
     --------
     >>> gray = np.full((100, 200), 250, np.uint8)
@@ -346,6 +353,13 @@ def paper_right_edge(gray: np.ndarray, trace_mask: np.ndarray, px_per_mm_x: floa
     >>> int(paper_right_edge(gray, np.zeros_like(gray, bool), 5.0))
     170
     """
+    gray = np.asarray(check_image(gray, "gray", allow_gray=True))
+    if gray.ndim != 2:
+        raise InvalidImageError(f"gray: expected a 2-D luma image, got shape {gray.shape}")
+    trace_mask = check_mask(trace_mask, "trace_mask")
+    if trace_mask.shape != gray.shape:
+        raise ValueError(f"trace_mask shape {trace_mask.shape} differs from gray's {gray.shape}")
+    px_per_mm_x = check_scale(px_per_mm_x, "px_per_mm_x")
     h, w = gray.shape
     paper = float(np.percentile(gray[::4, ::4], 90))
     # every other row: the columns' share of grid ink as well, at half the cost
