@@ -349,6 +349,8 @@ def _reference_chain(
     steep=(0.0, 0.0),
     hidden=None,
     hshare=1.0,
+    split=None,
+    split_min=0.0,
 ):
     """The tracker's programme column by column, written plainly (the reference)."""
     hreach = 0
@@ -376,6 +378,10 @@ def _reference_chain(
             for st in prev:
                 gap = max(t - st[2], st[1] - b)
                 h = min(b - t, st[2] - st[1])
+                if gap > 0 and split is not None and x - st[6] == 1 and h >= split_min:
+                    # the gap's rows where a stroke lies between the two columns
+                    rows = slice(st[2], t) if t >= st[2] else slice(b, st[1])
+                    gap -= int(split[rows, x].sum())
                 if gap > 0 and steep[0] > 0 and h >= steep[1]:
                     gap -= steep[0] * h  # a steep stroke's gap, free up to a share
                 if (
@@ -522,6 +528,20 @@ def test_follow_trace_with_free_steep_gaps_equals_the_plain_programme(seed):
 
 
 @pytest.mark.parametrize("seed", range(3))
+def test_follow_trace_with_split_ink_equals_the_plain_programme(seed):
+    rng = np.random.default_rng(120 + seed)
+    for _ in range(30):
+        m, y0 = random_band(rng)
+        split = rng.random(m.shape) < float(rng.uniform(0.1, 0.9))
+        least = float(rng.integers(0, 8))
+        got = follow_trace(m, y_ref=y0, split=split, split_min=least)
+        ref = _reference_chain(m, y0, split=split, split_min=least)
+        assert all(np.array_equal(a, b) for a, b in zip(got, ref, strict=True))
+    with pytest.raises(ValueError, match="split must have the mask's shape"):
+        follow_trace(m, y_ref=y0, split=split[:, :-1])
+
+
+@pytest.mark.parametrize("seed", range(3))
 def test_follow_trace_with_hidden_columns_equals_the_plain_programme(seed):
     rng = np.random.default_rng(80 + seed)
     for _ in range(30):
@@ -581,6 +601,104 @@ def test_free_steep_gaps_keep_a_thin_pens_qrs():
     assert np.array_equal(
         follow_trace(flat, y_ref=100.0, steep_gap=(0.5, 4.0))[1], follow_trace(flat, y_ref=100.0)[1]
     )
+
+
+def _pen_band(pen=1.0, line=None, apex=70):
+    """Luma of a band (200 x 120) with a flat trace at y = 150 and an R wave up
+    to ``apex``, drawn by a pen ``pen`` px wide as a box filter leaves it: each
+    pixel's darkness is the share of it the pen covers. The up-stroke drifts
+    across the boundary of columns 59 and 60, the down-stroke across that of 60
+    and 61, so a thin pen leaves both pixels of those rows half dark. ``line``:
+    a grey grid line two pixels wide down the band at these columns."""
+    dark = np.zeros((200, 120))
+    cols = np.arange(120)
+
+    def covered(c, at):  # share of pixels centred at ``at`` the pen centred at c covers
+        return np.clip(np.minimum(c + pen / 2, at + 0.5) - np.maximum(c - pen / 2, at - 0.5), 0, 1)
+
+    def put(y, xc):
+        dark[y] = np.maximum(dark[y], covered(xc, cols))
+
+    for y in range(apex, 151):
+        f = (150 - y) / (150 - apex)
+        put(y, 59.2 + 0.6 * f)
+        put(y, 60.8 - 1.0 * f)
+    for y in range(140, 161):  # the flat trace, as the pen covers rows
+        cover = covered(150.0, y)
+        dark[y, :58] = np.maximum(dark[y, :58], cover)
+        dark[y, 63:] = np.maximum(dark[y, 63:], cover)
+    if line is not None:
+        dark[:, line : line + 2] = np.maximum(dark[:, line : line + 2], 0.45)
+    return (240 - 230 * dark).astype(np.uint8)
+
+
+def test_pen_width_is_measured_as_ink():
+    from ecgprep.digitize.ink import pen_width
+
+    for pen in (1.0, 1.5, 2.0, 3.0):
+        g = _pen_band(pen)
+        # a colour threshold takes more or less of the anti-aliased edge; the ink
+        # is the same
+        for cut in (100, 180):
+            assert pen_width(g < cut, g) == pytest.approx(pen, abs=0.3)
+    assert pen_width(np.zeros((200, 120), bool), g) == float("inf")
+    with pytest.raises(ValueError, match="mask's shape"):
+        pen_width(g < 100, g[:, :-1])
+
+
+def test_a_thin_pens_stroke_split_between_columns_is_followed():
+    from ecgprep.digitize.ink import split_ink
+
+    g = _pen_band(1.0)
+    m = g < 100  # a grey grid's threshold: half-dark pixels left out
+    x, top, bot = column_runs(m)
+    # the strokes' runs stand 7 and 17 px apart
+    assert [(t, b) for c, t, b in zip(x, top, bot, strict=True) if 59 <= c <= 61] == [
+        (125, 151),
+        (70, 118),
+        (135, 151),
+    ]
+    split = split_ink(m, g, px_per_mm=4.0)
+    assert split is not None and split.shape == m.shape and not split[:, 0].any()
+    assert split[118:125, 60].all() and split[118:135, 61].all()
+    _, top, _ = follow_trace(m, y_ref=150.0, ref_free=100.0)
+    assert top.min() >= 125  # the R wave left out: its gaps cost more than a skip
+    _, top, _ = follow_trace(m, y_ref=150.0, ref_free=100.0, split=split, split_min=4.0)
+    assert top.min() == 70
+    # flat runs are not joined through split rows
+    _, top, _ = follow_trace(m, y_ref=150.0, ref_free=100.0, split=split, split_min=60.0)
+    assert top.min() >= 125
+
+
+def test_split_ink_needs_a_thin_pen_and_leaves_grid_lines_out():
+    from ecgprep.digitize.ink import split_ink
+
+    g = _pen_band(3.0)
+    assert split_ink(g < 100, g, px_per_mm=4.0) is None  # every row keeps a dark pixel
+    g = _pen_band(1.0, line=20)
+    split = split_ink(g < 100, g, px_per_mm=4.0)
+    # the line's two grey pixels hold a stroke's ink all down the band: not one
+    assert not split[:, 21].any() and split[118:125, 60].all()
+    with pytest.raises(ValueError, match="uint8 luma"):
+        split_ink(g < 100, g.astype(float), px_per_mm=4.0)
+    with pytest.raises(ValueError, match="px_per_mm"):
+        split_ink(g < 100, g, px_per_mm=0.0)
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_a_thin_pen_at_100_dpi_keeps_its_qrs(seed):
+    # 100 dpi on a dotted grey grid: a 0.265 mm pen is a pixel wide, its R waves'
+    # strokes fall between pixel columns, half as dark as the ink (as pale as the
+    # grid) and out of the mask. Read at 7.6 and 7.0 dB before the split rows
+    # were crossed, R waves at half their height.
+    from ecgprep import process_image_for_submission
+
+    r = render_ecg(
+        seed=seed, dpi=100, grid_style="dotted", grid_color="gray", trace_color=(10, 10, 10)
+    )
+    res = process_image_for_submission(r.image)
+    assert res.ok
+    assert score_leads(res.signals, r.truth.signals, r.truth.fs) >= 13.0
 
 
 def test_bool_masks_stored_as_255_bytes_read_as_true(synth_render):

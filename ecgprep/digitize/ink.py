@@ -14,9 +14,12 @@ import numpy as np
 from .._validate import check_mask, check_scale
 from ..errors import InvalidImageError
 from .layout import PANEL_LEVEL_BAND_MM, LayoutResult
+from .trace import column_runs
 
 __all__ = [
     "trace_core",
+    "pen_width",
+    "split_ink",
     "remove_labels",
     "mend_label_gaps",
     "foreign_strokes",
@@ -56,6 +59,33 @@ CORE_RIDGE_COLS = 3
 #: ... when within this share of the way from the ink to the paper: a steep thin
 #: stroke whose middle falls between two pixels stays unbroken.
 CORE_RIDGE_SHARE = 0.5
+
+#: A pen this thin or thinner (px across the stroke) leaves a steep stroke that
+#: falls between two pixel columns in neither column's mask: each pixel holds
+#: part of the ink, as pale as a grey grid line, and the stroke breaks into
+#: runs standing apart (:func:`split_ink`). A 100 dpi render's pen measured
+#: 1.4-1.7 px, the same pen at 200 dpi 2.6-3.2 px (where a pixel of every row
+#: of a stroke is dark).
+SPLIT_PEN_MAX_PX = 2.0
+#: Percentile of the luma taken for the paper, and of the trace mask's luma for
+#: the ink, in :func:`pen_width`.
+PEN_PAPER_PERCENTILE = 90
+PEN_INK_PERCENTILE = 10
+#: Every this many columns a pen's width is measured on (:func:`pen_width`):
+#: the median of thousands of runs does not need all of them.
+PEN_COLUMN_STEP = 3
+#: Fewest runs of ink a pen's width is measured on; with fewer it is unknown.
+PEN_MIN_RUNS = 20
+#: Two side-by-side pixels share one stroke's ink when together they hold this
+#: share of the ink's darkness or more (anti-aliasing keeps the ink: a 1 px
+#: stroke half in each column gives two pixels at half of it) ...
+SPLIT_SUM_SHARE = 0.8
+#: ... and each holds this share at least (a dark pixel beside the paper is a
+#: stroke's edge, not a shared stroke).
+SPLIT_MIN_SHARE = 0.15
+#: Marks running down a column longer than this (mm) are a grid line two pixels
+#: wide (grey all along), not a stroke: longer than a 2.5 mV wave at 10 mm/mV.
+SPLIT_LINE_MM = 25.0
 
 #: Farthest before a panel's start a lead label's ink may begin (mm).
 LABEL_BEFORE_MM = 1.0
@@ -360,6 +390,127 @@ def _stem_lead(lab: np.ndarray, group: list) -> str | None:
     return _STEM_LEADS.get(runs)
 
 
+def _local_paper(gray: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """(M, N) uint8 local paper level of the luma ``gray``: a dilation about
+    :data:`CORE_PAPER_RADIUS_MM`, then a blur twice as wide."""
+    import cv2
+
+    k = int(2 * round(CORE_PAPER_RADIUS_MM * px_per_mm) + 1)
+    paper = cv2.dilate(gray, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    return cv2.blur(paper, (2 * k + 1, 2 * k + 1))
+
+
+def pen_width(trace_mask: np.ndarray, gray: np.ndarray) -> float:
+    """Width of the pen (px), as ink: a column's run of ink holds as much darkness
+    as a pen that wide at full darkness.
+
+    Anti-aliasing and blur spread a stroke over more pixels but keep its ink, so
+    the darkness summed over a run (and a pixel either side), over the ink's full
+    darkness, measures the pen whatever the mask's threshold took of it. The
+    median over the runs of every :data:`PEN_COLUMN_STEP`-th column: most runs
+    are of the flat trace.
+
+    Parameters
+    ----------
+    trace_mask : (M, N) bool ndarray
+    gray : (M, N) uint8 ndarray
+        Luma of the same image.
+
+    Returns
+    -------
+    float
+        The width in pixels; ``inf`` when fewer than :data:`PEN_MIN_RUNS` runs
+        are found or the ink is no darker than the paper.
+    """
+    mask = check_mask(trace_mask, "trace_mask")
+    g = np.asarray(gray)
+    if g.shape != mask.shape:
+        raise ValueError(f"gray must have the mask's shape {mask.shape}, got {g.shape}")
+    if not mask.any():
+        return float("inf")
+    paper = float(np.percentile(g[::PEN_COLUMN_STEP, ::PEN_COLUMN_STEP], PEN_PAPER_PERCENTILE))
+    ink = float(np.percentile(g[mask], PEN_INK_PERCENTILE))
+    if paper <= ink:
+        return float("inf")
+    cols = np.ascontiguousarray(g[:, ::PEN_COLUMN_STEP], dtype=np.float32)
+    xs, tops, bots = column_runs(mask[:, ::PEN_COLUMN_STEP])
+    if xs.size < PEN_MIN_RUNS:
+        return float("inf")
+    dark = np.maximum(paper - cols, 0.0)
+    sums = np.concatenate((np.zeros((1, dark.shape[1]), np.float32), np.cumsum(dark, axis=0)))
+    lo = np.maximum(tops - 1, 0)
+    hi = np.minimum(bots + 1, mask.shape[0])
+    return float(np.median((sums[hi, xs] - sums[lo, xs]) / (paper - ink)))
+
+
+def split_ink(
+    trace_mask: np.ndarray,
+    gray: np.ndarray,
+    *,
+    px_per_mm: float,
+) -> np.ndarray | None:
+    """Where a thin pen's stroke falls between two pixel columns.
+
+    A steep stroke no wider than a pixel, centred between two columns, leaves
+    each of them part of its ink: two pixels each about as pale as a grey grid
+    line, so in neither column's trace mask, and the stroke breaks into runs
+    standing apart (a 100 dpi page's R waves were read at half their height). Pixel
+    ``(y, x)`` is marked when it and ``(y, x - 1)`` hold together
+    :data:`SPLIT_SUM_SHARE` of the ink's darkness (the page's ink against the
+    paper beside them) and each at least
+    :data:`SPLIT_MIN_SHARE` of it: the tracker may then cross the rows between
+    the two columns' runs free (:func:`ecgprep.digitize.trace.follow_trace`).
+    Only for pens of :data:`SPLIT_PEN_MAX_PX` or thinner (:func:`pen_width`): a
+    wider pen keeps a dark pixel in every row of its strokes, and pale pairs
+    there are blur or grid. Marks running down a column longer than
+    :data:`SPLIT_LINE_MM` are a grey grid line two pixels wide, not a stroke:
+    they are taken off.
+
+    Parameters
+    ----------
+    trace_mask : (M, N) bool ndarray
+    gray : (M, N) uint8 ndarray
+        Luma of the same image.
+    px_per_mm : float
+        Scale, sizing the local paper and ink levels (as :func:`trace_core`).
+
+    Returns
+    -------
+    (M, N) bool ndarray or None
+        None for a wider pen (or no measurable one). Column 0 is False.
+    """
+    import cv2
+
+    mask = check_mask(trace_mask, "trace_mask")
+    px_per_mm = check_scale(px_per_mm, "px_per_mm")
+    g = np.asarray(gray)
+    if g.dtype != np.uint8 or g.shape != mask.shape:
+        raise ValueError(
+            f"gray must be uint8 luma of the mask's shape {mask.shape}, got {g.dtype} {g.shape}"
+        )
+    if not pen_width(mask, g) <= SPLIT_PEN_MAX_PX:
+        return None
+    # the paper's level beside the pixel, the ink's the page's (a stroke split
+    # between two columns over many rows holds no dark pixel near it)
+    paper = _local_paper(g, px_per_mm)
+    ink = float(np.percentile(g[mask], PEN_INK_PERCENTILE))
+    full = np.maximum(paper.astype(np.float32) - np.float32(ink), 0.0)
+    dark = cv2.subtract(paper, g).astype(np.float32)
+    left, right = dark[:, :-1], dark[:, 1:]
+    out = np.zeros(mask.shape, dtype=bool)
+    share = full[:, 1:]
+    out[:, 1:] = (
+        (np.minimum(left, right) >= SPLIT_MIN_SHARE * share)
+        & (left + right >= SPLIT_SUM_SHARE * share)
+        & (share > 0)
+    )
+    xs, tops, bots = column_runs(out)
+    for x, top, bot in zip(xs, tops, bots, strict=True):
+        if bot - top > SPLIT_LINE_MM * px_per_mm:
+            out[top:bot, x] = False
+    return out
+
+
 def trace_core(trace_mask: np.ndarray, gray: np.ndarray, *, px_per_mm: float) -> np.ndarray:
     """The dark core of the trace ink.
 
@@ -389,9 +540,7 @@ def trace_core(trace_mask: np.ndarray, gray: np.ndarray, *, px_per_mm: float) ->
     mask = check_mask(trace_mask, "trace_mask")
     if not mask.any():
         return mask
-    k = int(2 * round(CORE_PAPER_RADIUS_MM * px_per_mm) + 1)
-    paper = cv2.dilate(gray, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    paper = cv2.blur(paper, (2 * k + 1, 2 * k + 1))
+    paper = _local_paper(gray, px_per_mm)
     ki = int(2 * round(CORE_INK_RADIUS_MM * px_per_mm) + 1)
     ink = cv2.erode(gray, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (ki, ki)))
     # How far from the ink towards the paper a pixel may be: a quarter of the

@@ -55,6 +55,7 @@ from .ink import (
     limb_labels,
     panels_by_bars,
     remove_labels,
+    split_ink,
     trace_core,
 )
 from .law import doubtful_samples, mend_by_law
@@ -383,6 +384,10 @@ STEEP_RUN_MIN_MM = 0.35
 #: line and a pixel either side).
 HIDDEN_GAP_SHARE = 0.25
 HIDDEN_HALF_MM = 0.25
+#: Least height of both runs (mm) for the rows between them where a thin pen's
+#: stroke lies between two columns to be crossed free (:func:`~ecgprep.digitize.ink.split_ink`):
+#: steep strokes, not a flat trace's runs.
+SPLIT_RUN_MIN_MM = 1.0
 
 
 def label_zones(
@@ -724,6 +729,9 @@ def digitize(
         # the 5 mm lines only: a 1 mm line is no wider than most pens, and the
         # columns of every 1 mm line would make most gaps cheap
         hidden = _line_columns(mask.shape[1], *grid_lines_x, HIDDEN_HALF_MM * px_per_mm_x)
+    # A thin pen's steep strokes fall between pixel columns: where, so that the
+    # tracker crosses the rows between two columns' runs free.
+    split = split_ink(core, gray, px_per_mm=0.5 * (px_per_mm_x + px_per_mm_y))
     # A page whose edge cuts the rows may be printed at a faster speed than their
     # length says: each faster speed is read too (see FAST_SPEED_EVIDENCE).
     speeds: tuple = (paper_speed,)
@@ -744,6 +752,7 @@ def digitize(
         text_lines,
         line_ink,
         edge,
+        split,
     )
     partial = layout == AUTO and len(scan.rows) < min(LAYOUTS_BY_ROWS)
     guess = False
@@ -955,12 +964,15 @@ def _follow_row(
     xa: int,
     steep_gap: tuple[float, float] = (0.0, 0.0),
     hidden: np.ndarray | None = None,
+    split: np.ndarray | None = None,
+    split_min: float = 0.0,
 ) -> tuple[_Track, TracePoints]:
     """Follow one row's trace in its band: the track (page coordinates) and its points.
 
     ``band`` and ``gband`` are the row's mask and luma from column ``xa`` and row
-    ``row.y_top``; ``base_b`` its baseline in the band; ``zones`` and ``free_px``
-    as :func:`ecgprep.digitize.trace.trace_points` takes them.
+    ``row.y_top``; ``base_b`` its baseline in the band; ``zones``, ``free_px``,
+    ``hidden``, ``split`` (the band's, :func:`~ecgprep.digitize.ink.split_ink`)
+    and ``split_min`` as :func:`ecgprep.digitize.trace.trace_points` takes them.
     """
     pts = trace_points(
         band,
@@ -972,6 +984,8 @@ def _follow_row(
         steep_gap=steep_gap,
         hidden=hidden,
         hidden_share=HIDDEN_GAP_SHARE,
+        split=split,
+        split_min=split_min,
     )
     if pts.x.size < 2:
         raise StageError(f"no trace could be followed in row {row.index} (y = {row.y:.0f} px)")
@@ -989,7 +1003,9 @@ class _Context:
     outer rows, :func:`text_line_zones`) and ``line_ink`` (grid-line ink taken
     out of the mask, or None, :func:`~ecgprep.digitize.pulses.find_calibration_pulses`)
     and ``paper_x1`` (where the paper ends on the right,
-    :func:`~ecgprep.digitize.layout.paper_right_edge`)."""
+    :func:`~ecgprep.digitize.layout.paper_right_edge`) and ``split`` (where a
+    thin pen's stroke lies between two columns, :func:`~ecgprep.digitize.ink.split_ink`,
+    or None)."""
 
     mask: np.ndarray
     core: np.ndarray
@@ -1004,6 +1020,7 @@ class _Context:
     text_lines: tuple
     line_ink: np.ndarray | None
     paper_x1: float
+    split: np.ndarray | None = None
 
 
 def _geometry(name: str) -> tuple:
@@ -1254,6 +1271,8 @@ def _read(
     bands: list[tuple] = []
     bars: list[list] = []  # per row: (panel start, bar erased) per boundary
     hiddens: list = []  # per row: its band's hidden columns, or None
+    splits: list = []  # per row: its band's split ink, or None
+    split_min = SPLIT_RUN_MIN_MM * px_per_mm_y
     for row, row_gain in zip(lay.rows, gains, strict=True):
         free_px = min(FREE_MV * row_gain * px_per_mm_y, FREE_ROW_SHARE * spacing)
         panels = [p for p in lay.panels if p.row == row.index]
@@ -1289,6 +1308,7 @@ def _read(
         )
         bands.append((band, gray[row.y_top : row.y_bottom, xa:xb], base_b, zones, free_px, xa))
         hiddens.append(None if hidden is None else hidden[xa:xb])
+        splits.append(None if ctx.split is None else ctx.split[row.y_top : row.y_bottom, xa:xb])
     # A stroke just after a panel boundary that joins one row's baseline and not
     # the other's is that row's: the other does not take it (a deep S wave
     # reaching down to the next row, where that row's own trace starts below).
@@ -1299,8 +1319,10 @@ def _read(
         yb, xb = ys_ - lay.rows[k].y_top, xs_ - xa
         inside = (yb >= 0) & (yb < band.shape[0]) & (xb >= 0) & (xb < band.shape[1])
         band[yb[inside], xb[inside]] = False
-    for row, spec, hid in zip(lay.rows, bands, hiddens, strict=True):
-        track, pts = _follow_row(row, *spec, steep_gap=steep_gap, hidden=hid)
+    for row, spec, hid, spl in zip(lay.rows, bands, hiddens, splits, strict=True):
+        track, pts = _follow_row(
+            row, *spec, steep_gap=steep_gap, hidden=hid, split=spl, split_min=split_min
+        )
         baselines.append(track.base)
         coverage.append(pts.coverage)
         widths.append(pts.line_width)
@@ -1318,7 +1340,17 @@ def _read(
         for c, a0, b0 in zip(cols, tops, bots, strict=True):
             band[int(a0) : int(b0), c] = False
         tracks[k], pts = _follow_row(
-            row, band, gband, base_b, zones, free_px, xa, steep_gap=steep_gap, hidden=hiddens[k]
+            row,
+            band,
+            gband,
+            base_b,
+            zones,
+            free_px,
+            xa,
+            steep_gap=steep_gap,
+            hidden=hiddens[k],
+            split=splits[k],
+            split_min=split_min,
         )
         baselines[k] = tracks[k].base
         coverage[k] = pts.coverage

@@ -249,6 +249,8 @@ def _viterbi(
     hidden: list[int] | None = None,
     hidden_share: float = 1.0,
     hidden_reach: int = 0,
+    split: np.ndarray | None = None,
+    split_min: float = 0.0,
 ) -> list[int]:
     """Best chain of runs over the inked columns; returns the chosen run indices.
 
@@ -265,7 +267,10 @@ def _viterbi(
     ``steep_share`` of the shorter one's height is free; a gap into or across
     ``hidden`` columns (prefix counts: ``hidden[b + 1] - hidden[a]`` of them in
     columns ``a..b``), from a column at most ``hidden_reach`` before, costs
-    ``hidden_share`` of its height (see :func:`follow_trace`).
+    ``hidden_share`` of its height (see :func:`follow_trace`). With ``split``
+    (prefix counts down each column, ``(M + 1, N)``), a gap between runs of
+    adjacent columns, both ``split_min`` or more tall, is charged only for its
+    rows not counted there.
     """
     history: list = []
     prev: list[_State] = []
@@ -299,6 +304,18 @@ def _viterbi(
                 g2 = top - bi
                 if g2 > gap:
                     gap = g2
+                if (
+                    gap > 0
+                    and split is not None
+                    and xc - x_last == 1
+                    and bi - ti >= split_min
+                    and bottom - top >= split_min
+                ):
+                    # rows of the gap where the stroke lies between the columns
+                    if ti >= bottom:
+                        gap -= int(split[ti, xc] - split[bottom, xc])
+                    else:
+                        gap -= int(split[top, xc] - split[bi, xc])
                 if gap > 0 and steep_share > 0.0:
                     h = bi - ti if bi - ti < bottom - top else bottom - top
                     if h >= steep_min:
@@ -407,6 +424,8 @@ def follow_trace(
     steep_gap: tuple[float, float] = (0.0, 0.0),
     hidden: np.ndarray | None = None,
     hidden_share: float = 1.0,
+    split: np.ndarray | None = None,
+    split_min: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Choose at most one run of ink per column so that the chosen runs form one trace.
 
@@ -451,6 +470,12 @@ def follow_trace(
         hidden in the line, not a long skip past it).
     hidden_share : float
         See ``hidden``.
+    split : (M, N) bool ndarray, optional
+        Rows where a stroke lies between column ``x - 1`` and column ``x``, its
+        ink shared by both (:func:`ecgprep.digitize.ink.split_ink`): a gap
+        between runs of the two columns is not charged for those of its rows.
+    split_min : float
+        Least height (px) of both runs for ``split`` to apply: steep strokes.
 
     Returns
     -------
@@ -467,6 +492,13 @@ def follow_trace(
     mask = check_mask(mask, "mask")
     hidden_share = check_number(hidden_share, "hidden_share", lo=0.0, hi=1.0)
     hidden_prefix, hidden_reach = _prefix(hidden, mask.shape[1])
+    split_prefix = None
+    if split is not None:
+        split = np.asarray(split, dtype=bool)
+        if split.shape != mask.shape:
+            raise ValueError(f"split must have the mask's shape {mask.shape}, got {split.shape}")
+        split_prefix = np.zeros((mask.shape[0] + 1, mask.shape[1]), dtype=np.int32)
+        np.cumsum(split, axis=0, out=split_prefix[1:])
     xs, tops, bots = column_runs(mask)
     if xs.size == 0:
         empty = np.zeros(0, dtype=np.int64)
@@ -499,6 +531,8 @@ def follow_trace(
         hidden_prefix,
         hidden_share,
         hidden_reach,
+        split_prefix,
+        float(split_min),
     )
     idx = np.array(chosen, dtype=np.int64)
     return xs[idx], tops[idx], bots[idx]
@@ -605,6 +639,8 @@ def trace_points(
     steep_gap: tuple[float, float] = (0.0, 0.0),
     hidden: np.ndarray | None = None,
     hidden_share: float = 1.0,
+    split: np.ndarray | None = None,
+    split_min: float = 0.0,
 ) -> TracePoints:
     """Follow the trace in ``mask`` and turn it into sub-pixel points.
 
@@ -629,6 +665,10 @@ def trace_points(
         as in :func:`follow_trace`.
     hidden_share : float
         The share of a gap's cost there, as in :func:`follow_trace`.
+    split : (M, N) bool ndarray, optional
+        Rows where a thin pen's stroke lies between two columns, and
+    split_min : float
+        the least height of the runs it joins, as in :func:`follow_trace`.
 
     Returns
     -------
@@ -643,6 +683,8 @@ def trace_points(
         steep_gap=steep_gap,
         hidden=hidden,
         hidden_share=hidden_share,
+        split=split,
+        split_min=split_min,
     )
     if x.size == 0:
         z = np.zeros(0)
