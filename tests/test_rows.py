@@ -394,6 +394,30 @@ def test_a_lead_names_one_rhythm_strip_and_the_others_take_the_leads_left():
     assert name_rhythm_strips(readings + strips, 2)[1] == ("II", "V1")
 
 
+def test_a_rhythm_strip_two_panels_match_within_the_readings_noise_keeps_its_name():
+    # Lead III flat: I and II are one signal. The II strip matches the I panel
+    # at 0.024 and the II panel at 0.049 (twice as far, but both within the
+    # noise of reading a lead twice): it keeps the layout's name, II.
+    rng = np.random.default_rng(4)
+    n = 1000
+    ii = rng.standard_normal(n)
+    e = rng.standard_normal(250)  # one reading error, more of it in II
+    noise = {"I": 0.155, "II": 0.155 * 1.45, "III": 3.0}
+    readings = []
+    for k, name in enumerate(("I", "II", "III")):
+        sig = ii[:250] + noise[name] * e
+        readings.append((Panel(name, k, 0.0, 2.5, 0.0, 1.0), _sig(name, sig)))
+    readings.append((Panel("II", 3, 0.0, 10.0, 0.0, 1.0), _sig("II", ii)))
+    from ecgprep.digitize.convert import _mismatch
+
+    near = [_mismatch(ii[:250], s.values) for _, s in readings[:2]]
+    assert near[0] < near[1] and near[1] > 2 * near[0] and near[1] < 0.06
+    assert name_rhythm_strips(readings, 1)[1] == ("II",)
+    # far apart, the closer panel names it
+    readings[1] = (readings[1][0], _sig("II", ii[:250] + 0.5 * rng.standard_normal(250)))
+    assert name_rhythm_strips(readings, 1)[1] == ("I",)
+
+
 def test_a_sliver_of_a_panel_does_not_name_a_rhythm_strip():
     # A page's edge left 0.6 s of a V2 panel; the V5 strip's own panel is past
     # the edge. Over that sliver the strip may look like V2 (here it is V2's

@@ -426,6 +426,12 @@ RHYTHM_MISMATCH = 0.35
 #: leads (V1 and V2, V4 to V6) lie 2.4-5x farther than the lead itself on real
 #: prints and renders.
 RHYTHM_MARGIN = 2.0
+#: ... both counted from this mismatch up: the same lead read twice measures
+#: 0.000-0.05 on renders, so between two panels closer than that the margin
+#: measures the reading's noise. Where lead III is flat (a frontal axis near
+#: 30 degrees) leads I and II are one signal: a 100 dpi II strip measured 0.024
+#: against I and 0.049 against II, and was named I.
+RHYTHM_FLOOR = 0.01
 #: Shortest panel a rhythm strip is compared with (s): a page's edge leaves a
 #: sliver of a panel, too short to tell leads apart (a cut page's V2 over 0.6 s
 #: named the V5 strip whose own panel the edge cut off).
@@ -459,7 +465,8 @@ def name_rhythm_strips(
     each lead over a part of it, at the same times. The strip over a panel's
     time is that panel's signal again, in shape and in size: the closest panel
     (:func:`_mismatch` under :data:`RHYTHM_MISMATCH`, and :data:`RHYTHM_MARGIN`
-    times closer than the next; panels of :data:`RHYTHM_PANEL_MIN_S` or more)
+    times closer than the next, counted from :data:`RHYTHM_FLOOR`; panels of
+    :data:`RHYTHM_PANEL_MIN_S` or more)
     names the strip. Correlation would not do:
     pacing spikes and beats fall at the same times in every lead. A lead names
     one strip at most (the closest); the strips left take the layout's strip
@@ -498,7 +505,7 @@ def name_rhythm_strips(
         best = None
         if ranked and ranked[0][1] <= RHYTHM_MISMATCH:
             second = ranked[1][1] if len(ranked) > 1 else np.inf
-            if second >= RHYTHM_MARGIN * ranked[0][1]:
+            if second + RHYTHM_FLOOR >= RHYTHM_MARGIN * (ranked[0][1] + RHYTHM_FLOOR):
                 best = ranked[0]
         matched.append(best)
     # A cart prints a lead once as a strip: of strips matching one lead the
