@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from ._validate import check_image, check_mask, check_number, to_gray
+from ._validate import check_image, check_mask, check_number
 
 if TYPE_CHECKING:
     from .grid import GridResult
@@ -75,23 +75,6 @@ _TOTAL_STEP = 32
 #: pixels (n odd: an even length is drawn a pixel longer) bridges gaps of n - 1,
 #: so a stroke one pixel longer than the chord reaches the ink.
 _FILL_MARGIN_PX = 1
-#: A band pixel is the trace's, lying on the line, when darker than the lines'
-#: ink by this share of the way to the trace's: a flat stretch of trace on a
-#: grey 5 mm line (a 100 dpi page's baseline: trace 100-120, line 150, the
-#: darkest ink 80) was removed with it, and the rhythm row's tracker took a
-#: separator bar for its trace (-3.2 dB).
-SPARE_SHARE = 0.35
-#: ... only where the lines stand this many grey levels or more lighter than
-#: the trace's darkest ink (a black-and-white page's lines are the trace's ink).
-SPARE_MIN_CONTRAST = 40
-#: Percentile of the mask's luma taken for the trace's darkest ink (where the
-#: trace is under this share of a mask of lines, the lines' level: nothing is
-#: spared; the same percentile at 1 spared line pixels on 6 of 78 100 dpi pages,
-#: -8 to -15 dB) ...
-SPARE_INK_PERCENTILE = 5
-#: ... and of a band's for its line's ink (the band holds the line's lighter
-#: fringe too).
-SPARE_LINE_PERCENTILE = 25
 #: Band ids are kept in uint8 images (0: no band): a fold of more bands (a
 #: 5 mm period of 128 px and more, badly broken up) has its last ones share 255.
 _MAX_BAND_ID = 255
@@ -269,40 +252,6 @@ def _line_kernel(dx: float, dy: float, length: int) -> np.ndarray:
     return kernel[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
 
 
-def _spare_darker_ink(
-    lines: np.ndarray,
-    v_ids: np.ndarray,
-    h_ids: np.ndarray,
-    mask: np.ndarray,
-    gray: np.ndarray,
-) -> np.ndarray:
-    """``lines`` (uint8, 0 or 255) without the pixels of one band that are
-    clearly darker than that band's ink: a trace lying on a grey line
-    (:data:`SPARE_SHARE`). Each band is judged on its own (a 5 mm line is darker
-    than the 1 mm lines), and crossings of two lines, darker too, stay in."""
-    ink_level = float(np.percentile(gray[mask > 0], SPARE_INK_PERCENTILE))
-    spare = np.zeros(lines.shape, dtype=bool)
-    one = (v_ids > 0) != (h_ids > 0)
-    for ids in (v_ids, h_ids):
-        on = (ids > 0) & one
-        if not on.any():
-            continue
-        band = ids[on].astype(np.intp)
-        lum = gray[on]
-        # each band's line ink: a low percentile of its luma (a band holds the
-        # line's lighter fringe too), from the bands' histograms
-        hist = np.bincount(band * 256 + lum, minlength=(_MAX_BAND_ID + 1) * 256)
-        cum = np.cumsum(hist.reshape(_MAX_BAND_ID + 1, 256), axis=1)
-        want = SPARE_LINE_PERCENTILE / 100.0 * cum[:, -1:]
-        level = (cum < want).sum(axis=1).astype(np.float64)
-        contrast = level - ink_level
-        limit = np.where(contrast >= SPARE_MIN_CONTRAST, level - SPARE_SHARE * contrast, -1.0)
-        spare[on] = lum < limit[band]
-    out = lines.copy()
-    out[spare] = 0
-    return out
-
-
 def _keep_strokes_on_dotted(
     lines: np.ndarray,
     mask: np.ndarray,
@@ -390,7 +339,6 @@ def remove_grid_lines(
     grid: GridResult,
     *,
     min_share: float = MIN_LINE_SHARE,
-    gray: np.ndarray | None = None,
 ) -> tuple[np.ndarray, DegridResult]:
     """Remove the grid's lines from a trace mask that holds them.
 
@@ -405,9 +353,6 @@ def remove_grid_lines(
     min_share : float
         The mask holds the grid when at least this share of its pixels, on each
         axis, is grid-line ink (0-1; see :data:`MIN_LINE_SHARE`).
-    gray : (M, N) uint8 ndarray, optional
-        Luma of the page: a band's pixels clearly darker than its line's ink
-        (a trace lying on a grey line) are kept (:data:`SPARE_SHARE`).
 
     Returns
     -------
@@ -455,13 +400,6 @@ def remove_grid_lines(
     mask = check_mask(trace_mask, "trace_mask")
     min_share = check_number(min_share, "min_share", lo=0.0, hi=1.0)
     shape = (int(mask.shape[0]), int(mask.shape[1]))
-    if gray is not None:
-        gray = np.asarray(gray)
-        if gray.dtype != np.uint8 or gray.shape != shape:
-            raise ValueError(
-                f"gray must be uint8 luma of the mask's shape {shape}, "
-                f"got {gray.dtype} {gray.shape}"
-            )
     if grid.found and tuple(grid.image_shape) != shape:
         raise ValueError(
             f"trace_mask shape {shape} differs from the grid's image_shape {grid.image_shape}"
@@ -511,8 +449,6 @@ def remove_grid_lines(
         _keep_strokes_on_dotted(lines_img, mask_u8, fold, ys[on], xs[on], fold.index[on], row, ppmm)
     del ys, xs, on_v, on_h
     lines = cv2.bitwise_or(vertical, horizontal)
-    if gray is not None:
-        lines = _spare_darker_ink(lines, v_ids, h_ids, mask_u8, gray)
     keep = mask_u8  # the mask, 0/255 (not changed by the dotted-line step)
     keep = cv2.bitwise_and(keep, cv2.bitwise_not(lines), dst=keep)
     # Keep a band's pixels where the ink through it sticks out of it (a trace
@@ -662,6 +598,6 @@ def degrid_station(page: Page, opts: Options) -> tuple[Page, DegridResult]:
 
     A page whose lines the fade station painted lighter keeps ``lines_removed``.
     """
-    mask, res = remove_grid_lines(page.trace_mask, page.grid, gray=to_gray(page.image))
+    mask, res = remove_grid_lines(page.trace_mask, page.grid)
     removed = page.lines_removed or res.applied
     return dataclasses.replace(page, trace_mask=mask, lines_removed=removed), res

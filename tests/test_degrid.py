@@ -352,44 +352,6 @@ def test_trace_on_a_solid_line_is_not_told_from_it():
     assert not clean[203:205, 120:480].any()
 
 
-@pytest.mark.parametrize("line_level", [150, 20])
-def test_trace_darker_than_a_grey_line_it_lies_on_is_kept(line_level):
-    # The same page with its luma: grey lines (150, and 190 for the 1 mm ones)
-    # and a black trace (10) along a 5 mm line are told apart, the trace kept;
-    # the lines themselves, their crossings and the 1 mm lines go. Where the
-    # lines are as dark as the trace (a black-and-white page), nothing is spared.
-    M, N = 400, 600
-    mask, grid = _solid_grid(M, N)
-    gray = np.full((M, N), 245, np.uint8)
-    gray[mask] = 190
-    major = np.zeros((M, N), bool)
-    major[3::50, :] = major[4::50, :] = True
-    major[:, 7::50] = major[:, 8::50] = True
-    gray[major] = line_level
-    trace = np.zeros_like(mask)
-    trace[203:205, 100:500] = True
-    x = np.arange(N)  # and rows whose traces cross the lines (the ink's level)
-    for base in (100, 300):
-        y = np.round(base + 40 * np.sin(x / 30.0)).astype(int)
-        for dy in (-1, 0, 1):
-            trace[y + dy, x] = True
-    gray[trace] = 10
-    clean, res = remove_grid_lines(mask | trace, grid, gray=gray)
-    assert res.applied
-    inside = np.zeros_like(mask)
-    inside[203:205, 120:480] = True
-    lines = mask & ~trace
-    if line_level == 150:
-        assert clean[inside].mean() > 0.95
-        # no line pixel is kept but where the traces cross a line
-        crossed = cv2.dilate(trace.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-        assert np.count_nonzero(clean & lines & ~crossed) <= 0.01 * np.count_nonzero(lines)
-    else:
-        assert not clean[inside].any()
-    with pytest.raises(ValueError, match="gray"):
-        remove_grid_lines(mask | trace, grid, gray=gray[:, :-1])
-
-
 def test_a_thin_pen_on_grey_lines_at_100_dpi_loses_the_lines(synth_render):
     # A 1 px pen at 200 dpi (GE's thin pens) on grey lines, scanned at 100 dpi:
     # the trace is as pale as the lines and the mask holds some of them (line
