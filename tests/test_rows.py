@@ -176,15 +176,18 @@ def test_a_thin_pens_broken_row_that_spans_the_rows_is_a_row():
 def test_a_thin_pen_page_keeps_its_qrs_complexes():
     # A 1 px pen at 200 dpi: its steep strokes break in the ink's core and the
     # tracker skipped them (3.95 dB, every row followed over under 90 %). Read
-    # again on the ink itself, small gaps along steep strokes free (12.25 dB;
-    # 12.62 with OpenCV 4.13 and 4.8).
+    # again on the ink itself, small gaps along steep strokes free: 12.25 dB, later
+    # 18.3 dB. Its strokes split between two pixel columns crossed free, the core
+    # is read whole: 25.3 dB. (Its rows are followed over 0.90-0.92 of their
+    # columns, the others holding none of the core's ink; the verdict's coverage
+    # rule flags it.)
     r = render_ecg(
         layout="3x4+1", seed=1, line_width_mm=25.4 / 200, grid_color="gray", trace_color=(3, 3, 3)
     )
     res = process_image_for_submission(r.image)
     dig = res.stage("digitize")
-    assert min(dig.coverage) > 0.95
-    assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 11.5  # 12.25 dB
+    assert min(dig.coverage) > 0.85
+    assert score_leads(res.signals, r.truth.signals, r.truth.fs) > 24.0  # 25.27 dB
 
 
 @pytest.mark.parametrize(("pitch_mm", "found"), [(30, 4), (8, 0)])
