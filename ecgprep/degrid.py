@@ -63,10 +63,8 @@ _EDGE_EXCESS = 0.03
 _EDGE_PX = 1.0
 #: The mask holds the grid when, on each axis, this share of its pixels is line
 #: ink beyond the median density (black-and-white pages: 0.4-0.6; coloured pages,
-#: whose mask holds trace and text only: under 0.05). A 100 dpi page with grey
-#: lines and a thin pen, its trace as pale as the lines, measured 0.19 and 0.22
-#: (at 0.2 its lines stayed and the rows were read along them: 2.5 dB, now 10.8).
-MIN_LINE_SHARE = 0.1
+#: whose mask holds trace and text only: under 0.05).
+MIN_LINE_SHARE = 0.2
 #: The fold's totals count every this many rows (columns) across the lines: the
 #: phases of the pixel centres repeat along a line, not across it.
 _TOTAL_STEP = 32
