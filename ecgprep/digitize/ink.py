@@ -63,9 +63,9 @@ CORE_RIDGE_SHARE = 0.5
 #: A pen this thin or thinner (px across the stroke) leaves a steep stroke that
 #: falls between two pixel columns in neither column's mask: each pixel holds
 #: part of the ink, as pale as a grey grid line, and the stroke breaks into
-#: runs standing apart (:func:`split_ink`). A 100 dpi render's pen measured
-#: 1.4-1.7 px, the same pen at 200 dpi 2.6-3.2 px (where a pixel of every row
-#: of a stroke is dark).
+#: runs standing apart (:func:`split_ink`). A page shrunk to 100 dpi measured
+#: 1.4-1.7 px, the same page at 200 dpi 2.6-3.2 px (where a pixel of every row
+#: of a stroke is dark); ecg-dev's 200 dpi renders 1.9-3.4 px (read as before).
 SPLIT_PEN_MAX_PX = 2.0
 #: Percentile of the luma taken for the paper, and of the trace mask's luma for
 #: the ink, in :func:`pen_width`.
@@ -487,7 +487,8 @@ def split_ink(
     gray : (M, N) uint8 ndarray
         Luma of the same image.
     px_per_mm : float
-        Scale, sizing the local paper and ink levels (as :func:`trace_core`).
+        Scale, sizing the window the local paper level is taken over (as
+        :func:`trace_core`'s).
 
     Returns
     -------
