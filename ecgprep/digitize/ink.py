@@ -431,31 +431,37 @@ def pen_width(trace_mask: np.ndarray, gray: np.ndarray) -> float:
         The width in pixels; ``inf`` when fewer than :data:`PEN_MIN_RUNS` runs
         are found or the ink is no darker than the paper.
     """
-    import cv2
-
     mask = check_mask(trace_mask, "trace_mask")
     g = np.asarray(gray)
     if g.dtype != np.uint8 or g.shape != mask.shape:
         raise ValueError(
             f"gray must be uint8 luma of the mask's shape {mask.shape}, got {g.dtype} {g.shape}"
         )
+    return _pen_and_ink(mask, g)[0]
+
+
+def _pen_and_ink(mask: np.ndarray, g: np.ndarray) -> tuple[float, int]:
+    """:func:`pen_width` of a checked mask and luma, and the ink's level it used
+    (grey level, :data:`PEN_INK_PERCENTILE` of the mask's luma; 0 on an empty mask)."""
+    import cv2
+
     if not mask.any():
-        return float("inf")
+        return float("inf"), 0
     cols = np.ascontiguousarray(g[:, ::PEN_COLUMN_STEP])
     paper = _level(cols[::PEN_COLUMN_STEP], PEN_PAPER_PERCENTILE)
     ink = _level(g[mask], PEN_INK_PERCENTILE)
     if paper <= ink:
-        return float("inf")
+        return float("inf"), ink
     xs, tops, bots = column_runs(mask[:, ::PEN_COLUMN_STEP])
     if xs.size < PEN_MIN_RUNS:
-        return float("inf")
+        return float("inf"), ink
     # darkness summed over each run and a pixel either side, from the integral
     # image (whole numbers: exact, and quick)
     sums = cv2.integral(cv2.subtract(np.full_like(cols, paper), cols))
     lo = np.maximum(tops - 1, 0)
     hi = np.minimum(bots + 1, mask.shape[0])
     inked = sums[hi, xs + 1] - sums[hi, xs] - sums[lo, xs + 1] + sums[lo, xs]
-    return float(np.median(inked) / (paper - ink))
+    return float(np.median(inked) / (paper - ink)), ink
 
 
 def split_ink(
@@ -504,13 +510,14 @@ def split_ink(
         raise ValueError(
             f"gray must be uint8 luma of the mask's shape {mask.shape}, got {g.dtype} {g.shape}"
         )
-    if not pen_width(mask, g) <= SPLIT_PEN_MAX_PX:
+    pen, ink = _pen_and_ink(mask, g)
+    if not pen <= SPLIT_PEN_MAX_PX:
         return None
     # the paper's level beside the pixel, the ink's the page's (a stroke split
     # between two columns over many rows holds no dark pixel near it); in whole
     # grey levels, the shares' thresholds rounded up
     paper = _local_paper(g, px_per_mm)
-    full = cv2.subtract(paper, _level(g[mask], PEN_INK_PERCENTILE))
+    full = cv2.subtract(paper, ink)
     dark = cv2.subtract(paper, g)
     levels = np.arange(256, dtype=np.float64)
     least = cv2.LUT(full, np.ceil(SPLIT_MIN_SHARE * levels).astype(np.uint8))[:, 1:]
