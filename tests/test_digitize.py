@@ -685,8 +685,8 @@ def test_split_ink_needs_a_thin_pen_and_leaves_grid_lines_out():
         split_ink(g < 100, g, px_per_mm=0.0)
 
 
-@pytest.mark.parametrize("seed", [1, 3])
-def test_a_thin_pen_at_100_dpi_keeps_its_qrs(seed):
+@pytest.mark.parametrize(("seed", "floor"), [(1, 14.0), (3, 13.2)])
+def test_a_thin_pen_at_100_dpi_keeps_its_qrs(seed, floor):
     # 100 dpi on a dotted grey grid: a 0.265 mm pen is a pixel wide, its R waves'
     # strokes fall between pixel columns, half as dark as the ink (as pale as the
     # grid) and out of the mask. Read at 7.6 and 7.0 dB before the split rows
@@ -698,7 +698,8 @@ def test_a_thin_pen_at_100_dpi_keeps_its_qrs(seed):
     )
     res = process_image_for_submission(r.image)
     assert res.ok
-    assert score_leads(res.signals, r.truth.signals, r.truth.fs) >= 13.0
+    # 14.89 and 14.18 dB (15.01 and 14.51 on the Kaggle and lowest versions)
+    assert score_leads(res.signals, r.truth.signals, r.truth.fs) >= floor
 
 
 def test_bool_masks_stored_as_255_bytes_read_as_true(synth_render):
